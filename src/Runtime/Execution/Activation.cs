@@ -1,0 +1,421 @@
+using System.Runtime.ExceptionServices;
+using System.Text.Json;
+using System.Threading.Channels;
+using CryptoPay.Runtime.Grains;
+using CryptoPay.Runtime.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace CryptoPay.Runtime.Execution;
+
+/// <summary>
+/// One grain living in one silo: a queue of work run strictly one turn at a time. Each turn ends in
+/// an optimistic commit (or, for a turn that changed nothing or threw, a version check), so a turn
+/// that raced with another silo is replayed on fresh state and only serial histories ever commit.
+/// </summary>
+internal sealed class Activation
+{
+    private readonly Silo silo;
+    private readonly GrainTypeInfo type;
+    private readonly Grain grain;
+    private readonly GrainContext context;
+    private readonly Channel<WorkItem> inbox = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lock gate = new();
+    private readonly JsonSerializerOptions json;
+    private long version = -1;
+    private string committedJson = "{}";
+    private int pending;
+    private bool closed;
+
+    public Activation(Silo silo, GrainId id, GrainTypeInfo type)
+    {
+        this.silo = silo;
+        this.type = type;
+        json = silo.Json;
+        context = new GrainContext(id, silo);
+        grain = (Grain)ActivatorUtilities.CreateInstance(silo.Services, type.Implementation);
+        grain.Attach(context);
+        LastUsed = silo.TimeProvider.GetUtcNow();
+        using (ExecutionContext.SuppressFlow())
+        {
+            _ = Task.Run(RunAsync);
+        }
+    }
+
+    public GrainId Id => context.Id;
+
+    public DateTimeOffset LastUsed { get; private set; }
+
+    public bool TryEnqueue(WorkItem item)
+    {
+        lock (gate)
+        {
+            if (closed)
+            {
+                return false;
+            }
+
+            pending++;
+            LastUsed = silo.TimeProvider.GetUtcNow();
+            return inbox.Writer.TryWrite(item);
+        }
+    }
+
+    /// <summary>Closes the activation if it has no work; later work goes to a fresh activation.</summary>
+    public bool TryClose(bool force)
+    {
+        lock (gate)
+        {
+            if (closed)
+            {
+                return true;
+            }
+
+            if (pending > 0 && !force)
+            {
+                return false;
+            }
+
+            closed = true;
+            inbox.Writer.TryComplete();
+            return true;
+        }
+    }
+
+    private void Finished(int count)
+    {
+        lock (gate)
+        {
+            pending -= count;
+        }
+
+        silo.WorkFinished(count);
+    }
+
+    private async Task RunAsync()
+    {
+        var reader = inbox.Reader;
+        var batch = new List<MessageWork>();
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var item))
+            {
+                switch (item)
+                {
+                    case CallWork call:
+                        await RunCallAsync(call).ConfigureAwait(false);
+                        Finished(1);
+                        break;
+                    case ReminderWork reminder:
+                        await RunReminderAsync(reminder).ConfigureAwait(false);
+                        Finished(1);
+                        break;
+                    case MessageWork message:
+                        batch.Clear();
+                        batch.Add(message);
+                        while (batch.Count < silo.Options.MessageBatchSize && reader.TryPeek(out var next) && next is MessageWork)
+                        {
+                            reader.TryRead(out next);
+                            batch.Add((MessageWork)next!);
+                        }
+
+                        await RunMessagesAsync(batch).ConfigureAwait(false);
+                        Finished(batch.Count);
+                        break;
+                }
+            }
+        }
+    }
+
+    private async Task RunCallAsync(CallWork call)
+    {
+        try
+        {
+            var result = await ExecuteAsync(
+                (_, _) => call.Method.InvokeAsync(grain, call.Args),
+                fired: null,
+                firedNext: null,
+                consumed: []).ConfigureAwait(false);
+            call.Completion.TrySetResult(result.Value);
+        }
+        catch (Exception ex)
+        {
+            call.Completion.TrySetException(ex);
+        }
+    }
+
+    private async Task RunReminderAsync(ReminderWork work)
+    {
+        try
+        {
+            var method = type.ReminderMethod ?? throw new GrainUsageException($"Grain {Id} has a reminder but does not implement IRemindable.");
+            var reminder = work.Reminder;
+            var now = silo.TimeProvider.GetUtcNow();
+            DateTimeOffset? next = reminder.Period is { } period ? NextDue(reminder.DueAt, period, now) : null;
+            var tick = new ReminderTick(reminder.DueAt, reminder.Period, now);
+            await ExecuteAsync(
+                (_, _) => method.InvokeAsync(grain, [reminder.Name, tick]),
+                fired: reminder,
+                firedNext: next,
+                consumed: []).ConfigureAwait(false);
+            work.Completion.TrySetResult();
+        }
+        catch (Exception ex)
+        {
+            work.Completion.TrySetException(ex);
+        }
+    }
+
+    /// <summary>The first multiple of the period after now: a late reminder fires once, then keeps its rhythm.</summary>
+    internal static DateTimeOffset NextDue(DateTimeOffset due, TimeSpan period, DateTimeOffset now)
+    {
+        var behind = now - due;
+        var periods = behind < TimeSpan.Zero ? 1 : (behind.Ticks / period.Ticks) + 1;
+        return due + TimeSpan.FromTicks(period.Ticks * periods);
+    }
+
+    private async Task RunMessagesAsync(List<MessageWork> batch)
+    {
+        var live = batch.ToList();
+        while (live.Count > 0)
+        {
+            try
+            {
+                var messages = live.Select(w => w.Message).ToList();
+                var outcome = await ExecuteAsync(
+                    (turn, pendingIds) => HandleMessagesAsync(turn, messages.Where(m => pendingIds.Contains(m.Id))),
+                    fired: null,
+                    firedNext: null,
+                    consumed: messages.Select(m => m.Id).ToList()).ConfigureAwait(false);
+                if (outcome.Dropped is { Count: > 0 } dropped)
+                {
+                    foreach (var work in live.Where(w => dropped.Contains(w.Message.Id)))
+                    {
+                        work.Completion.TrySetResult(DeliveryOutcome.AlreadyConsumed);
+                    }
+                }
+
+                foreach (var work in live.Where(w => outcome.Dropped is null || !outcome.Dropped.Contains(w.Message.Id)))
+                {
+                    work.Completion.TrySetResult(DeliveryOutcome.Delivered);
+                }
+
+                return;
+            }
+            catch (Exception ex) when (live.Count > 1 && ex is not SiloUnavailableException)
+            {
+                // One message of the batch failed: nothing of the batch committed. Deliver them one by one
+                // so the healthy ones commit and only the failing one is retried later.
+                foreach (var single in live)
+                {
+                    await RunMessagesAsync([single]).ConfigureAwait(false);
+                }
+
+                return;
+            }
+            catch (Exception ex)
+            {
+                foreach (var work in live)
+                {
+                    work.Completion.TrySetException(ex);
+                }
+
+                return;
+            }
+        }
+    }
+
+    private async Task<object?> HandleMessagesAsync(TurnContext turn, IEnumerable<GrainMessage> messages)
+    {
+        foreach (var message in messages)
+        {
+            var method = type.GetMethod(message.Method);
+            var args = DecodeArguments(method, message.ArgsJson);
+            turn.CurrentMessage = message;
+            await method.InvokeAsync(grain, args).ConfigureAwait(false);
+        }
+
+        turn.CurrentMessage = null;
+        return null;
+    }
+
+    private object?[] DecodeArguments(GrainMethod method, string argsJson)
+    {
+        var elements = JsonSerializer.Deserialize<JsonElement[]>(argsJson, json) ?? [];
+        if (elements.Length != method.ParameterTypes.Length)
+        {
+            throw new GrainUsageException($"Message for {type.Name}.{method.Name} has {elements.Length} arguments; the method takes {method.ParameterTypes.Length}.");
+        }
+
+        var args = new object?[elements.Length];
+        for (var i = 0; i < elements.Length; i++)
+        {
+            args[i] = elements[i].Deserialize(method.ParameterTypes[i], json);
+        }
+
+        return args;
+    }
+
+    private readonly record struct TurnOutcome(object? Value, IReadOnlyCollection<Guid>? Dropped);
+
+    private async Task<TurnOutcome> ExecuteAsync(
+        Func<TurnContext, IReadOnlyCollection<Guid>, Task<object?>> body,
+        ReminderEntry? fired,
+        DateTimeOffset? firedNext,
+        List<Guid> consumed)
+    {
+        HashSet<Guid>? dropped = null;
+        for (var attempt = 1; ; attempt++)
+        {
+            silo.EnsureAlive();
+            await EnsureLoadedAsync().ConfigureAwait(false);
+            var turn = new TurnContext(Id, silo.TimeProvider);
+            context.CurrentTurn = turn;
+            object? result = null;
+            ExceptionDispatchInfo? error = null;
+            try
+            {
+                result = await body(turn, consumed).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                error = ExceptionDispatchInfo.Capture(ex);
+            }
+            finally
+            {
+                turn.Close();
+                context.CurrentTurn = null;
+            }
+
+            if (error is not null)
+            {
+                // A throwing turn leaves nothing behind, but its answer counts only if it saw current state.
+                grain.RestoreState(committedJson, json);
+                if (await RefreshIfStaleAsync().ConfigureAwait(false))
+                {
+                    continue;
+                }
+
+                error.Throw();
+            }
+
+            var stateJson = grain.SerializeState(json);
+            var changed = !string.Equals(stateJson, committedJson, StringComparison.Ordinal);
+            if (!changed && !turn.HasEffects && fired is null && consumed.Count == 0)
+            {
+                if (await RefreshIfStaleAsync().ConfigureAwait(false))
+                {
+                    continue;
+                }
+
+                return new TurnOutcome(result, dropped);
+            }
+
+            var commit = new TurnCommit
+            {
+                Grain = Id,
+                ExpectedVersion = version,
+                StateJson = stateJson,
+                SiloId = silo.SiloId,
+                Now = silo.TimeProvider.GetUtcNow(),
+                Reminders = turn.Reminders,
+                FiredReminder = fired,
+                FiredReminderNextDue = firedNext,
+                Outgoing = turn.Outgoing,
+                OutgoingLease = silo.Options.MessageLease,
+                Consumed = consumed,
+                Projection = changed && type.Projection is { } projection
+                    ? new ProjectionRow(projection, Id.Key, projection.Project(grain.StateObject!))
+                    : null,
+            };
+
+            try
+            {
+                silo.EnsureAlive();
+                version = await silo.Store.CommitAsync(commit, CancellationToken.None).ConfigureAwait(false);
+                committedJson = stateJson;
+            }
+            catch (ConcurrencyConflictException conflict)
+            {
+                grain.RestoreState(committedJson, json);
+                if (conflict.Kind == ConflictKind.MessageConsumed)
+                {
+                    var stillPending = await silo.Store.PendingMessagesAsync(consumed, CancellationToken.None).ConfigureAwait(false);
+                    dropped ??= [];
+                    dropped.UnionWith(consumed.Except(stillPending));
+                    consumed = [.. stillPending];
+                    if (consumed.Count == 0)
+                    {
+                        return new TurnOutcome(null, dropped);
+                    }
+                }
+
+                await RefreshIfStaleAsync().ConfigureAwait(false);
+                if (attempt >= silo.Options.MaxConflictRetries)
+                {
+                    throw new TurnConflictException($"Turn on {Id} lost {attempt} optimistic races in a row.");
+                }
+
+                await ConflictBackoffAsync(attempt).ConfigureAwait(false);
+                continue;
+            }
+            catch
+            {
+                // The outcome is unknown (the connection may have died after COMMIT): forget the cache.
+                version = -1;
+                grain.RestoreState(committedJson, json);
+                throw;
+            }
+
+            silo.Metrics.TurnCommitted();
+            if (commit.Outgoing.Count > 0)
+            {
+                await silo.AfterCommitAsync(commit).ConfigureAwait(false);
+            }
+
+            return new TurnOutcome(result, dropped);
+        }
+    }
+
+    private async Task EnsureLoadedAsync()
+    {
+        if (version >= 0)
+        {
+            return;
+        }
+
+        var stored = await silo.Store.ReadAsync(Id, -1, CancellationToken.None).ConfigureAwait(false);
+        Apply(stored);
+    }
+
+    /// <summary>True (after loading the new state) when another silo committed since this activation's version.</summary>
+    private async Task<bool> RefreshIfStaleAsync()
+    {
+        var stored = await silo.Store.ReadAsync(Id, version, CancellationToken.None).ConfigureAwait(false);
+        if (stored.Version == version)
+        {
+            return false;
+        }
+
+        Apply(stored);
+        return true;
+    }
+
+    private void Apply(StoredGrain stored)
+    {
+        version = stored.Version;
+        grain.RestoreState(stored.StateJson, json);
+        committedJson = grain.SerializeState(json);
+    }
+
+    private static async Task ConflictBackoffAsync(int attempt)
+    {
+        if (attempt < 3)
+        {
+            await Task.Yield();
+            return;
+        }
+
+        await Task.Delay(Random.Shared.Next(1, Math.Min(attempt, 20))).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,55 @@
+using CryptoPay.Runtime.Grains;
+using CryptoPay.Runtime.Storage;
+
+namespace CryptoPay.Runtime.Execution;
+
+/// <summary>What one turn asked for besides its state: reminder changes and messages, applied only if the turn commits.</summary>
+internal sealed class TurnContext(GrainId grain, TimeProvider time)
+{
+    private readonly Dictionary<string, ReminderChange> reminders = new(StringComparer.Ordinal);
+    private readonly List<GrainMessage> outgoing = [];
+    private bool closed;
+
+    public GrainId Grain { get; } = grain;
+
+    public GrainMessage? CurrentMessage { get; set; }
+
+    public IReadOnlyList<ReminderChange> Reminders => [.. reminders.Values];
+
+    public IReadOnlyList<GrainMessage> Outgoing => outgoing;
+
+    public bool HasEffects => reminders.Count > 0 || outgoing.Count > 0;
+
+    public void SetReminder(ReminderChange change)
+    {
+        EnsureOpen();
+        reminders[change.Name] = change;
+    }
+
+    public void Send(GrainId target, string method, string argsJson)
+    {
+        EnsureOpen();
+        var now = time.GetUtcNow();
+        outgoing.Add(new GrainMessage(Guid.CreateVersion7(now), target, method, argsJson, Grain, now, now));
+    }
+
+    public void Close() => closed = true;
+
+    private void EnsureOpen()
+    {
+        if (closed)
+        {
+            throw new GrainUsageException($"Grain {Grain} used a reference of a turn that has already ended; take a new one inside each turn.");
+        }
+    }
+}
+
+/// <summary>Per-activation link from a grain instance to its silo and its current turn.</summary>
+internal sealed class GrainContext(GrainId id, Silo silo)
+{
+    public GrainId Id { get; } = id;
+
+    public Silo Silo { get; } = silo;
+
+    public TurnContext? CurrentTurn { get; set; }
+}

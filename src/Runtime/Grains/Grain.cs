@@ -1,0 +1,98 @@
+using System.Text.Json;
+using CryptoPay.Runtime.Execution;
+using CryptoPay.Runtime.Storage;
+
+namespace CryptoPay.Runtime.Grains;
+
+/// <summary>
+/// Base class of every grain. A grain's methods run as turns: one at a time per grain, cluster-wide.
+/// Whatever a turn does through this class (state, reminders, messages) commits atomically with it.
+/// A turn may be replayed when another silo changed the grain first, so a turn must act only through
+/// its state, reminders and messages, never through network or file I/O.
+/// </summary>
+public abstract class Grain
+{
+    private GrainContext? context;
+
+    internal void Attach(GrainContext grainContext) => context = grainContext;
+
+    private GrainContext Context =>
+        context ?? throw new GrainUsageException("This grain was not activated by the runtime; create it with a grain factory.");
+
+    private TurnContext Turn =>
+        Context.CurrentTurn ?? throw new GrainUsageException($"Grain {GrainId} used its turn API outside a turn.");
+
+    protected GrainId GrainId => Context.Id;
+
+    protected string GetPrimaryKeyString() => Context.Id.Key;
+
+    protected Guid GetPrimaryKey() => Guid.Parse(Context.Id.Key);
+
+    /// <summary>References for request/response calls to other grains (not part of this turn's commit).</summary>
+    protected IGrainFactory GrainFactory => Context.Silo.GrainFactory;
+
+    protected TimeProvider TimeProvider => Context.Silo.TimeProvider;
+
+    protected DateTimeOffset Now => Context.Silo.TimeProvider.GetUtcNow();
+
+    /// <summary>Id of the message being handled when this turn delivers a message; null otherwise. Unique per message, stable across redeliveries.</summary>
+    protected Guid? CurrentMessageId => Turn.CurrentMessage?.Id;
+
+    /// <summary>Registers (or moves) a durable reminder, first due after <paramref name="dueIn"/>, repeating every <paramref name="period"/> when given.</summary>
+    protected void RegisterOrUpdateReminder(string name, TimeSpan dueIn, TimeSpan? period = null) =>
+        RegisterReminderAt(name, Now + (dueIn < TimeSpan.Zero ? TimeSpan.Zero : dueIn), period);
+
+    protected void RegisterReminderAt(string name, DateTimeOffset dueAt, TimeSpan? period = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (period is { } p && p < TimeSpan.FromMilliseconds(100))
+        {
+            throw new GrainUsageException($"Reminder '{name}': a period must be at least 100 ms.");
+        }
+
+        if (this is not IRemindable)
+        {
+            throw new GrainUsageException($"Grain {GrainId} registers reminder '{name}' but does not implement IRemindable.");
+        }
+
+        // Stored times have microsecond precision: round up so a reminder can never fire early.
+        var dueTicks = (dueAt.UtcTicks + 9) / 10 * 10;
+        var periodRounded = period is { } pr ? TimeSpan.FromMilliseconds(Math.Ceiling(pr.TotalMilliseconds)) : (TimeSpan?)null;
+        Turn.SetReminder(new ReminderChange(name, new DateTimeOffset(dueTicks, TimeSpan.Zero), periodRounded));
+    }
+
+    protected void UnregisterReminder(string name) => Turn.SetReminder(new ReminderChange(name, null, null));
+
+    /// <summary>
+    /// A reference whose calls become messages sent by this turn: written with the turn's commit,
+    /// delivered after it, retried until the receiving turn commits, applied exactly once.
+    /// Methods called this way must return Task or ValueTask.
+    /// </summary>
+    protected TGrain Send<TGrain>(string key) where TGrain : IGrainWithStringKey =>
+        Context.Silo.CreateMessageProxy<TGrain>(key, Turn);
+
+    protected TGrain Send<TGrain>(Guid key) where TGrain : IGrainWithGuidKey =>
+        Context.Silo.CreateMessageProxy<TGrain>(key.ToString("D"), Turn);
+
+    /// <summary>The state as committed text; the stateless base has none.</summary>
+    internal virtual string SerializeState(JsonSerializerOptions options) => "{}";
+
+    internal virtual void RestoreState(string? json, JsonSerializerOptions options)
+    {
+    }
+
+    internal virtual object? StateObject => null;
+}
+
+/// <summary>A grain with private, persistent state. <typeparamref name="TState"/> should be a small record.</summary>
+public abstract class Grain<TState> : Grain where TState : class, new()
+{
+    protected TState State { get; set; } = new();
+
+    internal override string SerializeState(JsonSerializerOptions options) => JsonSerializer.Serialize(State, options);
+
+    internal override void RestoreState(string? json, JsonSerializerOptions options) =>
+        State = json is null ? new TState() : JsonSerializer.Deserialize<TState>(json, options) ?? new TState();
+
+    internal override object? StateObject => State;
+}

@@ -1,0 +1,376 @@
+using System.Collections.Concurrent;
+using CryptoPay.Runtime.Grains;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace CryptoPay.Runtime.Storage.Postgres;
+
+/// <summary>
+/// The production store. A turn commits as one <see cref="NpgsqlBatch"/>: one round trip, one implicit
+/// transaction. The batch opens with the conditional state write; a failed check raises (cp_assert)
+/// and rolls back everything the turn wrote: state, reminders, outbox and consumed messages.
+/// </summary>
+public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<IMigrationSource>? migrations = null) : IGrainStore
+{
+    private const string AssertFailed = "CP001";
+    private readonly IReadOnlyList<IMigrationSource> sources = [EmbeddedMigrations.Runtime, .. migrations ?? []];
+    private readonly ConcurrentDictionary<StateProjection, string> projectionSql = new();
+
+    public string Name => "postgres";
+
+    public NpgsqlDataSource DataSource => dataSource;
+
+    public Task InitializeAsync(CancellationToken ct) => PostgresMigrator.ApplyAsync(dataSource, sources, ct);
+
+    public async Task<StoredGrain> ReadAsync(GrainId grain, long knownVersion, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT version, CASE WHEN version = $3 THEN NULL ELSE state::text END FROM cp_grains WHERE grain_type = $1 AND grain_key = $2");
+        command.Parameters.Add(new() { Value = grain.Type });
+        command.Parameters.Add(new() { Value = grain.Key });
+        command.Parameters.Add(new() { Value = knownVersion });
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        if (!await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            return new StoredGrain(0, null);
+        }
+
+        return new StoredGrain(reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetString(1));
+    }
+
+    public async Task<long> CommitAsync(TurnCommit commit, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection);
+        var now = commit.Now.ToUniversalTime();
+
+        if (commit.ExpectedVersion == 0)
+        {
+            Add(batch, """
+                WITH w AS (
+                    INSERT INTO cp_grains (grain_type, grain_key, version, state, updated_at) VALUES ($1, $2, 1, $3::jsonb, $4)
+                    ON CONFLICT DO NOTHING RETURNING 1)
+                SELECT cp_assert(EXISTS (SELECT 1 FROM w), 'version_conflict')
+                """, commit.Grain.Type, commit.Grain.Key, commit.StateJson, now);
+        }
+        else
+        {
+            Add(batch, """
+                WITH w AS (
+                    UPDATE cp_grains SET version = version + 1, state = $3::jsonb, updated_at = $4
+                    WHERE grain_type = $1 AND grain_key = $2 AND version = $5 RETURNING 1)
+                SELECT cp_assert(EXISTS (SELECT 1 FROM w), 'version_conflict')
+                """, commit.Grain.Type, commit.Grain.Key, commit.StateJson, now, commit.ExpectedVersion);
+        }
+
+        if (commit.Consumed.Count > 0)
+        {
+            Add(batch, """
+                WITH d AS (DELETE FROM cp_messages WHERE id = ANY($1) RETURNING 1)
+                SELECT cp_assert((SELECT count(*) FROM d) = $2, 'message_consumed')
+                """, commit.Consumed.ToArray(), (long)commit.Consumed.Count);
+        }
+
+        if (commit.FiredReminder is { } fired)
+        {
+            if (commit.FiredReminderNextDue is { } next)
+            {
+                Add(batch, """
+                    UPDATE cp_reminders SET due_at = $4, lease_owner = NULL, lease_until = NULL
+                    WHERE grain_type = $1 AND grain_key = $2 AND name = $3 AND due_at = $5
+                    """, commit.Grain.Type, commit.Grain.Key, fired.Name, next.ToUniversalTime(), fired.DueAt.ToUniversalTime());
+            }
+            else
+            {
+                Add(batch, "DELETE FROM cp_reminders WHERE grain_type = $1 AND grain_key = $2 AND name = $3 AND due_at = $4",
+                    commit.Grain.Type, commit.Grain.Key, fired.Name, fired.DueAt.ToUniversalTime());
+            }
+        }
+
+        foreach (var change in commit.Reminders)
+        {
+            if (change.DueAt is { } due)
+            {
+                Add(batch, """
+                    INSERT INTO cp_reminders (grain_type, grain_key, name, due_at, period_ms) VALUES ($1, $2, $3, $4, $5)
+                    ON CONFLICT (grain_type, grain_key, name) DO UPDATE
+                    SET due_at = excluded.due_at, period_ms = excluded.period_ms, lease_owner = NULL, lease_until = NULL
+                    """, commit.Grain.Type, commit.Grain.Key, change.Name, due.ToUniversalTime(), (object?)PeriodMs(change.Period) ?? DBNull.Value);
+            }
+            else
+            {
+                Add(batch, "DELETE FROM cp_reminders WHERE grain_type = $1 AND grain_key = $2 AND name = $3",
+                    commit.Grain.Type, commit.Grain.Key, change.Name);
+            }
+        }
+
+        if (commit.Outgoing.Count > 0)
+        {
+            var outgoing = commit.Outgoing;
+            var command = Add(batch, """
+                INSERT INTO cp_messages (id, target_type, target_key, method, args, created_at, sender_type, sender_key, due_at, lease_owner, lease_until)
+                SELECT m.id, m.target_type, m.target_key, m.method, m.args, m.created_at, $7, $8, $9, $10, $11
+                FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[])
+                    AS m (id, target_type, target_key, method, args, created_at)
+                """,
+                outgoing.Select(m => m.Id).ToArray(),
+                outgoing.Select(m => m.Target.Type).ToArray(),
+                outgoing.Select(m => m.Target.Key).ToArray(),
+                outgoing.Select(m => m.Method).ToArray(),
+                outgoing.Select(m => m.ArgsJson).ToArray(),
+                outgoing.Select(m => m.CreatedAt.ToUniversalTime()).ToArray(),
+                commit.Grain.Type,
+                commit.Grain.Key,
+                now,
+                commit.SiloId,
+                now + commit.OutgoingLease);
+            command.Parameters[4].NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb;
+        }
+
+        if (commit.Projection is { } row)
+        {
+            var command = new NpgsqlBatchCommand(projectionSql.GetOrAdd(row.Projection, BuildProjectionSql));
+            command.Parameters.Add(new NpgsqlParameter { Value = row.Key });
+            for (var i = 0; i < row.Values.Length; i++)
+            {
+                command.Parameters.Add(ProjectionParameter(row.Projection.Columns[i].Type, row.Values[i]));
+            }
+
+            batch.BatchCommands.Add(command);
+        }
+
+        try
+        {
+            await batch.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        catch (PostgresException ex) when (ex.SqlState == AssertFailed)
+        {
+            throw ex.MessageText == "message_consumed"
+                ? new ConcurrencyConflictException(ConflictKind.MessageConsumed, $"A message handled by the turn on {commit.Grain} was already consumed.")
+                : new ConcurrencyConflictException(ConflictKind.Version, $"{commit.Grain} changed since version {commit.ExpectedVersion}.");
+        }
+
+        return commit.ExpectedVersion + 1;
+    }
+
+    public async Task<IReadOnlyList<Guid>> PendingMessagesAsync(IReadOnlyList<Guid> ids, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("SELECT id FROM cp_messages WHERE id = ANY($1)");
+        command.Parameters.Add(new() { Value = ids.ToArray() });
+        var pending = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            pending.Add(reader.GetGuid(0));
+        }
+
+        return pending;
+    }
+
+    public async Task<IReadOnlyList<ReminderEntry>> ClaimDueRemindersAsync(string siloId, DateTimeOffset now, TimeSpan lease, int max, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("""
+            UPDATE cp_reminders r SET lease_owner = $1, lease_until = $3
+            FROM (SELECT grain_type, grain_key, name FROM cp_reminders
+                  WHERE due_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)
+                  ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED) due
+            WHERE r.grain_type = due.grain_type AND r.grain_key = due.grain_key AND r.name = due.name
+            RETURNING r.grain_type, r.grain_key, r.name, r.due_at, r.period_ms, r.lease_owner, r.lease_until
+            """);
+        command.Parameters.Add(new() { Value = siloId });
+        command.Parameters.Add(new() { Value = now.ToUniversalTime() });
+        command.Parameters.Add(new() { Value = (now + lease).ToUniversalTime() });
+        command.Parameters.Add(new() { Value = max });
+        return await ReadRemindersAsync(command, ct).ConfigureAwait(false);
+    }
+
+    public async Task ReleaseReminderAsync(ReminderEntry reminder, DateTimeOffset retryAt, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("""
+            UPDATE cp_reminders SET due_at = $5, lease_owner = NULL, lease_until = NULL
+            WHERE grain_type = $1 AND grain_key = $2 AND name = $3 AND due_at = $4
+            """);
+        AddValues(command.Parameters, reminder.Grain.Type, reminder.Grain.Key, reminder.Name, reminder.DueAt.ToUniversalTime(), retryAt.ToUniversalTime());
+        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<ReminderEntry>> GetRemindersAsync(GrainId grain, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT grain_type, grain_key, name, due_at, period_ms, lease_owner, lease_until
+            FROM cp_reminders WHERE grain_type = $1 AND grain_key = $2 ORDER BY name
+            """);
+        AddValues(command.Parameters, grain.Type, grain.Key);
+        return await ReadRemindersAsync(command, ct).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<GrainMessage>> ClaimDueMessagesAsync(string siloId, DateTimeOffset now, TimeSpan lease, int max, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("""
+            UPDATE cp_messages m SET lease_owner = $1, lease_until = $3
+            FROM (SELECT id FROM cp_messages
+                  WHERE due_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)
+                  ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED) due
+            WHERE m.id = due.id
+            RETURNING m.id, m.target_type, m.target_key, m.method, m.args::text, m.sender_type, m.sender_key,
+                      m.created_at, m.due_at, m.attempts, m.last_error
+            """);
+        AddValues(command.Parameters, siloId, now.ToUniversalTime(), (now + lease).ToUniversalTime(), max);
+        var claimed = new List<GrainMessage>();
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            claimed.Add(new GrainMessage(
+                reader.GetGuid(0),
+                new GrainId(reader.GetString(1), reader.GetString(2)),
+                reader.GetString(3),
+                reader.GetString(4),
+                reader.IsDBNull(5) ? null : new GrainId(reader.GetString(5), reader.GetString(6)),
+                reader.GetFieldValue<DateTimeOffset>(7),
+                reader.GetFieldValue<DateTimeOffset>(8),
+                reader.GetInt32(9),
+                reader.IsDBNull(10) ? null : reader.GetString(10)));
+        }
+
+        return claimed;
+    }
+
+    public async Task DeferMessageAsync(Guid id, DateTimeOffset dueAt, string error, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("""
+            UPDATE cp_messages SET due_at = $2, attempts = attempts + 1, last_error = $3, lease_owner = NULL, lease_until = NULL
+            WHERE id = $1
+            """);
+        AddValues(command.Parameters, id, dueAt.ToUniversalTime(), error);
+        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task ReleaseLeasesAsync(string siloId, CancellationToken ct)
+    {
+        await using var batch = dataSource.CreateBatch();
+        Add(batch, "UPDATE cp_reminders SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1", siloId);
+        Add(batch, "UPDATE cp_messages SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1", siloId);
+        await batch.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task HeartbeatAsync(SiloRecord silo, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("""
+            INSERT INTO cp_silos (silo_id, host_name, address, roles, started_at, last_heartbeat, status)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            ON CONFLICT (silo_id) DO UPDATE
+            SET host_name = excluded.host_name, address = excluded.address, roles = excluded.roles,
+                last_heartbeat = excluded.last_heartbeat, status = excluded.status
+            """);
+        AddValues(command.Parameters, silo.SiloId, silo.HostName, (object?)silo.Address ?? DBNull.Value, silo.Roles.ToArray(),
+            silo.StartedAt.ToUniversalTime(), silo.LastHeartbeat.ToUniversalTime(), silo.Status);
+        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<SiloRecord>> ListSilosAsync(CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT silo_id, host_name, address, roles, started_at, last_heartbeat, status FROM cp_silos ORDER BY silo_id");
+        var silos = new List<SiloRecord>();
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            silos.Add(new SiloRecord(
+                reader.GetString(0),
+                reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.GetFieldValue<string[]>(3),
+                reader.GetFieldValue<DateTimeOffset>(4),
+                reader.GetFieldValue<DateTimeOffset>(5),
+                reader.GetString(6)));
+        }
+
+        return silos;
+    }
+
+    public async Task<StoreBacklog> GetBacklogAsync(DateTimeOffset now, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT (SELECT count(*) FROM cp_reminders WHERE due_at <= $1),
+                   (SELECT count(*) FROM cp_messages),
+                   (SELECT min(due_at) FROM cp_reminders WHERE due_at <= $1),
+                   (SELECT min(due_at) FROM cp_messages)
+            """);
+        command.Parameters.Add(new() { Value = now.ToUniversalTime() });
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await reader.ReadAsync(ct).ConfigureAwait(false);
+        return new StoreBacklog(
+            reader.GetInt64(0),
+            reader.GetInt64(1),
+            reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2),
+            reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3));
+    }
+
+    private static async Task<IReadOnlyList<ReminderEntry>> ReadRemindersAsync(NpgsqlCommand command, CancellationToken ct)
+    {
+        var reminders = new List<ReminderEntry>();
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            reminders.Add(new ReminderEntry(
+                new GrainId(reader.GetString(0), reader.GetString(1)),
+                reader.GetString(2),
+                reader.GetFieldValue<DateTimeOffset>(3),
+                reader.IsDBNull(4) ? null : TimeSpan.FromMilliseconds(reader.GetInt64(4)),
+                reader.IsDBNull(5) ? null : reader.GetString(5),
+                reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6)));
+        }
+
+        return reminders;
+    }
+
+    private static NpgsqlBatchCommand Add(NpgsqlBatch batch, string sql, params object?[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        AddValues(command.Parameters, values);
+        batch.BatchCommands.Add(command);
+        return command;
+    }
+
+    private static void AddValues(NpgsqlParameterCollection parameters, params object?[] values)
+    {
+        foreach (var value in values)
+        {
+            parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+        }
+    }
+
+    private static long? PeriodMs(TimeSpan? period) => period is { } p ? (long)Math.Ceiling(p.TotalMilliseconds) : null;
+
+    private static string BuildProjectionSql(StateProjection projection)
+    {
+        var columns = projection.Columns.Select(c => c.Name).ToList();
+        var placeholders = Enumerable.Range(2, columns.Count).Select(i => "$" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var updates = columns.Count == 0 ? "NOTHING" : "UPDATE SET " + string.Join(", ", columns.Select(c => $"{c} = excluded.{c}"));
+        return $"INSERT INTO {projection.Table} (grain_key{string.Concat(columns.Select(c => ", " + c))}) " +
+               $"VALUES ($1{string.Concat(placeholders.Select(p => ", " + p))}) " +
+               $"ON CONFLICT (grain_key) DO {updates}";
+    }
+
+    private static NpgsqlParameter ProjectionParameter(ProjectionColumnType type, object? value) => new()
+    {
+        Value = value switch
+        {
+            null => DBNull.Value,
+            DateTimeOffset time => time.ToUniversalTime(),
+            _ => value,
+        },
+        NpgsqlDbType = type switch
+        {
+            ProjectionColumnType.Text => NpgsqlDbType.Text,
+            ProjectionColumnType.Integer => NpgsqlDbType.Integer,
+            ProjectionColumnType.BigInt => NpgsqlDbType.Bigint,
+            ProjectionColumnType.Numeric => NpgsqlDbType.Numeric,
+            ProjectionColumnType.Boolean => NpgsqlDbType.Boolean,
+            ProjectionColumnType.Uuid => NpgsqlDbType.Uuid,
+            ProjectionColumnType.TimestampTz => NpgsqlDbType.TimestampTz,
+            ProjectionColumnType.Jsonb => NpgsqlDbType.Jsonb,
+            _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown projection column type."),
+        },
+    };
+}

@@ -1,0 +1,93 @@
+using CryptoPay.Runtime.Grains;
+
+namespace CryptoPay.Runtime.Storage;
+
+/// <summary>A grain's stored row. Version 0 means never written. State is null when the caller already holds this version.</summary>
+public sealed record StoredGrain(long Version, string? StateJson);
+
+/// <summary>A durable reminder row. A claimed reminder carries the claiming silo and its lease.</summary>
+public sealed record ReminderEntry(
+    GrainId Grain,
+    string Name,
+    DateTimeOffset DueAt,
+    TimeSpan? Period,
+    string? LeaseOwner = null,
+    DateTimeOffset? LeaseUntil = null);
+
+/// <summary>Set (DueAt given) or delete (DueAt null) a reminder as part of a turn.</summary>
+public sealed record ReminderChange(string Name, DateTimeOffset? DueAt, TimeSpan? Period);
+
+/// <summary>A message between grains, kept in the outbox from the sender's commit until the receiving turn commits.</summary>
+public sealed record GrainMessage(
+    Guid Id,
+    GrainId Target,
+    string Method,
+    string ArgsJson,
+    GrainId? Sender,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset DueAt,
+    int Attempts = 0,
+    string? LastError = null);
+
+/// <summary>The typed, indexed row a grain type may project its state into (see <see cref="StateProjection{TState}"/>).</summary>
+public sealed record ProjectionRow(StateProjection Projection, string Key, object?[] Values);
+
+/// <summary>Everything one turn changes, committed in one transaction or not at all.</summary>
+public sealed record TurnCommit
+{
+    public required GrainId Grain { get; init; }
+
+    /// <summary>The version the turn started from; the commit fails with a conflict when the stored version differs.</summary>
+    public required long ExpectedVersion { get; init; }
+
+    public required string StateJson { get; init; }
+
+    public required string SiloId { get; init; }
+
+    public required DateTimeOffset Now { get; init; }
+
+    public IReadOnlyList<ReminderChange> Reminders { get; init; } = [];
+
+    /// <summary>The reminder this turn fired: it is rescheduled (periodic) or deleted (one-shot) if still as claimed.</summary>
+    public ReminderEntry? FiredReminder { get; init; }
+
+    public DateTimeOffset? FiredReminderNextDue { get; init; }
+
+    /// <summary>Messages this turn sends; written leased to the sending silo, which delivers them right after commit.</summary>
+    public IReadOnlyList<GrainMessage> Outgoing { get; init; } = [];
+
+    public TimeSpan OutgoingLease { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Messages this turn handled; all must still be pending, and are removed with the commit.</summary>
+    public IReadOnlyList<Guid> Consumed { get; init; } = [];
+
+    public ProjectionRow? Projection { get; init; }
+}
+
+public enum ConflictKind
+{
+    /// <summary>Another turn changed the grain since this turn's version.</summary>
+    Version,
+
+    /// <summary>A message this turn handled was already consumed by another turn.</summary>
+    MessageConsumed,
+}
+
+/// <summary>The commit lost an optimistic race; nothing of the turn was written.</summary>
+public sealed class ConcurrencyConflictException(ConflictKind kind, string message) : Exception(message)
+{
+    public ConflictKind Kind { get; } = kind;
+}
+
+/// <summary>A silo as registered in the membership table.</summary>
+public sealed record SiloRecord(
+    string SiloId,
+    string HostName,
+    string? Address,
+    IReadOnlyList<string> Roles,
+    DateTimeOffset StartedAt,
+    DateTimeOffset LastHeartbeat,
+    string Status);
+
+/// <summary>Backlog figures for health and lag metrics.</summary>
+public sealed record StoreBacklog(long DueReminders, long PendingMessages, DateTimeOffset? OldestDueReminder, DateTimeOffset? OldestDueMessage);
