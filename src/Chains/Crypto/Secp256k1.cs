@@ -1,0 +1,125 @@
+using Org.BouncyCastle.Crypto.EC;
+using Org.BouncyCastle.Math;
+using Org.BouncyCastle.Math.EC;
+using Org.BouncyCastle.Math.EC.Multiplier;
+
+namespace CryptoPay.Chains.Crypto;
+
+/// <summary>
+/// The secp256k1 operations HD wallets need: public keys from private keys, key validation,
+/// (de)compression and the point addition of BIP32 CKDpub. Private and public keys are plain bytes.
+/// </summary>
+public static class Secp256k1
+{
+    public const int PrivateKeyLength = 32;
+    public const int CompressedPublicKeyLength = 33;
+    public const int UncompressedPublicKeyLength = 65;
+
+    // The "custom" curve uses specialised field arithmetic; its parameters equal SEC 2's secp256k1.
+    private static readonly Org.BouncyCastle.Asn1.X9.X9ECParameters Parameters = CustomNamedCurves.GetByName("secp256k1");
+
+    // Stateless: BouncyCastle keeps its comb precomputation on the generator point itself.
+    private static readonly FixedPointCombMultiplier GeneratorMultiplier = new();
+
+    internal static ECCurve Curve => Parameters.Curve;
+
+    internal static ECPoint G => Parameters.G;
+
+    /// <summary>The group order n.</summary>
+    internal static BigInteger N => Parameters.N;
+
+    public static bool IsValidPrivateKey(ReadOnlySpan<byte> privateKey)
+    {
+        if (privateKey.Length != PrivateKeyLength)
+        {
+            return false;
+        }
+
+        var k = ToBigInteger(privateKey);
+        return k.SignValue > 0 && k.CompareTo(N) < 0;
+    }
+
+    public static bool IsValidPublicKey(ReadOnlySpan<byte> publicKey) => TryDecodePoint(publicKey, out _);
+
+    public static byte[] GetPublicKey(ReadOnlySpan<byte> privateKey, bool compressed = true)
+    {
+        if (!IsValidPrivateKey(privateKey))
+        {
+            throw new ArgumentException("A secp256k1 private key is 32 bytes in the range 1..n-1.", nameof(privateKey));
+        }
+
+        return MultiplyGenerator(ToBigInteger(privateKey)).GetEncoded(compressed);
+    }
+
+    public static byte[] Compress(ReadOnlySpan<byte> publicKey) => DecodePoint(publicKey).GetEncoded(true);
+
+    public static byte[] Decompress(ReadOnlySpan<byte> publicKey) => DecodePoint(publicKey).GetEncoded(false);
+
+    /// <summary>publicKey + tweak·G, the public half of BIP32 CKDpub. Throws if the tweak is out of range or the sum is infinity.</summary>
+    public static byte[] AddTweak(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> tweak, bool compressed = true)
+    {
+        var point = DecodePoint(publicKey);
+        var t = ToBigInteger(tweak);
+        if (tweak.Length != PrivateKeyLength || t.CompareTo(N) >= 0)
+        {
+            throw new ArgumentException("A tweak is 32 bytes below the group order.", nameof(tweak));
+        }
+
+        var sum = MultiplyGenerator(t).Add(point).Normalize();
+        if (sum.IsInfinity)
+        {
+            throw new ArgumentException("The tweaked key is the point at infinity.", nameof(tweak));
+        }
+
+        return sum.GetEncoded(compressed);
+    }
+
+    internal static ECPoint MultiplyGenerator(BigInteger k) => GeneratorMultiplier.Multiply(G, k).Normalize();
+
+    internal static BigInteger ToBigInteger(ReadOnlySpan<byte> bytes) => new(1, bytes.ToArray());
+
+    internal static ECPoint DecodePoint(ReadOnlySpan<byte> publicKey) =>
+        TryDecodePoint(publicKey, out var point)
+            ? point
+            : throw new ArgumentException("Not a valid secp256k1 public key (33-byte compressed or 65-byte uncompressed point on the curve).", nameof(publicKey));
+
+    internal static bool TryDecodePoint(ReadOnlySpan<byte> publicKey, out ECPoint point)
+    {
+        point = Curve.Infinity;
+        var validShape = publicKey.Length switch
+        {
+            CompressedPublicKeyLength => publicKey[0] is 0x02 or 0x03,
+            UncompressedPublicKeyLength => publicKey[0] == 0x04,
+            _ => false,
+        };
+        if (!validShape)
+        {
+            return false;
+        }
+
+        try
+        {
+            var decoded = Curve.DecodePoint(publicKey.ToArray());
+            if (decoded.IsInfinity || !decoded.IsValid())
+            {
+                return false;
+            }
+
+            point = decoded.Normalize();
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            // BouncyCastle reports an x with no square root (not on the curve) this way.
+            return false;
+        }
+    }
+
+    /// <summary>Left-pads to 32 bytes: BigInteger drops leading zeros, BIP32 keys keep them.</summary>
+    internal static void WriteScalar(BigInteger value, Span<byte> destination)
+    {
+        var bytes = value.ToByteArrayUnsigned();
+        destination.Clear();
+        bytes.CopyTo(destination[(destination.Length - bytes.Length)..]);
+    }
+}
