@@ -18,8 +18,17 @@ public static class Secp256k1
     // The "custom" curve uses specialised field arithmetic; its parameters equal SEC 2's secp256k1.
     private static readonly Org.BouncyCastle.Asn1.X9.X9ECParameters Parameters = CustomNamedCurves.GetByName("secp256k1");
 
+    private static ReadOnlySpan<byte> OrderBytes =>
+    [
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
+        0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41,
+    ];
+
     // Stateless: BouncyCastle keeps its comb precomputation on the generator point itself.
     private static readonly FixedPointCombMultiplier GeneratorMultiplier = new();
+
+    // j·256^i·G for every byte position i and byte value j (32 × 255 affine points, ~2.5 MB), built once on first use.
+    private static readonly Lazy<ECPoint[]> GeneratorTable = new(BuildGeneratorTable, LazyThreadSafetyMode.ExecutionAndPublication);
 
     internal static ECCurve Curve => Parameters.Curve;
 
@@ -28,16 +37,12 @@ public static class Secp256k1
     /// <summary>The group order n.</summary>
     internal static BigInteger N => Parameters.N;
 
-    public static bool IsValidPrivateKey(ReadOnlySpan<byte> privateKey)
-    {
-        if (privateKey.Length != PrivateKeyLength)
-        {
-            return false;
-        }
+    public static bool IsValidPrivateKey(ReadOnlySpan<byte> privateKey) =>
+        privateKey.Length == PrivateKeyLength && privateKey.ContainsAnyExcept((byte)0) && IsBelowOrder(privateKey);
 
-        var k = ToBigInteger(privateKey);
-        return k.SignValue > 0 && k.CompareTo(N) < 0;
-    }
+    /// <summary>Whether a 32-byte big-endian scalar is below the group order n (equal-length big-endian bytes compare as numbers).</summary>
+    internal static bool IsBelowOrder(ReadOnlySpan<byte> scalar) =>
+        scalar.Length == PrivateKeyLength && scalar.SequenceCompareTo(OrderBytes) < 0;
 
     public static bool IsValidPublicKey(ReadOnlySpan<byte> publicKey) => TryDecodePoint(publicKey, out _);
 
@@ -76,6 +81,31 @@ public static class Secp256k1
 
     internal static ECPoint MultiplyGenerator(BigInteger k) => GeneratorMultiplier.Multiply(G, k).Normalize();
 
+    /// <summary>
+    /// point + k·G from a byte-wise table: at most 32 mixed additions and one inversion. Its running time depends
+    /// on k, so it is only for public scalars such as the CKDpub tweak, never for private keys.
+    /// </summary>
+    internal static ECPoint AddMultipleOfGeneratorPublic(ECPoint point, ReadOnlySpan<byte> k)
+    {
+        if (k.Length != PrivateKeyLength)
+        {
+            throw new ArgumentException("A scalar is 32 bytes.", nameof(k));
+        }
+
+        var table = GeneratorTable.Value;
+        var sum = point;
+        for (var i = 0; i < PrivateKeyLength; i++)
+        {
+            var digit = k[PrivateKeyLength - 1 - i];
+            if (digit != 0)
+            {
+                sum = sum.Add(table[(i * 255) + digit - 1]);
+            }
+        }
+
+        return sum.Normalize();
+    }
+
     internal static BigInteger ToBigInteger(ReadOnlySpan<byte> bytes) => new(1, bytes.ToArray());
 
     internal static ECPoint DecodePoint(ReadOnlySpan<byte> publicKey) =>
@@ -113,6 +143,27 @@ public static class Secp256k1
             // BouncyCastle reports an x with no square root (not on the curve) this way.
             return false;
         }
+    }
+
+    private static ECPoint[] BuildGeneratorTable()
+    {
+        var table = new ECPoint[PrivateKeyLength * 255];
+        var rowBase = G;
+        for (var i = 0; i < PrivateKeyLength; i++)
+        {
+            var multiple = rowBase;
+            for (var j = 0; j < 255; j++)
+            {
+                table[(i * 255) + j] = multiple;
+                multiple = multiple.Add(rowBase);
+            }
+
+            // After 255 additions `multiple` is 256·rowBase, the next row's base.
+            rowBase = multiple;
+        }
+
+        Curve.NormalizeAll(table);
+        return table;
     }
 
     /// <summary>Left-pads to 32 bytes: BigInteger drops leading zeros, BIP32 keys keep them.</summary>

@@ -4,7 +4,6 @@ using CryptoPay.Chains.Bitcoin;
 using CryptoPay.Chains.Crypto;
 using CryptoPay.Chains.Encoding;
 using CryptoPay.Chains.Networks;
-using Org.BouncyCastle.Math;
 using Org.BouncyCastle.Math.EC;
 using HMACSHA512 = System.Security.Cryptography.HMACSHA512;
 
@@ -83,13 +82,13 @@ public sealed class AddressDeriver
         Span<byte> i = stackalloc byte[64];
         HMACSHA512.HashData(_chainCode, data, i);
 
-        var tweak = new BigInteger(1, i[..32].ToArray());
-        if (tweak.CompareTo(Secp256k1.N) >= 0)
+        var tweak = i[..32];
+        if (!Secp256k1.IsBelowOrder(tweak))
         {
             throw new InvalidChildKeyException(index);
         }
 
-        var child = Secp256k1.MultiplyGenerator(tweak).Add(_parentPoint).Normalize();
+        var child = Secp256k1.AddMultipleOfGeneratorPublic(_parentPoint, tweak);
         if (child.IsInfinity)
         {
             throw new InvalidChildKeyException(index);

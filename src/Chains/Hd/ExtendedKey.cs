@@ -277,7 +277,7 @@ public sealed class ExtendedKey
             return new ExtendedKey(Version, childDepth, fingerprint, index, chainCode, childKey, childPublic);
         }
 
-        var point = Secp256k1.MultiplyGenerator(tweak).Add(Secp256k1.DecodePoint(_publicKey)).Normalize();
+        var point = Secp256k1.AddMultipleOfGeneratorPublic(Secp256k1.DecodePoint(_publicKey), i[..32]);
         if (point.IsInfinity)
         {
             throw new InvalidChildKeyException(index);

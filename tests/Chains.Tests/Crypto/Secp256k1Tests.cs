@@ -77,6 +77,35 @@ public sealed class Secp256k1Tests
         Assert.False(Secp256k1.IsValidPublicKey(Convert.FromHexString(publicKeyHex)));
     }
 
+    [Theory]
+    [InlineData("0000000000000000000000000000000000000000000000000000000000000001")]
+    [InlineData("00000000000000000000000000000000000000000000000000000000000000ff")]
+    [InlineData("0100000000000000000000000000000000000000000000000000000000000000")]
+    [InlineData("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd036413f")]
+    [InlineData("ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00")]
+    [InlineData("3c6cb8d0f6a264c91ea8b5030fadaa8e538b020f0a387421a12de9319dc93368")]
+    public void Table_multiplication_agrees_with_the_comb_multiplier(string scalarHex)
+    {
+        var scalar = Convert.FromHexString(scalarHex);
+        var generator = Convert.FromHexString(GeneratorCompressed);
+
+        var fromInfinity = Secp256k1.AddMultipleOfGeneratorPublic(Secp256k1.Curve.Infinity, scalar);
+        var fromGenerator = Secp256k1.AddMultipleOfGeneratorPublic(Secp256k1.DecodePoint(generator), scalar);
+
+        Assert.Equal(Hex.Encode(Secp256k1.GetPublicKey(scalar)), Hex.Encode(fromInfinity.GetEncoded(true)));
+        Assert.Equal(Hex.Encode(Secp256k1.AddTweak(generator, scalar)), Hex.Encode(fromGenerator.GetEncoded(true)));
+    }
+
+    [Fact]
+    public void Generator_plus_n_minus_one_times_generator_is_infinity_on_both_paths()
+    {
+        var nMinusOne = Convert.FromHexString("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140");
+        var generator = Convert.FromHexString(GeneratorCompressed);
+
+        Assert.True(Secp256k1.AddMultipleOfGeneratorPublic(Secp256k1.DecodePoint(generator), nMinusOne).IsInfinity);
+        Assert.Throws<ArgumentException>(() => Secp256k1.AddTweak(generator, nMinusOne));
+    }
+
     private static byte[] Scalar(byte value)
     {
         var scalar = new byte[32];
