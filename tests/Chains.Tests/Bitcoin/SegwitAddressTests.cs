@@ -89,15 +89,6 @@ public sealed class SegwitAddressTests
     public void Bip173_valid_v0_addresses_decode_to_the_published_script(string address, string scriptPubKeyHex) =>
         AssertDecodesTo(address, scriptPubKeyHex);
 
-    private static void AssertDecodesTo(string address, string scriptPubKeyHex)
-    {
-        var hrp = address[..2].ToLowerInvariant();
-
-        Assert.True(SegwitAddress.TryDecode(hrp, address, out var decoded, out var error), error);
-        Assert.Equal(scriptPubKeyHex, Hex.Encode(decoded.ScriptPubKey));
-        Assert.Equal(address.ToLowerInvariant(), decoded.ToString());
-    }
-
     [Theory]
     [MemberData(nameof(Bip173V1PlusSupersededByBip350))]
     public void Bip173_v1_plus_addresses_are_invalid_since_bip350(string address)
@@ -115,14 +106,6 @@ public sealed class SegwitAddressTests
     [MemberData(nameof(Bip350Invalid))]
     public void Bip350_invalid_addresses_are_rejected_for_both_bc_and_tb(string address, string reason) =>
         AssertRejected(address, reason);
-
-    private static void AssertRejected(string address, string reason)
-    {
-        Assert.False(SegwitAddress.TryDecode("bc", address, out _, out var bcError), reason);
-        Assert.False(SegwitAddress.TryDecode("tb", address, out _, out var tbError), reason);
-        Assert.False(string.IsNullOrEmpty(bcError));
-        Assert.False(string.IsNullOrEmpty(tbError));
-    }
 
     [Theory]
     [MemberData(nameof(Bip173Examples))]
@@ -142,5 +125,22 @@ public sealed class SegwitAddressTests
         Assert.Throws<ArgumentException>(() => SegwitAddress.Encode("bc", 0, new byte[21]));
         Assert.Throws<ArgumentException>(() => SegwitAddress.Encode("bc", 1, new byte[41]));
         Assert.Throws<ArgumentException>(() => SegwitAddress.Encode("bc", 17, new byte[32]));
+    }
+
+    private static void AssertDecodesTo(string address, string scriptPubKeyHex)
+    {
+        var hrp = address[..2].ToLowerInvariant();
+
+        Assert.True(SegwitAddress.TryDecode(hrp, address, out var decoded, out var error), error);
+        Assert.Equal(scriptPubKeyHex, Hex.Encode(decoded.ScriptPubKey));
+        Assert.Equal(address.ToLowerInvariant(), decoded.ToString());
+    }
+
+    private static void AssertRejected(string address, string reason)
+    {
+        Assert.False(SegwitAddress.TryDecode("bc", address, out _, out var bcError), reason);
+        Assert.False(SegwitAddress.TryDecode("tb", address, out _, out var tbError), reason);
+        Assert.False(string.IsNullOrEmpty(bcError));
+        Assert.False(string.IsNullOrEmpty(tbError));
     }
 }
