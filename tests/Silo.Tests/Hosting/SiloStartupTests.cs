@@ -1,0 +1,87 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using CryptoPay.ProcessSupport;
+
+namespace CryptoPay.Silo.Tests.Hosting;
+
+/// <summary>The silo executable on the in-memory store, and start-up refused for bad settings.</summary>
+public sealed partial class SiloStartupTests
+{
+    private static readonly TimeSpan TestTimeout = TimeSpan.FromSeconds(90);
+
+    [Fact]
+    public async Task Starts_on_the_memory_store_ready_and_serving_operator_endpoints()
+    {
+        using var timeout = new CancellationTokenSource(TestTimeout);
+        var ct = timeout.Token;
+        await using var silo = await SiloExecutable.StartAsync(SiloExecutable.Environment(), ct);
+
+        var (readyStatus, ready) = await silo.Http.GetJsonAsync("/health/ready", ct);
+        Assert.Equal(200, readyStatus);
+        Assert.Equal("ready", ready.GetProperty("status").GetString());
+        Assert.Contains("memory store", ready.GetProperty("reason").GetString(), StringComparison.Ordinal);
+
+        var (liveStatus, live) = await silo.Http.GetJsonAsync("/health/live", ct);
+        Assert.Equal(200, liveStatus);
+        Assert.Equal("alive", live.GetProperty("status").GetString());
+
+        var (_, members) = await silo.Http.GetJsonAsync("/v1/cluster/silos", ct);
+        var self = Assert.Single(members.GetProperty("silos").EnumerateArray());
+        Assert.Equal(members.GetProperty("self").GetString(), self.GetProperty("siloId").GetString());
+        Assert.True(self.GetProperty("isSelf").GetBoolean());
+        Assert.True(self.GetProperty("isAlive").GetBoolean());
+        Assert.Equal("active", self.GetProperty("status").GetString());
+        Assert.Equal(silo.BaseAddress!.ToString().TrimEnd('/'), self.GetProperty("address").GetString());
+        Assert.Equal(["api", "reminders", "watchers"], Strings(self.GetProperty("roles")));
+
+        var (backlogStatus, backlog) = await silo.Http.GetJsonAsync("/v1/cluster/backlog", ct);
+        Assert.Equal(200, backlogStatus);
+        Assert.Equal(0, backlog.GetProperty("pendingMessages").GetInt64());
+        Assert.Equal(0, backlog.GetProperty("dueReminders").GetInt64());
+        Assert.Equal(JsonValueKind.Null, backlog.GetProperty("oldestPendingMessageAgeMs").ValueKind);
+    }
+
+    [Fact]
+    public async Task Configured_roles_replace_the_default_roles()
+    {
+        using var timeout = new CancellationTokenSource(TestTimeout);
+        var environment = SiloExecutable.Environment();
+        environment["Silo__Roles__0"] = "api";
+        environment["Silo__Roles__1"] = "reminders";
+        await using var silo = await SiloExecutable.StartAsync(environment, timeout.Token);
+
+        var (_, members) = await silo.Http.GetJsonAsync("/v1/cluster/silos", timeout.Token);
+
+        var self = Assert.Single(members.GetProperty("silos").EnumerateArray());
+        Assert.Equal(["api", "reminders"], Strings(self.GetProperty("roles")));
+    }
+
+    [Theory]
+    [InlineData("Silo__Roles__0", "bogus", "Unknown silo role 'bogus'")]
+    [InlineData("ConnectionStrings__Postgres", "this is not a connection string", "ConnectionStrings:Postgres is not a valid PostgreSQL connection string")]
+    [InlineData("ConnectionStrings__Postgres", "Database=cryptopay", "ConnectionStrings:Postgres must name a Host")]
+    [InlineData("Silo__HeartbeatInterval", "-00:00:05", "HeartbeatInterval must be positive")]
+    [InlineData("Silo__MessagePollInterval", "soon", "'soon' at 'Silo:MessagePollInterval'")]
+    [InlineData("ConnectionStrings__Postgres", "Host=127.0.0.1;Port=1;Username=postgres;Timeout=5", "cannot reach the postgres store")]
+    public async Task Bad_configuration_stops_start_up_with_one_clear_line(string variable, string value, string expected)
+    {
+        using var timeout = new CancellationTokenSource(TestTimeout);
+        var environment = SiloExecutable.Environment();
+        environment[variable] = value;
+        await using var silo = SiloProcess.Launch(SiloExecutable.Path, ["--urls", "http://127.0.0.1:0"], environment);
+
+        var exitCode = await silo.WaitForExitAsync(SiloExecutable.ExitTimeout, timeout.Token);
+
+        Assert.True(exitCode != 0, $"exit code 0 for {variable}={value}\n{silo.Output}");
+        var line = Assert.Single(silo.ErrorLines, l => l.Trim().Length > 0);
+        Assert.StartsWith("CryptoPay.Silo: start-up failed: ", line, StringComparison.Ordinal);
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+        Assert.DoesNotContain(silo.OutputLines.Concat(silo.ErrorLines), l => StackFrame().IsMatch(l));
+        Assert.DoesNotContain("Unhandled exception", silo.Output, StringComparison.Ordinal);
+    }
+
+    internal static string[] Strings(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetString()!)];
+
+    [GeneratedRegex(@"^\s+at \S")]
+    private static partial Regex StackFrame();
+}
