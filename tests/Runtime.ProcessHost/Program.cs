@@ -1,0 +1,17 @@
+using CryptoPay.Runtime.ProcessHost.Ledger;
+using CryptoPay.Silo.Hosting;
+
+try
+{
+    var builder = WebApplication.CreateBuilder(args);
+    builder.AddCryptoPaySilo().AddLedgerTestGrains();
+    var app = builder.Build();
+    app.MapCryptoPaySilo();
+    app.MapLedgerTestEndpoints();
+    await app.RunCryptoPaySiloAsync();
+    return 0;
+}
+catch (Exception error) when (SiloStartupFailure.IsStartupFailure(error))
+{
+    return SiloStartupFailure.Report(error, Console.Error);
+}
