@@ -50,10 +50,16 @@ public sealed class SiloCrashTests(PostgresFixture postgres, ITestOutputHelper o
                 .Select(client => Task.Run(() => RunClientAsync(client, seed, targets, log, stopLoad.Token), CancellationToken.None))
                 .ToArray();
             await Task.Delay(LoadBeforeKill, ct);
+            await WaitForMessagesLeasedToAsync(database, victimId, ct);
 
+            var inFlight = targets.InFlight(victim);
             victim.Kill();
             targets.Remove(victim);
             log.MarkKill();
+            Assert.True(await victim.WaitForExitAsync(TimeSpan.FromSeconds(10), ct) != 0, "the killed silo exited with code 0");
+            output.WriteLine(
+                $"killed {victimId} after {elapsed.Elapsed.TotalSeconds:0.0} s with {inFlight} requests in flight to it " +
+                $"and {await CountMessagesLeasedToAsync(database, victimId, ct)} outbox messages leased to it");
             await Task.Delay(LoadAfterKill, ct);
 
             await stopLoad.CancelAsync();
@@ -123,6 +129,7 @@ public sealed class SiloCrashTests(PostgresFixture postgres, ITestOutputHelper o
             var live = targets.Current;
             var silo = live[(client + n) % live.Count];
             var sentBeforeKill = !log.Killed;
+            targets.Sending(silo, +1);
             try
             {
                 // Not cancelled by `stop`: an op, once sent, gets its answer, so the log knows whether it was acknowledged.
@@ -140,6 +147,10 @@ public sealed class SiloCrashTests(PostgresFixture postgres, ITestOutputHelper o
             catch (Exception error) when (error is HttpRequestException or TaskCanceledException)
             {
                 log.Fail(new Failure(key, opId, amount, silo, error.Message));
+            }
+            finally
+            {
+                targets.Sending(silo, -1);
             }
         }
     }
@@ -172,6 +183,25 @@ public sealed class SiloCrashTests(PostgresFixture postgres, ITestOutputHelper o
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return (reader.GetInt64(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+    }
+
+    /// <summary>Lets the kill land while the victim owns undelivered messages (briefly, bounded), so their takeover is exercised.</summary>
+    private static async Task WaitForMessagesLeasedToAsync(string database, string siloId, CancellationToken ct)
+    {
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < TimeSpan.FromSeconds(3) && await CountMessagesLeasedToAsync(database, siloId, ct) == 0)
+        {
+            await Task.Delay(10, ct);
+        }
+    }
+
+    private static async Task<long> CountMessagesLeasedToAsync(string database, string siloId, CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM cp_messages WHERE lease_owner = $1", connection);
+        command.Parameters.Add(new() { Value = siloId });
+        return (long)(await command.ExecuteScalarAsync(ct))!;
     }
 
     private static async Task AssertVictimListedDeadAsync(SiloProcess survivor, string victimId, CancellationToken ct)
@@ -216,12 +246,17 @@ public sealed class SiloCrashTests(PostgresFixture postgres, ITestOutputHelper o
 
     private sealed record Failure(string Key, string OpId, long Amount, SiloProcess Silo, string Error);
 
-    /// <summary>The silos clients may send to; the killed one is removed.</summary>
+    /// <summary>The silos clients may send to (the killed one is removed), with the requests in flight to each.</summary>
     private sealed class SiloTargets(IReadOnlyList<SiloProcess> initial)
     {
+        private readonly ConcurrentDictionary<SiloProcess, int> inFlight = new();
         private volatile IReadOnlyList<SiloProcess> current = initial;
 
         public IReadOnlyList<SiloProcess> Current => current;
+
+        public int InFlight(SiloProcess silo) => inFlight.GetValueOrDefault(silo);
+
+        public void Sending(SiloProcess silo, int change) => inFlight.AddOrUpdate(silo, change, (_, count) => count + change);
 
         public void Remove(SiloProcess silo) => current = [.. current.Where(s => s != silo)];
     }
