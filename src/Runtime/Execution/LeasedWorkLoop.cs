@@ -12,10 +12,14 @@ internal abstract class LeasedWorkLoop<T>(Silo silo, string name, int maxConcurr
     private readonly AsyncSignal wake = new();
     private readonly AsyncSignal slotFreed = new();
     private int inFlight;
+    private int busy;
 
     protected Silo Silo { get; } = silo;
 
     public int InFlight => Volatile.Read(ref inFlight);
+
+    /// <summary>Claims under way plus items running: zero means this loop holds no work the silo has not seen finish.</summary>
+    public bool IsBusy => Volatile.Read(ref busy) > 0;
 
     public void Wake() => wake.Set();
 
@@ -65,7 +69,22 @@ internal abstract class LeasedWorkLoop<T>(Silo silo, string name, int maxConcurr
             return 1;
         }
 
-        var items = await ClaimAsync(free, ct).ConfigureAwait(false);
+        IReadOnlyList<T> items;
+        Interlocked.Increment(ref busy);
+        try
+        {
+            items = await ClaimAsync(free, ct).ConfigureAwait(false);
+            for (var i = 0; i < items.Count; i++)
+            {
+                Interlocked.Increment(ref inFlight);
+                Interlocked.Increment(ref busy);
+            }
+        }
+        finally
+        {
+            Done();
+        }
+
         if (items.Count == 0)
         {
             return 0;
@@ -74,7 +93,6 @@ internal abstract class LeasedWorkLoop<T>(Silo silo, string name, int maxConcurr
         var running = new Task[items.Count];
         for (var i = 0; i < items.Count; i++)
         {
-            Interlocked.Increment(ref inFlight);
             running[i] = TrackAsync(items[i]);
         }
 
@@ -100,6 +118,15 @@ internal abstract class LeasedWorkLoop<T>(Silo silo, string name, int maxConcurr
         {
             Interlocked.Decrement(ref inFlight);
             slotFreed.Set();
+            Done();
+        }
+    }
+
+    private void Done()
+    {
+        if (Interlocked.Decrement(ref busy) == 0)
+        {
+            Silo.SignalIdleCheck();
         }
     }
 }

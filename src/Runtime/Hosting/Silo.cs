@@ -39,7 +39,9 @@ public sealed class Silo : IAsyncDisposable
     private CancellationTokenSource background = new();
     private long outstanding;
     private volatile SiloState state = SiloState.Created;
+    private readonly SemaphoreSlim maintenance = new(1, 1);
     private DateTimeOffset startedAt;
+    private DateTimeOffset lastHeartbeat;
 
     public Silo(
         IGrainStore store,
@@ -160,6 +162,7 @@ public sealed class Silo : IAsyncDisposable
         }
 
         background.Dispose();
+        maintenance.Dispose();
     }
 
     /// <summary>Members of the cluster with their liveness, for operators and health checks.</summary>
@@ -179,6 +182,7 @@ public sealed class Silo : IAsyncDisposable
             return 0;
         }
 
+        await MaintainAsync(ct).ConfigureAwait(false);
         var done = await pump.PollOnceAsync(waitForCompletion: true, ct).ConfigureAwait(false);
         if (HasRole(SiloRoles.Reminders))
         {
@@ -188,13 +192,13 @@ public sealed class Silo : IAsyncDisposable
         return done;
     }
 
-    /// <summary>Completes when no turn is running or queued on this silo.</summary>
+    /// <summary>Completes when no turn is running or queued on this silo and no claim of due work is under way.</summary>
     public async Task WhenIdleAsync(CancellationToken ct)
     {
         while (true)
         {
             var signal = idle.WaitAsync();
-            if (Interlocked.Read(ref outstanding) == 0)
+            if (Interlocked.Read(ref outstanding) == 0 && !reminders.IsBusy && !pump.IsBusy)
             {
                 return;
             }
@@ -202,6 +206,8 @@ public sealed class Silo : IAsyncDisposable
             await signal.WaitAsync(ct).ConfigureAwait(false);
         }
     }
+
+    internal void SignalIdleCheck() => idle.Set();
 
     internal void EnsureAlive()
     {
@@ -375,8 +381,7 @@ public sealed class Silo : IAsyncDisposable
             try
             {
                 await Task.Delay(Options.HeartbeatInterval, TimeProvider, ct).ConfigureAwait(false);
-                await HeartbeatAsync("active", ct).ConfigureAwait(false);
-                CollectIdleActivations();
+                await MaintainAsync(ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -386,6 +391,24 @@ public sealed class Silo : IAsyncDisposable
             {
                 Logger.LogWarning(ex, "Heartbeat of silo {SiloId} failed", SiloId);
             }
+        }
+    }
+
+    /// <summary>Heartbeats and collects idle activations when a heartbeat interval has passed since the last one.</summary>
+    private async Task MaintainAsync(CancellationToken ct)
+    {
+        await maintenance.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (TimeProvider.GetUtcNow() - lastHeartbeat >= Options.HeartbeatInterval)
+            {
+                await HeartbeatAsync("active", ct).ConfigureAwait(false);
+                CollectIdleActivations();
+            }
+        }
+        finally
+        {
+            maintenance.Release();
         }
     }
 
@@ -401,10 +424,11 @@ public sealed class Silo : IAsyncDisposable
         }
     }
 
-    private Task HeartbeatAsync(string status, CancellationToken ct) =>
-        Store.HeartbeatAsync(
-            new SiloRecord(SiloId, Environment.MachineName, Options.Address, [.. Options.Roles], startedAt, TimeProvider.GetUtcNow(), status),
-            ct);
+    private Task HeartbeatAsync(string status, CancellationToken ct)
+    {
+        lastHeartbeat = TimeProvider.GetUtcNow();
+        return Store.HeartbeatAsync(new SiloRecord(SiloId, Environment.MachineName, Options.Address, [.. Options.Roles], startedAt, lastHeartbeat, status), ct);
+    }
 
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
 

@@ -20,6 +20,13 @@ public sealed class TestClusterOptions
 
     public Action<int, SiloOptions>? ConfigureSilo { get; set; }
 
+    /// <summary>
+    /// With a fake clock, silos poll for due reminders and messages only when the test moves time
+    /// (<see cref="TestCluster.AdvanceTimeAsync"/>), so every run is the same. Set true to keep the
+    /// background polls running as in production.
+    /// </summary>
+    public bool BackgroundPolling { get; set; }
+
     public Action<IServiceCollection>? Services { get; set; }
 }
 
@@ -141,6 +148,12 @@ public sealed class TestCluster : IAsyncDisposable
     private Silo CreateSilo(int index)
     {
         var siloOptions = new SiloOptions { SiloId = $"silo-{index}-{++generation}" };
+        if (Clock is not null && !options.BackgroundPolling)
+        {
+            siloOptions.ReminderPollInterval = TimeSpan.FromDays(30);
+            siloOptions.MessagePollInterval = TimeSpan.FromDays(30);
+        }
+
         options.ConfigureSilo?.Invoke(index, siloOptions);
         return new Silo(Store, registry, siloOptions, services, Time);
     }

@@ -1,0 +1,445 @@
+using CryptoPay.Runtime.Grains;
+using CryptoPay.Runtime.Hosting;
+using CryptoPay.Runtime.Storage;
+using CryptoPay.Runtime.Testing;
+using CryptoPay.Runtime.Tests.Grains;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CryptoPay.Runtime.Tests.Conformance;
+
+/// <summary>
+/// The guarantees of ARCHITECTURE.md, proven against a store. Each store runs this same suite; a
+/// store passes only if it gives exactly these semantics.
+/// </summary>
+public abstract class RuntimeConformanceTests : IAsyncLifetime
+{
+    private readonly List<TestCluster> clusters = [];
+
+    protected TestControl Control { get; } = new();
+
+    /// <summary>A fresh, empty store for one test.</summary>
+    protected abstract Task<IGrainStore> CreateStoreAsync();
+
+    /// <summary>Reads the projected row of a test counter straight from the store's table.</summary>
+    protected abstract Task<(long Value, string? Label)?> ReadProjectedCounterAsync(IGrainStore store, string key);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var cluster in clusters)
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+
+    protected async Task<TestCluster> StartClusterAsync(int silos = 2, IGrainStore? store = null, Action<int, SiloOptions>? configure = null, ManualTimeProvider? clock = null)
+    {
+        var cluster = await TestCluster.StartAsync(new TestClusterOptions
+        {
+            Silos = silos,
+            Store = store ?? await CreateStoreAsync(),
+            Clock = clock ?? new ManualTimeProvider(),
+            Grains = TestGrainRegistration.Register,
+            Services = s => s.AddSingleton(Control),
+            ConfigureSilo = configure,
+        });
+        clusters.Add(cluster);
+        return cluster;
+    }
+
+    [Fact]
+    public async Task Turns_of_one_grain_are_serial_across_silos()
+    {
+        var cluster = await StartClusterAsync(silos: 2);
+        var calls = Enumerable.Range(0, 2000)
+            .Select(i => cluster.FactoryOf(i % 2).GetGrain<ICounterGrain>("hot").Add(1))
+            .ToList();
+        var results = await Task.WhenAll(calls);
+
+        Assert.Equal(2000, await cluster.FactoryOf(0).GetGrain<ICounterGrain>("hot").Get());
+        Assert.Equal(2000, await cluster.FactoryOf(1).GetGrain<ICounterGrain>("hot").Get());
+        // Every committed turn saw the previous one: the returned values are exactly 1..2000.
+        Assert.Equal(Enumerable.Range(1, 2000).Select(i => (long)i), results.Order());
+    }
+
+    [Fact]
+    public async Task A_turn_waits_for_the_previous_turn_of_its_grain_but_not_for_other_grains()
+    {
+        var cluster = await StartClusterAsync(silos: 1);
+        var factory = cluster.FactoryOf(0);
+        var blocked = factory.GetGrain<ICounterGrain>("a").AddWhenGateOpens(10, "gate-a");
+        await Control.Entered("gate-a").Task;
+
+        var sameGrain = factory.GetGrain<ICounterGrain>("a").Add(1);
+        Assert.Equal(5, await factory.GetGrain<ICounterGrain>("b").Add(5));
+        Assert.False(sameGrain.IsCompleted);
+        Assert.False(blocked.IsCompleted);
+
+        Control.Gate("gate-a").SetResult();
+        Assert.Equal(10, await blocked);
+        Assert.Equal(11, await sameGrain);
+    }
+
+    [Fact]
+    public async Task A_throwing_turn_leaves_no_state_reminder_or_message()
+    {
+        var cluster = await StartClusterAsync(silos: 1);
+        var counter = cluster.Client.GetGrain<ICounterGrain>("atomic");
+        await counter.Add(7);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => counter.AddEverythingThenThrow(100, "acc-atomic"));
+        await cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(5));
+
+        Assert.Equal(7, await counter.Get());
+        Assert.Empty(await cluster.Store.GetRemindersAsync(new GrainId("test-counter", "atomic"), CancellationToken.None));
+        var accumulator = await cluster.Client.GetGrain<IAccumulatorGrain>("acc-atomic").Read();
+        Assert.Equal(0, accumulator.Total);
+        var backlog = await cluster.Store.GetBacklogAsync(cluster.Time.GetUtcNow(), CancellationToken.None);
+        Assert.Equal(0, backlog.PendingMessages);
+    }
+
+    [Fact]
+    public async Task A_returned_call_is_visible_from_every_silo_and_survives_the_silo()
+    {
+        var cluster = await StartClusterAsync(silos: 2);
+        Assert.Equal(42, await cluster.FactoryOf(0).GetGrain<ICounterGrain>("durable").Add(42));
+        // Silo 1 may hold a stale activation; its answer must still be current.
+        Assert.Equal(42, await cluster.FactoryOf(1).GetGrain<ICounterGrain>("durable").Get());
+        Assert.Equal(43, await cluster.FactoryOf(1).GetGrain<ICounterGrain>("durable").Add(1));
+        Assert.Equal(43, await cluster.FactoryOf(0).GetGrain<ICounterGrain>("durable").Get());
+
+        cluster.KillSilo(0);
+        await Assert.ThrowsAsync<SiloUnavailableException>(() => cluster.FactoryOf(0).GetGrain<ICounterGrain>("durable").Get());
+        await using var fresh = await TestCluster.StartAsync(new TestClusterOptions
+        {
+            Silos = 1,
+            Store = cluster.Store,
+            Grains = TestGrainRegistration.Register,
+            Services = s => s.AddSingleton(Control),
+        });
+        Assert.Equal(43, await fresh.Client.GetGrain<ICounterGrain>("durable").Get());
+    }
+
+    [Fact]
+    public async Task A_stale_activation_replays_its_turn_on_current_state()
+    {
+        var cluster = await StartClusterAsync(silos: 2);
+        var onSilo0 = cluster.FactoryOf(0).GetGrain<ICounterGrain>("stale");
+        var onSilo1 = cluster.FactoryOf(1).GetGrain<ICounterGrain>("stale");
+        await onSilo0.Add(1);
+        await onSilo1.Add(1);
+        // Silo 0's activation still holds version 1; its next turn must see silo 1's write.
+        Assert.Equal(3, await onSilo0.Add(1));
+        Assert.Equal(13, await onSilo1.Add(10));
+        Assert.Equal(14, await onSilo0.Add(1));
+    }
+
+    [Fact]
+    public async Task A_reminder_never_fires_early_and_fires_once()
+    {
+        var cluster = await StartClusterAsync(silos: 2);
+        var alarm = cluster.Client.GetGrain<IAlarmGrain>("early");
+        await alarm.Schedule("wake", TimeSpan.FromSeconds(10), period: null);
+
+        await cluster.AdvanceTimeAsync(TimeSpan.FromSeconds(10) - TimeSpan.FromMilliseconds(1));
+        Assert.Empty(await alarm.Fired());
+
+        await cluster.AdvanceTimeAsync(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(["wake"], await alarm.Fired());
+        var tick = Assert.Single(Control.Ticks);
+        Assert.True(tick.FiredAt >= tick.DueAt, $"fired at {tick.FiredAt:O}, due at {tick.DueAt:O}");
+
+        await cluster.AdvanceTimeAsync(TimeSpan.FromHours(1));
+        Assert.Equal(["wake"], await alarm.Fired());
+        Assert.Empty(await cluster.Store.GetRemindersAsync(new GrainId("test-alarm", "early"), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_periodic_reminder_ticks_each_period_until_unregistered()
+    {
+        var cluster = await StartClusterAsync(silos: 2);
+        var alarm = cluster.Client.GetGrain<IAlarmGrain>("periodic");
+        await alarm.Schedule("tick", TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
+
+        for (var i = 0; i < 3; i++)
+        {
+            await cluster.AdvanceTimeAsync(TimeSpan.FromSeconds(5));
+        }
+
+        Assert.Equal(3, (await alarm.Fired()).Count);
+        var dues = Control.Ticks.Select(t => t.DueAt).ToList();
+        Assert.Equal([TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5)], dues.Zip(dues.Skip(1), (a, b) => b - a));
+
+        await alarm.Cancel("tick");
+        await cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(3, (await alarm.Fired()).Count);
+    }
+
+    [Fact]
+    public async Task A_late_periodic_reminder_fires_once_and_keeps_its_rhythm()
+    {
+        var cluster = await StartClusterAsync(silos: 1);
+        var alarm = cluster.Client.GetGrain<IAlarmGrain>("late");
+        await alarm.Schedule("tick", TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
+        var start = cluster.Time.GetUtcNow();
+
+        await cluster.AdvanceTimeAsync(TimeSpan.FromSeconds(35));
+
+        Assert.Single(await alarm.Fired());
+        var reminder = Assert.Single(await cluster.Store.GetRemindersAsync(new GrainId("test-alarm", "late"), CancellationToken.None));
+        Assert.Equal(start + TimeSpan.FromSeconds(40), reminder.DueAt);
+    }
+
+    [Fact]
+    public async Task An_unregistered_reminder_never_fires()
+    {
+        var cluster = await StartClusterAsync(silos: 2);
+        var alarm = cluster.Client.GetGrain<IAlarmGrain>("cancelled");
+        await alarm.Schedule("never", TimeSpan.FromSeconds(3), period: null);
+        await alarm.Cancel("never");
+        await cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(10));
+        Assert.Empty(await alarm.Fired());
+    }
+
+    [Fact]
+    public async Task A_reminder_claimed_by_a_silo_that_dies_fires_on_another_after_the_lease()
+    {
+        var lease = TimeSpan.FromSeconds(30);
+        var cluster = await StartClusterAsync(silos: 2, configure: (_, o) => o.ReminderLease = lease);
+        var alarm = cluster.FactoryOf(1).GetGrain<IAlarmGrain>("orphan");
+        await alarm.Schedule("wake", TimeSpan.FromSeconds(1), period: null);
+
+        // Silo 0 claims the due reminder and dies before firing it.
+        cluster.Clock!.Advance(TimeSpan.FromSeconds(1));
+        var claimed = await cluster.Store.ClaimDueRemindersAsync(cluster.Silos[0].SiloId, cluster.Time.GetUtcNow(), lease, 10, CancellationToken.None);
+        Assert.Single(claimed);
+        cluster.KillSilo(0);
+
+        await cluster.AdvanceTimeAsync(lease - TimeSpan.FromSeconds(1));
+        Assert.Empty(await alarm.Fired());
+
+        await cluster.AdvanceTimeAsync(TimeSpan.FromSeconds(1));
+        Assert.Equal(["wake"], await alarm.Fired());
+    }
+
+    [Fact]
+    public async Task A_failing_reminder_is_retried_until_it_succeeds()
+    {
+        var cluster = await StartClusterAsync(silos: 1, configure: (_, o) => o.ReminderRetryDelay = TimeSpan.FromSeconds(5));
+        var alarm = cluster.Client.GetGrain<IAlarmGrain>("flaky");
+        await alarm.Schedule("wake", TimeSpan.FromSeconds(1), period: null);
+        Control.FailNext("flaky", 2);
+
+        await cluster.AdvanceTimeAsync(TimeSpan.FromSeconds(1));
+        await cluster.AdvanceTimeAsync(TimeSpan.FromSeconds(5));
+        Assert.Empty(await alarm.Fired());
+
+        await cluster.AdvanceTimeAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(["wake"], await alarm.Fired());
+    }
+
+    [Fact]
+    public async Task A_message_is_applied_exactly_once_when_the_receiver_throws()
+    {
+        var cluster = await StartClusterAsync(silos: 2);
+        Control.FailNext("acc-throws", 3);
+
+        await cluster.FactoryOf(0).GetGrain<ICounterGrain>("sender").AddAndForward(5, "acc-throws", "op-1");
+        var accumulator = cluster.FactoryOf(1).GetGrain<IAccumulatorGrain>("acc-throws");
+        Assert.Equal(0, (await accumulator.Read()).Total);
+
+        // Retries back off 1 s, 2 s, 4 s ...; five minutes covers them all.
+        for (var i = 0; i < 10; i++)
+        {
+            await cluster.AdvanceTimeAsync(TimeSpan.FromSeconds(30));
+        }
+
+        var state = await accumulator.Read();
+        Assert.Equal(5, state.Total);
+        Assert.Equal(1, state.Operations["op-1"]);
+        Assert.Equal(0, (await cluster.Store.GetBacklogAsync(cluster.Time.GetUtcNow(), CancellationToken.None)).PendingMessages);
+    }
+
+    [Fact]
+    public async Task A_message_sent_by_a_silo_that_dies_after_commit_is_delivered_by_another()
+    {
+        var lease = TimeSpan.FromSeconds(30);
+        var cluster = await StartClusterAsync(silos: 2, configure: (_, o) => o.MessageLease = lease);
+        var sender = cluster.Silos[0];
+        sender.AfterCommitHook = _ =>
+        {
+            sender.Kill();
+            return Task.CompletedTask;
+        };
+
+        Assert.Equal(9, await sender.GrainFactory.GetGrain<ICounterGrain>("dying-sender").AddAndForward(9, "acc-orphan", "op-orphan"));
+        var accumulator = cluster.FactoryOf(1).GetGrain<IAccumulatorGrain>("acc-orphan");
+        await cluster.AdvanceTimeAsync(lease - TimeSpan.FromSeconds(1));
+        Assert.Equal(0, (await accumulator.Read()).Total);
+
+        await cluster.AdvanceTimeAsync(TimeSpan.FromSeconds(1));
+        var state = await accumulator.Read();
+        Assert.Equal(9, state.Total);
+        Assert.Equal(1, state.Operations["op-orphan"]);
+    }
+
+    [Fact]
+    public async Task A_message_delivered_twice_concurrently_is_applied_once()
+    {
+        var lease = TimeSpan.FromSeconds(30);
+        var cluster = await StartClusterAsync(silos: 2, configure: (_, o) => o.MessageLease = lease);
+        var sender = cluster.Silos[0];
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        sender.AfterCommitHook = _ => release.Task;
+
+        // The sending silo commits, then stalls before its own delivery until the lease has run out.
+        var send = sender.GrainFactory.GetGrain<ICounterGrain>("slow-sender").AddAndForward(3, "acc-twice", "op-twice");
+        while (!(await cluster.Store.GetBacklogAsync(cluster.Time.GetUtcNow(), CancellationToken.None)).PendingMessages.Equals(1L))
+        {
+            await Task.Yield();
+        }
+
+        // Only silo 1 runs due work: silo 0 is stalled inside its sending turn.
+        cluster.Clock!.Advance(lease);
+        await cluster.Silos[1].RunDueWorkAsync(CancellationToken.None);
+        await cluster.Silos[1].WhenIdleAsync(CancellationToken.None);
+        var accumulator = cluster.FactoryOf(1).GetGrain<IAccumulatorGrain>("acc-twice");
+        Assert.Equal(3, (await accumulator.Read()).Total);
+
+        release.SetResult();
+        await send;
+        await cluster.RunUntilIdleAsync();
+        var state = await accumulator.Read();
+        Assert.Equal(3, state.Total);
+        Assert.Equal(1, state.Operations["op-twice"]);
+        Assert.Single(state.MessageIds);
+    }
+
+    [Fact]
+    public async Task Many_messages_to_one_grain_are_applied_once_each_in_batched_turns()
+    {
+        var cluster = await StartClusterAsync(silos: 2);
+        var sends = Enumerable.Range(0, 400)
+            .Select(i => cluster.FactoryOf(i % 2).GetGrain<ICounterGrain>($"sender-{i % 40}").AddAndForward(1, "acc-hot", $"op-{i}"));
+        await Task.WhenAll(sends);
+        await cluster.RunUntilIdleAsync();
+
+        var state = await cluster.Client.GetGrain<IAccumulatorGrain>("acc-hot").Read();
+        Assert.Equal(400, state.Total);
+        Assert.All(state.Operations.Values, count => Assert.Equal(1, count));
+        Assert.Equal(400, state.MessageIds.Distinct().Count());
+        var stored = await cluster.Store.ReadAsync(new GrainId("test-accumulator", "acc-hot"), -1, CancellationToken.None);
+        Assert.True(stored.Version < 400, $"400 messages took {stored.Version} turns: pending messages of a grain must share turns");
+    }
+
+    [Fact]
+    public async Task Silos_register_heartbeat_and_are_seen_dead_or_stopped()
+    {
+        var cluster = await StartClusterAsync(silos: 3, configure: (i, o) =>
+        {
+            o.HeartbeatInterval = TimeSpan.FromSeconds(5);
+            o.Roles = i == 2 ? [SiloRoles.Api] : [.. SiloRoles.All];
+        });
+        var members = await cluster.Silos[0].GetMembershipAsync(CancellationToken.None);
+        Assert.Equal(3, members.Count(m => m.IsAlive));
+        Assert.Equal([SiloRoles.Api], members.Single(m => m.Record.SiloId == cluster.Silos[2].SiloId).Record.Roles);
+
+        cluster.KillSilo(1);
+        await cluster.StopSiloAsync(2);
+        for (var i = 0; i < 4; i++)
+        {
+            await cluster.AdvanceTimeAsync(TimeSpan.FromSeconds(5));
+        }
+
+        members = await cluster.Silos[0].GetMembershipAsync(CancellationToken.None);
+        Assert.True(members.Single(m => m.Record.SiloId == cluster.Silos[0].SiloId).IsAlive);
+        var killed = members.Single(m => m.Record.SiloId == cluster.Silos[1].SiloId);
+        Assert.False(killed.IsAlive);
+        Assert.Equal("active", killed.Record.Status);
+        var stopped = members.Single(m => m.Record.SiloId == cluster.Silos[2].SiloId);
+        Assert.False(stopped.IsAlive);
+        Assert.Equal("stopped", stopped.Record.Status);
+    }
+
+    [Fact]
+    public async Task A_silo_without_the_reminders_role_fires_no_reminders()
+    {
+        var cluster = await StartClusterAsync(silos: 1, configure: (_, o) => o.Roles = [SiloRoles.Api]);
+        var alarm = cluster.Client.GetGrain<IAlarmGrain>("no-role");
+        await alarm.Schedule("wake", TimeSpan.FromSeconds(1), period: null);
+        await cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(1));
+        Assert.Empty(await alarm.Fired());
+
+        await cluster.RestartSiloAsync(0);
+        Assert.Empty(await cluster.Client.GetGrain<IAlarmGrain>("no-role").Fired());
+    }
+
+    [Fact]
+    public async Task Graceful_stop_finishes_running_turns_and_then_refuses_calls()
+    {
+        var cluster = await StartClusterAsync(silos: 2);
+        var silo = cluster.Silos[0];
+        var running = silo.GrainFactory.GetGrain<ICounterGrain>("draining").AddWhenGateOpens(4, "gate-drain");
+        await Control.Entered("gate-drain").Task;
+
+        var stopping = silo.StopAsync(CancellationToken.None);
+        Assert.False(stopping.IsCompleted);
+        Control.Gate("gate-drain").SetResult();
+        await stopping;
+
+        Assert.Equal(4, await running);
+        Assert.Equal(SiloState.Stopped, silo.State);
+        await Assert.ThrowsAsync<SiloUnavailableException>(() => silo.GrainFactory.GetGrain<ICounterGrain>("draining").Get());
+        Assert.Equal(4, await cluster.FactoryOf(1).GetGrain<ICounterGrain>("draining").Get());
+    }
+
+    [Fact]
+    public async Task Graceful_stop_hands_claimed_reminders_to_other_silos_at_once()
+    {
+        var cluster = await StartClusterAsync(silos: 2, configure: (_, o) => o.ReminderLease = TimeSpan.FromMinutes(5));
+        var alarm = cluster.FactoryOf(1).GetGrain<IAlarmGrain>("handover");
+        await alarm.Schedule("wake", TimeSpan.FromSeconds(1), period: null);
+        cluster.Clock!.Advance(TimeSpan.FromSeconds(1));
+        await cluster.Store.ClaimDueRemindersAsync(cluster.Silos[0].SiloId, cluster.Time.GetUtcNow(), TimeSpan.FromMinutes(5), 10, CancellationToken.None);
+
+        await cluster.StopSiloAsync(0);
+        await cluster.AdvanceTimeAsync(TimeSpan.FromMilliseconds(200));
+
+        Assert.Equal(["wake"], await alarm.Fired());
+    }
+
+    [Fact]
+    public async Task A_projected_grain_type_keeps_its_typed_row_in_step_with_its_state()
+    {
+        var cluster = await StartClusterAsync(silos: 1);
+        var counter = cluster.Client.GetGrain<ICounterGrain>("projected");
+        await counter.Add(12);
+        await counter.SetLabel("twelve");
+        await Assert.ThrowsAsync<InvalidOperationException>(() => counter.AddEverythingThenThrow(1, "acc-projection"));
+
+        Assert.Equal((12L, "twelve"), await ReadProjectedCounterAsync(cluster.Store, "projected"));
+    }
+
+    [Fact]
+    public async Task Misuse_of_the_grain_model_fails_with_a_clear_message()
+    {
+        var registry = new GrainTypeRegistry();
+        registry.Add<ICounterGrain, CounterGrain>();
+        var twice = Assert.Throws<GrainUsageException>(() => registry.Add<ICounterGrain, CounterGrain>());
+        Assert.Contains("registered twice", twice.Message, StringComparison.Ordinal);
+
+        var cluster = await StartClusterAsync(silos: 1);
+        var unregistered = Assert.Throws<GrainUsageException>(() => cluster.Client.GetGrain<IUnregisteredGrain>("x"));
+        Assert.Contains("not registered", unregistered.Message, StringComparison.Ordinal);
+
+        var badOptions = Assert.Throws<InvalidOperationException>(() => new SiloOptions { Roles = ["bogus"], ReminderLease = TimeSpan.Zero }.Validate());
+        Assert.Contains("bogus", badOptions.Message, StringComparison.Ordinal);
+        Assert.Contains("ReminderLease", badOptions.Message, StringComparison.Ordinal);
+    }
+
+    public interface IUnregisteredGrain : IGrainWithStringKey
+    {
+        Task Ping();
+    }
+}

@@ -1,0 +1,202 @@
+using System.Collections.Concurrent;
+using CryptoPay.Runtime.Grains;
+using CryptoPay.Runtime.Storage;
+using CryptoPay.Runtime.Storage.Postgres;
+
+namespace CryptoPay.Runtime.Tests.Grains;
+
+/// <summary>Failures and gates that tests switch on from outside a grain (state would roll back with the failing turn).</summary>
+public sealed class TestControl
+{
+    private readonly ConcurrentDictionary<string, int> failures = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> gates = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> entered = new();
+
+    public void FailNext(string key, int times) => failures[key] = times;
+
+    public bool ShouldFail(string key)
+    {
+        while (failures.TryGetValue(key, out var left) && left > 0)
+        {
+            if (failures.TryUpdate(key, left - 1, left))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public TaskCompletionSource Gate(string key) => gates.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    public TaskCompletionSource Entered(string key) => entered.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    public ConcurrentQueue<(string Grain, string Reminder, DateTimeOffset DueAt, DateTimeOffset FiredAt)> Ticks { get; } = new();
+}
+
+public sealed record CounterState
+{
+    public long Value { get; set; }
+
+    public string? Label { get; set; }
+
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+[GrainType("test-counter")]
+public interface ICounterGrain : IGrainWithStringKey
+{
+    Task<long> Add(long amount);
+
+    Task<long> Get();
+
+    Task SetLabel(string label);
+
+    /// <summary>Changes state, registers a reminder and sends a message, then throws: nothing may remain.</summary>
+    Task AddEverythingThenThrow(long amount, string accumulator);
+
+    /// <summary>Adds and sends the same amount to an accumulator, exactly once.</summary>
+    Task<long> AddAndForward(long amount, string accumulator, string operation);
+
+    /// <summary>Blocks inside the turn until the test opens the gate.</summary>
+    Task<long> AddWhenGateOpens(long amount, string gate);
+}
+
+public sealed class CounterGrain(TestControl control) : Grain<CounterState>, ICounterGrain, IRemindable
+{
+    public static readonly StateProjection<CounterState> Projection = new StateProjection<CounterState>("test_counters")
+        .Column("value", ProjectionColumnType.BigInt, s => s.Value)
+        .Column("label", ProjectionColumnType.Text, s => s.Label)
+        .Column("updated_at", ProjectionColumnType.TimestampTz, s => s.UpdatedAt);
+
+    public static IMigrationSource Migrations { get; } =
+        new EmbeddedMigrations(typeof(CounterGrain).Assembly, "runtime-tests", "CryptoPay.Runtime.Tests.Migrations.");
+
+    public Task<long> Add(long amount)
+    {
+        State.Value += amount;
+        State.UpdatedAt = Now;
+        return Task.FromResult(State.Value);
+    }
+
+    public Task<long> Get() => Task.FromResult(State.Value);
+
+    public Task SetLabel(string label)
+    {
+        State.Label = label;
+        State.UpdatedAt = Now;
+        return Task.CompletedTask;
+    }
+
+    public async Task AddEverythingThenThrow(long amount, string accumulator)
+    {
+        State.Value += amount;
+        RegisterOrUpdateReminder("doomed", TimeSpan.FromSeconds(1));
+        await Send<IAccumulatorGrain>(accumulator).Credit($"doomed-{GetPrimaryKeyString()}", amount);
+        throw new InvalidOperationException("turn fails after doing everything");
+    }
+
+    public async Task<long> AddAndForward(long amount, string accumulator, string operation)
+    {
+        State.Value += amount;
+        await Send<IAccumulatorGrain>(accumulator).Credit(operation, amount);
+        return State.Value;
+    }
+
+    public async Task<long> AddWhenGateOpens(long amount, string gate)
+    {
+        control.Entered(gate).TrySetResult();
+        await control.Gate(gate).Task;
+        State.Value += amount;
+        return State.Value;
+    }
+
+    public Task ReceiveReminder(string reminderName, ReminderTick tick) => Task.CompletedTask;
+}
+
+public sealed record AccumulatorState
+{
+    public long Total { get; set; }
+
+    public Dictionary<string, int> Operations { get; set; } = [];
+
+    public List<Guid> MessageIds { get; set; } = [];
+}
+
+[GrainType("test-accumulator")]
+public interface IAccumulatorGrain : IGrainWithStringKey
+{
+    Task Credit(string operation, long amount);
+
+    Task<AccumulatorState> Read();
+}
+
+public sealed class AccumulatorGrain(TestControl control) : Grain<AccumulatorState>, IAccumulatorGrain
+{
+    public Task Credit(string operation, long amount)
+    {
+        if (control.ShouldFail(GetPrimaryKeyString()))
+        {
+            throw new InvalidOperationException("receiver fails on purpose");
+        }
+
+        State.Total += amount;
+        State.Operations[operation] = State.Operations.GetValueOrDefault(operation) + 1;
+        State.MessageIds.Add(CurrentMessageId ?? Guid.Empty);
+        return Task.CompletedTask;
+    }
+
+    public Task<AccumulatorState> Read() => Task.FromResult(State);
+}
+
+public sealed record AlarmState
+{
+    public List<string> Fired { get; set; } = [];
+}
+
+[GrainType("test-alarm")]
+public interface IAlarmGrain : IGrainWithStringKey
+{
+    Task Schedule(string name, TimeSpan dueIn, TimeSpan? period);
+
+    Task Cancel(string name);
+
+    Task<IReadOnlyList<string>> Fired();
+}
+
+public sealed class AlarmGrain(TestControl control) : Grain<AlarmState>, IAlarmGrain, IRemindable
+{
+    public Task Schedule(string name, TimeSpan dueIn, TimeSpan? period)
+    {
+        RegisterOrUpdateReminder(name, dueIn, period);
+        return Task.CompletedTask;
+    }
+
+    public Task Cancel(string name)
+    {
+        UnregisterReminder(name);
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<string>> Fired() => Task.FromResult<IReadOnlyList<string>>(State.Fired);
+
+    public Task ReceiveReminder(string reminderName, ReminderTick tick)
+    {
+        if (control.ShouldFail(GetPrimaryKeyString()))
+        {
+            throw new InvalidOperationException("reminder handler fails on purpose");
+        }
+
+        State.Fired.Add(reminderName);
+        control.Ticks.Enqueue((GetPrimaryKeyString(), reminderName, tick.DueAt, tick.FiredAt));
+        return Task.CompletedTask;
+    }
+}
+
+public static class TestGrainRegistration
+{
+    public static void Register(GrainTypeRegistry registry) => registry
+        .Add<ICounterGrain, CounterGrain>(CounterGrain.Projection)
+        .Add<IAccumulatorGrain, AccumulatorGrain>()
+        .Add<IAlarmGrain, AlarmGrain>();
+}
