@@ -136,7 +136,7 @@ internal sealed class Activation
                 fired: null,
                 firedNext: null,
                 consumed: []).ConfigureAwait(false);
-            call.Completion.TrySetResult(result.Value);
+            call.Completion.TrySetResult(call.Method.CopyResult(result.Value, json));
         }
         catch (Exception ex)
         {

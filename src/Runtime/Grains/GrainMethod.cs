@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Reflection;
+using System.Text.Json;
 
 namespace CryptoPay.Runtime.Grains;
 
@@ -44,12 +46,14 @@ internal sealed class GrainMethod
         else if (returnType.IsGenericType && returnType.GetGenericTypeDefinition() == typeof(Task<>))
         {
             var resultType = returnType.GetGenericArguments()[0];
+            ResultType = resultType;
             awaitResult = FromTaskOfT.MakeGenericMethod(resultType).CreateDelegate<Func<object, Task<object?>>>();
             toCallerResult = ToTaskOfT.MakeGenericMethod(resultType).CreateDelegate<Func<Task<object?>, object>>();
         }
         else if (returnType.IsGenericType && returnType.GetGenericTypeDefinition() == typeof(ValueTask<>))
         {
             var resultType = returnType.GetGenericArguments()[0];
+            ResultType = resultType;
             awaitResult = FromValueTaskOfT.MakeGenericMethod(resultType).CreateDelegate<Func<object, Task<object?>>>();
             toCallerResult = ToValueTaskOfT.MakeGenericMethod(resultType).CreateDelegate<Func<Task<object?>, object>>();
         }
@@ -64,6 +68,9 @@ internal sealed class GrainMethod
     public string Name { get; }
 
     public Type[] ParameterTypes { get; }
+
+    /// <summary>The declared result type; null for Task and ValueTask.</summary>
+    public Type? ResultType { get; }
 
     /// <summary>Returns no result, so it can be sent as a message.</summary>
     public bool IsOneWayCompatible { get; }
@@ -85,6 +92,24 @@ internal sealed class GrainMethod
             ? Task.FromException<object?>(new GrainUsageException($"{Method.DeclaringType?.Name}.{Name} returned null instead of a task."))
             : awaitResult(returned);
     }
+
+    /// <summary>
+    /// A copy of a result, made inside the turn, so a caller never holds the grain's live state
+    /// (which the next turn may change). Immutable values pass as they are.
+    /// </summary>
+    public object? CopyResult(object? value, JsonSerializerOptions options)
+    {
+        if (value is null || ResultType is null || IsImmutable(value.GetType()))
+        {
+            return value;
+        }
+
+        return JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(value, ResultType, options), ResultType, options);
+    }
+
+    private static bool IsImmutable(Type type) =>
+        type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(decimal) || type == typeof(Guid) ||
+        type == typeof(DateTime) || type == typeof(DateTimeOffset) || type == typeof(TimeSpan) || type == typeof(BigInteger);
 
     /// <summary>Converts the runtime's untyped result task into the method's declared return type.</summary>
     public object ToCallerResult(Task<object?> result) => toCallerResult(result);

@@ -91,7 +91,7 @@ public sealed class Silo : IAsyncDisposable
     /// <summary>Test hook: runs after a turn that sends messages has committed, before they are delivered.</summary>
     internal Func<TurnCommit, Task>? AfterCommitHook { get; set; }
 
-    public bool HasRole(string role) => Options.Roles.Contains(role, StringComparer.Ordinal);
+    public bool HasRole(string role) => Options.EffectiveRoles.Contains(role, StringComparer.Ordinal);
 
     public async Task StartAsync(CancellationToken ct)
     {
@@ -112,7 +112,7 @@ public sealed class Silo : IAsyncDisposable
             loops.Add(Task.Run(() => reminders.RunAsync(token), CancellationToken.None));
         }
 
-        Logger.LogInformation("Silo {SiloId} started on store {Store} with roles {Roles}", SiloId, Store.Name, string.Join(",", Options.Roles));
+        Logger.LogInformation("Silo {SiloId} started on store {Store} with roles {Roles}", SiloId, Store.Name, string.Join(",", Options.EffectiveRoles));
     }
 
     /// <summary>Graceful stop: no new claims, running and queued turns finish, leases are given back, membership says stopped.</summary>
@@ -427,7 +427,7 @@ public sealed class Silo : IAsyncDisposable
     private Task HeartbeatAsync(string status, CancellationToken ct)
     {
         lastHeartbeat = TimeProvider.GetUtcNow();
-        return Store.HeartbeatAsync(new SiloRecord(SiloId, Environment.MachineName, Options.Address, [.. Options.Roles], startedAt, lastHeartbeat, status), ct);
+        return Store.HeartbeatAsync(new SiloRecord(SiloId, Environment.MachineName, Options.Address, [.. Options.EffectiveRoles], startedAt, lastHeartbeat, status), ct);
     }
 
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];

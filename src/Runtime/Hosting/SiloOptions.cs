@@ -18,7 +18,10 @@ public sealed class SiloOptions
     /// <summary>Where operators reach this silo (e.g. its HTTP URL), shown in the membership table.</summary>
     public string? Address { get; set; }
 
-    public List<string> Roles { get; set; } = [.. SiloRoles.All];
+    /// <summary>The roles this silo plays; empty means all of them. (Empty by default so configuration replaces, not extends, it.)</summary>
+    public List<string> Roles { get; set; } = [];
+
+    public IReadOnlyList<string> EffectiveRoles => Roles.Count == 0 ? SiloRoles.All : Roles;
 
     public TimeSpan ReminderPollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 

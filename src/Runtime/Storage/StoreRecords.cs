@@ -90,4 +90,9 @@ public sealed record SiloRecord(
     string Status);
 
 /// <summary>Backlog figures for health and lag metrics.</summary>
-public sealed record StoreBacklog(long DueReminders, long PendingMessages, DateTimeOffset? OldestDueReminder, DateTimeOffset? OldestDueMessage);
+/// <param name="DueReminders">Reminders due now, claimed or not.</param>
+/// <param name="PendingMessages">Messages in the outbox, including retries scheduled for later.</param>
+/// <param name="DueMessages">Outbox messages due now.</param>
+/// <param name="OldestDueReminder">Due time of the most overdue reminder: the reminder lag.</param>
+/// <param name="OldestDueMessage">Due time of the most overdue message: the delivery lag.</param>
+public sealed record StoreBacklog(long DueReminders, long PendingMessages, long DueMessages, DateTimeOffset? OldestDueReminder, DateTimeOffset? OldestDueMessage);

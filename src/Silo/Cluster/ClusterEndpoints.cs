@@ -63,15 +63,17 @@ public sealed record SiloMemberResponse(
 public sealed record BacklogResponse(
     long DueReminders,
     long PendingMessages,
+    long DueMessages,
     DateTimeOffset? OldestDueReminder,
     long? OldestDueReminderAgeMs,
-    DateTimeOffset? OldestPendingMessage,
-    long? OldestPendingMessageAgeMs,
+    DateTimeOffset? OldestDueMessage,
+    long? OldestDueMessageAgeMs,
     DateTimeOffset MeasuredAt)
 {
     public static BacklogResponse From(StoreBacklog backlog, DateTimeOffset now) => new(
         backlog.DueReminders,
         backlog.PendingMessages,
+        backlog.DueMessages,
         backlog.OldestDueReminder,
         AgeMs(backlog.OldestDueReminder, now),
         backlog.OldestDueMessage,

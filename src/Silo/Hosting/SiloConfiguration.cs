@@ -19,16 +19,9 @@ internal static class SiloConfiguration
         options.Validate();
     }
 
-    /// <summary>Completes the bound options: configured roles replace the defaults, and the address defaults to the HTTP URL.</summary>
+    /// <summary>Completes the bound options: the address defaults to the HTTP URL.</summary>
     public static void Apply(IConfiguration configuration, SiloOptions options)
     {
-        // The binder appends configured list items to the default roles; configured roles must replace them.
-        var roles = configuration.GetSection($"{Section}:{nameof(SiloOptions.Roles)}").Get<string[]>();
-        if (roles is { Length: > 0 })
-        {
-            options.Roles = [.. roles];
-        }
-
         if (string.IsNullOrWhiteSpace(options.Address))
         {
             options.Address = DefaultAddress(configuration);

@@ -422,6 +422,55 @@ public abstract class RuntimeConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_caller_gets_a_copy_of_the_result_not_the_grains_live_state()
+    {
+        var cluster = await StartClusterAsync(silos: 1);
+        await cluster.FactoryOf(0).GetGrain<ICounterGrain>("copy-sender").AddAndForward(1, "acc-copy", "op-a");
+        await cluster.RunUntilIdleAsync();
+        var accumulator = cluster.Client.GetGrain<IAccumulatorGrain>("acc-copy");
+
+        var read = await accumulator.Read();
+        read.Operations["forged"] = 99;
+        read.Total = 1_000;
+
+        var again = await accumulator.Read();
+        Assert.Equal(1, again.Total);
+        Assert.Equal(["op-a"], again.Operations.Keys);
+    }
+
+    [Fact]
+    public async Task A_failed_commit_writes_nothing_of_the_turn()
+    {
+        var store = await CreateStoreAsync();
+        await store.InitializeAsync(CancellationToken.None);
+        var grain = new GrainId("test-counter", "conflicted");
+        var now = new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        TurnCommit Commit(long expected, string state) => new()
+        {
+            Grain = grain,
+            ExpectedVersion = expected,
+            StateJson = state,
+            SiloId = "silo-x",
+            Now = now,
+            Reminders = [new ReminderChange("r", now, null)],
+            Outgoing = [new GrainMessage(Guid.NewGuid(), new GrainId("test-accumulator", "a"), "Credit", "[\"op\",1]", grain, now, now)],
+        };
+        Assert.Equal(1, await store.CommitAsync(Commit(0, "{\"value\":1}"), CancellationToken.None));
+        var backlog = await store.GetBacklogAsync(now, CancellationToken.None);
+
+        var stale = await Assert.ThrowsAsync<ConcurrencyConflictException>(() => store.CommitAsync(Commit(0, "{\"value\":2}") with { Reminders = [new ReminderChange("other", now, null)] }, CancellationToken.None));
+        Assert.Equal(ConflictKind.Version, stale.Kind);
+        var consumedTwice = await Assert.ThrowsAsync<ConcurrencyConflictException>(() => store.CommitAsync(Commit(1, "{\"value\":3}") with { Consumed = [Guid.NewGuid()] }, CancellationToken.None));
+        Assert.Equal(ConflictKind.MessageConsumed, consumedTwice.Kind);
+
+        var stored = await store.ReadAsync(grain, -1, CancellationToken.None);
+        Assert.Equal(1, stored.Version);
+        Assert.Contains("1", stored.StateJson, StringComparison.Ordinal);
+        Assert.Equal(["r"], (await store.GetRemindersAsync(grain, CancellationToken.None)).Select(r => r.Name));
+        Assert.Equal(backlog.PendingMessages, (await store.GetBacklogAsync(now, CancellationToken.None)).PendingMessages);
+    }
+
+    [Fact]
     public async Task Misuse_of_the_grain_model_fails_with_a_clear_message()
     {
         var registry = new GrainTypeRegistry();

@@ -225,12 +225,13 @@ public sealed class MemoryGrainStore : IGrainStore
         lock (gate)
         {
             var due = reminders.Values.Where(r => r.DueAt <= now).ToList();
-            var pending = messages.Values.Select(m => m.Message).ToList();
+            var dueMessages = messages.Values.Select(m => m.Message).Where(m => m.DueAt <= now).ToList();
             return Task.FromResult(new StoreBacklog(
                 due.Count,
-                pending.Count,
+                messages.Count,
+                dueMessages.Count,
                 due.Count == 0 ? null : due.Min(r => r.DueAt),
-                pending.Count == 0 ? null : pending.Min(m => m.DueAt)));
+                dueMessages.Count == 0 ? null : dueMessages.Min(m => m.DueAt)));
         }
     }
 

@@ -293,8 +293,9 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
         await using var command = dataSource.CreateCommand("""
             SELECT (SELECT count(*) FROM cp_reminders WHERE due_at <= $1),
                    (SELECT count(*) FROM cp_messages),
+                   (SELECT count(*) FROM cp_messages WHERE due_at <= $1),
                    (SELECT min(due_at) FROM cp_reminders WHERE due_at <= $1),
-                   (SELECT min(due_at) FROM cp_messages)
+                   (SELECT min(due_at) FROM cp_messages WHERE due_at <= $1)
             """);
         command.Parameters.Add(new() { Value = now.ToUniversalTime() });
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -302,8 +303,9 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
         return new StoreBacklog(
             reader.GetInt64(0),
             reader.GetInt64(1),
-            reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2),
-            reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3));
+            reader.GetInt64(2),
+            reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3),
+            reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4));
     }
 
     private static async Task<IReadOnlyList<ReminderEntry>> ReadRemindersAsync(NpgsqlCommand command, CancellationToken ct)
