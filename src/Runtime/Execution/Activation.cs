@@ -340,7 +340,8 @@ internal sealed class Activation
                 grain.RestoreState(committedJson, json);
                 if (conflict.Kind == ConflictKind.MessageConsumed)
                 {
-                    var stillPending = await silo.Store.PendingMessagesAsync(consumed, CancellationToken.None).ConfigureAwait(false);
+                    var pendingIds = consumed;
+                    var stillPending = await silo.WithStoreRetryAsync(() => silo.Store.PendingMessagesAsync(pendingIds, CancellationToken.None)).ConfigureAwait(false);
                     dropped ??= [];
                     dropped.UnionWith(consumed.Except(stillPending));
                     consumed = [.. stillPending];
@@ -359,9 +360,27 @@ internal sealed class Activation
                 await ConflictBackoffAsync(attempt).ConfigureAwait(false);
                 continue;
             }
+            catch (Exception failure) when (silo.Store.IsTransient(failure))
+            {
+                // The connection died around COMMIT: look the turn up by its id once the store is back.
+                grain.RestoreState(committedJson, json);
+                var resolution = await silo.WithStoreRetryAsync(
+                    () => silo.Store.ResolveCommitAsync(Id, commit.ExpectedVersion, commit.TurnId, CancellationToken.None)).ConfigureAwait(false);
+                if (resolution == CommitResolution.NotCommitted)
+                {
+                    await RefreshIfStaleAsync().ConfigureAwait(false);
+                    continue;
+                }
+
+                version = -1;
+                if (resolution == CommitResolution.Unknown)
+                {
+                    throw new TurnOutcomeUnknownException($"The commit of a turn on {Id} failed ({failure.Message}) and its outcome cannot be determined.", failure);
+                }
+            }
             catch
             {
-                // The outcome is unknown (the connection may have died after COMMIT): forget the cache.
+                // Not a transient failure: the commit did not happen; forget the cache to be safe.
                 version = -1;
                 grain.RestoreState(committedJson, json);
                 throw;
@@ -384,14 +403,14 @@ internal sealed class Activation
             return;
         }
 
-        var stored = await silo.Store.ReadAsync(Id, -1, CancellationToken.None).ConfigureAwait(false);
+        var stored = await silo.WithStoreRetryAsync(() => silo.Store.ReadAsync(Id, -1, CancellationToken.None)).ConfigureAwait(false);
         Apply(stored);
     }
 
     /// <summary>True (after loading the new state) when another silo committed since this activation's version.</summary>
     private async Task<bool> RefreshIfStaleAsync()
     {
-        var stored = await silo.Store.ReadAsync(Id, version, CancellationToken.None).ConfigureAwait(false);
+        var stored = await silo.WithStoreRetryAsync(() => silo.Store.ReadAsync(Id, version, CancellationToken.None)).ConfigureAwait(false);
         if (stored.Version == version)
         {
             return false;

@@ -209,6 +209,31 @@ public sealed class Silo : IAsyncDisposable
 
     internal void SignalIdleCheck() => idle.Set();
 
+    /// <summary>
+    /// Runs an idempotent store operation, waiting out transient failures (a restarting database) with
+    /// growing pauses, up to <see cref="SiloOptions.StoreOutageTimeout"/> of real time.
+    /// </summary>
+    internal async Task<T> WithStoreRetryAsync<T>(Func<Task<T>> operation)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var pause = TimeSpan.FromMilliseconds(50);
+        while (true)
+        {
+            try
+            {
+                return await operation().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (Store.IsTransient(ex) &&
+                                       System.Diagnostics.Stopwatch.GetElapsedTime(started) + pause < Options.StoreOutageTimeout &&
+                                       state is SiloState.Running or SiloState.Stopping)
+            {
+                Logger.LogWarning("Store unavailable on silo {SiloId} ({Error}); retrying in {Pause}", SiloId, ex.Message, pause);
+                await Task.Delay(pause).ConfigureAwait(false);
+                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+            }
+        }
+    }
+
     internal void EnsureAlive()
     {
         if (state is SiloState.Killed or SiloState.Stopped)

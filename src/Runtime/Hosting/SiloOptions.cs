@@ -55,6 +55,9 @@ public sealed class SiloOptions
 
     public TimeSpan ShutdownDrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long a turn waits out a store outage (e.g. a PostgreSQL restart) before failing.</summary>
+    public TimeSpan StoreOutageTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Throws with a clear message when a setting cannot work.</summary>
     public void Validate()
     {
@@ -76,6 +79,7 @@ public sealed class SiloOptions
         Positive(HeartbeatInterval, nameof(HeartbeatInterval));
         Positive(IdleActivationTimeout, nameof(IdleActivationTimeout));
         Positive(ShutdownDrainTimeout, nameof(ShutdownDrainTimeout));
+        Positive(StoreOutageTimeout, nameof(StoreOutageTimeout));
         if (MaxConcurrentReminders < 1)
         {
             errors.Add($"{nameof(MaxConcurrentReminders)} must be at least 1.");

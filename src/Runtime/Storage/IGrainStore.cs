@@ -20,6 +20,12 @@ public interface IGrainStore
     /// <summary>Commits a turn atomically and returns the new version; throws <see cref="ConcurrencyConflictException"/> on a lost race.</summary>
     Task<long> CommitAsync(TurnCommit commit, CancellationToken ct);
 
+    /// <summary>After a transient failure of <see cref="CommitAsync"/>: did that commit (by its turn id) take effect?</summary>
+    Task<CommitResolution> ResolveCommitAsync(GrainId grain, long expectedVersion, Guid turnId, CancellationToken ct);
+
+    /// <summary>True for failures worth retrying after a pause: lost connections, a restarting server.</summary>
+    bool IsTransient(Exception error);
+
     /// <summary>Of the given message ids, those still waiting in the outbox.</summary>
     Task<IReadOnlyList<Guid>> PendingMessagesAsync(IReadOnlyList<Guid> ids, CancellationToken ct);
 

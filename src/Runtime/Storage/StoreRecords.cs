@@ -35,7 +35,13 @@ public sealed record ProjectionRow(StateProjection Projection, string Key, objec
 /// <summary>Everything one turn changes, committed in one transaction or not at all.</summary>
 public sealed record TurnCommit
 {
+    /// <summary>How many recent turn ids a grain row keeps to resolve in-doubt commits.</summary>
+    public const int RecentTurnsKept = 8;
+
     public required GrainId Grain { get; init; }
+
+    /// <summary>Identifies this commit attempt, so its outcome can be looked up after a lost connection.</summary>
+    public Guid TurnId { get; init; } = Guid.NewGuid();
 
     /// <summary>The version the turn started from; the commit fails with a conflict when the stored version differs.</summary>
     public required long ExpectedVersion { get; init; }
@@ -63,6 +69,22 @@ public sealed record TurnCommit
 
     public ProjectionRow? Projection { get; init; }
 }
+
+/// <summary>What became of a commit whose call failed with a transient error.</summary>
+public enum CommitResolution
+{
+    /// <summary>It committed: its effects are in the store.</summary>
+    Committed,
+
+    /// <summary>It did not commit: nothing of it is in the store, so the turn may run again.</summary>
+    NotCommitted,
+
+    /// <summary>Too many later commits to tell; the caller must not assume either way.</summary>
+    Unknown,
+}
+
+/// <summary>A turn's commit failed in a way that hides whether it took effect, and the store could not tell afterwards.</summary>
+public sealed class TurnOutcomeUnknownException(string message, Exception inner) : Exception(message, inner);
 
 public enum ConflictKind
 {

@@ -21,6 +21,15 @@ public sealed class PostgresStoreConformanceTests(PostgresFixture postgres) : Ru
         return new PostgresGrainStore(dataSource, [CounterGrain.Migrations]);
     }
 
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        foreach (var dataSource in dataSources)
+        {
+            await dataSource.DisposeAsync();
+        }
+    }
+
     protected override async Task<(long Value, string? Label)?> ReadProjectedCounterAsync(IGrainStore store, string key)
     {
         await using var command = ((PostgresGrainStore)store).DataSource.CreateCommand("SELECT value, label FROM test_counters WHERE grain_key = $1");

@@ -25,7 +25,7 @@ public abstract class RuntimeConformanceTests : IAsyncLifetime
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         foreach (var cluster in clusters)
         {
@@ -468,6 +468,30 @@ public abstract class RuntimeConformanceTests : IAsyncLifetime
         Assert.Contains("1", stored.StateJson, StringComparison.Ordinal);
         Assert.Equal(["r"], (await store.GetRemindersAsync(grain, CancellationToken.None)).Select(r => r.Name));
         Assert.Equal(backlog.PendingMessages, (await store.GetBacklogAsync(now, CancellationToken.None)).PendingMessages);
+    }
+
+    [Fact]
+    public async Task An_in_doubt_commit_is_resolved_by_its_turn_id()
+    {
+        var store = await CreateStoreAsync();
+        await store.InitializeAsync(CancellationToken.None);
+        var grain = new GrainId("test-counter", "in-doubt");
+        var now = new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var turns = new List<Guid>();
+        for (var version = 0; version < 12; version++)
+        {
+            var commit = new TurnCommit { Grain = grain, ExpectedVersion = version, StateJson = $"{{\"value\":{version + 1}}}", SiloId = "s", Now = now };
+            turns.Add(commit.TurnId);
+            await store.CommitAsync(commit, CancellationToken.None);
+        }
+
+        Assert.Equal(CommitResolution.Committed, await store.ResolveCommitAsync(grain, 11, turns[11], CancellationToken.None));
+        Assert.Equal(CommitResolution.Committed, await store.ResolveCommitAsync(grain, 4, turns[4], CancellationToken.None));
+        Assert.Equal(CommitResolution.NotCommitted, await store.ResolveCommitAsync(grain, 12, Guid.NewGuid(), CancellationToken.None));
+        Assert.Equal(CommitResolution.NotCommitted, await store.ResolveCommitAsync(grain, 4, Guid.NewGuid(), CancellationToken.None));
+        // Nine commits later the row no longer remembers every turn since version 3: say so rather than guess.
+        Assert.Equal(CommitResolution.Unknown, await store.ResolveCommitAsync(grain, 3, Guid.NewGuid(), CancellationToken.None));
+        Assert.Equal(CommitResolution.NotCommitted, await store.ResolveCommitAsync(new GrainId("test-counter", "never"), 0, Guid.NewGuid(), CancellationToken.None));
     }
 
     [Fact]

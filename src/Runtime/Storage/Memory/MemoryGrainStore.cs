@@ -9,7 +9,7 @@ namespace CryptoPay.Runtime.Storage.Memory;
 public sealed class MemoryGrainStore : IGrainStore
 {
     private readonly Lock gate = new();
-    private readonly Dictionary<GrainId, (long Version, string State)> grains = [];
+    private readonly Dictionary<GrainId, (long Version, string State, Guid[] RecentTurns)> grains = [];
     private readonly Dictionary<(GrainId Grain, string Name), ReminderEntry> reminders = [];
     private readonly Dictionary<Guid, StoredMessage> messages = [];
     private readonly Dictionary<string, SiloRecord> silos = new(StringComparer.Ordinal);
@@ -52,7 +52,8 @@ public sealed class MemoryGrainStore : IGrainStore
             }
 
             var version = current + 1;
-            grains[commit.Grain] = (version, commit.StateJson);
+            Guid[] recent = [commit.TurnId, .. (row.RecentTurns ?? []).Take(TurnCommit.RecentTurnsKept - 1)];
+            grains[commit.Grain] = (version, commit.StateJson, recent);
             foreach (var id in commit.Consumed)
             {
                 messages.Remove(id);
@@ -102,6 +103,18 @@ public sealed class MemoryGrainStore : IGrainStore
             return Task.FromResult(version);
         }
     }
+
+    public Task<CommitResolution> ResolveCommitAsync(GrainId grain, long expectedVersion, Guid turnId, CancellationToken ct)
+    {
+        lock (gate)
+        {
+            var found = grains.TryGetValue(grain, out var row);
+            return Task.FromResult(CommitResolver.Resolve(found ? row.Version : 0, found ? row.RecentTurns : [], expectedVersion, turnId));
+        }
+    }
+
+    /// <summary>Nothing in memory fails transiently.</summary>
+    public bool IsTransient(Exception error) => false;
 
     public Task<IReadOnlyList<Guid>> PendingMessagesAsync(IReadOnlyList<Guid> ids, CancellationToken ct)
     {

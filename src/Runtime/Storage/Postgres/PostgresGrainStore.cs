@@ -48,19 +48,21 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
         {
             Add(batch, """
                 WITH w AS (
-                    INSERT INTO cp_grains (grain_type, grain_key, version, state, updated_at) VALUES ($1, $2, 1, $3::jsonb, $4)
+                    INSERT INTO cp_grains (grain_type, grain_key, version, state, updated_at, recent_turns)
+                    VALUES ($1, $2, 1, $3::jsonb, $4, ARRAY[$5::uuid])
                     ON CONFLICT DO NOTHING RETURNING 1)
                 SELECT cp_assert(EXISTS (SELECT 1 FROM w), 'version_conflict')
-                """, commit.Grain.Type, commit.Grain.Key, commit.StateJson, now);
+                """, commit.Grain.Type, commit.Grain.Key, commit.StateJson, now, commit.TurnId);
         }
         else
         {
             Add(batch, """
                 WITH w AS (
-                    UPDATE cp_grains SET version = version + 1, state = $3::jsonb, updated_at = $4
+                    UPDATE cp_grains SET version = version + 1, state = $3::jsonb, updated_at = $4,
+                        recent_turns = (ARRAY[$6::uuid] || recent_turns)[1:$7]
                     WHERE grain_type = $1 AND grain_key = $2 AND version = $5 RETURNING 1)
                 SELECT cp_assert(EXISTS (SELECT 1 FROM w), 'version_conflict')
-                """, commit.Grain.Type, commit.Grain.Key, commit.StateJson, now, commit.ExpectedVersion);
+                """, commit.Grain.Type, commit.Grain.Key, commit.StateJson, now, commit.ExpectedVersion, commit.TurnId, TurnCommit.RecentTurnsKept);
         }
 
         if (commit.Consumed.Count > 0)
@@ -152,6 +154,24 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
 
         return commit.ExpectedVersion + 1;
     }
+
+    public async Task<CommitResolution> ResolveCommitAsync(GrainId grain, long expectedVersion, Guid turnId, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("SELECT version, recent_turns FROM cp_grains WHERE grain_type = $1 AND grain_key = $2");
+        AddValues(command.Parameters, grain.Type, grain.Key);
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        return await reader.ReadAsync(ct).ConfigureAwait(false)
+            ? CommitResolver.Resolve(reader.GetInt64(0), reader.GetFieldValue<Guid[]>(1), expectedVersion, turnId)
+            : CommitResolver.Resolve(0, [], expectedVersion, turnId);
+    }
+
+    public bool IsTransient(Exception error) => error switch
+    {
+        PostgresException postgres => postgres.SqlState != AssertFailed && postgres.IsTransient,
+        NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is System.IO.IOException or System.Net.Sockets.SocketException,
+        TimeoutException or System.IO.IOException or System.Net.Sockets.SocketException => true,
+        _ => false,
+    };
 
     public async Task<IReadOnlyList<Guid>> PendingMessagesAsync(IReadOnlyList<Guid> ids, CancellationToken ct)
     {

@@ -16,6 +16,8 @@ CREATE TABLE cp_grains (
     version     bigint      NOT NULL CHECK (version > 0),
     state       jsonb       NOT NULL,
     updated_at  timestamptz NOT NULL,
+    -- Ids of the last turns that committed, newest first: resolves a commit whose outcome a dropped connection hid.
+    recent_turns uuid[]     NOT NULL,
     PRIMARY KEY (grain_type, grain_key)
 );
 
