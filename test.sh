@@ -73,11 +73,38 @@ ensure_postgres() {
   fi
 }
 
+# Adds up dotnet test's per-assembly summaries ("Passed!  - Failed: 0, Passed: 51, Skipped: 0, ...")
+# into one closing line, and fails when no test ran at all.
+summarize() {
+  awk '
+    /^(Passed|Failed)! +- +Failed:/ {
+      line = $0; gsub(/,/, "", line); n = split(line, f, " ")
+      for (i = 1; i < n; i++) {
+        if (f[i] == "Failed:") failed += f[i + 1]
+        if (f[i] == "Passed:") passed += f[i + 1]
+        if (f[i] == "Skipped:") skipped += f[i + 1]
+      }
+      assemblies++
+    }
+    END {
+      printf "tests: %d passed, %d failed, %d skipped\n", passed, failed, skipped
+      if (assemblies == 0 || passed + failed == 0) { print "test.sh: error: no test ran" > "/dev/stderr"; exit 1 }
+    }' "$1"
+}
+
 main() {
   ensure_dotnet
   ensure_postgres
 
-  dotnet test CryptoPay.Orleans.sln -c Release --logger "console;verbosity=normal" "$@"
+  local log status
+  log=$(mktemp)
+  set +e
+  dotnet test CryptoPay.Orleans.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+  set -e
+  summarize "$log" || status=1
+  rm -f "$log"
+  return "$status"
 }
 
 main "$@"
