@@ -1,0 +1,37 @@
+using CryptoPay.Grains.ApiKeys;
+using CryptoPay.Grains.Idempotency;
+using CryptoPay.Grains.Invoices;
+using CryptoPay.Grains.Merchants;
+using CryptoPay.Grains.Sandbox;
+using CryptoPay.Runtime.Grains;
+using CryptoPay.Runtime.Hosting;
+using CryptoPay.Runtime.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace CryptoPay.Grains.Hosting;
+
+public static class GrainRegistration
+{
+    /// <summary>Every grain of the gateway, with the invoices projection.</summary>
+    public static GrainTypeRegistry AddCryptoPayGrains(this GrainTypeRegistry registry)
+    {
+        registry.Add<IMerchantGrain, MerchantGrain>();
+        registry.Add<IApiKeyGrain, ApiKeyGrain>();
+        registry.Add<IInvoiceGrain, InvoiceGrain>(InvoiceProjection.Projection);
+        registry.Add<IOrderIndexGrain, OrderIndexGrain>();
+        registry.Add<IIdempotencyGrain, IdempotencyGrain>();
+        registry.Add<ISandboxChainGrain, SandboxChainGrain>();
+        return registry;
+    }
+
+    /// <summary>Grains, their schema and their services for a silo host.</summary>
+    public static GrainRuntimeBuilder AddCryptoPayGrains(this GrainRuntimeBuilder builder, SandboxChainOptions? sandbox = null)
+    {
+        builder.Registry.AddCryptoPayGrains();
+        builder.AddMigrations(InvoiceProjection.Migrations);
+        builder.Services.TryAddSingleton(sandbox ?? new SandboxChainOptions());
+        builder.Services.TryAddSingleton(sp => InvoiceQueries.For(sp.GetRequiredService<IGrainStore>()));
+        return builder;
+    }
+}

@@ -1,0 +1,104 @@
+using CryptoPay.Runtime.Grains;
+
+namespace CryptoPay.Grains.Idempotency;
+
+public enum IdempotencyOutcome
+{
+    /// <summary>The caller runs the request and must report its response with Complete (or Abandon).</summary>
+    Started,
+    InProgress,
+    Replay,
+    KeyReused,
+}
+
+public sealed record IdempotentResponse(int Status, string ContentType, string Body, IReadOnlyDictionary<string, string> Headers);
+
+public sealed record IdempotencyDecision(IdempotencyOutcome Outcome, IdempotentResponse? Response);
+
+public sealed record IdempotencyState
+{
+    public string? Fingerprint { get; set; }
+
+    public DateTimeOffset StartedAt { get; set; }
+
+    public IdempotentResponse? Response { get; set; }
+
+    public DateTimeOffset? CompletedAt { get; set; }
+}
+
+/// <summary>
+/// One Idempotency-Key of a merchant in a mode. Serial turns make "first request wins" hold across
+/// silos; the first response is kept for <see cref="Retention"/> and replayed.
+/// </summary>
+[GrainType("idempotency-key")]
+public interface IIdempotencyGrain : IGrainWithStringKey
+{
+    Task<IdempotencyDecision> Begin(string fingerprint);
+
+    Task Complete(string fingerprint, IdempotentResponse response);
+
+    /// <summary>The request failed without a response worth keeping; the key may be used again.</summary>
+    Task Abandon(string fingerprint);
+}
+
+public sealed class IdempotencyGrain : Grain<IdempotencyState>, IIdempotencyGrain, IRemindable
+{
+    public static readonly TimeSpan Retention = TimeSpan.FromHours(24);
+
+    /// <summary>A request still "in progress" after this long died with its silo; the key is free again.</summary>
+    public static readonly TimeSpan InProgressLease = TimeSpan.FromMinutes(2);
+
+    private const string ForgetReminder = "forget";
+
+    public Task<IdempotencyDecision> Begin(string fingerprint)
+    {
+        var expired = State.CompletedAt is { } done && Now - done >= Retention;
+        var abandoned = State.Fingerprint is not null && State.Response is null && Now - State.StartedAt >= InProgressLease;
+        if (State.Fingerprint is null || expired || abandoned)
+        {
+            State = new IdempotencyState { Fingerprint = fingerprint, StartedAt = Now };
+            return Task.FromResult(new IdempotencyDecision(IdempotencyOutcome.Started, null));
+        }
+
+        if (!string.Equals(State.Fingerprint, fingerprint, StringComparison.Ordinal))
+        {
+            return Task.FromResult(new IdempotencyDecision(IdempotencyOutcome.KeyReused, null));
+        }
+
+        return Task.FromResult(State.Response is { } response
+            ? new IdempotencyDecision(IdempotencyOutcome.Replay, response)
+            : new IdempotencyDecision(IdempotencyOutcome.InProgress, null));
+    }
+
+    public Task Complete(string fingerprint, IdempotentResponse response)
+    {
+        if (State.Fingerprint == fingerprint && State.Response is null)
+        {
+            State.Response = response;
+            State.CompletedAt = Now;
+            RegisterOrUpdateReminder(ForgetReminder, Retention);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task Abandon(string fingerprint)
+    {
+        if (State.Fingerprint == fingerprint && State.Response is null)
+        {
+            State = new IdempotencyState();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task ReceiveReminder(string reminderName, ReminderTick tick)
+    {
+        if (State.CompletedAt is { } done && Now - done >= Retention)
+        {
+            State = new IdempotencyState();
+        }
+
+        return Task.CompletedTask;
+    }
+}

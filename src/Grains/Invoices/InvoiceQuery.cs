@@ -1,0 +1,229 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using CryptoPay.Grains.Merchants;
+using CryptoPay.Runtime.Storage;
+using CryptoPay.Runtime.Storage.Memory;
+using CryptoPay.Runtime.Storage.Postgres;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace CryptoPay.Grains.Invoices;
+
+public enum InvoiceSort
+{
+    CreatedAt,
+    UpdatedAt,
+    Amount,
+}
+
+public sealed record InvoiceFilter
+{
+    public Guid MerchantId { get; init; }
+
+    public Mode Mode { get; init; }
+
+    public InvoiceStatus? Status { get; init; }
+
+    public string? Currency { get; init; }
+
+    public string? Network { get; init; }
+
+    public string? OrderId { get; init; }
+
+    public string? CustomerId { get; init; }
+
+    public DateTimeOffset? CreatedAfter { get; init; }
+
+    public DateTimeOffset? CreatedBefore { get; init; }
+
+    public InvoiceSort SortBy { get; init; }
+
+    public bool Descending { get; init; } = true;
+
+    public int Page { get; init; } = 1;
+
+    public int PageSize { get; init; } = 20;
+}
+
+public sealed record InvoicePage(IReadOnlyList<InvoiceState> Items, long Total);
+
+public sealed record StatusTotal(InvoiceStatus Status, long Count, decimal Amount);
+
+/// <summary>Counts and sums per status, in the merchant's reporting currency at each invoice's creation rate.</summary>
+public sealed record InvoiceTotals(string ReportingCurrency, IReadOnlyList<StatusTotal> ByStatus);
+
+/// <summary>Lists and totals of invoices, served from the invoices projection, never by loading grains.</summary>
+public interface IInvoiceQuery
+{
+    Task<InvoicePage> ListAsync(InvoiceFilter filter, CancellationToken ct);
+
+    Task<InvoiceTotals> TotalsAsync(Guid merchantId, Mode mode, string reportingCurrency, CancellationToken ct);
+}
+
+public static class InvoiceQueries
+{
+    /// <summary>The query matching the store the silo runs on.</summary>
+    public static IInvoiceQuery For(IGrainStore store) => store switch
+    {
+        PostgresGrainStore postgres => new PostgresInvoiceQuery(postgres.DataSource),
+        MemoryGrainStore memory => new MemoryInvoiceQuery(memory),
+        _ => throw new InvalidOperationException($"No invoice query for the {store.Name} store."),
+    };
+}
+
+/// <summary>The in-memory store's projection rows, filtered and sorted like the SQL.</summary>
+public sealed class MemoryInvoiceQuery(MemoryGrainStore store) : IInvoiceQuery
+{
+    private static readonly int MerchantColumn = Column("merchant_id");
+    private static readonly int ModeColumn = Column("mode");
+    private static readonly int DocumentColumn = Column("document");
+
+    public Task<InvoicePage> ListAsync(InvoiceFilter filter, CancellationToken ct)
+    {
+        IEnumerable<InvoiceState> rows = Rows(filter.MerchantId, filter.Mode)
+            .Where(i => filter.Status is null || i.Status == filter.Status)
+            .Where(i => filter.Currency is null || i.Spec.Currency == filter.Currency)
+            .Where(i => filter.Network is null || i.PaymentMethods.Exists(m => m.Network == filter.Network))
+            .Where(i => filter.OrderId is null || i.Spec.OrderId == filter.OrderId)
+            .Where(i => filter.CustomerId is null || i.Spec.CustomerId == filter.CustomerId)
+            .Where(i => filter.CreatedAfter is null || i.Spec.CreatedAt >= filter.CreatedAfter)
+            .Where(i => filter.CreatedBefore is null || i.Spec.CreatedAt < filter.CreatedBefore);
+        var matching = rows.ToList();
+        Func<InvoiceState, IComparable> key = filter.SortBy switch
+        {
+            InvoiceSort.UpdatedAt => i => i.UpdatedAt,
+            InvoiceSort.Amount => i => i.Spec.Amount,
+            _ => i => i.Spec.CreatedAt,
+        };
+        var ordered = filter.Descending
+            ? matching.OrderByDescending(key).ThenByDescending(i => i.Id)
+            : matching.OrderBy(key).ThenBy(i => i.Id);
+        var page = ordered.Skip((filter.Page - 1) * filter.PageSize).Take(filter.PageSize).ToList();
+        return Task.FromResult(new InvoicePage(page, matching.Count));
+    }
+
+    public Task<InvoiceTotals> TotalsAsync(Guid merchantId, Mode mode, string reportingCurrency, CancellationToken ct)
+    {
+        var totals = Rows(merchantId, mode)
+            .Where(i => i.Spec.ReportingCurrency == reportingCurrency)
+            .GroupBy(i => i.Status)
+            .Select(g => new StatusTotal(g.Key, g.Count(), g.Sum(i => i.Spec.AmountReporting)))
+            .OrderBy(t => t.Status)
+            .ToList();
+        return Task.FromResult(new InvoiceTotals(reportingCurrency, totals));
+    }
+
+    private IEnumerable<InvoiceState> Rows(Guid merchantId, Mode mode)
+    {
+        var modeName = InvoiceProjection.Name(mode);
+        return store.GetProjection(InvoiceProjection.Table).Values
+            .Where(r => (Guid)r[MerchantColumn]! == merchantId && (string)r[ModeColumn]! == modeName)
+            .Select(r => JsonSerializer.Deserialize<InvoiceState>((string)r[DocumentColumn]!, InvoiceProjection.Json)!);
+    }
+
+    private static int Column(string name) => InvoiceProjection.ColumnNames.ToList().IndexOf(name);
+}
+
+/// <summary>Plain SQL over the indexed invoices table: named filters, ORDER BY, LIMIT/OFFSET and a count.</summary>
+public sealed class PostgresInvoiceQuery(NpgsqlDataSource dataSource) : IInvoiceQuery
+{
+    public async Task<InvoicePage> ListAsync(InvoiceFilter filter, CancellationToken ct)
+    {
+        var where = new StringBuilder("merchant_id = @merchant_id AND mode = @mode");
+        await using var list = dataSource.CreateCommand();
+        await using var count = dataSource.CreateCommand();
+        void Add(string name, object value, NpgsqlDbType type)
+        {
+            list.Parameters.Add(new NpgsqlParameter(name, type) { Value = value });
+            count.Parameters.Add(new NpgsqlParameter(name, type) { Value = value });
+        }
+
+        Add("merchant_id", filter.MerchantId, NpgsqlDbType.Uuid);
+        Add("mode", InvoiceProjection.Name(filter.Mode), NpgsqlDbType.Text);
+        if (filter.Status is { } status)
+        {
+            where.Append(" AND status = @status");
+            Add("status", InvoiceProjection.Name(status), NpgsqlDbType.Text);
+        }
+
+        if (filter.Currency is { } currency)
+        {
+            where.Append(" AND currency = @currency");
+            Add("currency", currency, NpgsqlDbType.Text);
+        }
+
+        if (filter.Network is { } network)
+        {
+            where.Append(" AND networks @> @networks");
+            Add("networks", JsonSerializer.Serialize(new[] { network }), NpgsqlDbType.Jsonb);
+        }
+
+        if (filter.OrderId is { } orderId)
+        {
+            where.Append(" AND order_id = @order_id");
+            Add("order_id", orderId, NpgsqlDbType.Text);
+        }
+
+        if (filter.CustomerId is { } customerId)
+        {
+            where.Append(" AND customer_id = @customer_id");
+            Add("customer_id", customerId, NpgsqlDbType.Text);
+        }
+
+        if (filter.CreatedAfter is { } after)
+        {
+            where.Append(" AND created_at >= @created_after");
+            Add("created_after", after.ToUniversalTime(), NpgsqlDbType.TimestampTz);
+        }
+
+        if (filter.CreatedBefore is { } before)
+        {
+            where.Append(" AND created_at < @created_before");
+            Add("created_before", before.ToUniversalTime(), NpgsqlDbType.TimestampTz);
+        }
+
+        var column = filter.SortBy switch
+        {
+            InvoiceSort.UpdatedAt => "updated_at",
+            InvoiceSort.Amount => "amount",
+            _ => "created_at",
+        };
+        var direction = filter.Descending ? "DESC" : "ASC";
+        list.CommandText = string.Create(CultureInfo.InvariantCulture, $"SELECT document::text FROM invoices WHERE {where} ORDER BY {column} {direction}, grain_key {direction} LIMIT @limit OFFSET @offset");
+        list.Parameters.Add(new NpgsqlParameter("limit", NpgsqlDbType.Integer) { Value = filter.PageSize });
+        list.Parameters.Add(new NpgsqlParameter("offset", NpgsqlDbType.Bigint) { Value = (long)(filter.Page - 1) * filter.PageSize });
+        count.CommandText = $"SELECT count(*) FROM invoices WHERE {where}";
+
+        var items = new List<InvoiceState>();
+        await using (var reader = await list.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                items.Add(JsonSerializer.Deserialize<InvoiceState>(reader.GetString(0), InvoiceProjection.Json)!);
+            }
+        }
+
+        var total = (long)(await count.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        return new InvoicePage(items, total);
+    }
+
+    public async Task<InvoiceTotals> TotalsAsync(Guid merchantId, Mode mode, string reportingCurrency, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT status, count(*), coalesce(sum(amount_reporting), 0) FROM invoices " +
+            "WHERE merchant_id = @merchant_id AND mode = @mode AND reporting_currency = @reporting_currency GROUP BY status");
+        command.Parameters.Add(new NpgsqlParameter("merchant_id", NpgsqlDbType.Uuid) { Value = merchantId });
+        command.Parameters.Add(new NpgsqlParameter("mode", NpgsqlDbType.Text) { Value = InvoiceProjection.Name(mode) });
+        command.Parameters.Add(new NpgsqlParameter("reporting_currency", NpgsqlDbType.Text) { Value = reportingCurrency });
+        var totals = new List<StatusTotal>();
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            var status = Enum.GetValues<InvoiceStatus>().First(s => InvoiceProjection.Name(s) == reader.GetString(0));
+            totals.Add(new StatusTotal(status, reader.GetInt64(1), reader.GetDecimal(2)));
+        }
+
+        return new InvoiceTotals(reportingCurrency, [.. totals.OrderBy(t => t.Status)]);
+    }
+}

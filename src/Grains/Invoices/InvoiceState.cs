@@ -1,0 +1,156 @@
+using System.Numerics;
+using CryptoPay.Grains.Catalog;
+using CryptoPay.Grains.Merchants;
+
+namespace CryptoPay.Grains.Invoices;
+
+public enum InvoiceStatus
+{
+    Pending,
+    Confirming,
+    Confirmed,
+    PaidPartial,
+    Expired,
+    Cancelled,
+    Archived,
+}
+
+public enum InvoiceException
+{
+    Underpaid,
+    Overpaid,
+    PaidLate,
+    Marked,
+    Reorged,
+}
+
+public enum PaymentStatus
+{
+    Detected,
+    Confirmed,
+}
+
+public sealed record LineItem(string Description, decimal Amount, decimal Quantity);
+
+/// <summary>One on-chain output paying the invoice; (txid, output index) identifies it on any chain.</summary>
+public sealed record Payment
+{
+    public string Txid { get; set; } = "";
+
+    public int OutputIndex { get; set; }
+
+    public BigInteger AmountUnits { get; set; }
+
+    public int Confirmations { get; set; }
+
+    public PaymentStatus Status { get; set; }
+
+    public DateTimeOffset DetectedAt { get; set; }
+}
+
+/// <summary>A way to pay the invoice: asset on a network, address, the price in that asset and the rate locked at creation.</summary>
+public sealed record InvoicePaymentMethod
+{
+    public string Method { get; set; } = "";
+
+    public string Network { get; set; } = "";
+
+    public string Asset { get; set; } = "";
+
+    public int Decimals { get; set; }
+
+    public string? Address { get; set; }
+
+    public decimal Amount { get; set; }
+
+    public BigInteger AmountUnits { get; set; }
+
+    /// <summary>Price of one unit of the asset in the invoice currency, locked at creation.</summary>
+    public decimal Rate { get; set; }
+
+    public int RequiredConfirmations { get; set; }
+
+    public List<Payment> Payments { get; set; } = [];
+
+    public BigInteger PaidUnits => Payments.Aggregate(BigInteger.Zero, (sum, p) => sum + p.AmountUnits);
+
+    public decimal PaidAmount => Amounts.FromUnits(PaidUnits, Decimals);
+
+    public int ReceivedConfirmations => Payments.Count == 0 ? 0 : Payments.Min(p => p.Confirmations);
+}
+
+/// <summary>Everything an invoice is created with; prices and rates are computed before the turn (no I/O inside it).</summary>
+public sealed record InvoiceSpec
+{
+    public Guid MerchantId { get; init; }
+
+    public Mode Mode { get; init; }
+
+    public decimal Amount { get; init; }
+
+    public string Currency { get; init; } = "";
+
+    public string? Description { get; init; }
+
+    public string? OrderId { get; init; }
+
+    public string? CustomerId { get; init; }
+
+    public string? CustomerEmail { get; init; }
+
+    public string? MetadataJson { get; init; }
+
+    public List<LineItem> LineItems { get; init; } = [];
+
+    public List<InvoicePaymentMethod> PaymentMethods { get; init; } = [];
+
+    public DateTimeOffset CreatedAt { get; init; }
+
+    public DateTimeOffset ExpiresAt { get; init; }
+
+    public decimal AllowedErrorPercent { get; init; }
+
+    public string? CallbackUrl { get; init; }
+
+    public string? RedirectUrl { get; init; }
+
+    public string ReportingCurrency { get; init; } = "USD";
+
+    /// <summary>The amount in the merchant's reporting currency at the creation rate.</summary>
+    public decimal AmountReporting { get; init; }
+
+    /// <summary>A historical invoice imported as it was: archived, never watched.</summary>
+    public bool Archived { get; init; }
+}
+
+public sealed record InvoiceState
+{
+    public Guid Id { get; set; }
+
+    public InvoiceSpec Spec { get; set; } = new();
+
+    public InvoiceStatus Status { get; set; }
+
+    public InvoiceException? Exception { get; set; }
+
+    public string? Comment { get; set; }
+
+    public DateTimeOffset UpdatedAt { get; set; }
+
+    public DateTimeOffset? PaidAt { get; set; }
+
+    public DateTimeOffset? ConfirmedAt { get; set; }
+
+    public List<InvoicePaymentMethod> PaymentMethods { get; set; } = [];
+
+    /// <summary>Changes with every visible change; the public status endpoint uses it as its ETag.</summary>
+    public long Revision { get; set; }
+
+    public bool Exists => Id != Guid.Empty;
+
+    public bool HasPayments => PaymentMethods.Exists(m => m.Payments.Count > 0);
+
+    /// <summary>What was paid, in the invoice currency at the locked rates.</summary>
+    public decimal PaidAmountInCurrency =>
+        PaymentMethods.Sum(m => m.PaidAmount * m.Rate);
+}

@@ -1,0 +1,178 @@
+using System.Numerics;
+using CryptoPay.Grains.Catalog;
+using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Idempotency;
+using CryptoPay.Grains.Invoices;
+using CryptoPay.Grains.Merchants;
+using CryptoPay.Grains.Sandbox;
+using CryptoPay.Runtime.Storage.Memory;
+using CryptoPay.Runtime.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CryptoPay.Grains.Tests.Invoices;
+
+public sealed class InvoiceGrainTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Block = TimeSpan.FromSeconds(5);
+    private readonly MemoryGrainStore store = new();
+    private TestCluster cluster = null!;
+
+    public async Task InitializeAsync() => cluster = await TestCluster.StartAsync(new TestClusterOptions
+    {
+        Silos = 2,
+        Store = store,
+        Grains = r => r.AddCryptoPayGrains(),
+        Services = s => s.AddSingleton(new SandboxChainOptions { BlockInterval = Block }),
+    });
+
+    public async Task DisposeAsync() => await cluster.DisposeAsync();
+
+    private InvoiceSpec Spec(Guid merchant, decimal allowedError = 0, string? orderId = null)
+    {
+        var now = cluster.Time.GetUtcNow();
+        var id = Guid.NewGuid();
+        return new InvoiceSpec
+        {
+            MerchantId = merchant,
+            Mode = Mode.Test,
+            Amount = 100m,
+            Currency = "USD",
+            OrderId = orderId,
+            CreatedAt = now,
+            ExpiresAt = now.AddMinutes(30),
+            AllowedErrorPercent = allowedError,
+            AmountReporting = 100m,
+            PaymentMethods =
+            [
+                new InvoicePaymentMethod
+                {
+                    Method = "usdt_sandbox", Network = "sandbox", Asset = "USDT", Decimals = 6, Amount = 100m,
+                    AmountUnits = 100_000_000, Rate = 1m, RequiredConfirmations = 1, Address = SandboxChainGrain.AddressFor(id, "usdt_sandbox"),
+                },
+            ],
+        };
+    }
+
+    private async Task<InvoiceState> CreateAsync(InvoiceSpec spec) =>
+        await cluster.Client.GetGrain<IInvoiceGrain>(Guid.NewGuid()).Create(spec);
+
+    [Fact]
+    public async Task A_sandbox_payment_confirms_after_the_next_block()
+    {
+        var invoice = await CreateAsync(Spec(Guid.NewGuid()));
+        var method = invoice.PaymentMethods[0];
+        await cluster.Client.GetGrain<ISandboxChainGrain>(SandboxChainGrain.Key).Pay(invoice.Id, method.Address!, method.AmountUnits);
+        await cluster.RunUntilIdleAsync();
+
+        var paid = (await cluster.Client.GetGrain<IInvoiceGrain>(invoice.Id).Get())!;
+        Assert.Equal(InvoiceStatus.Confirming, paid.Status);
+        Assert.Equal(0, paid.PaymentMethods[0].Payments[0].Confirmations);
+
+        await cluster.AdvanceTimeAsync(Block);
+        var confirmed = (await cluster.Client.GetGrain<IInvoiceGrain>(invoice.Id).Get())!;
+        Assert.Equal(InvoiceStatus.Confirmed, confirmed.Status);
+        Assert.Null(confirmed.Exception);
+        Assert.Equal(PaymentStatus.Confirmed, confirmed.PaymentMethods[0].Payments[0].Status);
+        Assert.Equal(1, await cluster.Client.GetGrain<ISandboxChainGrain>(SandboxChainGrain.Key).GetHeight());
+    }
+
+    [Fact]
+    public async Task An_unpaid_invoice_expires_and_an_underpaid_one_becomes_paid_partial_then_paid_late()
+    {
+        var unpaid = await CreateAsync(Spec(Guid.NewGuid()));
+        var underpaid = await CreateAsync(Spec(Guid.NewGuid()));
+        var chain = cluster.Client.GetGrain<ISandboxChainGrain>(SandboxChainGrain.Key);
+        var method = underpaid.PaymentMethods[0];
+        await chain.Pay(underpaid.Id, method.Address!, method.AmountUnits / 2);
+        await cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(29));
+        Assert.Equal(InvoiceStatus.Pending, (await cluster.Client.GetGrain<IInvoiceGrain>(unpaid.Id).Get())!.Status);
+
+        await cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(InvoiceStatus.Expired, (await cluster.Client.GetGrain<IInvoiceGrain>(unpaid.Id).Get())!.Status);
+        var partial = (await cluster.Client.GetGrain<IInvoiceGrain>(underpaid.Id).Get())!;
+        Assert.Equal(InvoiceStatus.PaidPartial, partial.Status);
+        Assert.Equal(InvoiceException.Underpaid, partial.Exception);
+
+        await chain.Pay(underpaid.Id, method.Address!, method.AmountUnits / 2);
+        await cluster.AdvanceTimeAsync(Block);
+        var late = (await cluster.Client.GetGrain<IInvoiceGrain>(underpaid.Id).Get())!;
+        Assert.Equal(InvoiceStatus.Confirmed, late.Status);
+        Assert.Equal(InvoiceException.PaidLate, late.Exception);
+        Assert.Equal(method.AmountUnits, late.PaymentMethods[0].PaidUnits);
+    }
+
+    [Fact]
+    public async Task Tolerance_accepts_an_underpayment_and_overpayment_is_flagged()
+    {
+        var tolerant = await CreateAsync(Spec(Guid.NewGuid(), allowedError: 1));
+        var over = await CreateAsync(Spec(Guid.NewGuid()));
+        var chain = cluster.Client.GetGrain<ISandboxChainGrain>(SandboxChainGrain.Key);
+        await chain.Pay(tolerant.Id, tolerant.PaymentMethods[0].Address!, 99_000_000);
+        await chain.Pay(over.Id, over.PaymentMethods[0].Address!, 100_000_001);
+        await cluster.AdvanceTimeAsync(Block);
+
+        var a = (await cluster.Client.GetGrain<IInvoiceGrain>(tolerant.Id).Get())!;
+        var b = (await cluster.Client.GetGrain<IInvoiceGrain>(over.Id).Get())!;
+        Assert.Equal((InvoiceStatus.Confirmed, InvoiceException.Underpaid), (a.Status, a.Exception!.Value));
+        Assert.Equal((InvoiceStatus.Confirmed, InvoiceException.Overpaid), (b.Status, b.Exception!.Value));
+    }
+
+    [Fact]
+    public async Task Cancel_only_while_unpaid_and_marking_is_final()
+    {
+        var paid = await CreateAsync(Spec(Guid.NewGuid()));
+        await cluster.Client.GetGrain<ISandboxChainGrain>(SandboxChainGrain.Key).Pay(paid.Id, paid.PaymentMethods[0].Address!, 1);
+        await cluster.RunUntilIdleAsync();
+        await Assert.ThrowsAsync<InvalidInvoiceTransitionException>(() => cluster.Client.GetGrain<IInvoiceGrain>(paid.Id).Cancel());
+
+        var marked = await cluster.Client.GetGrain<IInvoiceGrain>(paid.Id).Mark(InvoiceStatus.Confirmed, "paid by wire");
+        Assert.Equal((InvoiceStatus.Confirmed, InvoiceException.Marked, "paid by wire"), (marked.Status, marked.Exception!.Value, marked.Comment));
+        await Assert.ThrowsAsync<InvalidInvoiceTransitionException>(() => cluster.Client.GetGrain<IInvoiceGrain>(paid.Id).Mark(InvoiceStatus.Cancelled, null));
+
+        var unpaid = await CreateAsync(Spec(Guid.NewGuid()));
+        Assert.Equal(InvoiceStatus.Cancelled, (await cluster.Client.GetGrain<IInvoiceGrain>(unpaid.Id).Cancel()).Status);
+        await cluster.AdvanceTimeAsync(TimeSpan.FromHours(1));
+        Assert.Equal(InvoiceStatus.Cancelled, (await cluster.Client.GetGrain<IInvoiceGrain>(unpaid.Id).Get())!.Status);
+    }
+
+    [Fact]
+    public async Task An_order_id_is_reserved_by_exactly_one_of_many_racing_invoices_across_silos()
+    {
+        var merchant = Guid.NewGuid();
+        var spec = Spec(merchant, orderId: "order-1");
+        var key = OrderIndexGrain.KeyOf(merchant, Mode.Test, "order-1");
+        var candidates = Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToList();
+        var winners = await Task.WhenAll(candidates.Select((id, i) => cluster.FactoryOf(i % 2).GetGrain<IOrderIndexGrain>(key).Reserve(id, spec)));
+        await cluster.RunUntilIdleAsync();
+
+        Assert.Single(winners.Distinct());
+        var page = await new MemoryInvoiceQuery(store).ListAsync(new InvoiceFilter { MerchantId = merchant, Mode = Mode.Test }, CancellationToken.None);
+        Assert.Equal(winners[0], Assert.Single(page.Items).Id);
+        Assert.Empty((await new MemoryInvoiceQuery(store).ListAsync(new InvoiceFilter { MerchantId = merchant, Mode = Mode.Live }, CancellationToken.None)).Items);
+    }
+
+    [Fact]
+    public async Task Idempotency_replays_the_first_response_rejects_another_body_and_forgets_after_a_day()
+    {
+        var key = cluster.Client.GetGrain<IIdempotencyGrain>("m/test/k1");
+        Assert.Equal(IdempotencyOutcome.Started, (await key.Begin("a")).Outcome);
+        Assert.Equal(IdempotencyOutcome.InProgress, (await key.Begin("a")).Outcome);
+        Assert.Equal(IdempotencyOutcome.KeyReused, (await key.Begin("b")).Outcome);
+        await key.Complete("a", new IdempotentResponse(201, "application/json", "{}", new Dictionary<string, string>()));
+        var replay = await key.Begin("a");
+        Assert.Equal((IdempotencyOutcome.Replay, 201), (replay.Outcome, replay.Response!.Status));
+
+        await cluster.AdvanceTimeAsync(IdempotencyGrain.Retention);
+        Assert.Equal(IdempotencyOutcome.Started, (await key.Begin("b")).Outcome);
+    }
+
+    [Fact]
+    public void Amounts_convert_exactly_between_decimals_and_units()
+    {
+        Assert.Equal(BigInteger.Parse("1500000000000000000", System.Globalization.CultureInfo.InvariantCulture), Amounts.ToUnits(1.5m, 18));
+        Assert.Equal(0.00000001m, Amounts.FromUnits(1, 8));
+        Assert.Equal(2, Amounts.Scale(1.50m + 0.01m));
+        Assert.Equal(0, Amounts.Scale(100.00m));
+        Assert.Equal(0.00153211m, Amounts.RoundUp(0.001532101m, 8));
+    }
+}
