@@ -1,11 +1,18 @@
+using CryptoPay.Silo.Gateway;
 using CryptoPay.Silo.Hosting;
+using CryptoPay.Silo.Operator;
 
 try
 {
+    if (MerchantsCommand.Handles(args))
+    {
+        return await MerchantsCommand.RunAsync(args, Console.Out, Console.Error);
+    }
+
     var builder = WebApplication.CreateBuilder(args);
-    builder.AddCryptoPaySilo();
+    builder.AddCryptoPayGateway();
     var app = builder.Build();
-    app.MapCryptoPaySilo();
+    app.MapCryptoPayGateway();
     await app.RunCryptoPaySiloAsync();
     return 0;
 }

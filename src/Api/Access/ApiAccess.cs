@@ -1,0 +1,65 @@
+using System.Security.Cryptography;
+using System.Text;
+using CryptoPay.Grains.ApiKeys;
+using CryptoPay.Grains.Merchants;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace CryptoPay.Api.Access;
+
+public enum AccessKind
+{
+    Public,
+    Merchant,
+    Admin,
+}
+
+/// <summary>Endpoint metadata: who may call it and, for merchant keys, the scope needed.</summary>
+public sealed record ApiAccess(AccessKind Kind, string? Scope = null, bool Idempotent = false);
+
+/// <summary>The authenticated merchant key of a request.</summary>
+public sealed record MerchantCaller(Guid MerchantId, Mode Mode, Guid KeyId, MerchantState Merchant);
+
+public sealed class AdminOptions
+{
+    /// <summary>The operator key for the merchants endpoints; admin endpoints refuse every request when it is empty.</summary>
+    public string? ApiKey { get; set; }
+
+    public bool Matches(string presented) =>
+        !string.IsNullOrEmpty(ApiKey) &&
+        CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(ApiKey)), SHA256.HashData(Encoding.UTF8.GetBytes(presented)));
+}
+
+public static class ApiAccessExtensions
+{
+    private const string CallerItem = "cryptopay.caller";
+
+    public static TBuilder Public<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new ApiAccess(AccessKind.Public));
+
+    public static TBuilder ForAdmin<TBuilder>(this TBuilder builder, bool idempotent = false) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new ApiAccess(AccessKind.Admin, Idempotent: idempotent));
+
+    public static TBuilder ForMerchant<TBuilder>(this TBuilder builder, string scope, bool idempotent = false) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new ApiAccess(AccessKind.Merchant, scope, idempotent));
+
+    public static void SetCaller(this HttpContext context, MerchantCaller caller) => context.Items[CallerItem] = caller;
+
+    /// <summary>The merchant key that authenticated this request (the gate guarantees one on merchant endpoints).</summary>
+    public static MerchantCaller Caller(this HttpContext context) =>
+        context.Items[CallerItem] as MerchantCaller ?? throw new InvalidOperationException("The endpoint is not marked ForMerchant.");
+
+    public static string? PresentedKey(this HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return authorization["Bearer ".Length..].Trim();
+        }
+
+        var header = request.Headers["x-api-key"].ToString();
+        return header.Length > 0 ? header.Trim() : null;
+    }
+
+    public static bool HasScope(this ApiKeyState key, string scope) => key.Scopes.Contains(scope, StringComparer.Ordinal);
+}

@@ -1,0 +1,26 @@
+using CryptoPay.Grains.Invoices;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+
+namespace CryptoPay.Api.Errors;
+
+/// <summary>Client mistakes that surface as exceptions (bad request framing, impossible transitions) become 4xx problems, never 500.</summary>
+internal sealed class ApiExceptionHandler : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        var problem = exception switch
+        {
+            BadHttpRequestException bad => ApiProblem.Create(bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), bad.Message),
+            InvalidInvoiceTransitionException transition => ApiProblem.Create(StatusCodes.Status409Conflict, ErrorCodes.InvalidStateTransition, transition.Message),
+            _ => null,
+        };
+        if (problem is null)
+        {
+            return false;
+        }
+
+        await problem.ExecuteAsync(httpContext);
+        return true;
+    }
+}

@@ -1,0 +1,91 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using CryptoPay.Api.Access;
+using CryptoPay.Api.Errors;
+using CryptoPay.Api.Invoices;
+using CryptoPay.Api.Merchants;
+using CryptoPay.Api.Rates;
+using CryptoPay.Api.Sandbox;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace CryptoPay.Api.Hosting;
+
+public static class ApiHostingExtensions
+{
+    /// <summary>
+    /// The merchant API's services: JSON conventions, problem details with code and request_id,
+    /// admin key ("Admin" section), limits ("Api"), rates ("Rates", validated at start-up), OpenAPI.
+    /// </summary>
+    public static IServiceCollection AddCryptoPayApi(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<AdminOptions>().Bind(configuration.GetSection("Admin"));
+        services.AddOptions<ApiOptions>().Bind(configuration.GetSection("Api"))
+            .Validate(o => o.RateLimitPerMinute > 0, "Api:RateLimitPerMinute must be positive.").ValidateOnStart();
+        services.AddOptions<RateOptions>().Bind(configuration.GetSection("Rates"))
+            .Validate(o =>
+            {
+                o.Validate();
+                return true;
+            }).ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<RequestRateLimiter>();
+        services.AddSingleton<MerchantOnboarding>();
+        services.AddHttpClient<HttpRateProvider>();
+        services.AddSingleton<IRateProvider>(sp => sp.GetRequiredService<IOptions<RateOptions>>().Value.Source == "http"
+            ? sp.GetRequiredService<HttpRateProvider>()
+            : ActivatorUtilities.CreateInstance<StaticRateProvider>(sp));
+        services.Configure<KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = Json.JsonBody.MaxBytes);
+        services.ConfigureHttpJsonOptions(o => Configure(o.SerializerOptions));
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+        {
+            var extensions = context.ProblemDetails.Extensions;
+            extensions["request_id"] = context.HttpContext.TraceIdentifier;
+            var status = context.ProblemDetails.Status ?? context.HttpContext.Response.StatusCode;
+            extensions.TryAdd("code", ErrorCodes.ForStatus(status));
+            context.ProblemDetails.Title ??= ApiProblem.TitleOf(status);
+            extensions.Remove("traceId");
+        });
+        services.AddExceptionHandler<ApiExceptionHandler>();
+        services.AddOpenApi();
+        return services;
+    }
+
+    /// <summary>Maps the merchant API under /v1, the OpenAPI document, /docs, and a problem 404 for anything else.</summary>
+    public static WebApplication MapCryptoPayApi(this WebApplication app)
+    {
+        app.Use(async (context, next) =>
+        {
+            context.Response.Headers["X-Request-Id"] = context.TraceIdentifier;
+            await next(context);
+        });
+        app.UseStatusCodePages();
+        app.UseRouting();
+        app.UseMiddleware<ApiGateMiddleware>();
+        app.MapMerchants();
+        app.MapInvoices();
+        app.MapSandbox();
+        app.MapRates();
+        app.MapOpenApi().WithMetadata(new ApiAccess(AccessKind.Public));
+        app.MapGet("/docs", () => TypedResults.Stream(typeof(ApiHostingExtensions).Assembly.GetManifestResourceStream("CryptoPay.Api.Docs.docs.html")!, "text/html; charset=utf-8"))
+            .Public().ExcludeFromDescription();
+        app.MapFallback((HttpContext context) => ApiProblem.Create(StatusCodes.Status404NotFound, ErrorCodes.NotFound, $"No endpoint at {context.Request.Method} {context.Request.Path}."))
+            .ExcludeFromDescription();
+        return app;
+    }
+
+    /// <summary>snake_case names and enum values, nulls kept (the contract lists every field).</summary>
+    public static JsonSerializerOptions Configure(JsonSerializerOptions options)
+    {
+        options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        options.DictionaryKeyPolicy = null;
+        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        return options;
+    }
+}

@@ -1,0 +1,77 @@
+using System.Globalization;
+using System.Text.Json;
+using CryptoPay.Grains.Catalog;
+using CryptoPay.Grains.Invoices;
+
+namespace CryptoPay.Api.Invoices;
+
+public sealed record ConfirmationsResponse(int Received, int Required);
+
+public sealed record PaymentResponse(string Txid, int OutputIndex, string Amount, string AmountUnits, int Confirmations, string Status);
+
+public sealed record PaymentMethodResponse(
+    string Method, string Network, string Asset, string? Address, string Amount, string AmountUnits, string Rate,
+    string PaidAmount, string PaidAmountUnits, ConfirmationsResponse Confirmations, IReadOnlyList<PaymentResponse> Payments, string? PaymentUri);
+
+public sealed record LineItemResponse(string Description, string Amount, string Quantity);
+
+public sealed record InvoiceResponse(
+    Guid Id, string Mode, string Status, string? Exception, string Amount, string Currency, string? Description, string? OrderId,
+    string? CustomerId, string? CustomerEmail, JsonElement? Metadata, IReadOnlyList<LineItemResponse> LineItems,
+    IReadOnlyList<PaymentMethodResponse> PaymentMethods, string PaidAmountFiat, string AllowedErrorPercent, string? Comment,
+    string? CallbackUrl, string? RedirectUrl, string CheckoutUrl, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
+    DateTimeOffset ExpiresAt, long ExpiresAtTs, DateTimeOffset? PaidAt, DateTimeOffset? ConfirmedAt);
+
+public sealed record InvoiceStatusResponse(Guid Id, string Status, long ExpiresAtTs);
+
+public static class InvoiceMapping
+{
+    public static InvoiceResponse ToResponse(this InvoiceState invoice, string checkoutBase)
+    {
+        var spec = invoice.Spec;
+        var decimals = Assets.FindCurrency(spec.Currency)?.Decimals ?? 8;
+        return new InvoiceResponse(
+            invoice.Id,
+            InvoiceProjection.Name(spec.Mode),
+            InvoiceProjection.Name(invoice.Status),
+            invoice.Exception is { } exception ? InvoiceProjection.Name(exception) : null,
+            Amounts.Format(spec.Amount, decimals),
+            spec.Currency,
+            spec.Description,
+            spec.OrderId,
+            spec.CustomerId,
+            spec.CustomerEmail,
+            spec.MetadataJson is null ? null : JsonDocument.Parse(spec.MetadataJson).RootElement.Clone(),
+            [.. spec.LineItems.Select(l => new LineItemResponse(l.Description, Amounts.Format(l.Amount, decimals), l.Quantity.ToString(CultureInfo.InvariantCulture)))],
+            [.. invoice.PaymentMethods.Select(ToResponse)],
+            Amounts.Format(invoice.PaidAmountInCurrency, decimals),
+            spec.AllowedErrorPercent.ToString(CultureInfo.InvariantCulture),
+            invoice.Comment,
+            spec.CallbackUrl,
+            spec.RedirectUrl,
+            $"{checkoutBase.TrimEnd('/')}/pay/{invoice.Id}",
+            spec.CreatedAt,
+            invoice.UpdatedAt,
+            spec.ExpiresAt,
+            spec.ExpiresAt.ToUnixTimeSeconds(),
+            invoice.PaidAt,
+            invoice.ConfirmedAt);
+    }
+
+    public static InvoiceStatusResponse ToStatus(this InvoiceState invoice) =>
+        new(invoice.Id, InvoiceProjection.Name(invoice.Status), invoice.Spec.ExpiresAt.ToUnixTimeSeconds());
+
+    private static PaymentMethodResponse ToResponse(InvoicePaymentMethod m) => new(
+        m.Method,
+        m.Network,
+        m.Asset,
+        m.Address,
+        Amounts.Format(m.Amount, m.Decimals),
+        m.AmountUnits.ToString(CultureInfo.InvariantCulture),
+        m.Rate.ToString(CultureInfo.InvariantCulture),
+        Amounts.Format(m.PaidAmount, m.Decimals),
+        m.PaidUnits.ToString(CultureInfo.InvariantCulture),
+        new ConfirmationsResponse(m.ReceivedConfirmations, m.RequiredConfirmations),
+        [.. m.Payments.Select(p => new PaymentResponse(p.Txid, p.OutputIndex, Amounts.Format(Amounts.FromUnits(p.AmountUnits, m.Decimals), m.Decimals), p.AmountUnits.ToString(CultureInfo.InvariantCulture), p.Confirmations, InvoiceProjection.Name(p.Status)))],
+        m.Address is null ? null : $"{m.Network}:{m.Address}?asset={m.Asset}&amount={Amounts.Format(m.Amount, m.Decimals)}");
+}

@@ -1,0 +1,212 @@
+using System.Globalization;
+using System.Text.Json;
+using CryptoPay.Api.Errors;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace CryptoPay.Api.Json;
+
+/// <summary>
+/// Reads request bodies by hand, field by field, so that malformed JSON, wrong types, huge numbers and
+/// unknown values each get a precise 4xx problem instead of a framework error.
+/// </summary>
+public sealed class JsonBody
+{
+    public const int MaxBytes = 64 * 1024;
+
+    private readonly JsonElement root;
+
+    private JsonBody(JsonElement root) => this.root = root;
+
+    public Dictionary<string, string[]> Errors { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The most specific code among the errors seen (an amount or currency problem beats a generic one).</summary>
+    public string Code { get; private set; } = ErrorCodes.ValidationFailed;
+
+    public bool IsValid => Errors.Count == 0;
+
+    public static async Task<(JsonBody? Body, ProblemHttpResult? Problem)> ReadAsync(HttpRequest request, bool allowEmpty = false)
+    {
+        if (request.ContentLength > MaxBytes)
+        {
+            return (null, TooLarge());
+        }
+
+        byte[] bytes;
+        try
+        {
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
+            bytes = buffer.ToArray();
+        }
+        catch (BadHttpRequestException error) when (error.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, TooLarge());
+        }
+
+        if (bytes.Length > MaxBytes)
+        {
+            return (null, TooLarge());
+        }
+
+        if (bytes.Length == 0 && allowEmpty)
+        {
+            return (new JsonBody(JsonDocument.Parse("{}").RootElement), null);
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 32 });
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return (null, ApiProblem.Invalid("body", "The body must be a JSON object."));
+            }
+
+            return (new JsonBody(document.RootElement.Clone()), null);
+        }
+        catch (JsonException error)
+        {
+            return (null, ApiProblem.Invalid("body", $"The body is not valid JSON: {error.Message}"));
+        }
+    }
+
+    public ProblemHttpResult Problem() => ApiProblem.Validation(Code, Errors);
+
+    public void Fail(string field, string message, string code = ErrorCodes.ValidationFailed)
+    {
+        Errors[field] = Errors.TryGetValue(field, out var existing) ? [.. existing, message] : [message];
+        if (Code == ErrorCodes.ValidationFailed)
+        {
+            Code = code;
+        }
+    }
+
+    public bool Has(string name) => root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null;
+
+    public string? String(string name, int maxLength, bool required = false)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            if (required)
+            {
+                Fail(name, "is required.");
+            }
+
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            Fail(name, "must be a string.");
+            return null;
+        }
+
+        var text = value.GetString()!;
+        if (text.Length > maxLength)
+        {
+            Fail(name, $"must be at most {maxLength} characters.");
+            return null;
+        }
+
+        if (required && string.IsNullOrWhiteSpace(text))
+        {
+            Fail(name, "must not be empty.");
+            return null;
+        }
+
+        return text;
+    }
+
+    /// <summary>An exact decimal given as a JSON string or number: digits with an optional fraction, no exponent, no sign.</summary>
+    public decimal? Decimal(string name, bool required = false, string formatCode = ErrorCodes.ValidationFailed) =>
+        ParseDecimal(root, name, name, required, formatCode);
+
+    public decimal? Decimal(JsonElement owner, string name, string path, string formatCode = ErrorCodes.ValidationFailed) =>
+        ParseDecimal(owner, name, path, required: true, formatCode);
+
+    public long? Integer(string name, long min, long max)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var number))
+        {
+            Fail(name, "must be an integer.");
+            return null;
+        }
+
+        if (number < min || number > max)
+        {
+            Fail(name, $"must be between {min} and {max}.");
+            return null;
+        }
+
+        return number;
+    }
+
+    public IReadOnlyList<string>? StringList(string name, int maxItems, int maxLength)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() > maxItems || value.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.String || e.GetString()!.Length > maxLength))
+        {
+            Fail(name, $"must be an array of at most {maxItems} strings of at most {maxLength} characters.");
+            return null;
+        }
+
+        return [.. value.EnumerateArray().Select(e => e.GetString()!)];
+    }
+
+    public JsonElement? Element(string name, JsonValueKind kind)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != kind)
+        {
+            Fail(name, $"must be a JSON {kind.ToString().ToLowerInvariant()}.");
+            return null;
+        }
+
+        return value;
+    }
+
+    private decimal? ParseDecimal(JsonElement owner, string name, string path, bool required, string formatCode)
+    {
+        if (!owner.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            if (required)
+            {
+                Fail(path, "is required.", formatCode);
+            }
+
+            return null;
+        }
+
+        var text = value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString(),
+            JsonValueKind.Number => value.GetRawText(),
+            _ => null,
+        };
+        if (text is null || text.Length > 40 ||
+            !decimal.TryParse(text, NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed) ||
+            text.StartsWith('+') || text.StartsWith('.') || text.EndsWith('.'))
+        {
+            Fail(path, "must be a decimal number such as \"100.00\" (a string or a JSON number, no exponent).", formatCode);
+            return null;
+        }
+
+        return parsed;
+    }
+
+    private static ProblemHttpResult TooLarge() =>
+        ApiProblem.Create(StatusCodes.Status413PayloadTooLarge, ErrorCodes.ValidationFailed, $"The body must be at most {MaxBytes} bytes.");
+}

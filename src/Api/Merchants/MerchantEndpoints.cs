@@ -1,0 +1,133 @@
+using System.Net;
+using CryptoPay.Api.Access;
+using CryptoPay.Api.Errors;
+using CryptoPay.Api.Json;
+using CryptoPay.Grains.ApiKeys;
+using CryptoPay.Grains.Catalog;
+using CryptoPay.Grains.Merchants;
+using CryptoPay.Runtime.Grains;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace CryptoPay.Api.Merchants;
+
+public sealed record CreateMerchantRequest(string Name, string? ReportingCurrency, int? RateLimitPerMinute, IReadOnlyList<string>? PaymentMethods);
+
+public sealed record CreateApiKeyRequest(string Mode, IReadOnlyList<string>? Scopes, IReadOnlyList<string>? AllowedIps);
+
+public sealed record ApiKeyResponse(Guid Id, string Prefix, string Mode, IReadOnlyList<string> Scopes, IReadOnlyList<string> AllowedIps, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+
+public sealed record MerchantResponse(Guid Id, string Name, string Status, string ReportingCurrency, int? RateLimitPerMinute, IReadOnlyList<string> PaymentMethods, DateTimeOffset CreatedAt, IReadOnlyList<ApiKeyResponse> ApiKeys);
+
+public sealed record CreatedMerchantResponse(Guid Id, string Name, string Status, string ReportingCurrency, int? RateLimitPerMinute, IReadOnlyList<string> PaymentMethods, DateTimeOffset CreatedAt, IReadOnlyList<IssuedKey> ApiKeys);
+
+public sealed record RevokedKeyResponse(Guid Id, bool Revoked);
+
+/// <summary>Operator endpoints (admin key): merchants and their API keys.</summary>
+public static class MerchantEndpoints
+{
+    public static IEndpointRouteBuilder MapMerchants(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/v1").WithTags("Merchants");
+        group.MapPost("/merchants", CreateAsync).ForAdmin(idempotent: true).Accepts<CreateMerchantRequest>("application/json", "*/*");
+        group.MapGet("/merchants/{id}", GetAsync).ForAdmin();
+        group.MapPost("/merchants/{id}/api-keys", CreateKeyAsync).ForAdmin(idempotent: true).Accepts<CreateApiKeyRequest>("application/json", "*/*");
+        group.MapDelete("/api-keys/{id}", RevokeKeyAsync).ForAdmin();
+        return endpoints;
+    }
+
+    private static async Task<Results<Created<CreatedMerchantResponse>, ProblemHttpResult>> CreateAsync(HttpRequest request, MerchantOnboarding onboarding)
+    {
+        var (body, problem) = await JsonBody.ReadAsync(request);
+        if (body is null)
+        {
+            return problem!;
+        }
+
+        var name = body.String("name", 200, required: true);
+        var currency = body.String("reporting_currency", 10) ?? "USD";
+        if (Assets.FindCurrency(currency) is not { IsFiat: true })
+        {
+            body.Fail("reporting_currency", "must be a supported fiat currency.", ErrorCodes.UnsupportedCurrency);
+        }
+
+        var limit = (int?)body.Integer("rate_limit_per_minute", 1, 1_000_000);
+        var methods = body.StringList("payment_methods", 50, 40);
+        foreach (var method in methods ?? [])
+        {
+            if (Assets.FindMethod(method) is null)
+            {
+                body.Fail("payment_methods", $"'{method}' is not a known payment method.", ErrorCodes.UnsupportedNetwork);
+            }
+        }
+
+        if (!body.IsValid)
+        {
+            return body.Problem();
+        }
+
+        var created = await onboarding.CreateAsync(name!, Assets.FindCurrency(currency)!.Code, limit, methods?.Select(m => Assets.FindMethod(m)!.Id).ToList());
+        var m = created.Merchant;
+        return TypedResults.Created($"/v1/merchants/{m.Id}", new CreatedMerchantResponse(m.Id, m.Name, "active", m.ReportingCurrency, m.RateLimitPerMinute, m.EnabledPaymentMethods, m.CreatedAt, created.Keys));
+    }
+
+    private static async Task<Results<Ok<MerchantResponse>, ProblemHttpResult>> GetAsync(string id, IGrainFactory grains)
+    {
+        if (!Guid.TryParse(id, out var merchantId) || await grains.GetGrain<IMerchantGrain>(merchantId).Get() is not { } m)
+        {
+            return ApiProblem.NotFound("merchant");
+        }
+
+        return TypedResults.Ok(new MerchantResponse(
+            m.Id, m.Name, m.Status == MerchantStatus.Active ? "active" : "suspended", m.ReportingCurrency, m.RateLimitPerMinute, m.EnabledPaymentMethods, m.CreatedAt,
+            [.. m.Keys.Select(k => new ApiKeyResponse(k.Id, k.Prefix, k.Mode == Mode.Live ? "live" : "test", k.Scopes, k.AllowedIps, k.CreatedAt, k.RevokedAt))]));
+    }
+
+    private static async Task<Results<Created<IssuedKey>, ProblemHttpResult>> CreateKeyAsync(string id, HttpRequest request, IGrainFactory grains, MerchantOnboarding onboarding)
+    {
+        if (!Guid.TryParse(id, out var merchantId) || await grains.GetGrain<IMerchantGrain>(merchantId).Get() is null)
+        {
+            return ApiProblem.NotFound("merchant");
+        }
+
+        var (body, problem) = await JsonBody.ReadAsync(request);
+        if (body is null)
+        {
+            return problem!;
+        }
+
+        var modeText = body.String("mode", 10, required: true);
+        Mode? mode = modeText switch { "live" => Mode.Live, "test" => Mode.Test, _ => null };
+        if (modeText is not null && mode is null)
+        {
+            body.Fail("mode", "must be 'live' or 'test'.");
+        }
+
+        var scopes = body.StringList("scopes", 10, 40) ?? ApiKeyScopes.All;
+        foreach (var scope in scopes.Where(s => !ApiKeyScopes.All.Contains(s)))
+        {
+            body.Fail("scopes", $"'{scope}' is not a scope; known: {string.Join(", ", ApiKeyScopes.All)}.");
+        }
+
+        var allowed = body.StringList("allowed_ips", 100, 50) ?? [];
+        foreach (var entry in allowed.Where(e => !IPAddress.TryParse(e, out _) && !IPNetwork.TryParse(e, out _)))
+        {
+            body.Fail("allowed_ips", $"'{entry}' is neither an IP address nor a CIDR range.");
+        }
+
+        if (!body.IsValid || mode is null)
+        {
+            return body.Problem();
+        }
+
+        var issued = await onboarding.IssueKeyAsync(merchantId, mode.Value, [.. scopes.Distinct()], allowed);
+        return TypedResults.Created($"/v1/api-keys/{issued.Id}", issued);
+    }
+
+    private static async Task<Results<Ok<RevokedKeyResponse>, ProblemHttpResult>> RevokeKeyAsync(string id, IGrainFactory grains) =>
+        Guid.TryParse(id, out var keyId) && await grains.GetGrain<IApiKeyGrain>(keyId).Revoke()
+            ? TypedResults.Ok(new RevokedKeyResponse(keyId, true))
+            : ApiProblem.NotFound("API key");
+}

@@ -1,0 +1,34 @@
+using CryptoPay.Api.Hosting;
+using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Sandbox;
+using CryptoPay.Runtime.Hosting;
+using CryptoPay.Silo.Hosting;
+
+namespace CryptoPay.Silo.Gateway;
+
+/// <summary>The payment gateway on top of the silo: its grains, the merchant API and the sandbox chain.</summary>
+public static class GatewayHostingExtensions
+{
+    public static GrainRuntimeBuilder AddCryptoPayGateway(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var runtime = builder.AddCryptoPaySilo();
+        var sandbox = new SandboxChainOptions();
+        builder.Configuration.GetSection("Sandbox").Bind(sandbox);
+        if (sandbox.BlockInterval < TimeSpan.FromMilliseconds(100))
+        {
+            throw new InvalidOperationException($"Sandbox:BlockInterval must be at least 100 ms (was {sandbox.BlockInterval}).");
+        }
+
+        runtime.AddCryptoPayGrains(sandbox);
+        builder.Services.AddCryptoPayApi(builder.Configuration);
+        return runtime;
+    }
+
+    public static WebApplication MapCryptoPayGateway(this WebApplication app)
+    {
+        app.MapCryptoPaySilo();
+        app.MapCryptoPayApi();
+        return app;
+    }
+}
