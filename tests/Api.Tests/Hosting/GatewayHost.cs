@@ -1,0 +1,147 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using CryptoPay.Runtime.Testing;
+using CryptoPay.Silo.Gateway;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using RuntimeSilo = CryptoPay.Runtime.Silo;
+
+namespace CryptoPay.Api.Tests.Hosting;
+
+/// <summary>The real silo composition (AddCryptoPayGateway) on a loopback port, with a fake clock the test moves.</summary>
+public sealed class GatewayHost : IAsyncDisposable
+{
+    public const string AdminKey = "test-admin-key-0123456789";
+
+    private readonly WebApplication app;
+
+    private GatewayHost(WebApplication app, ManualTimeProvider clock)
+    {
+        this.app = app;
+        Clock = clock;
+        var address = app.Urls.First();
+        Http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public ManualTimeProvider Clock { get; }
+
+    public HttpClient Http { get; }
+
+    public RuntimeSilo Silo => app.Services.GetRequiredService<RuntimeSilo>();
+
+    public static async Task<GatewayHost> StartAsync(string? postgres, IDictionary<string, string?>? settings = null, ManualTimeProvider? clock = null)
+    {
+        clock ??= new ManualTimeProvider();
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var config = new Dictionary<string, string?>
+        {
+            ["Admin:ApiKey"] = AdminKey,
+            ["Silo:ReminderPollInterval"] = "30.00:00:00",
+            ["Silo:MessagePollInterval"] = "30.00:00:00",
+            ["Sandbox:BlockInterval"] = "00:00:05",
+            ["ConnectionStrings:Postgres"] = postgres,
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            config[key] = value;
+        }
+
+        builder.Configuration.AddInMemoryCollection(config);
+        builder.Services.AddSingleton<TimeProvider>(clock);
+        builder.AddCryptoPayGateway();
+        var app = builder.Build();
+        app.MapCryptoPayGateway();
+        await app.StartAsync();
+        return new GatewayHost(app, clock);
+    }
+
+    /// <summary>Moves the fake clock and runs everything that became due (reminders, messages) until quiet.</summary>
+    public async Task AdvanceAsync(TimeSpan by)
+    {
+        Clock.Advance(by);
+        await RunDueWorkAsync();
+    }
+
+    public async Task RunDueWorkAsync()
+    {
+        for (var round = 0; round < 100; round++)
+        {
+            await Silo.WhenIdleAsync(CancellationToken.None);
+            if (await Silo.RunDueWorkAsync(CancellationToken.None) == 0)
+            {
+                await Silo.WhenIdleAsync(CancellationToken.None);
+                return;
+            }
+        }
+    }
+
+    public HttpClient ClientWith(string key)
+    {
+        var client = new HttpClient { BaseAddress = Http.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    /// <summary>Creates a merchant through the admin API and returns its id with its live and test keys.</summary>
+    public async Task<(string Id, string LiveKey, string TestKey)> CreateMerchantAsync(string body = """{"name":"Shop"}""")
+    {
+        using var admin = ClientWith(AdminKey);
+        using var response = await admin.PostAsync("/v1/merchants", new StringContent(body, Encoding.UTF8, "application/json"));
+        var json = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Created, json.ToString());
+        var keys = json.GetProperty("api_keys").EnumerateArray().ToDictionary(k => k.GetProperty("mode").GetString()!, k => k.GetProperty("key").GetString()!);
+        return (json.GetProperty("id").GetString()!, keys["live"], keys["test"]);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+}
+
+public static class HttpJson
+{
+    public static async Task<(int Status, JsonElement Body, HttpResponseMessage Response)> SendJsonAsync(this HttpClient client, HttpMethod method, string path, string? body = null, Action<HttpRequestMessage>? configure = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        }
+
+        configure?.Invoke(request);
+        var response = await client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        JsonElement json = default;
+        if (text.Length > 0)
+        {
+            try
+            {
+                json = JsonDocument.Parse(text).RootElement.Clone();
+            }
+            catch (JsonException)
+            {
+                json = JsonDocument.Parse(JsonSerializer.Serialize(text)).RootElement.Clone();
+            }
+        }
+
+        return ((int)response.StatusCode, json, response);
+    }
+
+    public static Task<(int Status, JsonElement Body, HttpResponseMessage Response)> PostJsonAsync(this HttpClient client, string path, string body, Action<HttpRequestMessage>? configure = null) =>
+        client.SendJsonAsync(HttpMethod.Post, path, body, configure);
+
+    public static Task<(int Status, JsonElement Body, HttpResponseMessage Response)> GetJsonAsync(this HttpClient client, string path) =>
+        client.SendJsonAsync(HttpMethod.Get, path);
+
+    public static string Str(this JsonElement element, string name) => element.GetProperty(name).ToString();
+}
