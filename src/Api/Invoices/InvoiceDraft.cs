@@ -151,7 +151,7 @@ public sealed record InvoiceDraft
             var text = body.String("created_at", 40, required: true);
             if (text is not null)
             {
-                if (!DateTimeOffset.TryParseExact(text, DateFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
+                if (ParseDate(text) is not { } parsed)
                 {
                     body.Fail("created_at", "must be RFC 3339 (with or without fractions), yyyy-MM-dd or yyyy-MM-dd HH:mm:ss.");
                 }

@@ -27,7 +27,17 @@ public sealed class HostileInputTests : IAsyncLifetime
         for (var i = 0; i < Requests && failures.Count < 5; i++)
         {
             var (method, path, body) = Generate(random, existing);
-            var answer = await client.SendJsonAsync(method, path, body, r => r.Headers.Add("Idempotency-Key", $"h{i}"));
+            (int Status, System.Text.Json.JsonElement Body, HttpResponseMessage Response) answer;
+            try
+            {
+                answer = await client.SendJsonAsync(method, path, body, r => r.Headers.Add("Idempotency-Key", $"h{i}"));
+            }
+            catch (HttpRequestException) when (body is { Length: > 64 * 1024 })
+            {
+                // Kestrel answers 413 and may close the connection while the client still sends: refused either way.
+                continue;
+            }
+
             if (answer.Status >= 500 || answer.Status < 400)
             {
                 failures.Add($"#{i} {method} {path} {Truncate(body)} -> {answer.Status} {Truncate(answer.Body.ToString())}");
