@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using CryptoPay.Runtime;
 using CryptoPay.Runtime.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -34,19 +33,19 @@ public static class ClusterEndpoints
 }
 
 /// <summary>The members of the cluster as this silo (<see cref="Self"/>) sees them.</summary>
-public sealed record ClusterMembersResponse([property: JsonPropertyName("self")] string Self, [property: JsonPropertyName("silos")] IReadOnlyList<SiloMemberResponse> Silos);
+public sealed record ClusterMembersResponse(string Self, IReadOnlyList<SiloMemberResponse> Silos);
 
-/// <summary>One membership row: <c>status</c> is what the silo last wrote, <c>isAlive</c> whether its heartbeat is current.</summary>
+/// <summary>One membership row: <c>status</c> is what the silo last wrote, <c>is_alive</c> whether its heartbeat is current.</summary>
 public sealed record SiloMemberResponse(
-    [property: JsonPropertyName("siloId")] string SiloId,
-    [property: JsonPropertyName("hostName")] string HostName,
-    [property: JsonPropertyName("address")] string? Address,
-    [property: JsonPropertyName("roles")] IReadOnlyList<string> Roles,
-    [property: JsonPropertyName("status")] string Status,
-    [property: JsonPropertyName("isAlive")] bool IsAlive,
-    [property: JsonPropertyName("isSelf")] bool IsSelf,
-    [property: JsonPropertyName("startedAt")] DateTimeOffset StartedAt,
-    [property: JsonPropertyName("lastHeartbeat")] DateTimeOffset LastHeartbeat)
+    string SiloId,
+    string HostName,
+    string? Address,
+    IReadOnlyList<string> Roles,
+    string Status,
+    bool IsAlive,
+    bool IsSelf,
+    DateTimeOffset StartedAt,
+    DateTimeOffset LastHeartbeat)
 {
     public static SiloMemberResponse From(SiloStatus member, string self) => new(
         member.Record.SiloId,
@@ -62,14 +61,14 @@ public sealed record SiloMemberResponse(
 
 /// <summary>Work waiting in the store; ages are in milliseconds, measured at <see cref="MeasuredAt"/>.</summary>
 public sealed record BacklogResponse(
-    [property: JsonPropertyName("dueReminders")] long DueReminders,
-    [property: JsonPropertyName("pendingMessages")] long PendingMessages,
-    [property: JsonPropertyName("dueMessages")] long DueMessages,
-    [property: JsonPropertyName("oldestDueReminder")] DateTimeOffset? OldestDueReminder,
-    [property: JsonPropertyName("oldestDueReminderAgeMs")] long? OldestDueReminderAgeMs,
-    [property: JsonPropertyName("oldestDueMessage")] DateTimeOffset? OldestDueMessage,
-    [property: JsonPropertyName("oldestDueMessageAgeMs")] long? OldestDueMessageAgeMs,
-    [property: JsonPropertyName("measuredAt")] DateTimeOffset MeasuredAt)
+    long DueReminders,
+    long PendingMessages,
+    long DueMessages,
+    DateTimeOffset? OldestDueReminder,
+    long? OldestDueReminderAgeMs,
+    DateTimeOffset? OldestDueMessage,
+    long? OldestDueMessageAgeMs,
+    DateTimeOffset MeasuredAt)
 {
     public static BacklogResponse From(StoreBacklog backlog, DateTimeOffset now) => new(
         backlog.DueReminders,

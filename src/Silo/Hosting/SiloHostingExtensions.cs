@@ -31,6 +31,8 @@ public static class SiloHostingExtensions
         services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         var runtime = services.AddGrainRuntime(configuration);
         services.Configure<SiloOptions>(o => SiloConfiguration.Apply(configuration, o));
+        // API.md: every field on the silo's HTTP surface, operator endpoints included, is snake_case.
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
         services.AddProblemDetails();
         services.AddExceptionHandler<UnavailableExceptionHandler>();
         services.AddSiloHealthChecks();

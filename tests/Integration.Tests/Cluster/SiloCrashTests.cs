@@ -210,8 +210,8 @@ public sealed class SiloCrashTests(PostgresFixture postgres, ITestOutputHelper o
         while (true)
         {
             using var members = JsonDocument.Parse(await survivor.Http.GetStringAsync("/v1/cluster/silos", ct));
-            var victim = members.RootElement.GetProperty("silos").EnumerateArray().Single(s => s.GetProperty("siloId").GetString() == victimId);
-            if (!victim.GetProperty("isAlive").GetBoolean())
+            var victim = members.RootElement.GetProperty("silos").EnumerateArray().Single(s => s.GetProperty("silo_id").GetString() == victimId);
+            if (!victim.GetProperty("is_alive").GetBoolean())
             {
                 Assert.Equal("active", victim.GetProperty("status").GetString());
                 return;

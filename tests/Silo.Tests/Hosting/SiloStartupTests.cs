@@ -27,18 +27,18 @@ public sealed partial class SiloStartupTests
 
         var (_, members) = await silo.Http.GetJsonAsync("/v1/cluster/silos", ct);
         var self = Assert.Single(members.GetProperty("silos").EnumerateArray());
-        Assert.Equal(members.GetProperty("self").GetString(), self.GetProperty("siloId").GetString());
-        Assert.True(self.GetProperty("isSelf").GetBoolean());
-        Assert.True(self.GetProperty("isAlive").GetBoolean());
+        Assert.Equal(members.GetProperty("self").GetString(), self.GetProperty("silo_id").GetString());
+        Assert.True(self.GetProperty("is_self").GetBoolean());
+        Assert.True(self.GetProperty("is_alive").GetBoolean());
         Assert.Equal("active", self.GetProperty("status").GetString());
         Assert.Equal(silo.BaseAddress!.ToString().TrimEnd('/'), self.GetProperty("address").GetString());
         Assert.Equal(["api", "reminders", "watchers"], Strings(self.GetProperty("roles")));
 
         var (backlogStatus, backlog) = await silo.Http.GetJsonAsync("/v1/cluster/backlog", ct);
         Assert.Equal(200, backlogStatus);
-        Assert.Equal(0, backlog.GetProperty("pendingMessages").GetInt64());
-        Assert.Equal(0, backlog.GetProperty("dueReminders").GetInt64());
-        Assert.Equal(JsonValueKind.Null, backlog.GetProperty("oldestPendingMessageAgeMs").ValueKind);
+        Assert.Equal(0, backlog.GetProperty("pending_messages").GetInt64());
+        Assert.Equal(0, backlog.GetProperty("due_reminders").GetInt64());
+        Assert.Equal(JsonValueKind.Null, backlog.GetProperty("oldest_due_message_age_ms").ValueKind);
     }
 
     [Fact]

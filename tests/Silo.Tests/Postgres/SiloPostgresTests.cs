@@ -29,14 +29,14 @@ public sealed class SiloPostgresTests(PostgresFixture postgres)
         var secondId = await SelfIdAsync(second, ct);
         var members = await first.Http.PollJsonAsync(
             "/v1/cluster/silos",
-            (status, body) => status == 200 && body.GetProperty("silos").EnumerateArray().Count(s => s.GetProperty("isAlive").GetBoolean()) == 2,
+            (status, body) => status == 200 && body.GetProperty("silos").EnumerateArray().Count(s => s.GetProperty("is_alive").GetBoolean()) == 2,
             TimeSpan.FromSeconds(15),
             ct);
 
-        var listed = members.GetProperty("silos").EnumerateArray().ToDictionary(s => s.GetProperty("siloId").GetString()!);
+        var listed = members.GetProperty("silos").EnumerateArray().ToDictionary(s => s.GetProperty("silo_id").GetString()!);
         Assert.Equal(new[] { firstId, secondId }.Order(StringComparer.Ordinal), listed.Keys.Order(StringComparer.Ordinal));
-        Assert.True(listed[firstId].GetProperty("isSelf").GetBoolean());
-        Assert.False(listed[secondId].GetProperty("isSelf").GetBoolean());
+        Assert.True(listed[firstId].GetProperty("is_self").GetBoolean());
+        Assert.False(listed[secondId].GetProperty("is_self").GetBoolean());
         Assert.Equal(second.BaseAddress!.ToString().TrimEnd('/'), listed[secondId].GetProperty("address").GetString());
         Assert.Equal("active", await StatusInTableAsync(database, firstId, ct));
         Assert.Equal("active", await StatusInTableAsync(database, secondId, ct));
