@@ -63,6 +63,17 @@ public static class ApiHostingExtensions
         app.Use(async (context, next) =>
         {
             context.Response.Headers["X-Request-Id"] = context.TraceIdentifier;
+            context.Response.OnStarting(() =>
+            {
+                // A refused oversized body is left unread and the server drops the connection after answering;
+                // saying so keeps clients from sending their next request on a connection about to close.
+                if (context.Response.StatusCode == StatusCodes.Status413PayloadTooLarge)
+                {
+                    context.Response.Headers.Connection = "close";
+                }
+
+                return Task.CompletedTask;
+            });
             await next(context);
         });
         app.UseStatusCodePages();

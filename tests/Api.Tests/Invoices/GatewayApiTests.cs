@@ -154,16 +154,8 @@ public abstract class GatewayApiTests : IAsyncLifetime
         var keys = string.Join(",", Enumerable.Range(0, 51).Select(i => $"\"k{i}\":1"));
         AssertProblem(await test.PostJsonAsync("/v1/invoices", "{\"amount\":\"1\",\"currency\":\"USD\",\"metadata\":{" + keys + "}}"), 400, "VALIDATION_FAILED");
         AssertProblem(await test.PostJsonAsync("/v1/invoices", "{\"amount\":\"1\",\"currency\":\"USD\",\"metadata\":{\"big\":\"" + new string('m', 9000) + "\"}}"), 400, "VALIDATION_FAILED");
-        try
-        {
-            AssertProblem(await test.PostJsonAsync("/v1/invoices", $$"""{"amount":"1","currency":"USD","description":"{{new string('x', 70_000)}}"}"""), 413, "VALIDATION_FAILED");
-        }
-        catch (HttpRequestException)
-        {
-            // Kestrel may close the connection after its 413 while the client is still sending; the request was refused either way.
-        }
-
-
+        AssertProblem(await test.PostJsonAsync("/v1/invoices", $$"""{"amount":"1","currency":"USD","description":"{{new string('x', 70_000)}}"}"""), 413, "VALIDATION_FAILED");
+        // The next request must not land on the connection the server closes after a 413.
         Assert.Equal(201, (await test.PostJsonAsync("/v1/invoices", $$"""{"amount":"1","currency":"USD","description":"{{new string('d', 100)}}"}""")).Status);
     }
 
