@@ -1,0 +1,49 @@
+using System.Numerics;
+
+namespace CryptoPay.Chains.Rpc;
+
+/// <summary>A block from <c>eth_getBlockByNumber</c>; <see cref="Transactions"/> is empty unless asked for in full.</summary>
+public sealed record EvmBlock(
+    long Number,
+    string Hash,
+    string ParentHash,
+    long Timestamp,
+    IReadOnlyList<string> TransactionHashes,
+    IReadOnlyList<EvmTransaction> Transactions);
+
+/// <summary>A transaction; <paramref name="To"/> is null for contract creation, <paramref name="Value"/> is in wei.</summary>
+public sealed record EvmTransaction(string Hash, string From, string? To, BigInteger Value, string Input, long? BlockNumber);
+
+/// <summary>A log entry; <paramref name="Removed"/> is true when a reorganisation dropped it.</summary>
+public sealed record EvmLog(
+    string Address,
+    IReadOnlyList<string> Topics,
+    string Data,
+    long BlockNumber,
+    string BlockHash,
+    string TransactionHash,
+    long LogIndex,
+    bool Removed);
+
+/// <summary>A transaction receipt; <paramref name="Succeeded"/> is null before Byzantium (no status field).</summary>
+public sealed record EvmReceipt(
+    string TransactionHash,
+    long BlockNumber,
+    string BlockHash,
+    bool? Succeeded,
+    string? ContractAddress,
+    BigInteger GasUsed,
+    IReadOnlyList<EvmLog> Logs);
+
+/// <summary>
+/// An <c>eth_getLogs</c> filter over an inclusive block range. <paramref name="Topics"/> is positional: null matches
+/// anything at that position, several values match any of them.
+/// </summary>
+public sealed record EvmLogFilter(
+    long FromBlock,
+    long ToBlock,
+    IReadOnlyList<string> Addresses,
+    IReadOnlyList<IReadOnlyList<string>?> Topics);
+
+/// <summary>What <c>eth_sendTransaction</c> sends from a node-held account (dev nodes only).</summary>
+public sealed record EvmTransactionRequest(string From, string? To, BigInteger Value, string? Data = null, long? Gas = null);
