@@ -162,6 +162,22 @@ public sealed class JsonBody
         return [.. value.EnumerateArray().Select(e => e.GetString()!)];
     }
 
+    public bool? Boolean(string name)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            Fail(name, "must be true or false.");
+            return null;
+        }
+
+        return value.GetBoolean();
+    }
+
     public JsonElement? Element(string name, JsonValueKind kind)
     {
         if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)

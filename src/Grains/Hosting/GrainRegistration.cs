@@ -3,6 +3,7 @@ using CryptoPay.Grains.Idempotency;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.Sandbox;
+using CryptoPay.Grains.Webhooks;
 using CryptoPay.Runtime.Grains;
 using CryptoPay.Runtime.Hosting;
 using CryptoPay.Runtime.Storage;
@@ -22,6 +23,8 @@ public static class GrainRegistration
         registry.Add<IOrderIndexGrain, OrderIndexGrain>();
         registry.Add<IIdempotencyGrain, IdempotencyGrain>();
         registry.Add<ISandboxChainGrain, SandboxChainGrain>();
+        registry.Add<IWebhookEndpointsGrain, WebhookEndpointsGrain>();
+        registry.Add<IWebhookDeliveryGrain, WebhookDeliveryGrain>(WebhookDeliveryProjection.Projection);
         return registry;
     }
 
@@ -32,6 +35,7 @@ public static class GrainRegistration
         builder.AddMigrations(InvoiceProjection.Migrations);
         builder.Services.TryAddSingleton(sandbox ?? new SandboxChainOptions());
         builder.Services.TryAddSingleton(sp => InvoiceQueries.For(sp.GetRequiredService<IGrainStore>()));
+        builder.Services.TryAddSingleton(sp => WebhookDeliveryQueries.For(sp.GetRequiredService<IGrainStore>()));
         return builder;
     }
 }

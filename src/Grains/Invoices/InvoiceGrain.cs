@@ -1,4 +1,5 @@
 using System.Numerics;
+using CryptoPay.Grains.Webhooks;
 using CryptoPay.Runtime.Grains;
 
 namespace CryptoPay.Grains.Invoices;
@@ -35,18 +36,20 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
 {
     public const string ExpiryReminder = "expire";
 
-    public Task<InvoiceState> Create(InvoiceSpec spec)
+    public async Task<InvoiceState> Create(InvoiceSpec spec)
     {
-        Open(spec);
-        return Task.FromResult(State);
+        await Open(spec);
+        return State;
     }
 
-    public Task Open(InvoiceSpec spec)
+    public async Task Open(InvoiceSpec spec)
     {
         if (State.Exists)
         {
-            return Task.CompletedTask;
+            return;
         }
+
+        var before = WebhookEventTypes.InvoiceMark.Of(State);
 
         State = new InvoiceState
         {
@@ -62,14 +65,15 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
             RegisterReminderAt(ExpiryReminder, spec.ExpiresAt);
         }
 
-        return Task.CompletedTask;
+        await PublishEventsSince(before);
     }
 
     public Task<InvoiceState?> Get() => Task.FromResult(State.Exists ? State : null);
 
-    public Task<InvoiceState> Cancel()
+    public async Task<InvoiceState> Cancel()
     {
         EnsureExists();
+        var before = WebhookEventTypes.InvoiceMark.Of(State);
         if (State.Status != InvoiceStatus.Pending || State.HasPayments)
         {
             throw new InvalidInvoiceTransitionException($"An invoice can be cancelled only while pending and unpaid; it is {Describe(State.Status)}{(State.HasPayments ? " with payments" : "")}.");
@@ -78,12 +82,14 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         State.Status = InvoiceStatus.Cancelled;
         Touch();
         UnregisterReminder(ExpiryReminder);
-        return Task.FromResult(State);
+        await PublishEventsSince(before);
+        return State;
     }
 
-    public Task<InvoiceState> Mark(InvoiceStatus status, string? comment)
+    public async Task<InvoiceState> Mark(InvoiceStatus status, string? comment)
     {
         EnsureExists();
+        var before = WebhookEventTypes.InvoiceMark.Of(State);
         if (status is not (InvoiceStatus.Confirmed or InvoiceStatus.Cancelled))
         {
             throw new InvalidInvoiceTransitionException("An invoice can be marked only confirmed or cancelled.");
@@ -104,17 +110,20 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
 
         Touch();
         UnregisterReminder(ExpiryReminder);
-        return Task.FromResult(State);
+        await PublishEventsSince(before);
+        return State;
     }
 
-    public Task RecordPayment(PaymentObservation payment)
+    public async Task RecordPayment(PaymentObservation payment)
     {
         var method = State.PaymentMethods.Find(m => string.Equals(m.Address, payment.Address, StringComparison.Ordinal));
         if (method is null || State.Status == InvoiceStatus.Archived ||
             method.Payments.Exists(p => p.Txid == payment.Txid && p.OutputIndex == payment.OutputIndex))
         {
-            return Task.CompletedTask;
+            return;
         }
+
+        var before = WebhookEventTypes.InvoiceMark.Of(State);
 
         method.Payments.Add(new Payment
         {
@@ -127,11 +136,12 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         });
         Settle(method, late: State.Status is InvoiceStatus.Expired or InvoiceStatus.PaidPartial or InvoiceStatus.Cancelled);
         Touch();
-        return Task.CompletedTask;
+        await PublishEventsSince(before);
     }
 
-    public Task UpdateConfirmations(string txid, int outputIndex, int confirmations)
+    public async Task UpdateConfirmations(string txid, int outputIndex, int confirmations)
     {
+        var before = WebhookEventTypes.InvoiceMark.Of(State);
         foreach (var method in State.PaymentMethods)
         {
             var payment = method.Payments.Find(p => p.Txid == txid && p.OutputIndex == outputIndex);
@@ -146,15 +156,17 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
             Touch();
         }
 
-        return Task.CompletedTask;
+        await PublishEventsSince(before);
     }
 
-    public Task ReceiveReminder(string reminderName, ReminderTick tick)
+    public async Task ReceiveReminder(string reminderName, ReminderTick tick)
     {
         if (reminderName != ExpiryReminder || State.Status != InvoiceStatus.Pending)
         {
-            return Task.CompletedTask;
+            return;
         }
+
+        var before = WebhookEventTypes.InvoiceMark.Of(State);
 
         if (State.HasPayments)
         {
@@ -167,7 +179,20 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         }
 
         Touch();
-        return Task.CompletedTask;
+        await PublishEventsSince(before);
+    }
+
+    /// <summary>
+    /// Emits the webhook events of this turn's change as messages of this turn, so an event exists
+    /// if and only if the change committed; each message's id becomes its event id.
+    /// </summary>
+    private async Task PublishEventsSince(WebhookEventTypes.InvoiceMark before)
+    {
+        foreach (var type in WebhookEventTypes.Between(before, State))
+        {
+            await Send<IWebhookEndpointsGrain>(WebhookEndpointsGrain.KeyFor(State.Spec.MerchantId, State.Spec.Mode))
+                .Publish(new WebhookEventDraft(type, Now.ToUnixTimeSeconds(), State));
+        }
     }
 
     /// <summary>Moves the invoice along after a payment or confirmation on <paramref name="method"/>.</summary>

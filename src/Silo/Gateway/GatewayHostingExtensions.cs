@@ -1,6 +1,7 @@
 using CryptoPay.Api.Hosting;
 using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Sandbox;
+using CryptoPay.Grains.Webhooks;
 using CryptoPay.Runtime.Hosting;
 using CryptoPay.Silo.Hosting;
 
@@ -21,6 +22,7 @@ public static class GatewayHostingExtensions
         }
 
         runtime.AddCryptoPayGrains(sandbox);
+        builder.Services.AddCryptoPayWebhooks(builder.Configuration);
         builder.Services.AddCryptoPayApi(builder.Configuration);
         return runtime;
     }

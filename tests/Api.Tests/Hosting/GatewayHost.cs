@@ -34,6 +34,8 @@ public sealed class GatewayHost : IAsyncDisposable
 
     public RuntimeSilo Silo => app.Services.GetRequiredService<RuntimeSilo>();
 
+    public IServiceProvider Services => app.Services;
+
     public static async Task<GatewayHost> StartAsync(string? postgres, IDictionary<string, string?>? settings = null, ManualTimeProvider? clock = null)
     {
         clock ??= new ManualTimeProvider();

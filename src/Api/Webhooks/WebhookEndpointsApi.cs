@@ -1,0 +1,197 @@
+using System.Security.Cryptography;
+using CryptoPay.Api.Access;
+using CryptoPay.Api.Errors;
+using CryptoPay.Api.Invoices;
+using CryptoPay.Api.Json;
+using CryptoPay.Grains.ApiKeys;
+using CryptoPay.Grains.Webhooks;
+using CryptoPay.Runtime.Grains;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+
+namespace CryptoPay.Api.Webhooks;
+
+/// <summary>Webhook endpoints, the delivery log, redelivery and test events; all under the webhooks:write scope.</summary>
+public static class WebhookEndpointsApi
+{
+    private const int MaxDescription = 500;
+    private const int MaxListed = 100;
+
+    public static IEndpointRouteBuilder MapWebhooks(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/v1/webhook-endpoints").WithTags("Webhooks");
+        group.MapPost("", CreateAsync).ForMerchant(ApiKeyScopes.WebhooksWrite, idempotent: true).Accepts<WebhookEndpointResponse>("application/json", "*/*");
+        group.MapGet("", ListAsync).ForMerchant(ApiKeyScopes.WebhooksWrite);
+        group.MapGet("/{id}", GetAsync).ForMerchant(ApiKeyScopes.WebhooksWrite);
+        group.MapPatch("/{id}", UpdateAsync).ForMerchant(ApiKeyScopes.WebhooksWrite);
+        group.MapDelete("/{id}", DeleteAsync).ForMerchant(ApiKeyScopes.WebhooksWrite);
+        group.MapPost("/{id}/rotate-secret", RotateAsync).ForMerchant(ApiKeyScopes.WebhooksWrite, idempotent: true);
+        endpoints.MapGet("/v1/webhook-deliveries", DeliveriesAsync).WithTags("Webhooks").ForMerchant(ApiKeyScopes.WebhooksWrite);
+        endpoints.MapPost("/v1/events/{id}/redeliver", RedeliverAsync).WithTags("Webhooks").ForMerchant(ApiKeyScopes.WebhooksWrite);
+        endpoints.MapPost("/v1/webhooks/test", TestAsync).WithTags("Webhooks").ForMerchant(ApiKeyScopes.WebhooksWrite);
+        return endpoints;
+    }
+
+    private static IWebhookEndpointsGrain Registry(IGrainFactory grains, MerchantCaller caller) =>
+        grains.GetGrain<IWebhookEndpointsGrain>(WebhookEndpointsGrain.KeyFor(caller.MerchantId, caller.Mode));
+
+    private static async Task<Results<Created<WebhookEndpointResponse>, ProblemHttpResult>> CreateAsync(HttpContext context, IGrainFactory grains, IOptions<WebhookOptions> options)
+    {
+        var (body, problem) = await JsonBody.ReadAsync(context.Request);
+        if (body is null)
+        {
+            return problem!;
+        }
+
+        var url = Url(body, options.Value, required: true);
+        var events = Events(body);
+        var description = body.String("description", MaxDescription);
+        if (!body.IsValid)
+        {
+            return body.Problem();
+        }
+
+        var id = "we_" + RandomNumberGenerator.GetHexString(24, lowercase: true);
+        var created = await Registry(grains, context.Caller()).Create(new WebhookEndpointDraft(id, url!, events ?? [], description, WebhookSignature.GenerateSecret()));
+        return created is null
+            ? ApiProblem.Invalid("url", $"a merchant has at most {WebhookEndpointsGrain.MaxEndpoints} webhook endpoints per mode.")
+            : TypedResults.Created($"/v1/webhook-endpoints/{id}", created.ToResponse(withSecret: true));
+    }
+
+    private static async Task<Ok<WebhookEndpointListResponse>> ListAsync(HttpContext context, IGrainFactory grains) =>
+        TypedResults.Ok(new WebhookEndpointListResponse([.. (await Registry(grains, context.Caller()).List()).Select(e => e.ToResponse())]));
+
+    private static async Task<Results<Ok<WebhookEndpointResponse>, ProblemHttpResult>> GetAsync(string id, HttpContext context, IGrainFactory grains) =>
+        (await Registry(grains, context.Caller()).List()).FirstOrDefault(e => e.Id == id) is { } endpoint
+            ? TypedResults.Ok(endpoint.ToResponse())
+            : ApiProblem.NotFound("webhook endpoint");
+
+    private static async Task<Results<Ok<WebhookEndpointResponse>, ProblemHttpResult>> UpdateAsync(string id, HttpContext context, IGrainFactory grains, IOptions<WebhookOptions> options)
+    {
+        var (body, problem) = await JsonBody.ReadAsync(context.Request);
+        if (body is null)
+        {
+            return problem!;
+        }
+
+        var url = Url(body, options.Value, required: false);
+        var events = Events(body);
+        var description = body.String("description", MaxDescription);
+        var enabled = body.Boolean("enabled");
+
+        if (!body.IsValid)
+        {
+            return body.Problem();
+        }
+
+        return await Registry(grains, context.Caller()).Update(id, new WebhookEndpointPatch(url, events, description, enabled)) is { } updated
+            ? TypedResults.Ok(updated.ToResponse())
+            : ApiProblem.NotFound("webhook endpoint");
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, HttpContext context, IGrainFactory grains) =>
+        await Registry(grains, context.Caller()).Delete(id) ? TypedResults.NoContent() : ApiProblem.NotFound("webhook endpoint");
+
+    private static async Task<Results<Ok<WebhookEndpointResponse>, ProblemHttpResult>> RotateAsync(string id, HttpContext context, IGrainFactory grains) =>
+        await Registry(grains, context.Caller()).RotateSecret(id, WebhookSignature.GenerateSecret()) is { } rotated
+            ? TypedResults.Ok(rotated.ToResponse(withSecret: true))
+            : ApiProblem.NotFound("webhook endpoint");
+
+    private static async Task<Results<Ok<WebhookDeliveryListResponse>, ProblemHttpResult>> DeliveriesAsync(HttpContext context, IWebhookDeliveryQuery query, string? endpoint_id, string? event_id, string? status)
+    {
+        WebhookDeliveryStatus? wanted = null;
+        if (status is not null)
+        {
+            if (!Enum.GetValues<WebhookDeliveryStatus>().Any(s => Grains.Invoices.InvoiceProjection.Name(s) == status))
+            {
+                return ApiProblem.Invalid("status", "must be one of pending, sending, delivered, failed.");
+            }
+
+            wanted = Enum.GetValues<WebhookDeliveryStatus>().First(s => Grains.Invoices.InvoiceProjection.Name(s) == status);
+        }
+
+        var caller = context.Caller();
+        var items = await query.ListAsync(new WebhookDeliveryFilter(caller.MerchantId, caller.Mode, endpoint_id, event_id, wanted, MaxListed), context.RequestAborted);
+        return TypedResults.Ok(new WebhookDeliveryListResponse([.. items.Select(d => d.ToResponse())]));
+    }
+
+    private static async Task<Results<Ok<WebhookDeliveryListResponse>, ProblemHttpResult>> RedeliverAsync(string id, HttpContext context, IGrainFactory grains, IWebhookDeliveryQuery query)
+    {
+        var caller = context.Caller();
+        var deliveries = await query.ListAsync(new WebhookDeliveryFilter(caller.MerchantId, caller.Mode, null, id, null, MaxListed), context.RequestAborted);
+        if (deliveries.Count == 0)
+        {
+            return ApiProblem.NotFound("event");
+        }
+
+        var redelivered = new List<WebhookDeliveryResponse>();
+        foreach (var delivery in deliveries)
+        {
+            if (await grains.GetGrain<IWebhookDeliveryGrain>(delivery.Spec!.Id).Redeliver() is { } state)
+            {
+                redelivered.Add(state.ToResponse());
+            }
+        }
+
+        return TypedResults.Ok(new WebhookDeliveryListResponse(redelivered));
+    }
+
+    private static async Task<Results<Ok<WebhookTestResponse>, ProblemHttpResult>> TestAsync(HttpContext context, IGrainFactory grains, TimeProvider time)
+    {
+        var (body, problem) = await JsonBody.ReadAsync(context.Request);
+        if (body is null)
+        {
+            return problem!;
+        }
+
+        var invoiceId = body.String("invoice_id", 64, required: true);
+        var status = body.String("status", 40, required: true);
+        var type = status is null ? null : WebhookEventTypes.ForStatus(status);
+        if (status is not null && type is null)
+        {
+            body.Fail("status", "must be an invoice status or event name (pending, confirming, confirmed, paid_partial, expired, cancelled, payment_detected, overpaid, paid_late).");
+        }
+
+        if (!body.IsValid)
+        {
+            return body.Problem();
+        }
+
+        var caller = context.Caller();
+        if (await InvoiceEndpoints.FindAsync(grains, caller, invoiceId!) is not { } invoice)
+        {
+            return ApiProblem.NotFound("invoice");
+        }
+
+        var eventId = "evt_" + Guid.NewGuid().ToString("N");
+        var count = await Registry(grains, caller).PublishTest(eventId, new WebhookEventDraft(type!, time.GetUtcNow().ToUnixTimeSeconds(), invoice));
+        return TypedResults.Ok(new WebhookTestResponse(eventId, type!, count));
+    }
+
+    private static string? Url(JsonBody body, WebhookOptions options, bool required)
+    {
+        var url = body.String("url", WebhookTargetGuard.MaxUrlLength + 1, required);
+        if (url is not null && WebhookTargetGuard.ValidateUrl(url, options.AllowPrivateTargets) is { } error)
+        {
+            body.Fail("url", error);
+            return null;
+        }
+
+        return url;
+    }
+
+    private static IReadOnlyList<string>? Events(JsonBody body)
+    {
+        var events = body.StringList("events", WebhookEventTypes.All.Count, 64);
+        if (events?.FirstOrDefault(e => !WebhookEventTypes.All.Contains(e)) is { } unknown)
+        {
+            body.Fail("events", $"'{unknown}' is not an event type; known: {string.Join(", ", WebhookEventTypes.All)}.");
+            return null;
+        }
+
+        return events;
+    }
+}

@@ -1,0 +1,46 @@
+using System.Text.Json;
+using CryptoPay.Api.Access;
+using CryptoPay.Api.Hosting;
+using CryptoPay.Api.Invoices;
+using CryptoPay.Grains.Invoices;
+using CryptoPay.Grains.Webhooks;
+using Microsoft.Extensions.Options;
+
+namespace CryptoPay.Api.Webhooks;
+
+public sealed record WebhookEndpointResponse(
+    string Id, string Url, IReadOnlyList<string> Events, string? Description, bool Enabled, string? DisabledReason,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string? Secret);
+
+public sealed record WebhookEndpointListResponse(IReadOnlyList<WebhookEndpointResponse> Data);
+
+public sealed record WebhookAttemptResponse(int Number, DateTimeOffset StartedAt, int? HttpStatus, string? ResponseBody, string? Error, long DurationMs);
+
+public sealed record WebhookDeliveryResponse(
+    string Id, string EventId, string EventType, string EndpointId, string Url, string Status, string? FailureReason,
+    DateTimeOffset CreatedAt, DateTimeOffset? NextAttemptAt, IReadOnlyList<WebhookAttemptResponse> Attempts);
+
+public sealed record WebhookDeliveryListResponse(IReadOnlyList<WebhookDeliveryResponse> Data);
+
+public sealed record WebhookTestResponse(string EventId, string Type, int Deliveries);
+
+public static class WebhookMapping
+{
+    /// <summary>The secret appears only in the answers to creation and rotation.</summary>
+    public static WebhookEndpointResponse ToResponse(this WebhookEndpoint e, bool withSecret = false) =>
+        new(e.Id, e.Url, e.Events, e.Description, e.Enabled, e.DisabledReason, e.CreatedAt, e.UpdatedAt, withSecret ? e.Secrets[0].Secret : null);
+
+    public static WebhookDeliveryResponse ToResponse(this WebhookDeliveryState d) => new(
+        d.Spec!.Id, d.Spec.EventId, d.Spec.EventType, d.Spec.EndpointId, d.Spec.Url, InvoiceProjection.Name(d.Status), d.FailureReason,
+        d.Spec.CreatedAt, d.NextAttemptAt,
+        [.. d.Attempts.Select(a => new WebhookAttemptResponse(a.Number, a.StartedAt, a.HttpStatus, a.ResponseBody, a.Error, a.DurationMs))]);
+}
+
+/// <summary><c>data.object</c> of invoice events: the invoice exactly as <c>GET /v1/invoices/{id}</c> shows it.</summary>
+public sealed class ApiInvoiceRenderer(IOptions<ApiOptions> api) : IWebhookPayloadRenderer
+{
+    private static readonly JsonSerializerOptions Json = ApiHostingExtensions.Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
+
+    public string Render(InvoiceState invoice) =>
+        JsonSerializer.Serialize(invoice.ToResponse(api.Value.PublicBaseUrl ?? "http://localhost"), Json);
+}

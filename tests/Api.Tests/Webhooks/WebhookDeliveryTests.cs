@@ -1,0 +1,319 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using CryptoPay.Api.Tests.Hosting;
+using CryptoPay.Api.Tests.Invoices;
+using CryptoPay.Grains.Webhooks;
+using CryptoPay.TestSupport.Postgres;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CryptoPay.Api.Tests.Webhooks;
+
+public sealed class MemoryWebhookDeliveryTests : WebhookDeliveryTests
+{
+    protected override Task<string?> CreateDatabaseAsync() => Task.FromResult<string?>(null);
+}
+
+[Collection("postgres")]
+public sealed class PostgresWebhookDeliveryTests(PostgresFixture postgres) : WebhookDeliveryTests
+{
+    protected override async Task<string?> CreateDatabaseAsync() => await postgres.CreateDatabaseAsync();
+}
+
+/// <summary>Webhooks end to end: the gateway on a fake clock posts to a real receiver on loopback.</summary>
+public abstract class WebhookDeliveryTests : IAsyncLifetime
+{
+    private GatewayHost host = null!;
+    private WebhookReceiver receiver = null!;
+    private HttpClient merchant = null!;
+
+    protected abstract Task<string?> CreateDatabaseAsync();
+
+    public async Task InitializeAsync()
+    {
+        var database = await CreateDatabaseAsync();
+        receiver = await WebhookReceiver.StartAsync();
+        host = await GatewayHost.StartAsync(database, new Dictionary<string, string?>
+        {
+            ["Webhooks:AllowPrivateTargets"] = "true",
+            ["Webhooks:Timeout"] = "00:00:01",
+        });
+        var (_, _, test) = await host.CreateMerchantAsync();
+        merchant = host.ClientWith(test);
+    }
+
+    public async Task DisposeAsync()
+    {
+        merchant.Dispose();
+        await host.DisposeAsync();
+        await receiver.DisposeAsync();
+    }
+
+    /// <summary>Runs due turns and waits for the sender until both are quiet (attempts are real HTTP, outside the fake clock).</summary>
+    private async Task SettleAsync(TimeSpan advance = default)
+    {
+        host.Clock.Advance(advance);
+        var sender = host.Services.GetRequiredService<WebhookSender>();
+        for (var round = 0; round < 20; round++)
+        {
+            await host.RunDueWorkAsync();
+            await sender.WhenIdleAsync();
+            await host.RunDueWorkAsync();
+        }
+    }
+
+    private async Task<(string Id, string Secret)> CreateEndpointAsync(string path = "/hook", string events = "[]")
+    {
+        var created = await merchant.PostJsonAsync("/v1/webhook-endpoints", $$"""{"url":"{{receiver.Url(path)}}","events":{{events}},"description":"shop"}""");
+        Assert.True(created.Status == 201, created.Body.ToString());
+        return (created.Body.Str("id"), created.Body.Str("secret"));
+    }
+
+    private async Task<string> CreateInvoiceAsync(string? callbackUrl = null)
+    {
+        var callback = callbackUrl is null ? "" : $$""","callback_url":"{{callbackUrl}}" """;
+        var invoice = await merchant.PostJsonAsync("/v1/invoices", $$"""{"amount":"25.50","currency":"USD","payment_methods":["usdt_sandbox"]{{callback}}}""");
+        Assert.True(invoice.Status == 201, invoice.Body.ToString());
+        return invoice.Body.Str("id");
+    }
+
+    private static void AssertSigned(ReceivedWebhook hook, string secret)
+    {
+        using var hmac = new HMACSHA256(Convert.FromBase64String(secret["whsec_".Length..]));
+        var expected = "v1," + Convert.ToBase64String(hmac.ComputeHash(Encoding.UTF8.GetBytes($"{hook.Id}.{hook.Timestamp}.{hook.Body}")));
+        Assert.Contains(expected, hook.Signature.Split(' '));
+        Assert.Equal(WebhookSender.UserAgent, hook.UserAgent);
+    }
+
+    private static string TypeOf(ReceivedWebhook hook) => JsonDocument.Parse(hook.Body).RootElement.GetProperty("type").GetString()!;
+
+    private async Task<JsonElement> DeliveriesAsync(string query = "")
+    {
+        var list = await merchant.GetJsonAsync("/v1/webhook-deliveries" + query);
+        Assert.True(list.Status == 200, list.Body.ToString());
+        return list.Body.GetProperty("data");
+    }
+
+    [Fact]
+    public async Task Paying_a_sandbox_invoice_delivers_each_event_once_signed_with_the_invoice_as_the_API_shows_it()
+    {
+        var (_, secret) = await CreateEndpointAsync();
+        var invoiceId = await CreateInvoiceAsync(callbackUrl: receiver.Url("/callback"));
+        Assert.Equal(200, (await merchant.PostJsonAsync($"/v1/sandbox/invoices/{invoiceId}/pay", "{}")).Status);
+        await SettleAsync();
+        await SettleAsync(TimeSpan.FromSeconds(5));
+
+        var hooks = receiver.Received.Where(r => r.Path == "/hook").ToList();
+        Assert.Equal(
+            ["invoice.confirmed", "invoice.confirming", "invoice.created", "invoice.payment_detected"],
+            hooks.Select(TypeOf).Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal(hooks.Count, hooks.Select(h => h.Id).Distinct().Count());
+        foreach (var hook in hooks)
+        {
+            AssertSigned(hook, secret);
+            var body = JsonDocument.Parse(hook.Body).RootElement;
+            Assert.Equal(hook.Id, body.GetProperty("id").GetString());
+            Assert.StartsWith("evt_", hook.Id, StringComparison.Ordinal);
+            Assert.Equal("test", body.GetProperty("mode").GetString());
+            Assert.Equal(invoiceId, body.GetProperty("data").GetProperty("object").GetProperty("id").GetString());
+            Assert.True(body.GetProperty("created").GetInt64() > 0);
+        }
+
+        var confirmed = hooks.Single(h => TypeOf(h) == "invoice.confirmed");
+        Assert.Equal("confirmed", JsonDocument.Parse(confirmed.Body).RootElement.GetProperty("data").GetProperty("object").GetProperty("status").GetString());
+
+        // The callback URL gets the same events, signed with the merchant's default secret (same ids: same events).
+        var callbacks = receiver.Received.Where(r => r.Path == "/callback").ToList();
+        Assert.Equal(hooks.Select(h => h.Id).Order(StringComparer.Ordinal), callbacks.Select(h => h.Id).Order(StringComparer.Ordinal));
+
+        var deliveries = await DeliveriesAsync();
+        Assert.Equal(8, deliveries.GetArrayLength());
+        Assert.All(deliveries.EnumerateArray(), d => Assert.Equal("delivered", d.Str("status")));
+        Assert.All(deliveries.EnumerateArray(), d => Assert.Equal(200, d.GetProperty("attempts")[0].GetProperty("http_status").GetInt32()));
+    }
+
+    [Fact]
+    public async Task A_failing_receiver_is_retried_on_the_schedule_with_the_same_webhook_id_until_it_answers_2xx()
+    {
+        receiver.Respond = async (context, before) =>
+        {
+            context.Response.StatusCode = before < 2 ? 500 : 204;
+            await context.Response.WriteAsync(before < 2 ? new string('x', 5000) : "");
+        };
+        await CreateEndpointAsync(events: """["invoice.created"]""");
+        await CreateInvoiceAsync();
+        await SettleAsync();
+        Assert.Single(receiver.Received);
+        await SettleAsync(TimeSpan.FromSeconds(4));
+        Assert.Single(receiver.Received);
+        await SettleAsync(TimeSpan.FromSeconds(1));
+        Assert.Equal(2, receiver.Received.Count);
+        await SettleAsync(TimeSpan.FromMinutes(5));
+        Assert.Equal(3, receiver.Received.Count);
+        Assert.Single(receiver.Received.Select(r => r.Id).Distinct());
+
+        var delivery = (await DeliveriesAsync()).EnumerateArray().Single();
+        Assert.Equal("delivered", delivery.Str("status"));
+        var attempts = delivery.GetProperty("attempts").EnumerateArray().ToList();
+        Assert.Equal([500, 500, 204], attempts.Select(a => a.GetProperty("http_status").GetInt32()));
+        Assert.Equal(1024, attempts[0].Str("response_body").Length);
+    }
+
+    [Fact]
+    public async Task Retry_After_on_429_postpones_the_next_attempt_beyond_the_schedule()
+    {
+        receiver.Respond = (context, before) =>
+        {
+            context.Response.StatusCode = before == 0 ? 429 : 200;
+            context.Response.Headers.RetryAfter = "600";
+            return Task.CompletedTask;
+        };
+        await CreateEndpointAsync(events: """["invoice.created"]""");
+        await CreateInvoiceAsync();
+        await SettleAsync();
+        await SettleAsync(TimeSpan.FromSeconds(5));
+        await SettleAsync(TimeSpan.FromMinutes(5));
+        Assert.Single(receiver.Received);
+        await SettleAsync(TimeSpan.FromSeconds(300));
+        Assert.Equal(2, receiver.Received.Count);
+    }
+
+    [Fact]
+    public async Task A_410_disables_the_endpoint_and_records_why()
+    {
+        receiver.Respond = (context, _) =>
+        {
+            context.Response.StatusCode = 410;
+            return Task.CompletedTask;
+        };
+        var (id, _) = await CreateEndpointAsync(events: """["invoice.created"]""");
+        await CreateInvoiceAsync();
+        await SettleAsync();
+        var endpoint = await merchant.GetJsonAsync($"/v1/webhook-endpoints/{id}");
+        Assert.False(endpoint.Body.GetProperty("enabled").GetBoolean());
+        Assert.Contains("410", endpoint.Body.Str("disabled_reason"), StringComparison.Ordinal);
+        Assert.Equal("failed", (await DeliveriesAsync()).EnumerateArray().Single().Str("status"));
+
+        await CreateInvoiceAsync();
+        await SettleAsync(TimeSpan.FromHours(1));
+        Assert.Single(receiver.Received);
+    }
+
+    [Fact]
+    public async Task A_hanging_receiver_times_out_and_a_redirect_is_not_followed()
+    {
+        receiver.Respond = async (context, before) =>
+        {
+            if (context.Request.Path == "/hook")
+            {
+                await Task.Delay(TimeSpan.FromSeconds(5), context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+                return;
+            }
+
+            context.Response.StatusCode = 302;
+            context.Response.Headers.Location = "/elsewhere";
+        };
+        await CreateEndpointAsync("/hook", """["invoice.created"]""");
+        await CreateEndpointAsync("/redirect", """["invoice.created"]""");
+        await CreateInvoiceAsync();
+        await SettleAsync();
+
+        var deliveries = (await DeliveriesAsync()).EnumerateArray().ToList();
+        Assert.Equal(2, deliveries.Count);
+        Assert.All(deliveries, d => Assert.Equal("pending", d.Str("status")));
+        var attempts = deliveries.Select(d => d.GetProperty("attempts")[0]).ToList();
+        Assert.Contains(attempts, a => a.Str("error").Contains("timed out", StringComparison.Ordinal));
+        Assert.Contains(attempts, a => a.GetProperty("http_status").ValueKind == JsonValueKind.Number && a.GetProperty("http_status").GetInt32() == 302);
+        Assert.DoesNotContain(receiver.Received, r => r.Path == "/elsewhere");
+    }
+
+    [Fact]
+    public async Task A_receiver_down_for_the_whole_schedule_gets_every_event_after_redelivery_with_stable_ids()
+    {
+        var up = false;
+        receiver.Respond = (context, _) =>
+        {
+            context.Response.StatusCode = up ? 200 : 503;
+            return Task.CompletedTask;
+        };
+        await CreateEndpointAsync(events: """["invoice.created"]""");
+        for (var i = 0; i < 3; i++)
+        {
+            await CreateInvoiceAsync();
+        }
+
+        await SettleAsync();
+        foreach (var step in WebhookDeliveryGrain.Schedule.Skip(1))
+        {
+            await SettleAsync(step);
+        }
+
+        var failed = (await DeliveriesAsync("?status=failed")).EnumerateArray().ToList();
+        Assert.Equal(3, failed.Count);
+        Assert.All(failed, d => Assert.Equal(8, d.GetProperty("attempts").GetArrayLength()));
+        var idsWhileDown = receiver.Received.GroupBy(r => r.Id).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(3, idsWhileDown.Count);
+        Assert.All(idsWhileDown.Values, count => Assert.Equal(8, count));
+
+        up = true;
+        foreach (var delivery in failed)
+        {
+            Assert.Equal(200, (await merchant.PostJsonAsync($"/v1/events/{delivery.Str("event_id")}/redeliver", "{}")).Status);
+        }
+
+        await SettleAsync();
+        Assert.Equal(3, (await DeliveriesAsync("?status=delivered")).GetArrayLength());
+        Assert.Equal(idsWhileDown.Keys.Order(StringComparer.Ordinal), receiver.Received.Select(r => r.Id).Distinct().Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Rotation_sends_two_signatures_and_the_test_event_reaches_the_endpoints()
+    {
+        var (id, oldSecret) = await CreateEndpointAsync();
+        var rotated = await merchant.PostJsonAsync($"/v1/webhook-endpoints/{id}/rotate-secret", "{}");
+        var newSecret = rotated.Body.Str("secret");
+        Assert.NotEqual(oldSecret, newSecret);
+        Assert.Equal(JsonValueKind.Null, (await merchant.GetJsonAsync($"/v1/webhook-endpoints/{id}")).Body.GetProperty("secret").ValueKind);
+
+        var invoiceId = await CreateInvoiceAsync();
+        await SettleAsync();
+        receiver.Received.Clear();
+        var test = await merchant.PostJsonAsync("/v1/webhooks/test", $$"""{"invoice_id":"{{invoiceId}}","status":"confirmed"}""");
+        Assert.True(test.Status == 200, test.Body.ToString());
+        await SettleAsync();
+        var hook = Assert.Single(receiver.Received);
+        Assert.Equal("invoice.confirmed", TypeOf(hook));
+        Assert.Equal(test.Body.Str("event_id"), hook.Id);
+        Assert.Equal(2, hook.Signature.Split(' ').Length);
+        AssertSigned(hook, oldSecret);
+        AssertSigned(hook, newSecret);
+
+        await SettleAsync(TimeSpan.FromHours(25));
+        receiver.Received.Clear();
+        await merchant.PostJsonAsync("/v1/webhooks/test", $$"""{"invoice_id":"{{invoiceId}}","status":"expired"}""");
+        await SettleAsync();
+        Assert.Single(Assert.Single(receiver.Received).Signature.Split(' '));
+    }
+
+    [Fact]
+    public async Task Endpoints_are_validated_and_another_merchants_objects_are_not_found()
+    {
+        var bad = await merchant.PostJsonAsync("/v1/webhook-endpoints", """{"url":"ftp://example.com/x"}""");
+        Assert.Equal(400, bad.Status);
+        Assert.Equal("VALIDATION_FAILED", bad.Body.Str("code"));
+        Assert.Equal(400, (await merchant.PostJsonAsync("/v1/webhook-endpoints", """{"url":"https://example.com","events":["nope"]}""")).Status);
+
+        var (id, _) = await CreateEndpointAsync();
+        var (_, _, otherKey) = await host.CreateMerchantAsync("""{"name":"Other"}""");
+        using var other = host.ClientWith(otherKey);
+        Assert.Equal(404, (await other.GetJsonAsync($"/v1/webhook-endpoints/{id}")).Status);
+        Assert.Equal(404, (await other.SendJsonAsync(HttpMethod.Delete, $"/v1/webhook-endpoints/{id}")).Status);
+        Assert.Equal(0, (await other.GetJsonAsync("/v1/webhook-endpoints")).Body.GetProperty("data").GetArrayLength());
+
+        var patched = await merchant.SendJsonAsync(HttpMethod.Patch, $"/v1/webhook-endpoints/{id}", """{"enabled":false,"description":"off"}""");
+        Assert.False(patched.Body.GetProperty("enabled").GetBoolean());
+        Assert.Equal(204, (await merchant.SendJsonAsync(HttpMethod.Delete, $"/v1/webhook-endpoints/{id}")).Status);
+        Assert.Equal(404, (await merchant.GetJsonAsync($"/v1/webhook-endpoints/{id}")).Status);
+    }
+}
