@@ -23,6 +23,10 @@ public sealed class EvmRpcClient
 
     public Uri Endpoint => _transport.Endpoint;
 
+    /// <summary><c>web3_clientVersion</c>, e.g. Geth/v1.14…, for logs and health pages.</summary>
+    public Task<string> GetClientVersionAsync(CancellationToken ct = default) =>
+        _transport.CallAsync("web3_clientVersion", _ => { }, result => result.GetString() ?? "", ct);
+
     public Task<long> GetChainIdAsync(CancellationToken ct = default) =>
         _transport.CallAsync("eth_chainId", _ => { }, QuantityInt64, ct);
 

@@ -1,0 +1,136 @@
+using System.Globalization;
+using CryptoPay.Chains.Rpc;
+using CryptoPay.TestSupport.Nodes;
+
+namespace CryptoPay.TestSupport.Evm;
+
+/// <summary>
+/// A real EVM dev node (ganache, pinned in tests/TestSupport/node) on a free loopback port: deterministic funded
+/// accounts, the given chain id, a block mined for every transaction. Disposing kills it and deletes its scratch directory.
+/// </summary>
+public sealed class EvmDevNode : IAsyncDisposable
+{
+    /// <summary>The EVM version the node runs and <see cref="SolidityCompiler"/> compiles for.</summary>
+    public const string Hardfork = "shanghai";
+
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly HttpClient _http = new();
+    private readonly string _scratchDirectory;
+    private NodeProcess? _process;
+    private bool _disposed;
+
+    private EvmDevNode(string scratchDirectory, int port, long chainId)
+    {
+        _scratchDirectory = scratchDirectory;
+        Port = port;
+        ChainId = chainId;
+        Rpc = new EvmRpcClient(_http, new Uri($"http://127.0.0.1:{port}/"));
+    }
+
+    public int Port { get; }
+
+    public long ChainId { get; }
+
+    public EvmRpcClient Rpc { get; }
+
+    /// <summary>web3_clientVersion, e.g. Ganache/v7.9.2/….</summary>
+    public string Version { get; private set; } = "";
+
+    public string Log => _process?.Output.ToString() ?? "";
+
+    /// <summary>Starts the node. Throws, never skips, when Node.js or the npm packages are missing: <c>./test.sh</c> installs them.</summary>
+    public static async Task<EvmDevNode> StartAsync(long chainId = 1337, CancellationToken ct = default)
+    {
+        var node = NodeTools.NodeExecutable();
+        var cli = NodeTools.PackageFile("ganache", Path.Combine("dist", "node", "cli.js"));
+        NodeProcessReaper.SweepOrphans();
+        var scratch = NodeProcessReaper.CreateScratchDirectory("evm");
+
+        const int attempts = 5;
+        for (var attempt = 1; ; attempt++)
+        {
+            var devNode = new EvmDevNode(scratch, NodeProcess.PickFreeLoopbackPort(), chainId);
+            try
+            {
+                if (await devNode.TryLaunchAsync(node, cli, ct))
+                {
+                    return devNode;
+                }
+
+                if (attempt == attempts || devNode._process?.Output.Contains("EADDRINUSE") != true)
+                {
+                    throw new InvalidOperationException($"ganache exited before answering on port {devNode.Port}.\n{devNode.Log}");
+                }
+            }
+            catch
+            {
+                await devNode.DisposeAsync();
+                throw;
+            }
+
+            await devNode.StopProcessAsync();
+            devNode._http.Dispose();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        await StopProcessAsync();
+        _http.Dispose();
+        ScratchDirectory.TryDelete(_scratchDirectory);
+    }
+
+    private async Task StopProcessAsync()
+    {
+        if (_process is not null)
+        {
+            await _process.StopAsync();
+            _process = null;
+        }
+    }
+
+    private async Task<bool> TryLaunchAsync(string node, string cli, CancellationToken ct)
+    {
+        var chainId = ChainId.ToString(CultureInfo.InvariantCulture);
+        string[] arguments =
+        [
+            cli,
+            "--server.host", "127.0.0.1",
+            "--server.port", Port.ToString(CultureInfo.InvariantCulture),
+            "--chain.chainId", chainId,
+            "--chain.networkId", chainId,
+            "--chain.hardfork", Hardfork,
+            "--wallet.deterministic",
+            "--wallet.totalAccounts", "10",
+            "--wallet.defaultBalance", "1000000",
+            "--miner.instamine", "eager",
+            "--logging.quiet",
+        ];
+        _process = NodeProcess.Start(node, arguments, _scratchDirectory);
+        using var probeHttp = new HttpClient();
+        var probe = new EvmRpcClient(probeHttp, Rpc.Endpoint, timeout: TimeSpan.FromSeconds(2));
+        return await _process.WaitUntilReadyAsync(
+            async token =>
+            {
+                try
+                {
+                    Version = await probe.GetClientVersionAsync(token);
+                    return true;
+                }
+                catch (Exception exception) when (exception is HttpRequestException or TimeoutException)
+                {
+                    return false;
+                }
+            },
+            StartTimeout,
+            $"ganache on port {Port}",
+            ct);
+    }
+}

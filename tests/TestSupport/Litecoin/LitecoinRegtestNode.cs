@@ -1,0 +1,173 @@
+using System.Globalization;
+using System.Net.Http;
+using System.Security.Cryptography;
+using CryptoPay.Chains.Rpc;
+using CryptoPay.TestSupport.Nodes;
+
+namespace CryptoPay.TestSupport.Litecoin;
+
+/// <summary>
+/// A real <c>litecoind -regtest</c> in a fresh temporary data directory, RPC and P2P on free loopback ports, with
+/// <c>-txindex</c>, a fallback fee and a wallet named <see cref="WalletName"/>. Disposing kills it and deletes the directory.
+/// </summary>
+public sealed class LitecoinRegtestNode : IAsyncDisposable
+{
+    public const string WalletName = "test";
+    private const string RpcUser = "cryptopay";
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly HttpClient _http;
+    private readonly string _dataDirectory;
+    private NodeProcess? _process;
+    private bool _disposed;
+
+    private LitecoinRegtestNode(HttpClient http, string dataDirectory, int rpcPort, int p2pPort, BitcoinRpcCredentials credentials)
+    {
+        _http = http;
+        _dataDirectory = dataDirectory;
+        RpcPort = rpcPort;
+        P2pPort = p2pPort;
+        Rpc = new BitcoinRpcClient(http, new Uri($"http://127.0.0.1:{rpcPort}/"), credentials, TimeSpan.FromSeconds(60));
+        Wallet = Rpc.ForWallet(WalletName);
+    }
+
+    public int RpcPort { get; }
+
+    public int P2pPort { get; }
+
+    /// <summary>Node-level calls (blocks, mempool, invalidateblock).</summary>
+    public BitcoinRpcClient Rpc { get; }
+
+    /// <summary>Calls on the <see cref="WalletName"/> wallet (getnewaddress, sendtoaddress, sendmany).</summary>
+    public BitcoinRpcClient Wallet { get; }
+
+    /// <summary>The node's user agent, e.g. /LitecoinCore:0.21.2.1/.</summary>
+    public string Version { get; private set; } = "";
+
+    public string Log => _process?.Output.ToString() ?? "";
+
+    /// <summary>Starts the node and creates its wallet. Throws, never skips, when litecoind is missing: <c>./test.sh</c> installs it.</summary>
+    public static async Task<LitecoinRegtestNode> StartAsync(CancellationToken ct = default)
+    {
+        var litecoind = LocateLitecoind();
+        NodeProcessReaper.SweepOrphans();
+        var password = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var credentials = BitcoinRpcCredentials.UserPassword(RpcUser, password);
+        var dataDirectory = NodeProcessReaper.CreateScratchDirectory("ltc");
+
+        const int attempts = 5;
+        for (var attempt = 1; ; attempt++)
+        {
+            var node = new LitecoinRegtestNode(
+                new HttpClient(), dataDirectory, NodeProcess.PickFreeLoopbackPort(), NodeProcess.PickFreeLoopbackPort(), credentials);
+            try
+            {
+                // Another process may take a port between our probe and the node's bind; then try other ports.
+                if (await node.TryLaunchAsync(litecoind, password, ct))
+                {
+                    await node.Rpc.CreateWalletAsync(WalletName, ct);
+                    return node;
+                }
+
+                if (attempt == attempts || !node.PortWasTaken())
+                {
+                    throw new InvalidOperationException($"litecoind exited before answering RPC on port {node.RpcPort}.\n{node.Log}");
+                }
+            }
+            catch
+            {
+                await node.DisposeAsync();
+                throw;
+            }
+
+            await node.StopProcessAsync();
+            node._http.Dispose();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        await StopProcessAsync();
+        _http.Dispose();
+        ScratchDirectory.TryDelete(_dataDirectory);
+    }
+
+    private async Task StopProcessAsync()
+    {
+        if (_process is not null)
+        {
+            await _process.StopAsync();
+            _process = null;
+        }
+    }
+
+    private bool PortWasTaken() =>
+        _process is not null && (_process.Output.Contains("Unable to bind") || _process.Output.Contains("Address already in use")
+            || _process.Output.Contains("Unable to start HTTP server"));
+
+    private async Task<bool> TryLaunchAsync(string litecoind, string password, CancellationToken ct)
+    {
+        string[] arguments =
+        [
+            "-regtest",
+            $"-datadir={_dataDirectory}",
+            "-server=1",
+            "-printtoconsole=1",
+            "-listen=1",
+            "-bind=127.0.0.1",
+            $"-port={P2pPort.ToString(CultureInfo.InvariantCulture)}",
+            "-rpcbind=127.0.0.1",
+            "-rpcallowip=127.0.0.1",
+            $"-rpcport={RpcPort.ToString(CultureInfo.InvariantCulture)}",
+            $"-rpcuser={RpcUser}",
+            $"-rpcpassword={password}",
+            "-fallbackfee=0.0002",
+            "-txindex=1",
+            "-keypool=100",
+            "-dnsseed=0",
+            "-discover=0",
+            "-upnp=0",
+            "-listenonion=0",
+            "-connect=0",
+        ];
+        _process = NodeProcess.Start(litecoind, arguments, _dataDirectory);
+        using var probeHttp = new HttpClient();
+        var probe = new BitcoinRpcClient(probeHttp, Rpc.Endpoint, BitcoinRpcCredentials.UserPassword(RpcUser, password), TimeSpan.FromSeconds(2));
+        return await _process.WaitUntilReadyAsync(
+            async token =>
+            {
+                try
+                {
+                    Version = (await probe.GetNetworkVersionAsync(token)).Subversion;
+                    return true;
+                }
+                catch (Exception exception) when (exception is HttpRequestException or TimeoutException
+                    || exception is JsonRpcException { Code: -28 })
+                {
+                    // Not listening yet, or listening but still loading (RPC_IN_WARMUP).
+                    return false;
+                }
+            },
+            StartTimeout,
+            $"litecoind -regtest on RPC port {RpcPort}",
+            ct);
+    }
+
+    private static string LocateLitecoind()
+    {
+        var path = Environment.GetEnvironmentVariable("PATH") ?? "";
+        var candidates = path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(directory => Path.Combine(directory, "litecoind"))
+            .Append("/usr/bin/litecoind");
+        return candidates.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException(
+                "litecoind was not found on PATH nor in /usr/bin. Run ./test.sh from the repository root: it installs the " +
+                "Debian litecoind package and runs the tests.");
+    }
+}
