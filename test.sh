@@ -49,9 +49,8 @@ find_initdb() {
 
 # ---------------------------------------------------------------------------------------------------------
 # Prerequisites. Each ensure_<tool> returns at once when the tool is present, installs it otherwise, and
-# stops the script with a clear message when it cannot. A later prerequisite (ensure_litecoind for the
-# Litecoin regtest node, ensure_node, ensure_chromium for browser tests, ...) is one more such function
-# here, plus one call in main below.
+# stops the script with a clear message when it cannot. A later prerequisite (ensure_chromium for browser
+# tests, ...) is one more such function here, plus one call in main below.
 # ---------------------------------------------------------------------------------------------------------
 
 ensure_dotnet() {
@@ -71,6 +70,53 @@ ensure_postgres() {
   if [[ $(id -u) -eq 0 ]]; then
     id -u postgres >/dev/null 2>&1 || die "PostgreSQL is installed but the 'postgres' OS user is missing"
   fi
+}
+
+# litecoind for tests/TestSupport/Litecoin/LitecoinRegtestNode (Debian's litecoind package; the node looks on
+# PATH, then in /usr/bin).
+ensure_litecoind() {
+  if command -v litecoind >/dev/null 2>&1 || [[ -x /usr/bin/litecoind ]]; then
+    return 0
+  fi
+  echo "test.sh: litecoind not found; installing the litecoind package"
+  apt_install litecoind
+  command -v litecoind >/dev/null 2>&1 || [[ -x /usr/bin/litecoind ]] \
+    || die "the litecoind package is installed but litecoind is still not found"
+}
+
+# Node.js and npm, for the pinned npm tools below.
+ensure_node() {
+  if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    return 0
+  fi
+  echo "test.sh: node or npm not found; installing the nodejs and npm packages"
+  apt_install nodejs npm
+  command -v node >/dev/null 2>&1 || die "the nodejs package is installed but node is still not found"
+  command -v npm >/dev/null 2>&1 || die "the npm package is installed but npm is still not found"
+}
+
+# The EVM dev node (ganache) and solc-js that tests/TestSupport/Evm runs, exactly as pinned by
+# tests/TestSupport/node/package-lock.json. npm ci runs again whenever the lockfile is newer than the install.
+ensure_node_modules() {
+  ensure_node
+  local dir=tests/TestSupport/node
+  local stamp=$dir/node_modules/.package-lock.json
+  if [[ -f $stamp && $stamp -nt $dir/package-lock.json \
+        && -f $dir/node_modules/ganache/dist/node/cli.js && -f $dir/node_modules/solc/package.json ]]; then
+    return 0
+  fi
+  echo "test.sh: installing the pinned npm tools in $dir (npm ci)"
+  (cd "$dir" && npm ci --no-audit --no-fund) || die "npm ci in $dir failed"
+  [[ -f $dir/node_modules/ganache/dist/node/cli.js ]] || die "npm ci ran but ganache is missing from $dir/node_modules"
+  [[ -f $dir/node_modules/solc/package.json ]] || die "npm ci ran but solc is missing from $dir/node_modules"
+}
+
+# One line with the versions the node tests will run, for CI logs.
+print_node_tool_versions() {
+  local dir=tests/TestSupport/node
+  echo "test.sh: $(litecoind -version | head -n 1); node $(node --version);" \
+    "$(node "$dir/node_modules/ganache/dist/node/cli.js" --version | head -n 1);" \
+    "solc $(node -p "require('./$dir/node_modules/solc/package.json').version")"
 }
 
 # Adds up dotnet test's per-assembly summaries ("Passed!  - Failed: 0, Passed: 51, Skipped: 0, ...")
@@ -95,6 +141,9 @@ summarize() {
 main() {
   ensure_dotnet
   ensure_postgres
+  ensure_litecoind
+  ensure_node_modules
+  print_node_tool_versions
 
   local log status
   log=$(mktemp)
