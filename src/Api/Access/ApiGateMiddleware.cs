@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using CryptoPay.Api.Errors;
+using CryptoPay.Api.Routing;
 using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Idempotency;
 using CryptoPay.Grains.Invoices;
@@ -35,7 +36,7 @@ internal sealed class ApiGateMiddleware(RequestDelegate next, IGrainFactory grai
         var access = context.GetEndpoint()?.Metadata.GetMetadata<ApiAccess>();
         if (access is null || access.Kind == AccessKind.Public)
         {
-            await next(context);
+            await NextIfJsonAsync(context);
             return;
         }
 
@@ -85,7 +86,7 @@ internal sealed class ApiGateMiddleware(RequestDelegate next, IGrainFactory grai
             return;
         }
 
-        var limit = limiter.Take(key.Id, merchant.RateLimitPerMinute ?? api.Value.RateLimitPerMinute);
+        var limit = await limiter.TakeAsync(key.Id, merchant.RateLimitPerMinute ?? api.Value.RateLimitPerMinute);
         var headers = context.Response.Headers;
         var reset = ((int)Math.Ceiling(limit.ResetIn.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         headers["RateLimit-Limit"] = limit.Limit.ToString(CultureInfo.InvariantCulture);
@@ -102,8 +103,25 @@ internal sealed class ApiGateMiddleware(RequestDelegate next, IGrainFactory grai
         await RunIdempotentAsync(context, access, $"{key.MerchantId:N}/{InvoiceProjection.Name(key.Mode)}");
     }
 
+    private async Task NextIfJsonAsync(HttpContext context)
+    {
+        if (RequestShape.UnsupportedMediaType(context.Request) is { } refused)
+        {
+            await refused.ExecuteAsync(context);
+            return;
+        }
+
+        await next(context);
+    }
+
     private async Task RunIdempotentAsync(HttpContext context, ApiAccess access, string scope)
     {
+        if (RequestShape.UnsupportedMediaType(context.Request) is { } refused)
+        {
+            await refused.ExecuteAsync(context);
+            return;
+        }
+
         var idempotencyKey = context.Request.Headers["Idempotency-Key"].ToString();
         if (!access.Idempotent || !HttpMethods.IsPost(context.Request.Method) || idempotencyKey.Length == 0)
         {

@@ -1,37 +1,139 @@
 using System.Collections.Concurrent;
+using CryptoPay.Grains.RateLimits;
+using CryptoPay.Runtime.Grains;
 
 namespace CryptoPay.Api.Access;
 
 public sealed record RateLimitDecision(bool Allowed, int Limit, int Remaining, TimeSpan ResetIn);
 
 /// <summary>
-/// Fixed one-minute windows per API key, counted in this silo's memory: a request costs no database
-/// round trip. With N silos behind a balancer a key can reach up to N × its limit.
+/// Fixed one-minute windows per API key, held cluster-wide by <see cref="IRateLimitGrain"/>. This silo
+/// leases a slice of the key's budget (a tenth of the limit, 1 to 1,000 tokens) and spends it in
+/// memory, so a request costs a grain write only once per slice and an exhausted window costs
+/// nothing. The cluster never admits more than the limit; a silo may refuse while another still
+/// holds unspent tokens of its slice (at most one slice per silo).
 /// </summary>
-public sealed class RequestRateLimiter(TimeProvider time)
+public sealed class RequestRateLimiter(TimeProvider time, IGrainFactory grains)
 {
-    private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
-    private readonly ConcurrentDictionary<Guid, Counter> counters = new();
+    private const int MaxSlice = 1_000;
+    private readonly ConcurrentDictionary<Guid, Bucket> buckets = new();
 
-    public RateLimitDecision Take(Guid keyId, int limit)
+    public static int SliceOf(int limit) => Math.Clamp(limit / 10, 1, MaxSlice);
+
+    public async Task<RateLimitDecision> TakeAsync(Guid keyId, int limit)
     {
-        var now = time.GetUtcNow();
-        var windowStart = new DateTimeOffset(now.UtcTicks - now.UtcTicks % Window.Ticks, TimeSpan.Zero);
-        var counter = counters.AddOrUpdate(
-            keyId,
-            _ => new Counter(windowStart, 1),
-            (_, current) => current.Start == windowStart ? current with { Count = current.Count + 1 } : new Counter(windowStart, 1));
-        var resetIn = windowStart + Window - now;
-        if (counters.Count > 100_000)
+        var bucket = buckets.GetOrAdd(keyId, _ => new Bucket());
+        while (true)
         {
-            foreach (var stale in counters.Where(c => c.Value.Start < windowStart).Select(c => c.Key).ToList())
+            var now = time.GetUtcNow();
+            var window = RateLimitGrain.WindowOf(now);
+            Task<bool> leasing;
+            lock (bucket)
             {
-                counters.TryRemove(stale, out _);
+                if (bucket.WindowStart < window)
+                {
+                    bucket.Reset(window);
+                }
+
+                if (bucket.Unspent > 0)
+                {
+                    bucket.Unspent--;
+                    return Decision(true, bucket, limit, now);
+                }
+
+                if (bucket.Exhausted)
+                {
+                    return Decision(false, bucket, limit, now);
+                }
+
+                // One lease call per key and silo at a time; concurrent requests wait for its slice.
+                bucket.Leasing ??= LeaseAsync(keyId, bucket, limit);
+                leasing = bucket.Leasing;
+            }
+
+            var usable = await leasing;
+            Prune(window);
+            if (!usable)
+            {
+                // The grain's clock is still in an older window than this silo's: refuse rather than spin.
+                lock (bucket)
+                {
+                    return Decision(false, bucket, limit, now);
+                }
             }
         }
-
-        return new RateLimitDecision(counter.Count <= limit, limit, Math.Max(0, limit - counter.Count), resetIn);
     }
 
-    private sealed record Counter(DateTimeOffset Start, int Count);
+    private async Task<bool> LeaseAsync(Guid keyId, Bucket bucket, int limit)
+    {
+        await Task.Yield();
+        try
+        {
+            var lease = await grains.GetGrain<IRateLimitGrain>(keyId).Lease(SliceOf(limit), limit);
+            lock (bucket)
+            {
+                if (lease.WindowStart > bucket.WindowStart)
+                {
+                    bucket.Reset(lease.WindowStart);
+                }
+
+                if (lease.WindowStart < bucket.WindowStart)
+                {
+                    return false;
+                }
+
+                bucket.Unspent += lease.Granted;
+                bucket.LeftInCluster = Math.Max(0, lease.Limit - lease.GrantedInWindow);
+                bucket.Exhausted = lease.Granted == 0;
+                return true;
+            }
+        }
+        finally
+        {
+            lock (bucket)
+            {
+                bucket.Leasing = null;
+            }
+        }
+    }
+
+    private static RateLimitDecision Decision(bool allowed, Bucket bucket, int limit, DateTimeOffset now) =>
+        new(allowed, limit, Math.Min(limit, bucket.Unspent + bucket.LeftInCluster), bucket.WindowStart + RateLimitGrain.Window - now);
+
+    private void Prune(DateTimeOffset window)
+    {
+        if (buckets.Count <= 100_000)
+        {
+            return;
+        }
+
+        foreach (var (key, stale) in buckets)
+        {
+            if (stale.WindowStart < window && stale.Leasing is null)
+            {
+                buckets.TryRemove(key, out _);
+            }
+        }
+    }
+
+    private sealed class Bucket
+    {
+        public DateTimeOffset WindowStart { get; private set; }
+
+        public int Unspent { get; set; }
+
+        public int LeftInCluster { get; set; }
+
+        public bool Exhausted { get; set; }
+
+        public Task<bool>? Leasing { get; set; }
+
+        public void Reset(DateTimeOffset window)
+        {
+            WindowStart = window;
+            Unspent = 0;
+            LeftInCluster = 0;
+            Exhausted = false;
+        }
+    }
 }

@@ -18,10 +18,20 @@ public static class ErrorCodes
     public const string Forbidden = "FORBIDDEN";
     public const string NotFound = "NOT_FOUND";
     public const string RateLimited = "RATE_LIMITED";
+    public const string MethodNotAllowed = "METHOD_NOT_ALLOWED";
+    public const string UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE";
     public const string RatesUnavailable = "RATES_UNAVAILABLE";
     public const string InvalidStateTransition = "INVALID_STATE_TRANSITION";
     public const string ServiceUnavailable = "SERVICE_UNAVAILABLE";
     public const string InternalError = "INTERNAL_ERROR";
+
+    /// <summary>Every code a problem can carry, for the OpenAPI document.</summary>
+    public static IReadOnlyList<string> All { get; } =
+    [
+        InvalidAmountFormat, InvalidAmountRange, UnsupportedCurrency, UnsupportedNetwork, ValidationFailed, OrderIdExists,
+        IdempotencyKeyReused, IdempotencyInProgress, Unauthorized, Forbidden, NotFound, MethodNotAllowed, UnsupportedMediaType,
+        RateLimited, RatesUnavailable, InvalidStateTransition, ServiceUnavailable, InternalError,
+    ];
 
     /// <summary>The code of a problem that did not name one (routing, status code pages, framework errors).</summary>
     public static string ForStatus(int status) => status switch
@@ -29,6 +39,8 @@ public static class ErrorCodes
         StatusCodes.Status401Unauthorized => Unauthorized,
         StatusCodes.Status403Forbidden => Forbidden,
         StatusCodes.Status404NotFound => NotFound,
+        StatusCodes.Status405MethodNotAllowed => MethodNotAllowed,
+        StatusCodes.Status415UnsupportedMediaType => UnsupportedMediaType,
         StatusCodes.Status429TooManyRequests => RateLimited,
         StatusCodes.Status503ServiceUnavailable => ServiceUnavailable,
         >= 500 => InternalError,

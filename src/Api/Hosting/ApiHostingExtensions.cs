@@ -4,9 +4,10 @@ using CryptoPay.Api.Access;
 using CryptoPay.Api.Errors;
 using CryptoPay.Api.Invoices;
 using CryptoPay.Api.Merchants;
+using CryptoPay.Api.Docs;
 using CryptoPay.Api.Rates;
+using CryptoPay.Api.Routing;
 using CryptoPay.Api.Sandbox;
-using CryptoPay.Api.Webhooks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;
@@ -37,8 +38,8 @@ public static class ApiHostingExtensions
             }).ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<RequestRateLimiter>();
+        services.AddSingleton<RequestShape>();
         services.AddSingleton<MerchantOnboarding>();
-        services.AddSingleton<CryptoPay.Grains.Webhooks.IWebhookPayloadRenderer, ApiInvoiceRenderer>();
         services.AddHttpClient<HttpRateProvider>();
         services.AddSingleton<IRateProvider>(sp => sp.GetRequiredService<IOptions<RateOptions>>().Value.Source == "http"
             ? sp.GetRequiredService<HttpRateProvider>()
@@ -55,7 +56,7 @@ public static class ApiHostingExtensions
             extensions.Remove("traceId");
         });
         services.AddExceptionHandler<ApiExceptionHandler>();
-        services.AddOpenApi();
+        services.AddOpenApi(o => o.AddDocumentTransformer<ProblemCodesTransformer>());
         return services;
     }
 
@@ -85,11 +86,11 @@ public static class ApiHostingExtensions
         app.MapInvoices();
         app.MapSandbox();
         app.MapRates();
-        app.MapWebhooks();
         app.MapOpenApi().WithMetadata(new ApiAccess(AccessKind.Public));
         app.MapGet("/docs", () => TypedResults.Stream(typeof(ApiHostingExtensions).Assembly.GetManifestResourceStream("CryptoPay.Api.Docs.docs.html")!, "text/html; charset=utf-8"))
             .Public().ExcludeFromDescription();
-        app.MapFallback((HttpContext context) => ApiProblem.Create(StatusCodes.Status404NotFound, ErrorCodes.NotFound, $"No endpoint at {context.Request.Method} {context.Request.Path}."))
+        app.MapFallback((HttpContext context, RequestShape shape) => shape.MethodNotAllowed(context)
+                ?? ApiProblem.Create(StatusCodes.Status404NotFound, ErrorCodes.NotFound, $"No endpoint at {context.Request.Method} {context.Request.Path}."))
             .ExcludeFromDescription();
         return app;
     }

@@ -340,7 +340,71 @@ public abstract class GatewayApiTests : IAsyncLifetime
         Assert.True(openapi.Body.GetProperty("paths").TryGetProperty("/v1/invoices", out _));
         Assert.Contains("/openapi/v1.json", await Host.Http.GetStringAsync("/docs"), StringComparison.Ordinal);
         AssertProblem(await Host.Http.GetJsonAsync("/v1/nothing-here"), 404, "NOT_FOUND");
-        AssertProblem(await Host.Http.SendJsonAsync(HttpMethod.Put, "/v1/currencies", "{}"), 404, "NOT_FOUND");
+        var wrongMethod = await Host.Http.SendJsonAsync(HttpMethod.Put, "/v1/currencies", "{}");
+        AssertProblem(wrongMethod, 405, "METHOD_NOT_ALLOWED");
+        Assert.Equal(["GET"], wrongMethod.Response.Content.Headers.Allow);
+        var invoiceOperations = openapi.Body.GetProperty("paths").GetProperty("/v1/invoices");
+        Assert.True(invoiceOperations.GetProperty("post").GetProperty("responses").TryGetProperty("415", out _));
+        Assert.Contains("UNSUPPORTED_MEDIA_TYPE", openapi.Body.GetProperty("info").Str("description"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_wrong_method_is_405_with_allow_and_a_non_json_body_is_415_and_changes_nothing()
+    {
+        var (test, _, _) = await MerchantAsync();
+        var id = (await test.PostJsonAsync("/v1/invoices", Invoice)).Body.Str("id");
+        var deleted = await test.SendJsonAsync(HttpMethod.Delete, $"/v1/invoices/{id}");
+        AssertProblem(deleted, 405, "METHOD_NOT_ALLOWED");
+        Assert.Equal(["GET", "PATCH"], deleted.Response.Content.Headers.Allow.Order(StringComparer.Ordinal));
+        AssertProblem(await Host.Http.SendJsonAsync(HttpMethod.Put, "/v1/invoices"), 405, "METHOD_NOT_ALLOWED");
+
+        foreach (var contentType in new[] { "text/plain", "application/x-www-form-urlencoded", "application/xml" })
+        {
+            using var form = new HttpRequestMessage(HttpMethod.Post, "/v1/invoices") { Content = new StringContent(Invoice, Encoding.UTF8, contentType) };
+            using var refused = await test.SendAsync(form);
+            Assert.Equal(HttpStatusCode.UnsupportedMediaType, refused.StatusCode);
+            Assert.Equal("UNSUPPORTED_MEDIA_TYPE", JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.Str("code"));
+        }
+
+        using var patch = new HttpRequestMessage(HttpMethod.Patch, $"/v1/invoices/{id}") { Content = new StringContent("""{"status":"cancelled"}""", Encoding.UTF8, "text/plain") };
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await test.SendAsync(patch)).StatusCode);
+        Assert.Equal("pending", (await test.GetJsonAsync($"/v1/invoices/{id}")).Body.Str("status"));
+        Assert.Equal(1, (await test.GetJsonAsync("/v1/invoices")).Body.GetProperty("pagination").GetProperty("total").GetInt32());
+        // A bodiless POST needs no Content-Type (the quickstart's sandbox payment).
+        using var bare = new HttpRequestMessage(HttpMethod.Post, $"/v1/sandbox/invoices/{id}/pay");
+        Assert.Equal(HttpStatusCode.OK, (await test.SendAsync(bare)).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_rate_limit_holds_across_two_silos_on_one_store()
+    {
+        if (database is null)
+        {
+            // Two in-memory hosts would be two separate stores; the cluster-wide budget needs the shared database.
+            Assert.Null(database);
+            return;
+        }
+
+        hosts.Add(await GatewayHost.StartAsync(database, clock: Host.Clock));
+        var (_, _, key) = await Host.CreateMerchantAsync("""{"name":"Two silos","rate_limit_per_minute":20}""");
+        var clients = new[] { Host.ClientWith(key), hosts[1].ClientWith(key) };
+        var answers = new List<(int Status, JsonElement Body, HttpResponseMessage Response)>();
+        for (var i = 0; i < 60; i++)
+        {
+            answers.Add(await clients[i % 2].GetJsonAsync("/v1/invoices"));
+        }
+
+        // Each silo alone would have admitted 20 (40 in all) when counting in its own memory.
+        Assert.Equal(20, answers.Count(a => a.Status == 200));
+        var limited = answers.Where(a => a.Status != 200).ToList();
+        Assert.All(limited, a => AssertProblem(a, 429, "RATE_LIMITED"));
+        Assert.All(limited, a => Assert.Equal("0", a.Response.Headers.GetValues("RateLimit-Remaining").Single()));
+        Assert.All(limited, a => Assert.NotNull(a.Response.Headers.RetryAfter));
+        Assert.Contains(limited, a => a.Response.RequestMessage!.RequestUri!.Port == hosts[1].Http.BaseAddress!.Port);
+
+        await Host.AdvanceAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(200, (await clients[1].GetJsonAsync("/v1/invoices")).Status);
+        Assert.Equal(200, (await clients[0].GetJsonAsync("/v1/invoices")).Status);
     }
 
     [Fact]

@@ -26,11 +26,19 @@ public sealed class HostileInputTests : IAsyncLifetime
         var failures = new List<string>();
         for (var i = 0; i < Requests && failures.Count < 5; i++)
         {
-            var (method, path, body) = Generate(random, existing);
+            var (method, path, body, contentType) = Generate(random, existing);
             (int Status, System.Text.Json.JsonElement Body, HttpResponseMessage Response) answer;
             try
             {
-                answer = await client.SendJsonAsync(method, path, body, r => r.Headers.Add("Idempotency-Key", $"h{i}"));
+                answer = await client.SendJsonAsync(method, path, body, r =>
+                {
+                    r.Headers.Add("Idempotency-Key", $"h{i}");
+                    if (contentType is not null && r.Content is not null)
+                    {
+                        r.Content.Headers.Remove("Content-Type");
+                        r.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+                    }
+                });
             }
             catch (HttpRequestException) when (body is { Length: > 64 * 1024 })
             {
@@ -48,20 +56,49 @@ public sealed class HostileInputTests : IAsyncLifetime
         Assert.Equal(before, (await client.GetJsonAsync("/v1/invoices")).Body.ToString());
     }
 
-    private static (HttpMethod, string, string?) Generate(Random random, string existing)
+    private static (HttpMethod, string, string?, string?) Generate(Random random, string existing)
     {
         var badIds = new[] { "x", "00000000-0000-0000-0000-000000000000", Guid.NewGuid().ToString(), "%00", "..%2F..%2Fetc", new string('9', 300) };
-        return random.Next(8) switch
+        return random.Next(10) switch
         {
-            0 => (HttpMethod.Post, "/v1/invoices", RandomJunk(random)),
-            1 => (HttpMethod.Post, "/v1/invoices", InvalidInvoice(random)),
-            2 => (HttpMethod.Get, $"/v1/invoices/{badIds[random.Next(badIds.Length)]}", null),
-            3 => (HttpMethod.Post, $"/v1/invoices/{badIds[random.Next(badIds.Length)]}/cancel", null),
-            4 => (HttpMethod.Patch, $"/v1/invoices/{existing}", Pick(random, ["{\"status\":\"paid\"}", "{\"status\":1}", "{", "[]", "{\"status\":null}", "{\"comment\":\"x\"}"])),
-            5 => (HttpMethod.Post, $"/v1/sandbox/invoices/{badIds[random.Next(badIds.Length)]}/pay", RandomJunk(random)),
-            6 => (HttpMethod.Get, "/v1/invoices?" + Pick(random, ["page=-1", "page_size=0", "page_size=1000", "status=PAID", "sort_by=;drop", "created_after=99-99-99", "page=99999999999"]), null),
-            _ => (HttpMethod.Post, "/v1/invoices/archived", InvalidArchive(random)),
+            0 => (HttpMethod.Post, "/v1/invoices", RandomJunk(random), null),
+            1 => (HttpMethod.Post, "/v1/invoices", InvalidInvoice(random), null),
+            2 => (HttpMethod.Get, $"/v1/invoices/{badIds[random.Next(badIds.Length)]}", null, null),
+            3 => (HttpMethod.Post, $"/v1/invoices/{badIds[random.Next(badIds.Length)]}/cancel", null, null),
+            4 => (HttpMethod.Patch, $"/v1/invoices/{existing}", Pick(random, ["{\"status\":\"paid\"}", "{\"status\":1}", "{", "[]", "{\"status\":null}", "{\"comment\":\"x\"}"]), null),
+            5 => (HttpMethod.Post, $"/v1/sandbox/invoices/{badIds[random.Next(badIds.Length)]}/pay", RandomJunk(random), null),
+            6 => (HttpMethod.Get, "/v1/invoices?" + Pick(random, ["page=-1", "page_size=0", "page_size=1000", "status=PAID", "sort_by=;drop", "created_after=99-99-99", "page=99999999999"]), null, null),
+            7 => WrongMethod(random, existing),
+            8 => WrongMediaType(random, existing),
+            _ => (HttpMethod.Post, "/v1/invoices/archived", InvalidArchive(random), null),
         };
+    }
+
+    /// <summary>A known path with a method it does not accept (405), bodies included.</summary>
+    private static (HttpMethod, string, string?, string?) WrongMethod(Random random, string existing)
+    {
+        var (method, path) = Pick(random,
+        [
+            (HttpMethod.Put, "/v1/invoices"), (HttpMethod.Delete, "/v1/invoices"), (HttpMethod.Delete, $"/v1/invoices/{existing}"),
+            (HttpMethod.Put, $"/v1/invoices/{existing}"), (HttpMethod.Post, $"/v1/invoices/{existing}/status"), (HttpMethod.Get, $"/v1/invoices/{existing}/cancel"),
+            (HttpMethod.Patch, "/v1/currencies"), (HttpMethod.Get, $"/v1/sandbox/invoices/{existing}/pay"), (HttpMethod.Put, "/v1/invoices/archived"),
+        ]);
+        return (method, path, method == HttpMethod.Get || method == HttpMethod.Delete ? null : InvalidInvoice(random), null);
+    }
+
+    /// <summary>A valid invoice, payment or marking sent as something other than JSON (415): it must not be acted on.</summary>
+    private static (HttpMethod, string, string?, string?) WrongMediaType(Random random, string existing)
+    {
+        var contentType = Pick(random, ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml", "application/jsonx", "json", ";;;", "application/octet-stream"]);
+        var (method, path, body) = Pick(random,
+        [
+            (HttpMethod.Post, "/v1/invoices", """{"amount":"5","currency":"USD"}"""),
+            (HttpMethod.Post, $"/v1/sandbox/invoices/{existing}/pay", "{}"),
+            (HttpMethod.Post, $"/v1/invoices/{existing}/cancel", "{}"),
+            (HttpMethod.Patch, $"/v1/invoices/{existing}", """{"status":"cancelled"}"""),
+            (HttpMethod.Post, "/v1/invoices/archived", """{"amount":"1","currency":"USD","created_at":"2024-01-01"}"""),
+        ]);
+        return (method, path, body, contentType);
     }
 
     private static string InvalidInvoice(Random random)
@@ -103,7 +140,7 @@ public sealed class HostileInputTests : IAsyncLifetime
         }
     }
 
-    private static string Pick(Random random, string[] options) => options[random.Next(options.Length)];
+    private static T Pick<T>(Random random, T[] options) => options[random.Next(options.Length)];
 
     private static string Truncate(string? text) => text is null ? "" : text.Length <= 200 ? text : text[..200] + "…";
 }

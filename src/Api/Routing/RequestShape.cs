@@ -1,0 +1,80 @@
+using System.Collections.Concurrent;
+using CryptoPay.Api.Errors;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Template;
+
+namespace CryptoPay.Api.Routing;
+
+/// <summary>
+/// Answers the requests no endpoint accepts: a known path asked with the wrong method (405 with
+/// <c>Allow</c>) and a body that is not JSON (415). The fallback route catches every unmatched
+/// method, so the allowed methods are found here by matching the path against the route table.
+/// </summary>
+public sealed class RequestShape(EndpointDataSource endpoints)
+{
+    private readonly ConcurrentDictionary<string, TemplateMatcher> matchers = new(StringComparer.Ordinal);
+
+    /// <summary>The methods the endpoints at this path accept; empty when the path is unknown.</summary>
+    public IReadOnlyList<string> AllowedMethods(PathString path)
+    {
+        var allowed = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var endpoint in endpoints.Endpoints.OfType<RouteEndpoint>())
+        {
+            var methods = endpoint.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods;
+            var pattern = endpoint.RoutePattern;
+            if (methods is not { Count: > 0 } || pattern.RawText is not { } raw || pattern.Parameters.Any(p => p.IsCatchAll))
+            {
+                continue;
+            }
+
+            var matcher = matchers.GetOrAdd(raw, _ => new TemplateMatcher(new RouteTemplate(pattern), new RouteValueDictionary()));
+            if (matcher.TryMatch(path, new RouteValueDictionary()))
+            {
+                allowed.UnionWith(methods);
+            }
+        }
+
+        return [.. allowed];
+    }
+
+    /// <summary>405 for a known path with another method, else null.</summary>
+    public ProblemHttpResult? MethodNotAllowed(HttpContext context)
+    {
+        var allowed = AllowedMethods(context.Request.Path);
+        if (allowed.Count == 0)
+        {
+            return null;
+        }
+
+        var list = string.Join(", ", allowed);
+        context.Response.Headers.Allow = list;
+        return ApiProblem.Create(StatusCodes.Status405MethodNotAllowed, ErrorCodes.MethodNotAllowed, $"{context.Request.Path} accepts {list}, not {context.Request.Method}.");
+    }
+
+    /// <summary>415 for a POST or PATCH whose body is not declared as JSON; a bodiless request passes.</summary>
+    public static ProblemHttpResult? UnsupportedMediaType(HttpRequest request)
+    {
+        if (!(HttpMethods.IsPost(request.Method) || HttpMethods.IsPatch(request.Method)))
+        {
+            return null;
+        }
+
+        var hasBody = request.ContentLength is > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
+        if (request.ContentType is null && !hasBody)
+        {
+            return null;
+        }
+
+        if (Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var media) &&
+            media.MediaType.Value is { } type &&
+            (type.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.EndsWith("+json", StringComparison.OrdinalIgnoreCase)))
+        {
+            return null;
+        }
+
+        return ApiProblem.Create(StatusCodes.Status415UnsupportedMediaType, ErrorCodes.UnsupportedMediaType,
+            $"Send the body as 'Content-Type: application/json'{(request.ContentType is { Length: > 0 } sent ? $", not '{sent}'" : "")}.");
+    }
+}
