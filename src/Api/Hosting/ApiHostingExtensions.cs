@@ -8,6 +8,7 @@ using CryptoPay.Api.Docs;
 using CryptoPay.Api.Rates;
 using CryptoPay.Api.Routing;
 using CryptoPay.Api.Sandbox;
+using CryptoPay.Api.Webhooks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;
@@ -40,6 +41,7 @@ public static class ApiHostingExtensions
         services.AddSingleton<RequestRateLimiter>();
         services.AddSingleton<RequestShape>();
         services.AddSingleton<MerchantOnboarding>();
+        services.AddSingleton<CryptoPay.Grains.Webhooks.IWebhookPayloadRenderer, ApiInvoiceRenderer>();
         services.AddHttpClient<HttpRateProvider>();
         services.AddSingleton<IRateProvider>(sp => sp.GetRequiredService<IOptions<RateOptions>>().Value.Source == "http"
             ? sp.GetRequiredService<HttpRateProvider>()
@@ -86,6 +88,7 @@ public static class ApiHostingExtensions
         app.MapInvoices();
         app.MapSandbox();
         app.MapRates();
+        app.MapWebhooks();
         app.MapOpenApi().WithMetadata(new ApiAccess(AccessKind.Public));
         app.MapGet("/docs", () => TypedResults.Stream(typeof(ApiHostingExtensions).Assembly.GetManifestResourceStream("CryptoPay.Api.Docs.docs.html")!, "text/html; charset=utf-8"))
             .Public().ExcludeFromDescription();

@@ -4,6 +4,7 @@ using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.RateLimits;
 using CryptoPay.Grains.Sandbox;
+using CryptoPay.Grains.Webhooks;
 using CryptoPay.Runtime.Grains;
 using CryptoPay.Runtime.Hosting;
 using CryptoPay.Runtime.Storage;
@@ -23,6 +24,8 @@ public static class GrainRegistration
         registry.Add<IOrderIndexGrain, OrderIndexGrain>();
         registry.Add<IIdempotencyGrain, IdempotencyGrain>();
         registry.Add<ISandboxChainGrain, SandboxChainGrain>();
+        registry.Add<IWebhookEndpointsGrain, WebhookEndpointsGrain>();
+        registry.Add<IWebhookDeliveryGrain, WebhookDeliveryGrain>(WebhookDeliveryProjection.Projection);
         registry.Add<IRateLimitGrain, RateLimitGrain>();
         return registry;
     }
@@ -34,6 +37,7 @@ public static class GrainRegistration
         builder.AddMigrations(InvoiceProjection.Migrations);
         builder.Services.TryAddSingleton(sandbox ?? new SandboxChainOptions());
         builder.Services.TryAddSingleton(sp => InvoiceQueries.For(sp.GetRequiredService<IGrainStore>()));
+        builder.Services.TryAddSingleton(sp => WebhookDeliveryQueries.For(sp.GetRequiredService<IGrainStore>()));
         return builder;
     }
 }
