@@ -1,6 +1,7 @@
 using System.Globalization;
 using CryptoPay.Chains.Rpc;
 using CryptoPay.TestSupport.Nodes;
+using CryptoPay.TestSupport.Processes;
 
 namespace CryptoPay.TestSupport.Evm;
 
@@ -8,20 +9,24 @@ namespace CryptoPay.TestSupport.Evm;
 /// A real EVM dev node (ganache, pinned in tests/TestSupport/node) on a free loopback port: deterministic funded
 /// accounts, the given chain id, a block mined for every transaction. Disposing kills it and deletes its scratch directory.
 /// </summary>
-public sealed class EvmDevNode : IAsyncDisposable
+public sealed class EvmDevNode : ILaunchableNode
 {
     /// <summary>The EVM version the node runs and <see cref="SolidityCompiler"/> compiles for.</summary>
     public const string Hardfork = "shanghai";
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
+    private readonly string _nodeExecutable;
+    private readonly string _ganacheCli;
     private readonly HttpClient _http = new();
     private readonly string _scratchDirectory;
     private NodeProcess? _process;
     private bool _disposed;
 
-    private EvmDevNode(string scratchDirectory, int port, long chainId)
+    private EvmDevNode(string nodeExecutable, string ganacheCli, string scratchDirectory, int port, long chainId)
     {
+        _nodeExecutable = nodeExecutable;
+        _ganacheCli = ganacheCli;
         _scratchDirectory = scratchDirectory;
         Port = port;
         ChainId = chainId;
@@ -47,31 +52,17 @@ public sealed class EvmDevNode : IAsyncDisposable
         NodeProcessReaper.SweepOrphans();
         var scratch = NodeProcessReaper.CreateScratchDirectory("evm");
 
-        const int attempts = 5;
-        for (var attempt = 1; ; attempt++)
-        {
-            var devNode = new EvmDevNode(scratch, NodeProcess.PickFreeLoopbackPort(), chainId);
-            try
-            {
-                if (await devNode.TryLaunchAsync(node, cli, ct))
-                {
-                    return devNode;
-                }
+        return await NodeLauncher.LaunchAsync(() => new EvmDevNode(node, cli, scratch, LoopbackPort.PickFree(), chainId), ct);
+    }
 
-                if (attempt == attempts || devNode._process?.Output.Contains("EADDRINUSE") != true)
-                {
-                    throw new InvalidOperationException($"ganache exited before answering on port {devNode.Port}.\n{devNode.Log}");
-                }
-            }
-            catch
-            {
-                await devNode.DisposeAsync();
-                throw;
-            }
+    bool ILaunchableNode.PortWasTaken => _process?.Output.Contains("EADDRINUSE") == true;
 
-            await devNode.StopProcessAsync();
-            devNode._http.Dispose();
-        }
+    string ILaunchableNode.LaunchFailure => $"ganache exited before answering on port {Port}.\n{Log}";
+
+    async Task ILaunchableNode.DiscardAttemptAsync()
+    {
+        await StopProcessAsync();
+        _http.Dispose();
     }
 
     public async ValueTask DisposeAsync()
@@ -96,8 +87,9 @@ public sealed class EvmDevNode : IAsyncDisposable
         }
     }
 
-    private async Task<bool> TryLaunchAsync(string node, string cli, CancellationToken ct)
+    async Task<bool> ILaunchableNode.TryLaunchAsync(CancellationToken ct)
     {
+        var (node, cli) = (_nodeExecutable, _ganacheCli);
         var chainId = ChainId.ToString(CultureInfo.InvariantCulture);
         string[] arguments =
         [

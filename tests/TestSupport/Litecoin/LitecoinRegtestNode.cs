@@ -1,8 +1,8 @@
 using System.Globalization;
-using System.Net.Http;
 using System.Security.Cryptography;
 using CryptoPay.Chains.Rpc;
 using CryptoPay.TestSupport.Nodes;
+using CryptoPay.TestSupport.Processes;
 
 namespace CryptoPay.TestSupport.Litecoin;
 
@@ -10,19 +10,24 @@ namespace CryptoPay.TestSupport.Litecoin;
 /// A real <c>litecoind -regtest</c> in a fresh temporary data directory, RPC and P2P on free loopback ports, with
 /// <c>-txindex</c>, a fallback fee and a wallet named <see cref="WalletName"/>. Disposing kills it and deletes the directory.
 /// </summary>
-public sealed class LitecoinRegtestNode : IAsyncDisposable
+public sealed class LitecoinRegtestNode : ILaunchableNode
 {
     public const string WalletName = "test";
     private const string RpcUser = "cryptopay";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
+    private readonly string _litecoind;
+    private readonly string _password;
     private readonly HttpClient _http;
     private readonly string _dataDirectory;
     private NodeProcess? _process;
     private bool _disposed;
 
-    private LitecoinRegtestNode(HttpClient http, string dataDirectory, int rpcPort, int p2pPort, BitcoinRpcCredentials credentials)
+    private LitecoinRegtestNode(
+        string litecoind, HttpClient http, string dataDirectory, int rpcPort, int p2pPort, BitcoinRpcCredentials credentials, string password)
     {
+        _litecoind = litecoind;
+        _password = password;
         _http = http;
         _dataDirectory = dataDirectory;
         RpcPort = rpcPort;
@@ -55,34 +60,32 @@ public sealed class LitecoinRegtestNode : IAsyncDisposable
         var credentials = BitcoinRpcCredentials.UserPassword(RpcUser, password);
         var dataDirectory = NodeProcessReaper.CreateScratchDirectory("ltc");
 
-        const int attempts = 5;
-        for (var attempt = 1; ; attempt++)
+        var node = await NodeLauncher.LaunchAsync(
+            () => new LitecoinRegtestNode(
+                litecoind, new HttpClient(), dataDirectory, LoopbackPort.PickFree(), LoopbackPort.PickFree(), credentials, password),
+            ct);
+        try
         {
-            var node = new LitecoinRegtestNode(
-                new HttpClient(), dataDirectory, NodeProcess.PickFreeLoopbackPort(), NodeProcess.PickFreeLoopbackPort(), credentials);
-            try
-            {
-                // Another process may take a port between our probe and the node's bind; then try other ports.
-                if (await node.TryLaunchAsync(litecoind, password, ct))
-                {
-                    await node.Rpc.CreateWalletAsync(WalletName, ct);
-                    return node;
-                }
-
-                if (attempt == attempts || !node.PortWasTaken())
-                {
-                    throw new InvalidOperationException($"litecoind exited before answering RPC on port {node.RpcPort}.\n{node.Log}");
-                }
-            }
-            catch
-            {
-                await node.DisposeAsync();
-                throw;
-            }
-
-            await node.StopProcessAsync();
-            node._http.Dispose();
+            await node.Rpc.CreateWalletAsync(WalletName, ct);
+            return node;
         }
+        catch
+        {
+            await node.DisposeAsync();
+            throw;
+        }
+    }
+
+    bool ILaunchableNode.PortWasTaken =>
+        _process is not null && (_process.Output.Contains("Unable to bind") || _process.Output.Contains("Address already in use")
+            || _process.Output.Contains("Unable to start HTTP server"));
+
+    string ILaunchableNode.LaunchFailure => $"litecoind exited before answering RPC on port {RpcPort}.\n{Log}";
+
+    async Task ILaunchableNode.DiscardAttemptAsync()
+    {
+        await StopProcessAsync();
+        _http.Dispose();
     }
 
     public async ValueTask DisposeAsync()
@@ -107,12 +110,10 @@ public sealed class LitecoinRegtestNode : IAsyncDisposable
         }
     }
 
-    private bool PortWasTaken() =>
-        _process is not null && (_process.Output.Contains("Unable to bind") || _process.Output.Contains("Address already in use")
-            || _process.Output.Contains("Unable to start HTTP server"));
-
-    private async Task<bool> TryLaunchAsync(string litecoind, string password, CancellationToken ct)
+    async Task<bool> ILaunchableNode.TryLaunchAsync(CancellationToken ct)
     {
+        var litecoind = _litecoind;
+        var password = _password;
         string[] arguments =
         [
             "-regtest",

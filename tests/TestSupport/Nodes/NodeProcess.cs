@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace CryptoPay.TestSupport.Nodes;
 
@@ -128,20 +126,6 @@ internal sealed class NodeProcess
         }
 
         Nodes.ScratchDirectory.TryDelete(ScratchDirectory);
-    }
-
-    public static int PickFreeLoopbackPort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try
-        {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        finally
-        {
-            listener.Stop();
-        }
     }
 
     /// <summary>The last lines a node printed, for failure messages.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using CryptoPay.TestSupport.Processes;
 
 namespace CryptoPay.TestSupport.Nodes;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using CryptoPay.TestSupport.Processes;
 
 namespace CryptoPay.TestSupport.Postgres;
 
@@ -52,7 +53,7 @@ internal static class PostgresProcessReaper
         foreach (var directory in Directory.EnumerateDirectories(TempRoot, DirectoryPrefix + "*"))
         {
             var owner = OwnerProcessId(directory);
-            if (owner is null || IsRunning(owner.Value))
+            if (owner is null || ProcessLiveness.IsRunning(owner.Value))
             {
                 continue;
             }
@@ -91,24 +92,6 @@ internal static class PostgresProcessReaper
         return dash > 0 && int.TryParse(name[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
             ? pid
             : null;
-    }
-
-    /// <summary>Whether the process exists and is not a zombie waiting to be reaped.</summary>
-    private static bool IsRunning(int processId)
-    {
-        string stat;
-        try
-        {
-            stat = File.ReadAllText($"/proc/{processId}/stat");
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-
-        // "pid (comm) state ...": comm may contain spaces and parentheses, so the state follows the last ')'.
-        var state = stat.AsSpan(stat.LastIndexOf(')') + 1).TrimStart();
-        return state.Length > 0 && state[0] is not ('Z' or 'X');
     }
 
     private static async Task StopOrphanServerAsync(string directory, CancellationToken ct)

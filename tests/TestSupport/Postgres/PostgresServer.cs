@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using CryptoPay.TestSupport.Processes;
 using Npgsql;
 
 namespace CryptoPay.TestSupport.Postgres;
@@ -228,7 +227,7 @@ public sealed partial class PostgresServer : IAsyncDisposable
         const int attempts = 5;
         for (var attempt = 1; ; attempt++)
         {
-            port = PickFreeLoopbackPort();
+            port = LoopbackPort.PickFree();
             // Another process may grab the port between our probe and the server's bind; then pick another.
             if (await TryLaunchAsync(ct))
             {
@@ -401,20 +400,6 @@ public sealed partial class PostgresServer : IAsyncDisposable
             throw new InvalidOperationException(
                 $"Running as root, but the '{ServerUser}' OS user that PostgreSQL must run as does not exist. " +
                 "Install PostgreSQL with ./test.sh (the postgresql package creates the user) or run the tests as a non-root user.");
-        }
-    }
-
-    private static int PickFreeLoopbackPort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try
-        {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        finally
-        {
-            listener.Stop();
         }
     }
 

@@ -1,4 +1,4 @@
-namespace CryptoPay.TestSupport.Nodes;
+namespace CryptoPay.TestSupport.Processes;
 
 /// <summary>Whether a process still runs, read from /proc (Linux only).</summary>
 internal static class ProcessLiveness
