@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Globalization;
+using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Invoices;
+using CryptoPay.Grains.Merchants;
+using CryptoPay.Grains.Sandbox;
+using CryptoPay.Grains.Webhooks;
+using CryptoPay.Runtime.Storage;
+using CryptoPay.Runtime.Storage.Memory;
+using CryptoPay.Runtime.Storage.Postgres;
+using CryptoPay.Runtime.Testing;
+using CryptoPay.TestSupport.Postgres;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+// Webhook delivery figures (issue 5), by hand:
+//   dotnet run -c Release --project bench/Webhooks.Bench -- [memory|postgres] [events]
+// 1. throughput: N events to one endpoint on a local receiver that answers 200, from the first publish until every
+//    delivery is recorded as delivered; 2. backlog: N events while the receiver answers 503, then the receiver comes
+//    back and the clock reaches the next scheduled attempt (5 s); the drain time is measured from there.
+var store = args.Length > 0 ? args[0] : "memory";
+var events = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10_000;
+using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(20));
+
+PostgresServer? server = null;
+if (store == "postgres")
+{
+    server = await PostgresServer.StartAsync(stop.Token);
+}
+
+var up = true;
+var delivered = 0;
+var builder = WebApplication.CreateBuilder();
+builder.WebHost.UseUrls("http://127.0.0.1:0");
+builder.Logging.ClearProviders();
+var receiver = builder.Build();
+receiver.Run(context =>
+{
+    context.Response.StatusCode = Volatile.Read(ref up) ? 200 : 503;
+    if (Volatile.Read(ref up))
+    {
+        Interlocked.Increment(ref delivered);
+    }
+
+    return Task.CompletedTask;
+});
+await receiver.StartAsync(stop.Token);
+var url = receiver.Urls.First() + "/hook";
+
+Console.WriteLine($"store={store} events={events} cores={Environment.ProcessorCount}");
+foreach (var phase in new[] { "throughput", "backlog" })
+{
+    IGrainStore grainStore = server is null ? new MemoryGrainStore() : new PostgresGrainStore(Npgsql.NpgsqlDataSource.Create(await server.CreateDatabaseAsync(ct: stop.Token)), [InvoiceProjection.Migrations]);
+    await grainStore.InitializeAsync(stop.Token);
+    var clock = new ManualTimeProvider();
+    var settings = new WebhookOptions { AllowPrivateTargets = true };
+    await using var sender = new WebhookSender(Options.Create(settings), clock);
+    await using var cluster = await TestCluster.StartAsync(new TestClusterOptions
+    {
+        Silos = 1,
+        Store = grainStore,
+        Clock = clock,
+        Grains = r => r.AddCryptoPayGrains(),
+        Services = s => s.AddSingleton(new SandboxChainOptions()).AddSingleton(settings).AddSingleton(sender),
+    }, stop.Token);
+
+    var merchant = Guid.NewGuid();
+    var endpoints = cluster.Client.GetGrain<IWebhookEndpointsGrain>(WebhookEndpointsGrain.KeyFor(merchant, Mode.Test));
+    await endpoints.Create(new WebhookEndpointDraft("we_bench", url, [], null, WebhookSignature.GenerateSecret()));
+    var invoice = new InvoiceState { Id = Guid.NewGuid(), Spec = new InvoiceSpec { MerchantId = merchant, Mode = Mode.Test, Currency = "USD", Amount = 10m } };
+    Volatile.Write(ref up, phase == "throughput");
+    Interlocked.Exchange(ref delivered, 0);
+
+    var watch = Stopwatch.StartNew();
+    await Parallel.ForEachAsync(Enumerable.Range(0, events), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = stop.Token }, async (i, _) =>
+        await endpoints.PublishTest($"evt_bench_{i}", new WebhookEventDraft(WebhookEventTypes.InvoiceCreated, 1, invoice)));
+    await DrainAsync();
+    var first = watch.Elapsed;
+    if (phase == "throughput")
+    {
+        Console.WriteLine($"throughput: {Volatile.Read(ref delivered)} delivered in {first.TotalSeconds:0.00} s = {Volatile.Read(ref delivered) / first.TotalSeconds:0} deliveries/s");
+        continue;
+    }
+
+    Console.WriteLine($"backlog: {events} first attempts failed (503) in {first.TotalSeconds:0.00} s = {events / first.TotalSeconds:0} attempts/s");
+    Volatile.Write(ref up, true);
+    clock.Advance(WebhookDeliveryGrain.Schedule[1]);
+    watch.Restart();
+    await DrainAsync();
+    Console.WriteLine($"backlog: receiver back, {Volatile.Read(ref delivered)} delivered in {watch.Elapsed.TotalSeconds:0.00} s after the 5 s retry came due = {Volatile.Read(ref delivered) / watch.Elapsed.TotalSeconds:0} deliveries/s");
+
+    async Task DrainAsync()
+    {
+        var idleRounds = 0;
+        while (idleRounds < 2)
+        {
+            await cluster.RunUntilIdleAsync(stop.Token);
+            await sender.WhenIdleAsync(stop.Token);
+            var backlog = await grainStore.GetBacklogAsync(clock.GetUtcNow(), stop.Token);
+            idleRounds = backlog.DueMessages == 0 ? idleRounds + 1 : 0;
+        }
+    }
+}
+
+await receiver.StopAsync(stop.Token);
+if (server is not null)
+{
+    await server.DisposeAsync();
+}

@@ -1,0 +1,92 @@
+using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Invoices;
+using CryptoPay.Grains.Merchants;
+using CryptoPay.Grains.Sandbox;
+using CryptoPay.Grains.Webhooks;
+using CryptoPay.Runtime.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace CryptoPay.Api.Tests.Webhooks;
+
+/// <summary>Deliveries survive silos dying between attempts and in the middle of one.</summary>
+public sealed class WebhookSiloFailureTests : IAsyncLifetime
+{
+    private static readonly WebhookOptions Settings = new() { AllowPrivateTargets = true, Timeout = TimeSpan.FromSeconds(1) };
+    private readonly ManualTimeProvider clock = new();
+    private WebhookReceiver receiver = null!;
+    private TestCluster cluster = null!;
+    private WebhookSender sender = null!;
+
+    public async Task InitializeAsync()
+    {
+        receiver = await WebhookReceiver.StartAsync();
+        sender = new WebhookSender(Options.Create(Settings), clock);
+        cluster = await TestCluster.StartAsync(new TestClusterOptions
+        {
+            Silos = 2,
+            Clock = clock,
+            Grains = r => r.AddCryptoPayGrains(),
+            Services = s =>
+            {
+                s.AddSingleton(new SandboxChainOptions());
+                s.AddSingleton(Settings);
+                s.AddSingleton(sender);
+            },
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await cluster.DisposeAsync();
+        await sender.DisposeAsync();
+        await receiver.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_delivery_completes_from_another_silo_after_its_silo_dies_between_and_during_attempts()
+    {
+        var secondArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        receiver.Respond = async (context, before) =>
+        {
+            if (before == 1)
+            {
+                secondArrived.TrySetResult();
+                await Task.Delay(TimeSpan.FromMilliseconds(800), CancellationToken.None);
+            }
+
+            context.Response.StatusCode = before == 2 ? 200 : 500;
+        };
+        var merchant = Guid.NewGuid();
+        var key = WebhookEndpointsGrain.KeyFor(merchant, Mode.Test);
+        await cluster.FactoryOf(0).GetGrain<IWebhookEndpointsGrain>(key).Create(new WebhookEndpointDraft("we_1", receiver.Url(), [], null, WebhookSignature.GenerateSecret()));
+        var invoice = new InvoiceState { Id = Guid.NewGuid(), Spec = new InvoiceSpec { MerchantId = merchant, Mode = Mode.Test, Currency = "USD" } };
+        await cluster.FactoryOf(0).GetGrain<IWebhookEndpointsGrain>(key).PublishTest("evt_silo", new WebhookEventDraft(WebhookEventTypes.InvoiceCreated, 1, invoice));
+        await cluster.RunUntilIdleAsync();
+        await sender.WhenIdleAsync();
+        Assert.Single(receiver.Received);
+
+        // Between attempts: the silo that sent attempt 1 dies; the reminder fires on the other one.
+        cluster.KillSilo(0);
+        cluster.Clock!.Advance(TimeSpan.FromSeconds(5));
+        await cluster.RunUntilIdleAsync();
+        await secondArrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // During an attempt: that silo dies too before recording the result; the lease resends it.
+        cluster.KillSilo(1);
+        await sender.WhenIdleAsync();
+        await cluster.RestartSiloAsync(0);
+        await cluster.AdvanceTimeAsync(Settings.AttemptLease);
+        await sender.WhenIdleAsync();
+        await cluster.RunUntilIdleAsync();
+
+        Assert.Equal(3, receiver.Received.Count);
+        Assert.Single(receiver.Received.Select(r => r.Id).Distinct());
+        var delivery = await cluster.Client.GetGrain<IWebhookDeliveryGrain>(WebhookDeliveryGrain.KeyFor("evt_silo", "we_1")).Get();
+        Assert.Equal(WebhookDeliveryStatus.Delivered, delivery!.Status);
+        Assert.Equal(3, delivery.Attempts.Count);
+        Assert.Equal(500, delivery.Attempts[0].HttpStatus);
+        Assert.Contains("silo stopped", delivery.Attempts[1].Error, StringComparison.Ordinal);
+        Assert.Equal(200, delivery.Attempts[2].HttpStatus);
+    }
+}
