@@ -19,6 +19,12 @@ public sealed class ApiOptions
 
     public int RateLimitPerMinute { get; set; } = DefaultRateLimitPerMinute;
 
+    /// <summary>How often an open invoice event stream reads the invoice for changes.</summary>
+    public TimeSpan EventsPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long an event stream may stay silent before a heartbeat comment is sent.</summary>
+    public TimeSpan EventsHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Base URL of the hosted checkout pages; the request's own host when empty.</summary>
     public string? PublicBaseUrl { get; set; }
 }

@@ -30,7 +30,9 @@ public static class ApiHostingExtensions
     {
         services.AddOptions<AdminOptions>().Bind(configuration.GetSection("Admin"));
         services.AddOptions<ApiOptions>().Bind(configuration.GetSection("Api"))
-            .Validate(o => o.RateLimitPerMinute > 0, "Api:RateLimitPerMinute must be positive.").ValidateOnStart();
+            .Validate(o => o.RateLimitPerMinute > 0, "Api:RateLimitPerMinute must be positive.")
+            .Validate(o => o.EventsPollInterval > TimeSpan.Zero && o.EventsHeartbeatInterval > TimeSpan.Zero, "Api:EventsPollInterval and Api:EventsHeartbeatInterval must be positive.")
+            .ValidateOnStart();
         services.AddOptions<RateOptions>().Bind(configuration.GetSection("Rates"))
             .Validate(o =>
             {

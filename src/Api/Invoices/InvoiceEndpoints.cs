@@ -45,6 +45,7 @@ public static class InvoiceEndpoints
         group.MapGet("/totals", TotalsAsync).ForMerchant(ApiKeyScopes.InvoicesRead);
         group.MapGet("/{id}", GetAsync).ForMerchant(ApiKeyScopes.InvoicesRead);
         group.MapGet("/{id}/status", StatusAsync).Public();
+        group.MapInvoiceEvents();
         group.MapPost("/{id}/cancel", CancelAsync).ForMerchant(ApiKeyScopes.InvoicesWrite, idempotent: true);
         group.MapPatch("/{id}", MarkAsync).ForMerchant(ApiKeyScopes.InvoicesWrite).Accepts<MarkInvoiceRequest>("application/json", "*/*");
         return endpoints;
