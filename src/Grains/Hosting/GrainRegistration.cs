@@ -1,6 +1,7 @@
 using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Idempotency;
 using CryptoPay.Grains.Invoices;
+using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.RateLimits;
 using CryptoPay.Grains.Sandbox;
@@ -27,6 +28,8 @@ public static class GrainRegistration
         registry.Add<IWebhookEndpointsGrain, WebhookEndpointsGrain>();
         registry.Add<IWebhookDeliveryGrain, WebhookDeliveryGrain>(WebhookDeliveryProjection.Projection);
         registry.Add<IRateLimitGrain, RateLimitGrain>();
+        registry.Add<IMerchantBalanceGrain, MerchantBalanceGrain>(LedgerProjections.Balances);
+        registry.Add<ILedgerOutputGrain, LedgerOutputGrain>(LedgerProjections.Outputs);
         return registry;
     }
 
@@ -35,6 +38,9 @@ public static class GrainRegistration
     {
         builder.Registry.AddCryptoPayGrains();
         builder.AddMigrations(InvoiceProjection.Migrations);
+        builder.AddMigrations(LedgerProjections.Migrations);
+        builder.Services.TryAddSingleton(new LedgerOptions());
+        builder.Services.TryAddSingleton(sp => LedgerQueries.For(sp.GetRequiredService<IGrainStore>()));
         builder.Services.TryAddSingleton(sandbox ?? new SandboxChainOptions());
         builder.Services.TryAddSingleton(sp => InvoiceQueries.For(sp.GetRequiredService<IGrainStore>()));
         builder.Services.TryAddSingleton(sp => WebhookDeliveryQueries.For(sp.GetRequiredService<IGrainStore>()));

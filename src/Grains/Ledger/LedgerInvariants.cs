@@ -1,0 +1,119 @@
+using System.Numerics;
+using CryptoPay.Runtime.Storage;
+
+namespace CryptoPay.Grains.Ledger;
+
+/// <summary>
+/// The ledger's invariants as code, checked after every test and chaos run on a quiet cluster
+/// (messages between journals and balances delivered). Each failure throws
+/// <see cref="LedgerInvariantException"/> naming the invariant.
+/// </summary>
+public static class LedgerInvariants
+{
+    public static async Task CheckAsync(IGrainStore store, CancellationToken ct = default) =>
+        Check(await LedgerQueries.For(store).SnapshotAsync(ct).ConfigureAwait(false));
+
+    public static void Check(LedgerSnapshot snapshot)
+    {
+        var movementIds = new HashSet<string>(StringComparer.Ordinal);
+        var outputs = new HashSet<(string, string, int)>();
+        var journalPerAsset = new Dictionary<string, BigInteger>(StringComparer.Ordinal);
+        var accountTotals = new Dictionary<(string Asset, string Account), BigInteger>();
+        var movementsPerBalance = new Dictionary<string, long>(StringComparer.Ordinal);
+
+        foreach (var output in snapshot.Outputs)
+        {
+            if (!outputs.Add((output.Network, output.Txid, output.OutputIndex)))
+            {
+                throw new LedgerInvariantException("no output credited twice", $"output {output.OutputKey} has two journals.");
+            }
+
+            CheckJournal(output, movementIds);
+            var balanceKey = LedgerKeys.Balance(output.MerchantId, output.Mode, output.Asset);
+            movementsPerBalance[balanceKey] = movementsPerBalance.GetValueOrDefault(balanceKey) + output.Movements.Count;
+            foreach (var entry in output.Movements.SelectMany(m => m.Entries))
+            {
+                journalPerAsset[entry.Asset] = journalPerAsset.GetValueOrDefault(entry.Asset) + entry.Amount;
+                accountTotals[(entry.Asset, entry.Account)] = accountTotals.GetValueOrDefault((entry.Asset, entry.Account)) + entry.Amount;
+            }
+        }
+
+        foreach (var (asset, sum) in journalPerAsset.Where(a => !a.Value.IsZero))
+        {
+            throw new LedgerInvariantException("sum of all entries per asset is zero", $"the entries of {asset} sum to {sum}.");
+        }
+
+        foreach (var balance in snapshot.Balances)
+        {
+            var key = LedgerKeys.Balance(balance.MerchantId, balance.Mode, balance.Asset);
+            var journal = accountTotals.GetValueOrDefault((balance.Asset, LedgerKeys.MerchantAvailable(balance.MerchantId, balance.Mode)));
+            if (balance.Available != journal)
+            {
+                throw new LedgerInvariantException("balance equals its journal", $"balance {key} holds {balance.Available} but its entries sum to {journal}.");
+            }
+
+            if (balance.Available != balance.Deposited - balance.Fees - balance.Withdrawn)
+            {
+                throw new LedgerInvariantException("balance equals deposits - fees - withdrawals", $"balance {key}: {balance.Available} != {balance.Deposited} - {balance.Fees} - {balance.Withdrawn}.");
+            }
+
+            if (balance.MovementCount != movementsPerBalance.GetValueOrDefault(key))
+            {
+                throw new LedgerInvariantException("every movement posted once", $"balance {key} applied {balance.MovementCount} movements; its journals hold {movementsPerBalance.GetValueOrDefault(key)}.");
+            }
+        }
+
+        foreach (var asset in journalPerAsset.Keys)
+        {
+            var balances = snapshot.Balances.Where(b => b.Asset == asset).ToList();
+            var merchants = balances.Aggregate(BigInteger.Zero, (s, b) => s + b.Available);
+            var deposited = -accountTotals.Where(a => a.Key.Asset == asset && a.Key.Account.StartsWith("deposits:", StringComparison.Ordinal)).Aggregate(BigInteger.Zero, (s, a) => s + a.Value);
+            var fees = accountTotals.GetValueOrDefault((asset, LedgerKeys.OperatorFees));
+            var withdrawn = balances.Aggregate(BigInteger.Zero, (s, b) => s + b.Withdrawn);
+            if (merchants != deposited - fees - withdrawn)
+            {
+                throw new LedgerInvariantException("balance equals deposits - fees - withdrawals", $"{asset}: merchants hold {merchants}, but {deposited} credited - {fees} fees - {withdrawn} withdrawn = {deposited - fees - withdrawn}.");
+            }
+        }
+    }
+
+    /// <summary>An output's journal: balanced movements, credit and exact reversal alternating, the credited flag matching.</summary>
+    private static void CheckJournal(LedgerOutputState output, HashSet<string> movementIds)
+    {
+        for (var i = 0; i < output.Movements.Count; i++)
+        {
+            var movement = output.Movements[i];
+            movement.EnsureBalanced();
+            if (!movementIds.Add(movement.Id))
+            {
+                throw new LedgerInvariantException("no output credited twice", $"movement {movement.Id} is recorded twice.");
+            }
+
+            var expected = i % 2 == 0 ? LedgerMovementKind.DepositCredit : LedgerMovementKind.DepositReversal;
+            if (movement.Kind != expected || movement.OutputKey != output.OutputKey)
+            {
+                throw new LedgerInvariantException("no output credited twice", $"output {output.OutputKey} has {movement.Kind} at position {i}; credits and reversals must alternate.");
+            }
+
+            if (movement.Kind == LedgerMovementKind.DepositReversal)
+            {
+                var credit = output.Movements[i - 1];
+                var compensates = credit.Entries.Count == movement.Entries.Count &&
+                    credit.Entries.Zip(movement.Entries).All(p => p.First.Account == p.Second.Account && p.First.Asset == p.Second.Asset && p.First.Amount == -p.Second.Amount);
+                if (!compensates)
+                {
+                    throw new LedgerInvariantException("a reversal compensates its credit exactly", $"movement {movement.Id} does not negate {credit.Id}.");
+                }
+            }
+            else if (movement.AmountOn(LedgerKeys.Deposits(output.Network)) != -output.GrossUnits)
+            {
+                throw new LedgerInvariantException("a credit moves the whole output", $"movement {movement.Id} moves {-movement.AmountOn(LedgerKeys.Deposits(output.Network))} of output {output.OutputKey} worth {output.GrossUnits}.");
+            }
+        }
+
+        if (output.Credited != (output.Movements.Count % 2 == 1))
+        {
+            throw new LedgerInvariantException("no output credited twice", $"output {output.OutputKey} says credited={output.Credited} after {output.Movements.Count} movements.");
+        }
+    }
+}

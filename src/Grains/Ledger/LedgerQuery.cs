@@ -1,0 +1,85 @@
+using System.Text.Json;
+using CryptoPay.Grains.Merchants;
+using CryptoPay.Runtime.Storage;
+using CryptoPay.Runtime.Storage.Memory;
+using CryptoPay.Runtime.Storage.Postgres;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace CryptoPay.Grains.Ledger;
+
+/// <summary>Every balance and every output journal, read at one moment (for the invariant checker).</summary>
+public sealed record LedgerSnapshot(IReadOnlyList<MerchantBalanceState> Balances, IReadOnlyList<LedgerOutputState> Outputs);
+
+/// <summary>Balances and journals served from the ledger tables, never by loading grains.</summary>
+public interface ILedgerQuery
+{
+    /// <summary>The merchant's balances in one mode, ordered by asset.</summary>
+    Task<IReadOnlyList<MerchantBalanceState>> BalancesAsync(Guid merchantId, Mode mode, CancellationToken ct);
+
+    Task<LedgerSnapshot> SnapshotAsync(CancellationToken ct);
+}
+
+public static class LedgerQueries
+{
+    /// <summary>The query matching the store the silo runs on.</summary>
+    public static ILedgerQuery For(IGrainStore store) => store switch
+    {
+        PostgresGrainStore postgres => new PostgresLedgerQuery(postgres.DataSource),
+        MemoryGrainStore memory => new MemoryLedgerQuery(memory),
+        _ => throw new InvalidOperationException($"No ledger query for the {store.Name} store."),
+    };
+}
+
+public sealed class MemoryLedgerQuery(MemoryGrainStore store) : ILedgerQuery
+{
+    public Task<IReadOnlyList<MerchantBalanceState>> BalancesAsync(Guid merchantId, Mode mode, CancellationToken ct) =>
+        Task.FromResult<IReadOnlyList<MerchantBalanceState>>([.. Balances().Where(b => b.MerchantId == merchantId && b.Mode == mode).OrderBy(b => b.Asset, StringComparer.Ordinal)]);
+
+    public Task<LedgerSnapshot> SnapshotAsync(CancellationToken ct) =>
+        Task.FromResult(new LedgerSnapshot(
+            [.. Balances()],
+            [.. Rows(LedgerProjections.OutputsTable, LedgerProjections.OutputDocumentColumn).Select(d => JsonSerializer.Deserialize<LedgerOutputState>(d, LedgerProjections.Json)!)]));
+
+    private IEnumerable<MerchantBalanceState> Balances() =>
+        Rows(LedgerProjections.BalancesTable, LedgerProjections.BalanceDocumentColumn).Select(d => JsonSerializer.Deserialize<MerchantBalanceState>(d, LedgerProjections.Json)!);
+
+    private IEnumerable<string> Rows(string table, int documentColumn) =>
+        [.. store.GetProjection(table).Values.Select(r => (string)r[documentColumn]!)];
+}
+
+public sealed class PostgresLedgerQuery(NpgsqlDataSource dataSource) : ILedgerQuery
+{
+    public async Task<IReadOnlyList<MerchantBalanceState>> BalancesAsync(Guid merchantId, Mode mode, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT document::text FROM merchant_balances WHERE merchant_id = @merchant_id AND mode = @mode ORDER BY asset");
+        command.Parameters.Add(new NpgsqlParameter("merchant_id", NpgsqlDbType.Uuid) { Value = merchantId });
+        command.Parameters.Add(new NpgsqlParameter("mode", NpgsqlDbType.Text) { Value = LedgerKeys.ModeName(mode) });
+        return await ReadAsync<MerchantBalanceState>(command, ct).ConfigureAwait(false);
+    }
+
+    public async Task<LedgerSnapshot> SnapshotAsync(CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+        // One repeatable-read snapshot, so balances and journals are seen at the same moment.
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct).ConfigureAwait(false);
+        await using var balances = new NpgsqlCommand("SELECT document::text FROM merchant_balances", connection, transaction);
+        await using var outputs = new NpgsqlCommand("SELECT document::text FROM ledger_outputs", connection, transaction);
+        var snapshot = new LedgerSnapshot(await ReadAsync<MerchantBalanceState>(balances, ct).ConfigureAwait(false), await ReadAsync<LedgerOutputState>(outputs, ct).ConfigureAwait(false));
+        await transaction.CommitAsync(ct).ConfigureAwait(false);
+        return snapshot;
+    }
+
+    private static async Task<IReadOnlyList<T>> ReadAsync<T>(NpgsqlCommand command, CancellationToken ct)
+    {
+        var rows = new List<T>();
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            rows.Add(JsonSerializer.Deserialize<T>(reader.GetString(0), LedgerProjections.Json)!);
+        }
+
+        return rows;
+    }
+}
