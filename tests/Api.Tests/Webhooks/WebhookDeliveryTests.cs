@@ -229,7 +229,7 @@ public abstract class WebhookDeliveryTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_receiver_down_for_the_whole_schedule_gets_every_event_after_redelivery_with_stable_ids()
+    public async Task A_receiver_down_through_the_schedule_gets_every_event_when_it_returns_with_stable_ids()
     {
         var up = false;
         receiver.Respond = (context, _) =>
@@ -244,27 +244,84 @@ public abstract class WebhookDeliveryTests : IAsyncLifetime
         }
 
         await SettleAsync();
+        var schedule = WebhookDeliveryGrain.Schedule;
+        foreach (var step in schedule.Skip(1).SkipLast(1))
+        {
+            await SettleAsync(step);
+        }
+
+        Assert.Equal(3 * (schedule.Count - 1), receiver.Received.Count);
+        Assert.Equal(3, (await DeliveriesAsync("?status=pending")).GetArrayLength());
+        var ids = receiver.Received.Select(r => r.Id).Distinct().Order(StringComparer.Ordinal).ToList();
+
+        up = true;
+        await SettleAsync(schedule[^1]);
+        var delivered = (await DeliveriesAsync("?status=delivered")).EnumerateArray().ToList();
+        Assert.Equal(3, delivered.Count);
+        Assert.All(delivered, d => Assert.Equal(schedule.Count, d.GetProperty("attempts").GetArrayLength()));
+        Assert.Equal(ids, receiver.Received.Select(r => r.Id).Distinct().Order(StringComparer.Ordinal));
+        Assert.All(receiver.Received.GroupBy(r => r.Id), g => Assert.Equal(schedule.Count, g.Count()));
+    }
+
+    [Fact]
+    public async Task A_delivery_that_exhausted_the_schedule_is_sent_again_on_redeliver_with_the_same_id()
+    {
+        var up = false;
+        receiver.Respond = (context, _) =>
+        {
+            context.Response.StatusCode = up ? 200 : 500;
+            return Task.CompletedTask;
+        };
+        await CreateEndpointAsync(events: """["invoice.created"]""");
+        await CreateInvoiceAsync();
+        await SettleAsync();
         foreach (var step in WebhookDeliveryGrain.Schedule.Skip(1))
         {
             await SettleAsync(step);
         }
 
-        var failed = (await DeliveriesAsync("?status=failed")).EnumerateArray().ToList();
-        Assert.Equal(3, failed.Count);
-        Assert.All(failed, d => Assert.Equal(8, d.GetProperty("attempts").GetArrayLength()));
-        var idsWhileDown = receiver.Received.GroupBy(r => r.Id).ToDictionary(g => g.Key, g => g.Count());
-        Assert.Equal(3, idsWhileDown.Count);
-        Assert.All(idsWhileDown.Values, count => Assert.Equal(8, count));
-
+        var failed = Assert.Single((await DeliveriesAsync("?status=failed")).EnumerateArray());
+        Assert.Contains("8 scheduled attempts", failed.Str("failure_reason"), StringComparison.Ordinal);
         up = true;
-        foreach (var delivery in failed)
+        var eventId = failed.Str("event_id");
+        Assert.Equal(404, (await merchant.PostJsonAsync("/v1/events/evt_unknown/redeliver", "{}")).Status);
+        Assert.Equal(200, (await merchant.PostJsonAsync($"/v1/events/{eventId}/redeliver", "{}")).Status);
+        await SettleAsync();
+        Assert.Equal("delivered", Assert.Single((await DeliveriesAsync($"?event_id={eventId}")).EnumerateArray()).Str("status"));
+        Assert.Equal(9, receiver.Received.Count(r => r.Id == eventId));
+    }
+
+    [Fact]
+    public async Task Every_invoice_transition_emits_its_event()
+    {
+        await CreateEndpointAsync();
+        async Task<List<string>> EventsOf(string invoiceId)
         {
-            Assert.Equal(200, (await merchant.PostJsonAsync($"/v1/events/{delivery.Str("event_id")}/redeliver", "{}")).Status);
+            await SettleAsync();
+            return [.. receiver.Received.Select(r => JsonDocument.Parse(r.Body).RootElement)
+                .Where(b => b.GetProperty("data").GetProperty("object").GetProperty("id").GetString() == invoiceId)
+                .Select(b => b.GetProperty("type").GetString()!).Order(StringComparer.Ordinal)];
         }
 
-        await SettleAsync();
-        Assert.Equal(3, (await DeliveriesAsync("?status=delivered")).GetArrayLength());
-        Assert.Equal(idsWhileDown.Keys.Order(StringComparer.Ordinal), receiver.Received.Select(r => r.Id).Distinct().Order(StringComparer.Ordinal));
+        var cancelled = await CreateInvoiceAsync();
+        Assert.Equal(200, (await merchant.PostJsonAsync($"/v1/invoices/{cancelled}/cancel", "{}")).Status);
+        Assert.Equal(["invoice.cancelled", "invoice.created"], await EventsOf(cancelled));
+
+        var overpaid = await CreateInvoiceAsync();
+        Assert.Equal(200, (await merchant.PostJsonAsync($"/v1/sandbox/invoices/{overpaid}/pay", """{"amount":"30"}""")).Status);
+        Assert.Equal(["invoice.confirming", "invoice.created", "invoice.overpaid", "invoice.payment_detected"], await EventsOf(overpaid));
+
+        var partial = await CreateInvoiceAsync();
+        var expired = await CreateInvoiceAsync();
+        Assert.Equal(200, (await merchant.PostJsonAsync($"/v1/sandbox/invoices/{partial}/pay", """{"amount":"10"}""")).Status);
+        Assert.Equal(["invoice.created", "invoice.partial_payment", "invoice.payment_detected"], await EventsOf(partial));
+
+        await SettleAsync(TimeSpan.FromHours(25));
+        Assert.Equal(["invoice.created", "invoice.expired"], await EventsOf(expired));
+        Assert.Contains("invoice.expired", await EventsOf(partial));
+
+        Assert.Equal(200, (await merchant.PostJsonAsync($"/v1/sandbox/invoices/{expired}/pay", """{"amount":"25.5"}""")).Status);
+        Assert.Equal(["invoice.confirming", "invoice.created", "invoice.expired", "invoice.paid_late", "invoice.payment_detected"], await EventsOf(expired));
     }
 
     [Fact]
