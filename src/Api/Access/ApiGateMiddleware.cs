@@ -33,7 +33,7 @@ public sealed class ApiOptions
 /// Runs after routing, before the endpoint: authenticates the key the endpoint requires, applies the
 /// per-key rate limit, and makes POSTs with an Idempotency-Key replay their first response.
 /// </summary>
-internal sealed class ApiGateMiddleware(RequestDelegate next, IGrainFactory grains, RequestRateLimiter limiter, IOptions<AdminOptions> admin, IOptions<ApiOptions> api)
+internal sealed class ApiGateMiddleware(RequestDelegate next, IGrainFactory grains, KeyCache keys, RequestRateLimiter limiter, IOptions<AdminOptions> admin, IOptions<ApiOptions> api)
 {
     private const int MaxIdempotencyKeyLength = 255;
 
@@ -66,14 +66,13 @@ internal sealed class ApiGateMiddleware(RequestDelegate next, IGrainFactory grai
         }
 
         var parsed = ApiKeySecret.Parse(presented);
-        var key = parsed is null ? null : await grains.GetGrain<IApiKeyGrain>(parsed.Id).Get();
+        var (key, merchant) = parsed is null ? (null, null) : await keys.GetAsync(parsed.Id);
         if (parsed is null || key is null || !parsed.Matches(key.Hash) || key.RevokedAt is not null)
         {
             await Deny(context, StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "The API key is not valid or was revoked.");
             return;
         }
 
-        var merchant = await grains.GetGrain<IMerchantGrain>(key.MerchantId).Get();
         if (merchant is null || merchant.Status != MerchantStatus.Active)
         {
             await Deny(context, StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "The merchant of this key is not active.");

@@ -42,6 +42,7 @@ public static class ApiHostingExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<RequestRateLimiter>();
         services.AddSingleton<RequestShape>();
+        services.AddSingleton<KeyCache>();
         services.AddSingleton<MerchantOnboarding>();
         services.AddSingleton<CryptoPay.Grains.Webhooks.IWebhookPayloadRenderer, ApiInvoiceRenderer>();
         services.AddHttpClient<HttpRateProvider>();

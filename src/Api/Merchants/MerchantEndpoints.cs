@@ -126,8 +126,8 @@ public static class MerchantEndpoints
         return TypedResults.Created($"/v1/api-keys/{issued.Id}", issued);
     }
 
-    private static async Task<Results<Ok<RevokedKeyResponse>, ProblemHttpResult>> RevokeKeyAsync(string id, IGrainFactory grains) =>
-        Guid.TryParse(id, out var keyId) && await grains.GetGrain<IApiKeyGrain>(keyId).Revoke()
+    private static async Task<Results<Ok<RevokedKeyResponse>, ProblemHttpResult>> RevokeKeyAsync(string id, IGrainFactory grains, KeyCache keys) =>
+        Guid.TryParse(id, out var keyId) && await grains.GetGrain<IApiKeyGrain>(keyId).Revoke() && keys.Forget(keyId)
             ? TypedResults.Ok(new RevokedKeyResponse(keyId, true))
             : ApiProblem.NotFound("API key");
 }
