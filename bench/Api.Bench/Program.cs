@@ -1,0 +1,143 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using CryptoPay.Api.Bench;
+using CryptoPay.Silo.Gateway;
+using CryptoPay.TestSupport.Postgres;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+// Merchant API figures against raw PostgreSQL in one run (docs/BENCHMARKS.md, "Merchant API (issue 3)").
+// dotnet run -c Release --project bench/Api.Bench [-- --workers 32 --seconds 10]
+var workers = Option("--workers", 32);
+var seconds = Option("--seconds", 10);
+var warmUp = TimeSpan.FromSeconds(2);
+var measure = TimeSpan.FromSeconds(seconds);
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    stop.Cancel();
+};
+var ct = stop.Token;
+
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Api.Bench: {Environment.ProcessorCount} cores, load average {LoadAverage()}, {workers} concurrent callers, {seconds} s per measurement"));
+await using var postgres = await PostgresServer.StartAsync(ct);
+var database = await postgres.CreateDatabaseAsync("api_bench", ct);
+await using var raw = new NpgsqlDataSourceBuilder(new NpgsqlConnectionStringBuilder(database) { MaxPoolSize = workers + 8 }.ConnectionString).Build();
+await using (var create = raw.CreateCommand("CREATE TABLE bench_rows (id uuid PRIMARY KEY, amount numeric NOT NULL, body jsonb NOT NULL)"))
+{
+    await create.ExecuteNonQueryAsync(ct);
+}
+
+var rowIds = new System.Collections.Concurrent.ConcurrentBag<Guid>();
+var insert = await Load.ClosedAsync(workers, warmUp, measure, async (_, token) =>
+{
+    var id = Guid.NewGuid();
+    await using var command = raw.CreateCommand("INSERT INTO bench_rows (id, amount, body) VALUES ($1, $2, $3::jsonb)");
+    command.Parameters.Add(new NpgsqlParameter { Value = id });
+    command.Parameters.Add(new NpgsqlParameter { Value = 25.50m });
+    command.Parameters.Add(new NpgsqlParameter { Value = """{"status":"pending","currency":"USD"}""" });
+    await command.ExecuteNonQueryAsync(token);
+    rowIds.Add(id);
+}, ct);
+Report("raw INSERT (one-row transactions)", insert);
+var rows = rowIds.ToArray();
+var select = await Load.ClosedAsync(workers, warmUp, measure, async (i, token) =>
+{
+    await using var command = raw.CreateCommand("SELECT body FROM bench_rows WHERE id = $1");
+    command.Parameters.Add(new NpgsqlParameter { Value = rows[(int)((uint)i * 2654435761u % (uint)rows.Length)] });
+    await command.ExecuteScalarAsync(token);
+}, ct);
+Report("raw primary-key SELECT", select);
+
+const string adminKey = "bench-admin-key-0123456789abcdef";
+var builder = WebApplication.CreateBuilder();
+builder.WebHost.UseUrls("http://127.0.0.1:0");
+builder.Logging.ClearProviders();
+builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+{
+    ["ConnectionStrings:Postgres"] = database,
+    ["Admin:ApiKey"] = adminKey,
+    ["Api:RateLimitPerMinute"] = int.MaxValue.ToString(CultureInfo.InvariantCulture),
+});
+builder.AddCryptoPayGateway();
+await using var gateway = builder.Build();
+gateway.MapCryptoPayGateway();
+await gateway.StartAsync(ct);
+var baseAddress = new Uri(gateway.Urls.First());
+Console.WriteLine($"gateway: real Kestrel at {baseAddress} on PostgreSQL (same server)");
+
+using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = workers, PooledConnectionLifetime = Timeout.InfiniteTimeSpan }) { BaseAddress = baseAddress };
+var testKey = await CreateMerchantAsync(http, adminKey, ct);
+var invoiceIds = new System.Collections.Concurrent.ConcurrentBag<string>();
+const string invoiceBody = """{"amount":"25.50","currency":"USD","payment_methods":["usdt_sandbox"]}""";
+async Task CreateInvoiceAsync(int _, CancellationToken token)
+{
+    using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/invoices") { Content = new StringContent(invoiceBody, Encoding.UTF8, "application/json") };
+    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", testKey);
+    using var response = await http.SendAsync(request, token);
+    var text = await response.Content.ReadAsStringAsync(token);
+    if ((int)response.StatusCode != 201)
+    {
+        throw new InvalidOperationException($"create answered {(int)response.StatusCode}: {text}");
+    }
+
+    invoiceIds.Add(JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!);
+}
+
+string[] invoices = [];
+async Task ReadStatusAsync(int i, CancellationToken token)
+{
+    using var response = await http.GetAsync($"/v1/invoices/{invoices[(int)((uint)i * 2654435761u % (uint)invoices.Length)]}/status", token);
+    await response.Content.LoadIntoBufferAsync(token);
+    if ((int)response.StatusCode != 200)
+    {
+        throw new InvalidOperationException($"status answered {(int)response.StatusCode}");
+    }
+}
+
+var creations = await Load.ClosedAsync(workers, warmUp, measure, CreateInvoiceAsync, ct);
+Report("POST /v1/invoices", creations);
+invoices = [.. invoiceIds];
+var reads = await Load.ClosedAsync(workers, warmUp, measure, ReadStatusAsync, ct);
+Report("GET /v1/invoices/{id}/status", reads);
+var halfCreations = await Load.PacedAsync(creations.PerSecond / 2, workers, warmUp, measure, CreateInvoiceAsync, ct);
+Report("POST /v1/invoices at half of peak", halfCreations);
+var halfReads = await Load.PacedAsync(reads.PerSecond / 2, workers, warmUp, measure, ReadStatusAsync, ct);
+Report("GET status at half of peak", halfReads);
+
+Console.WriteLine();
+Verdict("creations / raw INSERT", creations.PerSecond / insert.PerSecond, ">= 0.25", creations.PerSecond / insert.PerSecond >= 0.25);
+Verdict("status reads / raw SELECT", reads.PerSecond / select.PerSecond, ">= 0.50", reads.PerSecond / select.PerSecond >= 0.5);
+Verdict("creations p99 at half of peak (ms)", halfCreations.P99, "< 50", halfCreations.P99 < 50);
+Verdict("status reads p99 at half of peak (ms)", halfReads.P99, "< 50", halfReads.P99 < 50);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load average after the run: {LoadAverage()}"));
+await gateway.StopAsync(CancellationToken.None);
+return 0;
+
+static async Task<string> CreateMerchantAsync(HttpClient http, string adminKey, CancellationToken ct)
+{
+    using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/merchants") { Content = new StringContent("""{"name":"Bench shop"}""", Encoding.UTF8, "application/json") };
+    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
+    using var response = await http.SendAsync(request, ct);
+    var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement;
+    return json.GetProperty("api_keys").EnumerateArray().First(k => k.GetProperty("mode").GetString() == "test").GetProperty("key").GetString()!;
+}
+
+static void Report(string what, LoadResult result) => Console.WriteLine($"{what,-38} {result}");
+
+static void Verdict(string what, double value, string target, bool met) =>
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{what,-38} {value,8:F2}  target {target,-7} {(met ? "MET" : "MISSED")}"));
+
+static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+int Option(string name, int fallback)
+{
+    var index = Array.IndexOf(args, name);
+    return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
+}
