@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using CryptoPay.Api.Access;
+using CryptoPay.Api.Balances;
 using CryptoPay.Api.Errors;
 using CryptoPay.Api.Invoices;
 using CryptoPay.Api.Merchants;
@@ -89,6 +90,7 @@ public static class ApiHostingExtensions
         app.UseMiddleware<ApiGateMiddleware>();
         app.MapMerchants();
         app.MapInvoices();
+        app.MapBalances();
         app.MapSandbox();
         app.MapRates();
         app.MapWebhooks();

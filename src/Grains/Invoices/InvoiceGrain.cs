@@ -1,4 +1,5 @@
 using System.Numerics;
+using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Webhooks;
 using CryptoPay.Runtime.Grains;
 
@@ -90,6 +91,7 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
     {
         EnsureExists();
         var before = WebhookEventTypes.InvoiceMark.Of(State);
+        var credited = InvoiceCredits.Of(State);
         if (status is not (InvoiceStatus.Confirmed or InvoiceStatus.Cancelled))
         {
             throw new InvalidInvoiceTransitionException("An invoice can be marked only confirmed or cancelled.");
@@ -111,6 +113,7 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         Touch();
         UnregisterReminder(ExpiryReminder);
         await PublishEventsSince(before);
+        await CreditOutputsSince(credited);
         return State;
     }
 
@@ -124,6 +127,7 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         }
 
         var before = WebhookEventTypes.InvoiceMark.Of(State);
+        var credited = InvoiceCredits.Of(State);
 
         method.Payments.Add(new Payment
         {
@@ -137,11 +141,13 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         Settle(method, late: State.Status is InvoiceStatus.Expired or InvoiceStatus.PaidPartial or InvoiceStatus.Cancelled);
         Touch();
         await PublishEventsSince(before);
+        await CreditOutputsSince(credited);
     }
 
     public async Task UpdateConfirmations(string txid, int outputIndex, int confirmations)
     {
         var before = WebhookEventTypes.InvoiceMark.Of(State);
+        var credited = InvoiceCredits.Of(State);
         foreach (var method in State.PaymentMethods)
         {
             var payment = method.Payments.Find(p => p.Txid == txid && p.OutputIndex == outputIndex);
@@ -157,6 +163,7 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         }
 
         await PublishEventsSince(before);
+        await CreditOutputsSince(credited);
     }
 
     public async Task ReceiveReminder(string reminderName, ReminderTick tick)
@@ -192,6 +199,15 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         {
             await Send<IWebhookEndpointsGrain>(WebhookEndpointsGrain.KeyFor(State.Spec.MerchantId, State.Spec.Mode))
                 .Publish(new WebhookEventDraft(type, Now.ToUnixTimeSeconds(), State));
+        }
+    }
+
+    /// <summary>Credits the merchant's balance with each output this turn made count (confirmed invoice, confirmed payment), as messages of this turn.</summary>
+    private async Task CreditOutputsSince(InvoiceCredits credited)
+    {
+        foreach (var credit in credited.Since(State))
+        {
+            await Send<IMerchantBalanceGrain>(credit.BalanceKey).Credit(credit);
         }
     }
 

@@ -1,0 +1,83 @@
+using System.Numerics;
+using CryptoPay.Grains.Invoices;
+using CryptoPay.Grains.Ledger;
+using CryptoPay.Grains.Merchants;
+using CryptoPay.Grains.Sandbox;
+using CryptoPay.Runtime.Storage;
+using CryptoPay.Runtime.Storage.Memory;
+using CryptoPay.TestSupport.Postgres;
+
+namespace CryptoPay.Grains.Tests.Ledger;
+
+public sealed class MemoryInvoiceCreditTests : InvoiceCreditTests
+{
+    protected override Task<IGrainStore> CreateStoreAsync() => Task.FromResult<IGrainStore>(new MemoryGrainStore());
+}
+
+[Collection("postgres")]
+public sealed class PostgresInvoiceCreditTests(PostgresFixture postgres) : InvoiceCreditTests
+{
+    protected override Task<IGrainStore> CreateStoreAsync() => PostgresStoreAsync(postgres);
+}
+
+/// <summary>Invoices credit their merchant's balance from the turn that confirms them, once per counted output.</summary>
+public abstract class InvoiceCreditTests : LedgerClusterTests
+{
+    private async Task<InvoiceState> CreateAsync(Guid merchant)
+    {
+        var now = Cluster.Time.GetUtcNow();
+        var id = Guid.NewGuid();
+        return await Cluster.Client.GetGrain<IInvoiceGrain>(id).Create(new InvoiceSpec
+        {
+            MerchantId = merchant, Mode = Mode.Test, Amount = 100m, Currency = "USD", CreatedAt = now, ExpiresAt = now.AddMinutes(30), AmountReporting = 100m,
+            PaymentMethods =
+            [
+                new InvoicePaymentMethod
+                {
+                    Method = "usdt_sandbox", Network = "sandbox", Asset = "USDT", Decimals = 6, Amount = 100m, AmountUnits = 100_000_000,
+                    Rate = 1m, RequiredConfirmations = 1, Address = SandboxChainGrain.AddressFor(id, "usdt_sandbox"),
+                },
+            ],
+        });
+    }
+
+    private Task<MerchantBalanceState> BalanceAsync(Guid merchant) =>
+        Cluster.Client.GetGrain<IMerchantBalanceGrain>(LedgerKeys.Balance(merchant, Mode.Test, "USDT-SANDBOX")).Get();
+
+    private async Task PayAsync(InvoiceState invoice, BigInteger units) =>
+        await Cluster.Client.GetGrain<ISandboxChainGrain>(SandboxChainGrain.Key).Pay(invoice.Id, invoice.PaymentMethods[0].Address!, units);
+
+    [Fact]
+    public async Task A_confirmed_invoice_credits_each_output_once_and_a_late_payment_once_it_confirms()
+    {
+        var merchant = Guid.NewGuid();
+        var invoice = await CreateAsync(merchant);
+        await PayAsync(invoice, 40_000_000);
+        await PayAsync(invoice, 60_000_000);
+        await Cluster.RunUntilIdleAsync();
+        Assert.Equal(BigInteger.Zero, (await BalanceAsync(merchant)).Available);
+
+        await Cluster.AdvanceTimeAsync(Block);
+        var confirmed = (await Cluster.Client.GetGrain<IInvoiceGrain>(invoice.Id).Get())!;
+        Assert.Equal(InvoiceStatus.Confirmed, confirmed.Status);
+        var balance = await BalanceAsync(merchant);
+        Assert.Equal((new BigInteger(97_500_000), 2L), (balance.Available, balance.MovementCount));
+
+        // The chain reports the same confirmations again: nothing more is credited.
+        foreach (var payment in confirmed.PaymentMethods[0].Payments)
+        {
+            await Cluster.Client.GetGrain<IInvoiceGrain>(invoice.Id).UpdateConfirmations(payment.Txid, payment.OutputIndex, 2);
+        }
+
+        await Cluster.RunUntilIdleAsync();
+        Assert.Equal(2L, (await BalanceAsync(merchant)).MovementCount);
+
+        var late = await CreateAsync(merchant);
+        await Cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(31));
+        await PayAsync(late, 100_000_000);
+        await Cluster.AdvanceTimeAsync(Block);
+        var paidLate = (await Cluster.Client.GetGrain<IInvoiceGrain>(late.Id).Get())!;
+        Assert.Equal((InvoiceStatus.Confirmed, InvoiceException.PaidLate), (paidLate.Status, paidLate.Exception));
+        Assert.Equal(new BigInteger(97_500_000 * 2), (await BalanceAsync(merchant)).Available);
+    }
+}
