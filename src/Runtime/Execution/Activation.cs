@@ -23,6 +23,7 @@ internal sealed class Activation
     private readonly Lock gate = new();
     private readonly JsonSerializerOptions json;
     private long version = -1;
+    private DateTimeOffset validatedAt = DateTimeOffset.MinValue;
     private string committedJson = "{}";
     private int pending;
     private bool closed;
@@ -131,11 +132,17 @@ internal sealed class Activation
     {
         try
         {
+            if (call.AssumeNew && version < 0)
+            {
+                Apply(new StoredGrain(0, null));
+            }
+
             var result = await ExecuteAsync(
                 (_, _) => call.Method.InvokeAsync(grain, call.Args),
                 fired: null,
                 firedNext: null,
-                consumed: []).ConfigureAwait(false);
+                consumed: [],
+                call.Method.CachedReadMaxAge).ConfigureAwait(false);
             call.Completion.TrySetResult(call.Method.CopyResult(result.Value, json));
         }
         catch (Exception ex)
@@ -262,7 +269,8 @@ internal sealed class Activation
         Func<TurnContext, IReadOnlyCollection<Guid>, Task<object?>> body,
         ReminderEntry? fired,
         DateTimeOffset? firedNext,
-        List<Guid> consumed)
+        List<Guid> consumed,
+        TimeSpan? cachedReadMaxAge = null)
     {
         HashSet<Guid>? dropped = null;
         for (var attempt = 1; ; attempt++)
@@ -303,6 +311,11 @@ internal sealed class Activation
             var changed = !string.Equals(stateJson, committedJson, StringComparison.Ordinal);
             if (!changed && !turn.HasEffects && fired is null && consumed.Count == 0)
             {
+                if (cachedReadMaxAge is { } maxAge && silo.TimeProvider.GetUtcNow() - validatedAt <= maxAge)
+                {
+                    return new TurnOutcome(result, dropped);
+                }
+
                 if (await RefreshIfStaleAsync().ConfigureAwait(false))
                 {
                     continue;
@@ -334,6 +347,7 @@ internal sealed class Activation
                 silo.EnsureAlive();
                 version = await silo.Store.CommitAsync(commit, CancellationToken.None).ConfigureAwait(false);
                 committedJson = stateJson;
+                validatedAt = commit.Now;
             }
             catch (ConcurrencyConflictException conflict)
             {
@@ -403,18 +417,24 @@ internal sealed class Activation
             return;
         }
 
+        var readAt = silo.TimeProvider.GetUtcNow();
         var stored = await silo.WithStoreRetryAsync(() => silo.Store.ReadAsync(Id, -1, CancellationToken.None)).ConfigureAwait(false);
         Apply(stored);
+        validatedAt = readAt;
     }
 
     /// <summary>True (after loading the new state) when another silo committed since this activation's version.</summary>
     private async Task<bool> RefreshIfStaleAsync()
     {
+        var readAt = silo.TimeProvider.GetUtcNow();
         var stored = await silo.WithStoreRetryAsync(() => silo.Store.ReadAsync(Id, version, CancellationToken.None)).ConfigureAwait(false);
         if (stored.Version == version)
         {
+            validatedAt = readAt;
             return false;
         }
+
+        validatedAt = readAt;
 
         Apply(stored);
         return true;

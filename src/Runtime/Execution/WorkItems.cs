@@ -6,11 +6,14 @@ namespace CryptoPay.Runtime.Execution;
 internal abstract class WorkItem;
 
 /// <summary>A request/response call from a grain reference.</summary>
-internal sealed class CallWork(GrainMethod method, object?[] args) : WorkItem
+internal sealed class CallWork(GrainMethod method, object?[] args, bool assumeNew) : WorkItem
 {
     public GrainMethod Method { get; } = method;
 
     public object?[] Args { get; } = args;
+
+    /// <summary>The caller created the key just now: an unloaded activation may start from empty state.</summary>
+    public bool AssumeNew { get; } = assumeNew;
 
     public TaskCompletionSource<object?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -19,6 +19,7 @@ internal sealed class GrainMethod
     {
         Method = method;
         Name = method.Name;
+        CachedReadMaxAge = method.GetCustomAttribute<CachedReadAttribute>()?.MaxAge;
         ParameterTypes = method.GetParameters().Select(p => p.ParameterType).ToArray();
         if (method.GetParameters().Any(p => p.IsOut || p.ParameterType.IsByRef))
         {
@@ -68,6 +69,9 @@ internal sealed class GrainMethod
     public string Name { get; }
 
     public Type[] ParameterTypes { get; }
+
+    /// <summary>How stale a read-only answer of this method may be; null: always checked against the store.</summary>
+    public TimeSpan? CachedReadMaxAge { get; }
 
     /// <summary>The declared result type; null for Task and ValueTask.</summary>
     public Type? ResultType { get; }

@@ -11,12 +11,14 @@ public class GrainCallProxy : DispatchProxy
     private Silo? silo;
     private GrainTypeInfo? type;
     private GrainId id;
+    private bool assumeNew;
 
-    internal void Bind(Silo owner, GrainTypeInfo grainType, GrainId grainId)
+    internal void Bind(Silo owner, GrainTypeInfo grainType, GrainId grainId, bool isNew)
     {
         silo = owner;
         type = grainType;
         id = grainId;
+        assumeNew = isNew;
     }
 
     protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
@@ -28,7 +30,7 @@ public class GrainCallProxy : DispatchProxy
         }
 
         var method = type!.GetMethod(targetMethod);
-        return method.ToCallerResult(silo!.InvokeAsync(id, method, args ?? []));
+        return method.ToCallerResult(silo!.InvokeAsync(id, method, args ?? [], assumeNew));
     }
 }
 

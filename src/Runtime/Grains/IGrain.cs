@@ -17,6 +17,18 @@ public interface IRemindable
 public sealed record ReminderTick(DateTimeOffset DueAt, TimeSpan? Period, DateTimeOffset FiredAt);
 
 /// <summary>
+/// Lets a read-only call answer from the activation's state without asking the store, when that
+/// state was confirmed current (read or committed) at most <paramref name="maxAgeMilliseconds"/> ago.
+/// On one silo the answer is always current; across silos it may lag another silo's commit by at
+/// most that long. A call that changes anything still commits with the full version check.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class CachedReadAttribute(int maxAgeMilliseconds) : Attribute
+{
+    public TimeSpan MaxAge { get; } = TimeSpan.FromMilliseconds(maxAgeMilliseconds);
+}
+
+/// <summary>
 /// Names the grain type as stored in the database. Without it the interface name is used, so give
 /// every production grain a stable name that survives renames.
 /// </summary>

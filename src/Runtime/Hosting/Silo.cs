@@ -242,14 +242,14 @@ public sealed class Silo : IAsyncDisposable
         }
     }
 
-    internal Task<object?> InvokeAsync(GrainId id, GrainMethod method, object?[] args)
+    internal Task<object?> InvokeAsync(GrainId id, GrainMethod method, object?[] args, bool assumeNew)
     {
         if (state != SiloState.Running && state != SiloState.Stopping)
         {
             return Task.FromException<object?>(new SiloUnavailableException($"Silo {SiloId} is {state.ToString().ToLowerInvariant()}."));
         }
 
-        var work = new CallWork(method, args);
+        var work = new CallWork(method, args, assumeNew);
         Dispatch(id, work);
         return work.Completion.Task;
     }
@@ -328,11 +328,11 @@ public sealed class Silo : IAsyncDisposable
         return (TGrain)proxy;
     }
 
-    internal TGrain CreateCallProxy<TGrain>(string key)
+    internal TGrain CreateCallProxy<TGrain>(string key, bool assumeNew = false)
     {
         var info = Registry.Get(typeof(TGrain));
         var proxy = DispatchProxy.Create(typeof(TGrain), typeof(GrainCallProxy));
-        ((GrainCallProxy)proxy).Bind(this, info, new GrainId(info.Name, key));
+        ((GrainCallProxy)proxy).Bind(this, info, new GrainId(info.Name, key), assumeNew);
         return (TGrain)proxy;
     }
 
@@ -466,5 +466,13 @@ public sealed class Silo : IAsyncDisposable
         }
 
         public TGrain GetGrain<TGrain>(Guid key) where TGrain : IGrainWithGuidKey => silo.CreateCallProxy<TGrain>(key.ToString("D"));
+
+        public TGrain GetNewGrain<TGrain>(Guid key) where TGrain : IGrainWithGuidKey => silo.CreateCallProxy<TGrain>(key.ToString("D"), assumeNew: true);
+
+        public TGrain GetNewGrain<TGrain>(string key) where TGrain : IGrainWithStringKey
+        {
+            ArgumentException.ThrowIfNullOrEmpty(key);
+            return silo.CreateCallProxy<TGrain>(key, assumeNew: true);
+        }
     }
 }

@@ -599,6 +599,41 @@ public abstract class RuntimeConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_cached_read_is_current_on_one_silo_and_at_most_its_max_age_behind_across_silos()
+    {
+        var cluster = await StartClusterAsync(silos: 2);
+        var onSilo0 = cluster.FactoryOf(0).GetGrain<ICounterGrain>("cached");
+        var onSilo1 = cluster.FactoryOf(1).GetGrain<ICounterGrain>("cached");
+        await onSilo0.Add(1);
+        Assert.Equal(1, await onSilo0.GetCached());
+        Assert.Equal(1, await onSilo1.GetCached());
+
+        await onSilo0.Add(1);
+        Assert.Equal(2, await onSilo0.GetCached());
+        // Silo 1 confirmed its copy just now and may answer from it within the max age ...
+        Assert.Equal(1, await onSilo1.GetCached());
+        Assert.Equal(2, await onSilo1.Get());
+
+        await onSilo0.Add(1);
+        await cluster.AdvanceTimeAsync(TimeSpan.FromMilliseconds(1001));
+        // ... but never later than that.
+        Assert.Equal(3, await onSilo1.GetCached());
+    }
+
+    [Fact]
+    public async Task A_grain_wrongly_assumed_new_still_answers_from_its_stored_state()
+    {
+        var cluster = await StartClusterAsync(silos: 2);
+        await cluster.FactoryOf(0).GetGrain<ICounterGrain>("not-new").Add(5);
+        await cluster.FactoryOf(0).GetGrain<ICounterGrain>("not-new-read").Add(7);
+
+        Assert.Equal(6, await cluster.FactoryOf(1).GetNewGrain<ICounterGrain>("not-new").Add(1));
+        Assert.Equal(7, await cluster.FactoryOf(1).GetNewGrain<ICounterGrain>("not-new-read").Get());
+        Assert.Equal(1, await cluster.FactoryOf(1).GetNewGrain<ICounterGrain>("really-new").Add(1));
+        Assert.Equal(6, await cluster.FactoryOf(0).GetGrain<ICounterGrain>("not-new").Get());
+    }
+
+    [Fact]
     public async Task Misuse_of_the_grain_model_fails_with_a_clear_message()
     {
         var registry = new GrainTypeRegistry();

@@ -50,6 +50,9 @@ public interface ICounterGrain : IGrainWithStringKey
 
     Task<long> Get();
 
+    [CachedRead(1000)]
+    Task<long> GetCached();
+
     Task SetLabel(string label);
 
     /// <summary>Changes state, registers a reminder and sends a message, then throws: nothing may remain.</summary>
@@ -80,6 +83,8 @@ public sealed class CounterGrain(TestControl control) : Grain<CounterState>, ICo
     }
 
     public Task<long> Get() => Task.FromResult(State.Value);
+
+    public Task<long> GetCached() => Task.FromResult(State.Value);
 
     public Task SetLabel(string label)
     {
