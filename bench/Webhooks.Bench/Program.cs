@@ -5,6 +5,7 @@ using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.Sandbox;
 using CryptoPay.Grains.Webhooks;
+using CryptoPay.Runtime.Grains;
 using CryptoPay.Runtime.Storage;
 using CryptoPay.Runtime.Storage.Memory;
 using CryptoPay.Runtime.Storage.Postgres;
@@ -19,6 +20,7 @@ using Microsoft.Extensions.Options;
 
 // Webhook delivery figures (issue 5), by hand:
 //   dotnet run -c Release --project bench/Webhooks.Bench -- [memory|postgres] [events]
+// Events come as invoice turns emit them: messages to the merchant's endpoints grain, here from 100 source grains.
 // 1. throughput: N events to one endpoint on a local receiver that answers 200, from the first publish until every
 //    delivery is recorded as delivered; 2. backlog: N events while the receiver answers 503, then the receiver comes
 //    back and the clock reaches the next scheduled attempt (5 s); the drain time is measured from there.
@@ -64,20 +66,20 @@ foreach (var phase in new[] { "throughput", "backlog" })
         Silos = 1,
         Store = grainStore,
         Clock = clock,
-        Grains = r => r.AddCryptoPayGrains(),
+        Grains = r => r.AddCryptoPayGrains().Add<IBenchEventSourceGrain, BenchEventSourceGrain>(),
         Services = s => s.AddSingleton(new SandboxChainOptions()).AddSingleton(settings).AddSingleton(sender),
     }, stop.Token);
 
     var merchant = Guid.NewGuid();
     var endpoints = cluster.Client.GetGrain<IWebhookEndpointsGrain>(WebhookEndpointsGrain.KeyFor(merchant, Mode.Test));
     await endpoints.Create(new WebhookEndpointDraft("we_bench", url, [], null, WebhookSignature.GenerateSecret()));
-    var invoice = new InvoiceState { Id = Guid.NewGuid(), Spec = new InvoiceSpec { MerchantId = merchant, Mode = Mode.Test, Currency = "USD", Amount = 10m } };
     Volatile.Write(ref up, phase == "throughput");
     Interlocked.Exchange(ref delivered, 0);
 
     var watch = Stopwatch.StartNew();
-    await Parallel.ForEachAsync(Enumerable.Range(0, events), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = stop.Token }, async (i, _) =>
-        await endpoints.PublishTest($"evt_bench_{i}", new WebhookEventDraft(WebhookEventTypes.InvoiceCreated, 1, invoice)));
+    const int Sources = 100;
+    await Task.WhenAll(Enumerable.Range(0, Sources).Select(i =>
+        cluster.Client.GetGrain<IBenchEventSourceGrain>($"source-{i}").Emit(merchant, events / Sources + (i < events % Sources ? 1 : 0))));
     await DrainAsync();
     var first = watch.Elapsed;
     if (phase == "throughput")
@@ -110,4 +112,24 @@ await receiver.StopAsync(stop.Token);
 if (server is not null)
 {
     await server.DisposeAsync();
+}
+
+/// <summary>Stands for invoice turns: one turn emits <c>count</c> events as messages, as a turn that changed an invoice does.</summary>
+[GrainType("bench-event-source")]
+public interface IBenchEventSourceGrain : IGrainWithStringKey
+{
+    Task Emit(Guid merchant, int count);
+}
+
+public sealed class BenchEventSourceGrain : Grain, IBenchEventSourceGrain
+{
+    public async Task Emit(Guid merchant, int count)
+    {
+        var invoice = new InvoiceState { Id = Guid.NewGuid(), Spec = new InvoiceSpec { MerchantId = merchant, Mode = Mode.Test, Currency = "USD", Amount = 10m } };
+        for (var i = 0; i < count; i++)
+        {
+            await Send<IWebhookEndpointsGrain>(WebhookEndpointsGrain.KeyFor(merchant, Mode.Test))
+                .Publish(new WebhookEventDraft(WebhookEventTypes.InvoiceCreated, Now.ToUnixTimeSeconds(), invoice));
+        }
+    }
 }

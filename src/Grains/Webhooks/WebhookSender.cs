@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http;
@@ -23,6 +24,15 @@ public sealed record WebhookWork(IGrainFactory Grains, WebhookDeliverySpec Deliv
 public sealed class WebhookSender : IAsyncDisposable
 {
     public const string UserAgent = "CryptoPay-Webhooks/1";
+
+    /// <summary>
+    /// How long a looked-up target (URL, secrets, enabled) is reused. Without it every attempt would be a
+    /// turn on the merchant's one endpoints grain, which caps a merchant's deliveries at that grain's turn
+    /// rate; an endpoint change reaches the sender within this time (a 410 or a refusal drops it at once).
+    /// </summary>
+    public static readonly TimeSpan TargetCacheTime = TimeSpan.FromSeconds(1);
+
+    private readonly ConcurrentDictionary<(string Endpoints, string Endpoint), (WebhookTarget? Target, DateTimeOffset Until)> targets = new();
     private readonly Channel<WebhookWork> queue = Channel.CreateUnbounded<WebhookWork>(new UnboundedChannelOptions { SingleWriter = false });
     private readonly CancellationTokenSource stopping = new();
     private readonly WebhookOptions options;
@@ -161,14 +171,33 @@ public sealed class WebhookSender : IAsyncDisposable
     private async Task DeliverAsync(WebhookWork work, CancellationToken ct)
     {
         var delivery = work.Delivery;
-        var target = await work.Grains.GetGrain<IWebhookEndpointsGrain>(delivery.EndpointsKey).GetTarget(delivery.EndpointId).ConfigureAwait(false);
+        var target = await TargetAsync(work).ConfigureAwait(false);
         var result = target switch
         {
             null => new WebhookAttemptResult(null, null, "the endpoint was deleted", TimeSpan.Zero, null, Refused: true),
             { Enabled: false } => new WebhookAttemptResult(null, null, "the endpoint is disabled", TimeSpan.Zero, null, Refused: true),
             _ => await SendAsync(target.Url ?? delivery.Url, target.Secrets, delivery.EventId, delivery.Body, ct).ConfigureAwait(false),
         };
+        if (result.Refused || result.HttpStatus == (int)System.Net.HttpStatusCode.Gone)
+        {
+            targets.TryRemove((delivery.EndpointsKey, delivery.EndpointId), out _);
+        }
+
         await work.Grains.GetGrain<IWebhookDeliveryGrain>(delivery.Id).RecordAttempt(work.Attempt, result).ConfigureAwait(false);
+    }
+
+    private async Task<WebhookTarget?> TargetAsync(WebhookWork work)
+    {
+        var key = (work.Delivery.EndpointsKey, work.Delivery.EndpointId);
+        var now = time.GetUtcNow();
+        if (targets.TryGetValue(key, out var cached) && cached.Until > now)
+        {
+            return cached.Target;
+        }
+
+        var target = await work.Grains.GetGrain<IWebhookEndpointsGrain>(key.EndpointsKey).GetTarget(key.EndpointId).ConfigureAwait(false);
+        targets[key] = (target, now + TargetCacheTime);
+        return target;
     }
 
     private void Done()
