@@ -29,7 +29,13 @@ public abstract class InvoiceCreditTests : LedgerClusterTests
         var id = Guid.NewGuid();
         return await Cluster.Client.GetGrain<IInvoiceGrain>(id).Create(new InvoiceSpec
         {
-            MerchantId = merchant, Mode = Mode.Test, Amount = 100m, Currency = "USD", CreatedAt = now, ExpiresAt = now.AddMinutes(30), AmountReporting = 100m,
+            MerchantId = merchant,
+            Mode = Mode.Test,
+            Amount = 100m,
+            Currency = "USD",
+            CreatedAt = now,
+            ExpiresAt = now.AddMinutes(30),
+            AmountReporting = 100m,
             PaymentMethods =
             [
                 new InvoicePaymentMethod

@@ -16,14 +16,29 @@ public sealed class LedgerInvariantsTests
 
     private static LedgerOutputState Output(string txid, params LedgerMovement[] movements) => new()
     {
-        OutputKey = LedgerKeys.Output("btc", txid, 0), Network = "btc", Txid = txid, MerchantId = Merchant, Mode = Mode.Live,
-        Asset = "BTC", AssetCode = "BTC", GrossUnits = 100, Credited = movements.Length % 2 == 1, Movements = [.. movements],
+        OutputKey = LedgerKeys.Output("btc", txid, 0),
+        Network = "btc",
+        Txid = txid,
+        MerchantId = Merchant,
+        Mode = Mode.Live,
+        Asset = "BTC",
+        AssetCode = "BTC",
+        GrossUnits = 100,
+        Credited = movements.Length % 2 == 1,
+        Movements = [.. movements],
     };
 
     private static MerchantBalanceState Balance(BigInteger available, BigInteger deposited, BigInteger fees, long movements) => new()
     {
-        MerchantId = Merchant, Mode = Mode.Live, Asset = "BTC", Network = "btc", Decimals = 8,
-        Available = available, Deposited = deposited, Fees = fees, MovementCount = movements,
+        MerchantId = Merchant,
+        Mode = Mode.Live,
+        Asset = "BTC",
+        Network = "btc",
+        Decimals = 8,
+        Available = available,
+        Deposited = deposited,
+        Fees = fees,
+        MovementCount = movements,
     };
 
     private static string Broken(LedgerSnapshot snapshot) =>
