@@ -3,14 +3,35 @@ using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.Sandbox;
 using CryptoPay.Grains.Webhooks;
+using CryptoPay.Runtime.Storage;
+using CryptoPay.Runtime.Storage.Memory;
+using CryptoPay.Runtime.Storage.Postgres;
 using CryptoPay.Runtime.Testing;
+using CryptoPay.TestSupport.Postgres;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace CryptoPay.Api.Tests.Webhooks;
 
+public sealed class MemoryWebhookSiloFailureTests : WebhookSiloFailureTests
+{
+    protected override Task<IGrainStore> CreateStoreAsync() => Task.FromResult<IGrainStore>(new MemoryGrainStore());
+}
+
+[Collection("postgres")]
+public sealed class PostgresWebhookSiloFailureTests(PostgresFixture postgres) : WebhookSiloFailureTests
+{
+    protected override async Task<IGrainStore> CreateStoreAsync()
+    {
+        var store = new PostgresGrainStore(NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync()), [InvoiceProjection.Migrations]);
+        await store.InitializeAsync(CancellationToken.None);
+        return store;
+    }
+}
+
 /// <summary>Deliveries survive silos dying between attempts and in the middle of one.</summary>
-public sealed class WebhookSiloFailureTests : IAsyncLifetime
+public abstract class WebhookSiloFailureTests : IAsyncLifetime
 {
     private static readonly WebhookOptions Settings = new() { AllowPrivateTargets = true, Timeout = TimeSpan.FromSeconds(1) };
     private readonly ManualTimeProvider clock = new();
@@ -18,13 +39,17 @@ public sealed class WebhookSiloFailureTests : IAsyncLifetime
     private TestCluster cluster = null!;
     private WebhookSender sender = null!;
 
+    protected abstract Task<IGrainStore> CreateStoreAsync();
+
     public async Task InitializeAsync()
     {
         receiver = await WebhookReceiver.StartAsync();
+        var store = await CreateStoreAsync();
         sender = new WebhookSender(Options.Create(Settings), clock);
         cluster = await TestCluster.StartAsync(new TestClusterOptions
         {
             Silos = 2,
+            Store = store,
             Clock = clock,
             Grains = r => r.AddCryptoPayGrains(),
             Services = s =>
