@@ -78,6 +78,19 @@ public abstract class WebhookDeliveryTests : IAsyncLifetime
         return invoice.Body.Str("id");
     }
 
+    /// <summary>An endpoint for invoice.created whose receiver answers <paramref name="status"/> until the returned box is set.</summary>
+    private async Task<System.Runtime.CompilerServices.StrongBox<bool>> DownReceiverAsync(int status)
+    {
+        var up = new System.Runtime.CompilerServices.StrongBox<bool>(false);
+        receiver.Respond = (context, _) =>
+        {
+            context.Response.StatusCode = up.Value ? 200 : status;
+            return Task.CompletedTask;
+        };
+        await CreateEndpointAsync(events: """["invoice.created"]""");
+        return up;
+    }
+
     private static void AssertSigned(ReceivedWebhook hook, string secret)
     {
         using var hmac = new HMACSHA256(Convert.FromBase64String(secret["whsec_".Length..]));
@@ -231,13 +244,7 @@ public abstract class WebhookDeliveryTests : IAsyncLifetime
     [Fact]
     public async Task A_receiver_down_through_the_schedule_gets_every_event_when_it_returns_with_stable_ids()
     {
-        var up = false;
-        receiver.Respond = (context, _) =>
-        {
-            context.Response.StatusCode = up ? 200 : 503;
-            return Task.CompletedTask;
-        };
-        await CreateEndpointAsync(events: """["invoice.created"]""");
+        var receiverUp = await DownReceiverAsync(503);
         for (var i = 0; i < 3; i++)
         {
             await CreateInvoiceAsync();
@@ -254,7 +261,7 @@ public abstract class WebhookDeliveryTests : IAsyncLifetime
         Assert.Equal(3, (await DeliveriesAsync("?status=pending")).GetArrayLength());
         var ids = receiver.Received.Select(r => r.Id).Distinct().Order(StringComparer.Ordinal).ToList();
 
-        up = true;
+        receiverUp.Value = true;
         await SettleAsync(schedule[^1]);
         var delivered = (await DeliveriesAsync("?status=delivered")).EnumerateArray().ToList();
         Assert.Equal(3, delivered.Count);
@@ -266,13 +273,7 @@ public abstract class WebhookDeliveryTests : IAsyncLifetime
     [Fact]
     public async Task A_delivery_that_exhausted_the_schedule_is_sent_again_on_redeliver_with_the_same_id()
     {
-        var up = false;
-        receiver.Respond = (context, _) =>
-        {
-            context.Response.StatusCode = up ? 200 : 500;
-            return Task.CompletedTask;
-        };
-        await CreateEndpointAsync(events: """["invoice.created"]""");
+        var receiverUp = await DownReceiverAsync(500);
         await CreateInvoiceAsync();
         await SettleAsync();
         foreach (var step in WebhookDeliveryGrain.Schedule.Skip(1))
@@ -282,7 +283,7 @@ public abstract class WebhookDeliveryTests : IAsyncLifetime
 
         var failed = Assert.Single((await DeliveriesAsync("?status=failed")).EnumerateArray());
         Assert.Contains("8 scheduled attempts", failed.Str("failure_reason"), StringComparison.Ordinal);
-        up = true;
+        receiverUp.Value = true;
         var eventId = failed.Str("event_id");
         Assert.Equal(404, (await merchant.PostJsonAsync("/v1/events/evt_unknown/redeliver", "{}")).Status);
         Assert.Equal(200, (await merchant.PostJsonAsync($"/v1/events/{eventId}/redeliver", "{}")).Status);
