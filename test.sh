@@ -119,8 +119,9 @@ print_node_tool_versions() {
     "solc $(node -p "require('./$dir/node_modules/solc/package.json').version")"
 }
 
-# Adds up dotnet test's per-assembly summaries ("Passed!  - Failed: 0, Passed: 51, Skipped: 0, ...")
-# into one closing line, and fails when no test ran at all.
+# Adds up dotnet test's per-assembly summaries into one closing line, and fails when no test ran.
+# Understands both the normal-verbosity block ("Total tests: 61" / "Passed: 61" / "Failed: 0" ...)
+# and the minimal one-liner ("Passed!  - Failed: 0, Passed: 61, Skipped: 0, ...").
 summarize() {
   awk '
     /^(Passed|Failed)! +- +Failed:/ {
@@ -130,8 +131,13 @@ summarize() {
         if (f[i] == "Passed:") passed += f[i + 1]
         if (f[i] == "Skipped:") skipped += f[i + 1]
       }
-      assemblies++
+      assemblies++; next
     }
+    /^Total tests: +[0-9]+/ { block = 1; assemblies++; next }
+    block && /^ +Passed: +[0-9]+$/ { passed += $2; next }
+    block && /^ +Failed: +[0-9]+$/ { failed += $2; next }
+    block && /^ +Skipped: +[0-9]+$/ { skipped += $2; next }
+    block && /Total time:/ { block = 0 }
     END {
       printf "tests: %d passed, %d failed, %d skipped\n", passed, failed, skipped
       if (assemblies == 0 || passed + failed == 0) { print "test.sh: error: no test ran" > "/dev/stderr"; exit 1 }
