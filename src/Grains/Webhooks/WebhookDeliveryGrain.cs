@@ -187,9 +187,9 @@ public sealed class WebhookDeliveryGrain(WebhookSender sender, WebhookOptions op
         State.NextAttemptAt = null;
         State.UpdatedAt = Now;
         RegisterOrUpdateReminder(AttemptReminder, options.AttemptLease);
-        // Handed over in the turn, performed after it: if this turn does not commit, the result is not
-        // recorded (the attempt is not in flight), and the committed replay sends it again, same webhook-id.
-        sender.Enqueue(new WebhookWork(GrainFactory, spec, attempt));
+        // Handed to the sender only once this turn has committed: a rolled-back or replayed turn never POSTs.
+        var factory = GrainFactory;
+        AfterCommit(() => sender.Enqueue(new WebhookWork(factory, spec, attempt)));
     }
 
     private void Finish(WebhookDeliveryStatus status, string? reason)

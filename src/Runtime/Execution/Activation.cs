@@ -311,7 +311,7 @@ internal sealed class Activation
             var changed = !string.Equals(stateJson, committedJson, StringComparison.Ordinal);
             if (!changed && !turn.HasEffects && fired is null && consumed.Count == 0)
             {
-                if (cachedReadMaxAge is { } maxAge && silo.TimeProvider.GetUtcNow() - validatedAt <= maxAge)
+                if (cachedReadMaxAge is { } maxAge && turn.AfterCommitActions.Count == 0 && silo.TimeProvider.GetUtcNow() - validatedAt <= maxAge)
                 {
                     return new TurnOutcome(result, dropped);
                 }
@@ -321,6 +321,7 @@ internal sealed class Activation
                     continue;
                 }
 
+                RunAfterCommit(turn);
                 return new TurnOutcome(result, dropped);
             }
 
@@ -401,12 +402,29 @@ internal sealed class Activation
             }
 
             silo.Metrics.TurnCommitted();
+            RunAfterCommit(turn);
             if (commit.Outgoing.Count > 0)
             {
                 await silo.AfterCommitAsync(commit).ConfigureAwait(false);
             }
 
             return new TurnOutcome(result, dropped);
+        }
+    }
+
+    private void RunAfterCommit(TurnContext turn)
+    {
+        foreach (var action in turn.AfterCommitActions)
+        {
+            try
+            {
+                action();
+            }
+            catch (Exception ex)
+            {
+                // The turn has committed; a failing follow-up must not turn its success into an error.
+                silo.Logger.LogError(ex, "An after-commit action of a turn on {Grain} failed", Id);
+            }
         }
     }
 

@@ -8,6 +8,7 @@ internal sealed class TurnContext(GrainId grain, TimeProvider time)
 {
     private readonly Dictionary<string, ReminderChange> reminders = new(StringComparer.Ordinal);
     private readonly List<GrainMessage> outgoing = [];
+    private readonly List<Action> afterCommit = [];
     private bool closed;
 
     public GrainId Grain { get; } = grain;
@@ -19,6 +20,14 @@ internal sealed class TurnContext(GrainId grain, TimeProvider time)
     public IReadOnlyList<GrainMessage> Outgoing => outgoing;
 
     public bool HasEffects => reminders.Count > 0 || outgoing.Count > 0;
+
+    public IReadOnlyList<Action> AfterCommitActions => afterCommit;
+
+    public void AddAfterCommit(Action action)
+    {
+        EnsureOpen();
+        afterCommit.Add(action);
+    }
 
     public void SetReminder(ReminderChange change)
     {

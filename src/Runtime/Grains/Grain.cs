@@ -64,6 +64,17 @@ public abstract class Grain
     protected void UnregisterReminder(string name) => Turn.SetReminder(new ReminderChange(name, null, null));
 
     /// <summary>
+    /// Runs <paramref name="action"/> once this turn has committed, outside the turn, and never if it
+    /// does not (a replayed turn registers it again). For handing work to I/O outside the turn
+    /// (e.g. an HTTP send queue); keep it short: it runs before the grain's next turn.
+    /// </summary>
+    protected void AfterCommit(Action action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        Turn.AddAfterCommit(action);
+    }
+
+    /// <summary>
     /// A reference whose calls become messages sent by this turn: written with the turn's commit,
     /// delivered after it, retried until the receiving turn commits, applied exactly once.
     /// Methods called this way must return Task or ValueTask.

@@ -634,6 +634,21 @@ public abstract class RuntimeConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task After_commit_actions_run_once_for_committed_turns_only_even_when_turns_replay()
+    {
+        var cluster = await StartClusterAsync(silos: 2);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => cluster.FactoryOf(0).GetGrain<ICounterGrain>("announce").AddAndAnnounce(100, thenThrow: true));
+        Assert.Empty(Control.Announced);
+
+        // Both silos race on one grain, so turns replay; each committed value is announced exactly once.
+        var values = await Task.WhenAll(Enumerable.Range(0, 200)
+            .Select(i => cluster.FactoryOf(i % 2).GetGrain<ICounterGrain>("announce").AddAndAnnounce(1, thenThrow: false)));
+
+        Assert.Equal(values.Order(), Control.Announced.Order());
+        Assert.Equal(Enumerable.Range(1, 200).Select(i => (long)i), Control.Announced.Order());
+    }
+
+    [Fact]
     public async Task Misuse_of_the_grain_model_fails_with_a_clear_message()
     {
         var registry = new GrainTypeRegistry();

@@ -32,6 +32,8 @@ public sealed class TestControl
     public TaskCompletionSource Entered(string key) => entered.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
     public ConcurrentQueue<(string Grain, string Reminder, DateTimeOffset DueAt, DateTimeOffset FiredAt)> Ticks { get; } = new();
+
+    public ConcurrentQueue<long> Announced { get; } = new();
 }
 
 public sealed record CounterState
@@ -60,6 +62,9 @@ public interface ICounterGrain : IGrainWithStringKey
 
     /// <summary>Adds and sends the same amount to an accumulator, exactly once.</summary>
     Task<long> AddAndForward(long amount, string accumulator, string operation);
+
+    /// <summary>Adds, and after commit records the new value with the test; throws afterwards when asked.</summary>
+    Task<long> AddAndAnnounce(long amount, bool thenThrow);
 
     /// <summary>Blocks inside the turn until the test opens the gate.</summary>
     Task<long> AddWhenGateOpens(long amount, string gate);
@@ -106,6 +111,19 @@ public sealed class CounterGrain(TestControl control) : Grain<CounterState>, ICo
         State.Value += amount;
         await Send<IAccumulatorGrain>(accumulator).Credit(operation, amount);
         return State.Value;
+    }
+
+    public Task<long> AddAndAnnounce(long amount, bool thenThrow)
+    {
+        State.Value += amount;
+        var value = State.Value;
+        AfterCommit(() => control.Announced.Enqueue(value));
+        if (thenThrow)
+        {
+            throw new InvalidOperationException("turn fails after asking for an after-commit action");
+        }
+
+        return Task.FromResult(value);
     }
 
     public async Task<long> AddWhenGateOpens(long amount, string gate)
