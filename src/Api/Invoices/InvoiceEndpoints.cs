@@ -64,13 +64,14 @@ public static class InvoiceEndpoints
     private static async Task<Results<Created<InvoiceResponse>, ProblemHttpResult>> CreateAsync(
         HttpContext context, IGrainFactory grains, IRateProvider rates, TimeProvider time, IOptions<RateOptions> rateOptions, IOptions<ApiOptions> api)
     {
-        var caller = context.Caller();
         var (body, problem) = await JsonBody.ReadAsync(context.Request);
-        if (body is null)
-        {
-            return problem!;
-        }
+        return body is null ? problem! : await CreateForAsync(context, context.Caller(), body, grains, rates, time, rateOptions, api);
+    }
 
+    /// <summary>Creates an invoice for <paramref name="caller"/> from a request body (the API's, or one a payment link composed).</summary>
+    public static async Task<Results<Created<InvoiceResponse>, ProblemHttpResult>> CreateForAsync(
+        HttpContext context, MerchantCaller caller, JsonBody body, IGrainFactory grains, IRateProvider rates, TimeProvider time, IOptions<RateOptions> rateOptions, IOptions<ApiOptions> api)
+    {
         var now = time.GetUtcNow();
         if (InvoiceDraft.Parse(body, archived: false, now) is not { } draft)
         {
@@ -166,7 +167,9 @@ public static class InvoiceEndpoints
             }
         }
 
-        var invoice = await grains.GetGrain<IInvoiceGrain>(id).Create(spec);
+        // Without an order id nobody else knows the fresh id yet, so the invoice grain need not look for stored state.
+        var reference = spec.OrderId is null ? grains.GetNewGrain<IInvoiceGrain>(id) : grains.GetGrain<IInvoiceGrain>(id);
+        var invoice = await reference.Create(spec);
         return TypedResults.Created($"/v1/invoices/{id}", invoice.ToResponse(CheckoutBase(context, api)));
     }
 
@@ -244,7 +247,7 @@ public static class InvoiceEndpoints
 
     private static async Task<Results<Ok<InvoiceStatusResponse>, StatusCodeHttpResult, ProblemHttpResult>> StatusAsync(string id, HttpContext context, IGrainFactory grains)
     {
-        if (!Guid.TryParse(id, out var invoiceId) || await grains.GetGrain<IInvoiceGrain>(invoiceId).Get() is not { } invoice)
+        if (!Guid.TryParse(id, out var invoiceId) || await grains.GetGrain<IInvoiceGrain>(invoiceId).GetCached() is not { } invoice)
         {
             return ApiProblem.NotFound("invoice");
         }

@@ -95,7 +95,7 @@ public static class InvoiceEventStream
                     lastWrite = time.GetUtcNow();
                 }
 
-                invoice = await grains.GetGrain<IInvoiceGrain>(invoiceId).Get() ?? invoice;
+                invoice = await grains.GetGrain<IInvoiceGrain>(invoiceId).GetCached() ?? invoice;
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

@@ -22,6 +22,10 @@ public interface IInvoiceGrain : IGrainWithGuidKey
 
     Task<InvoiceState?> Get();
 
+    /// <summary>For public polling (status, events): may trail another silo's change by up to 500 ms, never this silo's.</summary>
+    [CachedRead(500)]
+    Task<InvoiceState?> GetCached();
+
     Task<InvoiceState> Cancel();
 
     /// <summary>Manual marking by the merchant: confirmed or cancelled, with a comment.</summary>
@@ -70,6 +74,8 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
     }
 
     public Task<InvoiceState?> Get() => Task.FromResult(State.Exists ? State : null);
+
+    public Task<InvoiceState?> GetCached() => Get();
 
     public async Task<InvoiceState> Cancel()
     {
