@@ -21,7 +21,7 @@ public sealed class LedgerOptions
     {
         if (FeeBasisPoints is < 0 or > 10_000)
         {
-            throw new ArgumentOutOfRangeException(nameof(FeeBasisPoints), FeeBasisPoints, "Ledger:FeeBasisPoints must be between 0 and 10000.");
+            throw new InvalidOperationException($"Ledger:FeeBasisPoints must be between 0 and 10000 (was {FeeBasisPoints}).");
         }
     }
 

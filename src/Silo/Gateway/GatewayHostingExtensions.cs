@@ -1,5 +1,6 @@
 using CryptoPay.Api.Hosting;
 using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Sandbox;
 using CryptoPay.Grains.Webhooks;
 using CryptoPay.Runtime.Hosting;
@@ -20,6 +21,12 @@ public static class GatewayHostingExtensions
         {
             throw new InvalidOperationException($"Sandbox:BlockInterval must be at least 100 ms (was {sandbox.BlockInterval}).");
         }
+
+        // The operator's deposit fee: bound and checked now, so a bad value stops start-up rather than a credit.
+        var ledger = new LedgerOptions();
+        builder.Configuration.GetSection("Ledger").Bind(ledger);
+        ledger.Validate();
+        builder.Services.AddSingleton(ledger);
 
         runtime.AddCryptoPayGrains(sandbox);
         builder.Services.AddCryptoPayWebhooks(builder.Configuration);

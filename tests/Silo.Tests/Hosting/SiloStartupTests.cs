@@ -61,6 +61,7 @@ public sealed partial class SiloStartupTests
     [InlineData("ConnectionStrings__Postgres", "this is not a connection string", "ConnectionStrings:Postgres is not a valid PostgreSQL connection string")]
     [InlineData("ConnectionStrings__Postgres", "Database=cryptopay", "ConnectionStrings:Postgres must name a Host")]
     [InlineData("Silo__HeartbeatInterval", "-00:00:05", "HeartbeatInterval must be positive")]
+    [InlineData("Ledger__FeeBasisPoints", "20000", "Ledger:FeeBasisPoints must be between 0 and 10000")]
     [InlineData("Silo__MessagePollInterval", "soon", "'soon' at 'Silo:MessagePollInterval'")]
     [InlineData("ConnectionStrings__Postgres", "Host=127.0.0.1;Port=1;Username=postgres;Timeout=5", "cannot reach the postgres store")]
     public async Task Bad_configuration_stops_start_up_with_one_clear_line(string variable, string value, string expected)
