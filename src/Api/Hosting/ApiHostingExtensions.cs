@@ -2,9 +2,11 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using CryptoPay.Api.Access;
 using CryptoPay.Api.Balances;
+using CryptoPay.Api.Checkout;
 using CryptoPay.Api.Errors;
 using CryptoPay.Api.Invoices;
 using CryptoPay.Api.Merchants;
+using CryptoPay.Api.PaymentLinks;
 using CryptoPay.Api.Docs;
 using CryptoPay.Api.Rates;
 using CryptoPay.Api.Routing;
@@ -94,6 +96,8 @@ public static class ApiHostingExtensions
         app.MapSandbox();
         app.MapRates();
         app.MapWebhooks();
+        app.MapCheckout();
+        app.MapPaymentLinks();
         app.MapOpenApi().WithMetadata(new ApiAccess(AccessKind.Public));
         app.MapGet("/docs", () => TypedResults.Stream(typeof(ApiHostingExtensions).Assembly.GetManifestResourceStream("CryptoPay.Api.Docs.docs.html")!, "text/html; charset=utf-8"))
             .Public().ExcludeFromDescription();

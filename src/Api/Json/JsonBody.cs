@@ -18,6 +18,9 @@ public sealed class JsonBody
 
     private JsonBody(JsonElement root) => this.root = root;
 
+    /// <summary>A body the server composed itself (a payment link's invoice), validated like a request's.</summary>
+    public static JsonBody Of(JsonElement root) => new(root.Clone());
+
     public Dictionary<string, string[]> Errors { get; } = new(StringComparer.Ordinal);
 
     /// <summary>The most specific code among the errors seen (an amount or currency problem beats a generic one).</summary>

@@ -30,6 +30,15 @@ public static class SandboxEndpoints
         return endpoints;
     }
 
+    /// <summary>Pays <paramref name="units"/> to the method's address on the sandbox chain; the caller checked the invoice is a test invoice.</summary>
+    public static async Task<(SandboxOutput Output, InvoiceState Invoice)> SimulateAsync(IGrainFactory grains, Guid invoiceId, InvoicePaymentMethod method, System.Numerics.BigInteger units)
+    {
+        var output = await grains.GetGrain<ISandboxChainGrain>(SandboxChainGrain.Key).Pay(invoiceId, method.Address!, units);
+        // The chain also sends this as a message; recording it now lets the answer show the payment.
+        await grains.GetGrain<IInvoiceGrain>(invoiceId).RecordPayment(new PaymentObservation(output.Address, output.Txid, output.OutputIndex, output.AmountUnits, 0));
+        return (output, (await grains.GetGrain<IInvoiceGrain>(invoiceId).Get())!);
+    }
+
     private static async Task<Results<Ok<SandboxPayResponse>, ProblemHttpResult>> PayAsync(string id, HttpContext context, IGrainFactory grains, IOptions<Access.ApiOptions> api)
     {
         var caller = context.Caller();
@@ -75,10 +84,7 @@ public static class SandboxEndpoints
             units = method.AmountUnits;
         }
 
-        var output = await grains.GetGrain<ISandboxChainGrain>(SandboxChainGrain.Key).Pay(invoice.Id, method.Address!, units);
-        // The chain also sends this as a message; recording it now lets the answer show the payment.
-        await grains.GetGrain<IInvoiceGrain>(invoice.Id).RecordPayment(new PaymentObservation(output.Address, output.Txid, output.OutputIndex, output.AmountUnits, 0));
-        var updated = (await grains.GetGrain<IInvoiceGrain>(invoice.Id).Get())!;
+        var (output, updated) = await SimulateAsync(grains, invoice.Id, method, units);
         return TypedResults.Ok(new SandboxPayResponse(
             output.Txid, output.OutputIndex, method.Method, Amounts.Format(Amounts.FromUnits(units, method.Decimals), method.Decimals),
             units.ToString(System.Globalization.CultureInfo.InvariantCulture), updated.ToResponse(InvoiceEndpoints.CheckoutBase(context, api.Value))));

@@ -3,6 +3,7 @@ using CryptoPay.Grains.Idempotency;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Merchants;
+using CryptoPay.Grains.PaymentLinks;
 using CryptoPay.Grains.RateLimits;
 using CryptoPay.Grains.Sandbox;
 using CryptoPay.Grains.Webhooks;
@@ -30,6 +31,8 @@ public static class GrainRegistration
         registry.Add<IRateLimitGrain, RateLimitGrain>();
         registry.Add<IMerchantBalanceGrain, MerchantBalanceGrain>(LedgerProjections.Balances);
         registry.Add<ILedgerOutputGrain, LedgerOutputGrain>(LedgerProjections.Outputs);
+        registry.Add<IPaymentLinkGrain, PaymentLinkGrain>();
+        registry.Add<IPaymentLinkIndexGrain, PaymentLinkIndexGrain>();
         return registry;
     }
 
