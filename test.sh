@@ -102,13 +102,25 @@ ensure_node_modules() {
   local dir=tests/TestSupport/node
   local stamp=$dir/node_modules/.package-lock.json
   if [[ -f $stamp && $stamp -nt $dir/package-lock.json \
-        && -f $dir/node_modules/ganache/dist/node/cli.js && -f $dir/node_modules/solc/package.json ]]; then
+        && -f $dir/node_modules/ganache/dist/node/cli.js && -f $dir/node_modules/solc/package.json \
+        && -f $dir/node_modules/jsqr/dist/jsQR.js ]]; then
     return 0
   fi
   echo "test.sh: installing the pinned npm tools in $dir (npm ci)"
   (cd "$dir" && npm ci --no-audit --no-fund) || die "npm ci in $dir failed"
   [[ -f $dir/node_modules/ganache/dist/node/cli.js ]] || die "npm ci ran but ganache is missing from $dir/node_modules"
   [[ -f $dir/node_modules/solc/package.json ]] || die "npm ci ran but solc is missing from $dir/node_modules"
+  [[ -f $dir/node_modules/jsqr/dist/jsQR.js ]] || die "npm ci ran but jsqr is missing from $dir/node_modules"
+}
+
+# Debian's chromium for tests/Checkout.BrowserTests (Playwright drives /usr/bin/chromium; no browser download).
+ensure_chromium() {
+  if [[ -x /usr/bin/chromium ]]; then
+    return 0
+  fi
+  echo "test.sh: chromium not found; installing the chromium package"
+  apt_install chromium
+  [[ -x /usr/bin/chromium ]] || die "the chromium package is installed but /usr/bin/chromium is still not found"
 }
 
 # One line with the versions the node tests will run, for CI logs.
@@ -149,7 +161,9 @@ main() {
   ensure_postgres
   ensure_litecoind
   ensure_node_modules
+  ensure_chromium
   print_node_tool_versions
+  echo "test.sh: $(/usr/bin/chromium --version 2>/dev/null | head -n 1)"
 
   local log status
   log=$(mktemp)

@@ -1,0 +1,139 @@
+using CryptoPay.Api.Tests.Hosting;
+using Microsoft.Playwright;
+
+namespace CryptoPay.Checkout.BrowserTests;
+
+/// <summary>The checkout page in a real headless chromium against the real gateway on a loopback port with a fake clock.</summary>
+public sealed class CheckoutBrowserTests : IAsyncLifetime
+{
+    private readonly Browser browser = new();
+    private GatewayHost host = null!;
+
+    public async Task InitializeAsync()
+    {
+        host = await GatewayHost.StartAsync(null);
+        await browser.InitializeAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await browser.DisposeAsync();
+        await host.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_test_invoice_shows_amount_address_and_a_qr_of_its_uri_then_pays_live_and_redirects()
+    {
+        var (_, _, key) = await host.CreateMerchantAsync("""{"name":"Mug & Co"}""");
+        using var merchant = host.ClientWith(key);
+        var redirect = $"{host.Http.BaseAddress!.ToString().TrimEnd('/')}/docs";
+        var invoice = (await merchant.PostJsonAsync("/v1/invoices", $$"""{"amount":"25.50","currency":"USD","payment_methods":["usdt_sandbox"],"redirect_url":"{{redirect}}"}""")).Body;
+        var method = invoice.GetProperty("payment_methods")[0];
+        var page = await browser.Context.NewPageAsync();
+        await page.GotoAsync(invoice.Str("checkout_url"));
+
+        Assert.Equal("25.50 USD", await page.InnerTextAsync("#fiat-amount"));
+        Assert.Equal(method.Str("amount"), await page.InnerTextAsync("#crypto-amount"));
+        Assert.Equal(method.Str("address"), await page.InnerTextAsync("#address"));
+        Assert.Contains("TEST MODE", await page.InnerTextAsync(".test-banner"), StringComparison.Ordinal);
+        Assert.Equal(method.Str("payment_uri"), await DecodeQrAsync(page));
+        await Browser.ScreenshotsAsync(page, "waiting");
+
+        await page.Keyboard.PressAsync("Tab");
+        await page.FocusAsync("#simulate");
+        await page.Keyboard.PressAsync("Enter");
+        await WaitForStatusAsync(page, "Payment received: 0 of 1 confirmations.");
+        for (var i = 0; i < 20 && await page.GetAttributeAsync("#checkout", "data-status") != "confirmed"; i++)
+        {
+            await host.AdvanceAsync(TimeSpan.FromSeconds(5));
+            await Task.Delay(100);
+        }
+
+        await WaitForStatusAsync(page, "Paid. Thank you!");
+        await Browser.ScreenshotsAsync(page, "paid");
+        await page.WaitForURLAsync(redirect, new PageWaitForURLOptions { Timeout = 15_000 });
+    }
+
+    [Fact]
+    public async Task An_expired_invoice_and_an_under_paid_one_say_so()
+    {
+        var (_, _, key) = await host.CreateMerchantAsync();
+        using var merchant = host.ClientWith(key);
+        var expired = (await merchant.PostJsonAsync("/v1/invoices", """{"amount":"5","currency":"USD","payment_methods":["usdt_sandbox"],"expires_in":60}""")).Body;
+        var under = (await merchant.PostJsonAsync("/v1/invoices", """{"amount":"10","currency":"USD","payment_methods":["usdt_sandbox"],"expires_in":60}""")).Body;
+        Assert.Equal(200, (await merchant.PostJsonAsync($"/v1/sandbox/invoices/{under.Str("id")}/pay", """{"amount":"4"}""")).Status);
+        await host.AdvanceAsync(TimeSpan.FromSeconds(61));
+
+        var page = await browser.Context.NewPageAsync();
+        await page.GotoAsync(expired.Str("checkout_url"));
+        Assert.StartsWith("Expired", await page.InnerTextAsync("#status"), StringComparison.Ordinal);
+        await page.GotoAsync(under.Str("checkout_url"));
+        Assert.Contains("remaining 6.000000 USDT", await page.InnerTextAsync("#status"), StringComparison.Ordinal);
+        await Browser.ScreenshotsAsync(page, "under-paid");
+    }
+
+    [Fact]
+    public async Task Choosing_one_of_several_methods_shows_its_address()
+    {
+        var (_, _, key) = await host.CreateMerchantAsync();
+        using var merchant = host.ClientWith(key);
+        var invoice = (await merchant.PostJsonAsync("/v1/invoices", """{"amount":"10","currency":"USD","payment_methods":["btc_sandbox","usdt_sandbox"]}""")).Body;
+        var btc = invoice.GetProperty("payment_methods").EnumerateArray().Single(m => m.Str("method") == "btc_sandbox");
+        var page = await browser.Context.NewPageAsync();
+        await page.GotoAsync(invoice.Str("checkout_url"));
+        Assert.Equal(0, await page.Locator("#address").CountAsync());
+        await Browser.ScreenshotsAsync(page, "choose-method");
+
+        await page.ClickAsync("button[value=btc_sandbox]");
+        await page.WaitForSelectorAsync("#address");
+        Assert.Equal(btc.Str("address"), await page.InnerTextAsync("#address"));
+        Assert.Equal(btc.Str("payment_uri"), await DecodeQrAsync(page));
+    }
+
+    [Fact]
+    public async Task A_reusable_link_opens_twice_and_a_single_use_link_once()
+    {
+        var (_, _, key) = await host.CreateMerchantAsync();
+        using var merchant = host.ClientWith(key);
+        var reusable = (await merchant.PostJsonAsync("/v1/payment-links", """{"amount":"9","currency":"USD","reusable":true}""")).Body.Str("url");
+        var single = (await merchant.PostJsonAsync("/v1/payment-links", """{"amount":"9","currency":"USD"}""")).Body.Str("url");
+        var page = await browser.Context.NewPageAsync();
+
+        var first = await page.GotoAsync(reusable);
+        var firstUrl = page.Url;
+        var second = await page.GotoAsync(reusable);
+        Assert.Equal((200, 200), (first!.Status, second!.Status));
+        Assert.NotEqual(firstUrl, page.Url);
+        Assert.Equal("9.00 USD", await page.InnerTextAsync("#fiat-amount"));
+
+        Assert.Equal(200, (await page.GotoAsync(single))!.Status);
+        var refused = await page.GotoAsync(single);
+        Assert.Equal(410, refused!.Status);
+        Assert.Contains("already been used", await page.InnerTextAsync("main"), StringComparison.Ordinal);
+        await Browser.ScreenshotsAsync(page, "link-used");
+    }
+
+    private static async Task WaitForStatusAsync(IPage page, string text) =>
+        await page.WaitForFunctionAsync("t => document.getElementById('status').textContent === t", text, new PageWaitForFunctionOptions { Timeout = 15_000 });
+
+    /// <summary>Renders the page's QR SVG onto a canvas and decodes it with jsQR.</summary>
+    private static async Task<string?> DecodeQrAsync(IPage page)
+    {
+        await page.AddScriptTagAsync(new PageAddScriptTagOptions { Path = Browser.JsQrPath });
+        return await page.EvaluateAsync<string?>("""
+            async () => {
+              const svg = document.querySelector('#qr svg');
+              const image = new Image();
+              image.src = 'data:image/svg+xml;base64,' + btoa(new XMLSerializer().serializeToString(svg));
+              await image.decode();
+              const canvas = document.createElement('canvas');
+              canvas.width = 400; canvas.height = 400;
+              const context = canvas.getContext('2d');
+              context.fillStyle = '#fff'; context.fillRect(0, 0, 400, 400);
+              context.drawImage(image, 0, 0, 400, 400);
+              const code = jsQR(context.getImageData(0, 0, 400, 400).data, 400, 400);
+              return code ? code.data : null;
+            }
+            """);
+    }
+}
