@@ -61,7 +61,7 @@ public sealed class GrainRuntimeBuilder(IServiceCollection services)
         }
 
         Services.RemoveAll<IGrainStore>();
-        Services.AddSingleton(_ => NpgsqlDataSource.Create(parsed.ConnectionString));
+        Services.AddSingleton(_ => PostgresGrainStore.CreateDataSource(parsed.ConnectionString));
         Services.AddSingleton<IGrainStore>(sp => new PostgresGrainStore(sp.GetRequiredService<NpgsqlDataSource>(), migrations));
         return this;
     }
