@@ -1,0 +1,3 @@
+using CryptoPay.Runtime.Bench;
+
+return await BenchRunner.RunAsync(args, Console.Out);
