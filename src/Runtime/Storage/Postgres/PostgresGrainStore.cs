@@ -60,26 +60,25 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
         await using var batch = new NpgsqlBatch(connection);
         var now = commit.Now.ToUniversalTime();
 
-        if (commit.ExpectedVersion == 0)
-        {
-            Add(batch, """
-                WITH w AS (
-                    INSERT INTO cp_grains (grain_type, grain_key, version, state, updated_at, recent_turns)
-                    VALUES ($1, $2, 1, $3::jsonb, $4, ARRAY[$5::uuid])
-                    ON CONFLICT DO NOTHING RETURNING 1)
-                SELECT cp_assert(EXISTS (SELECT 1 FROM w), 'version_conflict')
-                """, commit.Grain.Type, commit.Grain.Key, commit.StateJson, now, commit.TurnId);
-        }
-        else
-        {
-            Add(batch, """
-                WITH w AS (
-                    UPDATE cp_grains SET version = version + 1, state = $3::jsonb, updated_at = $4,
-                        recent_turns = (ARRAY[$6::uuid] || recent_turns)[1:$7]
-                    WHERE grain_type = $1 AND grain_key = $2 AND version = $5 RETURNING 1)
-                SELECT cp_assert(EXISTS (SELECT 1 FROM w), 'version_conflict')
-                """, commit.Grain.Type, commit.Grain.Key, commit.StateJson, now, commit.ExpectedVersion, commit.TurnId, TurnCommit.RecentTurnsKept);
-        }
+        // A turn that only changes its state needs no assertion: the conditional write's row count says it all.
+        // With more statements the assertion aborts the batch's implicit transaction on a lost race.
+        var stateOnly = commit.Consumed.Count == 0 && commit.FiredReminder is null && commit.Reminders.Count == 0 &&
+                        commit.Outgoing.Count == 0 && commit.Projection is null;
+        var write = commit.ExpectedVersion == 0
+            ? """
+              INSERT INTO cp_grains (grain_type, grain_key, version, state, updated_at, recent_turns)
+              VALUES ($1, $2, 1, $3::jsonb, $4, ARRAY[$5::uuid])
+              ON CONFLICT DO NOTHING RETURNING 1
+              """
+            : """
+              UPDATE cp_grains SET version = version + 1, state = $3::jsonb, updated_at = $4,
+                  recent_turns = (ARRAY[$5::uuid] || recent_turns)[1:$7]
+              WHERE grain_type = $1 AND grain_key = $2 AND version = $6 RETURNING 1
+              """;
+        Add(batch, stateOnly ? write : $"WITH w AS ({write}) SELECT cp_assert(EXISTS (SELECT 1 FROM w), 'version_conflict')",
+            commit.ExpectedVersion == 0
+                ? [commit.Grain.Type, commit.Grain.Key, commit.StateJson, now, commit.TurnId]
+                : [commit.Grain.Type, commit.Grain.Key, commit.StateJson, now, commit.TurnId, commit.ExpectedVersion, TurnCommit.RecentTurnsKept]);
 
         if (commit.Consumed.Count > 0)
         {
@@ -159,7 +158,11 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
 
         try
         {
-            await batch.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            var rows = await batch.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            if (stateOnly && rows == 0)
+            {
+                throw new ConcurrencyConflictException(ConflictKind.Version, $"{commit.Grain} changed since version {commit.ExpectedVersion}.");
+            }
         }
         catch (PostgresException ex) when (ex.SqlState == AssertFailed)
         {
