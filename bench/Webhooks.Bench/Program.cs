@@ -56,7 +56,7 @@ var url = receiver.Urls.First() + "/hook";
 Console.WriteLine($"store={store} events={events} cores={Environment.ProcessorCount}");
 foreach (var phase in new[] { "throughput", "backlog" })
 {
-    IGrainStore grainStore = server is null ? new MemoryGrainStore() : new PostgresGrainStore(Npgsql.NpgsqlDataSource.Create(await server.CreateDatabaseAsync(ct: stop.Token)), [InvoiceProjection.Migrations]);
+    IGrainStore grainStore = server is null ? new MemoryGrainStore() : new PostgresGrainStore(PostgresGrainStore.CreateDataSource(await server.CreateDatabaseAsync(ct: stop.Token)), [InvoiceProjection.Migrations]);
     await grainStore.InitializeAsync(stop.Token);
     var clock = new ManualTimeProvider();
     var settings = new WebhookOptions { AllowPrivateTargets = true };
