@@ -1,3 +1,4 @@
+using CryptoPay.Grains.Hosting;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -64,12 +65,8 @@ public interface IInvoiceQuery
 public static class InvoiceQueries
 {
     /// <summary>The query matching the store the silo runs on.</summary>
-    public static IInvoiceQuery For(IGrainStore store) => store switch
-    {
-        PostgresGrainStore postgres => new PostgresInvoiceQuery(postgres.DataSource),
-        MemoryGrainStore memory => new MemoryInvoiceQuery(memory),
-        _ => throw new InvalidOperationException($"No invoice query for the {store.Name} store."),
-    };
+    public static IInvoiceQuery For(IGrainStore store) =>
+        StoreQueries.For<IInvoiceQuery>(store, source => new PostgresInvoiceQuery(source), memory => new MemoryInvoiceQuery(memory), "invoice");
 }
 
 /// <summary>The in-memory store's projection rows, filtered and sorted like the SQL.</summary>

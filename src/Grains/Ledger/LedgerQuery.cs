@@ -1,3 +1,4 @@
+using CryptoPay.Grains.Hosting;
 using System.Text.Json;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Runtime.Storage;
@@ -23,12 +24,8 @@ public interface ILedgerQuery
 public static class LedgerQueries
 {
     /// <summary>The query matching the store the silo runs on.</summary>
-    public static ILedgerQuery For(IGrainStore store) => store switch
-    {
-        PostgresGrainStore postgres => new PostgresLedgerQuery(postgres.DataSource),
-        MemoryGrainStore memory => new MemoryLedgerQuery(memory),
-        _ => throw new InvalidOperationException($"No ledger query for the {store.Name} store."),
-    };
+    public static ILedgerQuery For(IGrainStore store) =>
+        StoreQueries.For<ILedgerQuery>(store, source => new PostgresLedgerQuery(source), memory => new MemoryLedgerQuery(memory), "ledger");
 }
 
 public sealed class MemoryLedgerQuery(MemoryGrainStore store) : ILedgerQuery

@@ -1,3 +1,4 @@
+using CryptoPay.Grains.Hosting;
 using System.Text.Json;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
@@ -39,12 +40,8 @@ public interface IWebhookDeliveryQuery
 
 public static class WebhookDeliveryQueries
 {
-    public static IWebhookDeliveryQuery For(IGrainStore store) => store switch
-    {
-        PostgresGrainStore postgres => new PostgresWebhookDeliveryQuery(postgres.DataSource),
-        MemoryGrainStore memory => new MemoryWebhookDeliveryQuery(memory),
-        _ => throw new InvalidOperationException($"No webhook delivery query for the {store.Name} store."),
-    };
+    public static IWebhookDeliveryQuery For(IGrainStore store) =>
+        StoreQueries.For<IWebhookDeliveryQuery>(store, source => new PostgresWebhookDeliveryQuery(source), memory => new MemoryWebhookDeliveryQuery(memory), "webhook delivery");
 }
 
 public sealed class MemoryWebhookDeliveryQuery(MemoryGrainStore store) : IWebhookDeliveryQuery
