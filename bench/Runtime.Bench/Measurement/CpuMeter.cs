@@ -3,12 +3,23 @@ using System.Globalization;
 
 namespace CryptoPay.Runtime.Bench.Measurement;
 
-/// <summary>CPU counters at one instant: whole machine (/proc/stat), this process, and our PostgreSQL server's processes.</summary>
-internal readonly record struct CpuSnapshot(long MachineBusyJiffies, long MachineTotalJiffies, TimeSpan BenchCpu, long PostgresJiffies, long Timestamp);
+/// <summary>
+/// CPU counters at one instant: the whole machine (/proc/stat jiffies), and per thread of this process and
+/// per PostgreSQL process the scheduler's exact run time (/proc/…/schedstat, nanoseconds). The tick-sampled
+/// utime/stime of /proc/…/stat lag far behind for processes that run in short bursts, as backends do.
+/// </summary>
+internal sealed record CpuSnapshot(
+    long MachineBusyJiffies,
+    long MachineTotalJiffies,
+    IReadOnlyDictionary<int, long> BenchThreadNanos,
+    IReadOnlyDictionary<int, long> PostgresNanos,
+    long PostmasterChildrenJiffies,
+    long Timestamp);
 
 /// <summary>Share of the machine's total capacity (all cores = 100 %) used during a window.</summary>
 internal sealed record CpuUsage(double MachineBusy, double Bench, double Postgres, int Cores)
 {
+    /// <summary>Busy time neither the bench nor its PostgreSQL accounts for: other jobs on the machine and the kernel.</summary>
     public double Other => Math.Max(0, MachineBusy - Bench - Postgres);
 
     public override string ToString() => double.IsNaN(MachineBusy)
@@ -18,18 +29,28 @@ internal sealed record CpuUsage(double MachineBusy, double Bench, double Postgre
 }
 
 /// <summary>
-/// Samples CPU so a throughput figure can be read against saturation. PostgreSQL's share is the
-/// postmaster (with its reaped children) plus its live backends, found through their parent pid.
+/// Samples CPU so a throughput figure can be read against saturation. PostgreSQL's share is its live
+/// processes (children of the postmaster, and the postmaster) plus what exited children handed to the
+/// postmaster when it reaped them.
 /// </summary>
 internal sealed class CpuMeter(string postgresDataDirectory)
 {
-    private const double JiffiesPerSecond = 100; // USER_HZ on Linux
+    private const long NanosPerJiffy = 10_000_000; // USER_HZ = 100 on Linux
 
     public CpuSnapshot Take()
     {
         var (busy, total) = ReadMachine();
-        using var self = Process.GetCurrentProcess();
-        return new CpuSnapshot(busy, total, self.TotalProcessorTime, ReadPostgres(), Stopwatch.GetTimestamp());
+        var bench = new Dictionary<int, long>();
+        foreach (var task in SafeDirectories($"/proc/{Environment.ProcessId}/task"))
+        {
+            if (int.TryParse(Path.GetFileName(task), NumberStyles.None, CultureInfo.InvariantCulture, out var tid) && ReadSchedNanos(task) is { } nanos)
+            {
+                bench[tid] = nanos;
+            }
+        }
+
+        var (postgres, reaped) = ReadPostgres();
+        return new CpuSnapshot(busy, total, bench, postgres, reaped, Stopwatch.GetTimestamp());
     }
 
     public static CpuUsage Between(CpuSnapshot start, CpuSnapshot end)
@@ -41,14 +62,23 @@ internal sealed class CpuMeter(string postgresDataDirectory)
             return new CpuUsage(double.NaN, double.NaN, double.NaN, cores);
         }
 
-        var seconds = Stopwatch.GetElapsedTime(start.Timestamp, end.Timestamp).TotalSeconds;
-        var capacity = seconds * cores;
+        var capacityNanos = Stopwatch.GetElapsedTime(start.Timestamp, end.Timestamp).TotalSeconds * cores * 1e9;
+
+        // A thread or backend that ended inside the window loses its last slice; a backend's whole life
+        // comes back through the postmaster's reaped-children counter, less what the start snapshot saw.
+        var benchNanos = Growth(start.BenchThreadNanos, end.BenchThreadNanos);
+        var vanished = start.PostgresNanos.Where(p => !end.PostgresNanos.ContainsKey(p.Key)).Sum(p => p.Value);
+        var reapedNanos = (end.PostmasterChildrenJiffies - start.PostmasterChildrenJiffies) * NanosPerJiffy;
+        var postgresNanos = Growth(start.PostgresNanos, end.PostgresNanos) + Math.Max(0, reapedNanos - vanished);
         return new CpuUsage(
             100.0 * (end.MachineBusyJiffies - start.MachineBusyJiffies) / totalJiffies,
-            100.0 * (end.BenchCpu - start.BenchCpu).TotalSeconds / capacity,
-            100.0 * (end.PostgresJiffies - start.PostgresJiffies) / JiffiesPerSecond / capacity,
+            100.0 * benchNanos / capacityNanos,
+            100.0 * postgresNanos / capacityNanos,
             cores);
     }
+
+    private static long Growth(IReadOnlyDictionary<int, long> start, IReadOnlyDictionary<int, long> end) =>
+        end.Sum(e => e.Value - start.GetValueOrDefault(e.Key));
 
     private static (long Busy, long Total) ReadMachine()
     {
@@ -61,22 +91,23 @@ internal sealed class CpuMeter(string postgresDataDirectory)
             var total = fields.Take(8).Sum();
             return (total - idle, total);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException)
         {
             return (0, 0);
         }
     }
 
-    private long ReadPostgres()
+    private (Dictionary<int, long> Live, long ReapedJiffies) ReadPostgres()
     {
+        var live = new Dictionary<int, long>();
         var postmaster = PostmasterPid();
         if (postmaster is null)
         {
-            return 0;
+            return (live, 0);
         }
 
-        long jiffies = 0;
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        long reaped = 0;
+        foreach (var directory in SafeDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
             {
@@ -84,23 +115,23 @@ internal sealed class CpuMeter(string postgresDataDirectory)
             }
 
             var stat = ReadStat(pid);
-            if (stat is null)
+            if (stat is null || (pid != postmaster && stat.Value.Parent != postmaster))
             {
                 continue;
             }
 
-            var (parent, own, children) = stat.Value;
+            if (ReadSchedNanos(directory) is { } nanos)
+            {
+                live[pid] = nanos;
+            }
+
             if (pid == postmaster)
             {
-                jiffies += own + children;
-            }
-            else if (parent == postmaster)
-            {
-                jiffies += own;
+                reaped = stat.Value.ReapedChildren;
             }
         }
 
-        return jiffies;
+        return (live, reaped);
     }
 
     private int? PostmasterPid()
@@ -116,8 +147,8 @@ internal sealed class CpuMeter(string postgresDataDirectory)
         }
     }
 
-    /// <summary>Parent pid, own utime+stime, and reaped children's cutime+cstime from /proc/pid/stat.</summary>
-    private static (int Parent, long Own, long Children)? ReadStat(int pid)
+    /// <summary>Parent pid and reaped children's cutime+cstime (jiffies) from /proc/pid/stat.</summary>
+    private static (int Parent, long ReapedChildren)? ReadStat(int pid)
     {
         string text;
         try
@@ -137,6 +168,33 @@ internal sealed class CpuMeter(string postgresDataDirectory)
         }
 
         long Field(int index) => long.Parse(fields[index], CultureInfo.InvariantCulture);
-        return ((int)Field(1), Field(11) + Field(12), Field(13) + Field(14));
+        return ((int)Field(1), Field(13) + Field(14));
+    }
+
+    /// <summary>Nanoseconds on a CPU: the first field of schedstat (for a process directory, its main thread).</summary>
+    private static long? ReadSchedNanos(string directory)
+    {
+        try
+        {
+            var text = File.ReadAllText(Path.Combine(directory, "schedstat"));
+            var end = text.IndexOf(' ');
+            return long.TryParse(end < 0 ? text : text[..end], NumberStyles.None, CultureInfo.InvariantCulture, out var nanos) ? nanos : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static IEnumerable<string> SafeDirectories(string path)
+    {
+        try
+        {
+            return Directory.GetDirectories(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
     }
 }

@@ -66,7 +66,7 @@ internal sealed class MessageBench(BenchSettings settings, PostgresServer server
             .ToArray();
         var distinctReceivers = plans.SelectMany(p => p).Distinct(StringComparer.Ordinal).Count();
 
-        await using var bench = await BenchCluster.StartAsync(server, silos, $"bench-messages-{(hot ? "hot" : "fanout")}-{silos}", roundTrips, ct).ConfigureAwait(false);
+        await using var bench = await BenchCluster.StartAsync(server, silos, $"bench-messages-{(hot ? "hot" : "fanout")}-{silos}", roundTrips, warmPool: true, ct).ConfigureAwait(false);
         var trips = bench.StoreRoundTrips;
         var monitorState = new OutboxMonitor();
         var cpuStart = cpu.Take();

@@ -56,7 +56,7 @@ internal sealed class ReminderBench(BenchSettings settings, PostgresServer serve
     public async Task<ReminderResult> SpreadAsync(double turnsPerSecondEstimate, CancellationToken ct)
     {
         var count = settings.SpreadReminders;
-        await using var bench = await BenchCluster.StartAsync(server, Silos, "bench-reminders-spread", roundTrips, ct).ConfigureAwait(false);
+        await using var bench = await BenchCluster.StartAsync(server, Silos, "bench-reminders-spread", roundTrips, warmPool: true, ct).ConfigureAwait(false);
 
         // A registration turn is a cold grain: a state read plus a commit inserting grain and reminder rows.
         var registrationRate = Math.Max(200, turnsPerSecondEstimate * 0.4);
@@ -71,7 +71,7 @@ internal sealed class ReminderBench(BenchSettings settings, PostgresServer serve
     public async Task<ReminderResult> BurstAsync(CancellationToken ct)
     {
         var count = settings.BurstReminders;
-        await using var bench = await BenchCluster.StartAsync(server, Silos, "bench-reminders-burst", roundTrips, ct).ConfigureAwait(false);
+        await using var bench = await BenchCluster.StartAsync(server, Silos, "bench-reminders-burst", roundTrips, warmPool: true, ct).ConfigureAwait(false);
         var due = Now() + settings.BurstLead;
         return await RunAsync(bench, "burst", count, _ => due, due, due, ct).ConfigureAwait(false);
     }

@@ -85,7 +85,7 @@ internal sealed class TurnThroughputBench(BenchSettings settings, PostgresServer
     public async Task<CheckedThroughput> GrainTurnsAsync(int silos, TimeSpan window, CancellationToken ct)
     {
         var workers = settings.Concurrency;
-        await using var bench = await BenchCluster.StartAsync(server, silos, $"bench-turns-{silos}", roundTrips, ct).ConfigureAwait(false);
+        await using var bench = await BenchCluster.StartAsync(server, silos, $"bench-turns-{silos}", roundTrips, warmPool: false, ct).ConfigureAwait(false);
         var grains = Enumerable.Range(0, workers)
             .Select(i => bench.Cluster.FactoryOf(i % silos).GetGrain<ICounterGrain>($"counter-{i:D4}"))
             .ToArray();
