@@ -10,6 +10,14 @@ internal sealed record BenchSettings
     /// <summary>Statement preparation for the baseline and the store alike (the store's production default), so the ratio is fair.</summary>
     public const int MaxAutoPrepare = 64;
 
+    /// <summary>The store's production pool settings (PostgresGrainStore.CreateDataSource), given to the baseline too.</summary>
+    public static void ApplyStorePoolSettings(Npgsql.NpgsqlConnectionStringBuilder connection)
+    {
+        connection.MaxAutoPrepare = MaxAutoPrepare;
+        connection.AutoPrepareMinUsages = 2;
+        connection.NoResetOnClose = true;
+    }
+
     /// <summary>Concurrent closed-loop workers, each on its own row or grain.</summary>
     public int Concurrency { get; init; } = 32;
 

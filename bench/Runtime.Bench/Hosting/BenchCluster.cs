@@ -53,7 +53,7 @@ internal sealed class BenchCluster : IAsyncDisposable
     {
         var connectionString = await server.CreateDatabaseAsync(ct: ct).ConfigureAwait(false);
         var storeBuilder = new NpgsqlDataSourceBuilder(connectionString) { Name = poolName };
-        storeBuilder.ConnectionStringBuilder.MaxAutoPrepare = BenchSettings.MaxAutoPrepare;
+        BenchSettings.ApplyStorePoolSettings(storeBuilder.ConnectionStringBuilder);
         var storeSource = storeBuilder.Build();
         var monitor = NpgsqlDataSource.Create(connectionString);
         var collector = new FireLagCollector();

@@ -33,7 +33,7 @@ internal sealed class TurnThroughputBench(BenchSettings settings, PostgresServer
         var workers = settings.Concurrency;
         var connectionString = await server.CreateDatabaseAsync(ct: ct).ConfigureAwait(false);
         var rawBuilder = new NpgsqlDataSourceBuilder(connectionString) { Name = RawPool };
-        rawBuilder.ConnectionStringBuilder.MaxAutoPrepare = BenchSettings.MaxAutoPrepare;
+        BenchSettings.ApplyStorePoolSettings(rawBuilder.ConnectionStringBuilder);
         await using var dataSource = rawBuilder.Build();
         await using (var create = dataSource.CreateCommand("CREATE TABLE counters (id integer PRIMARY KEY, v bigint NOT NULL)"))
         {

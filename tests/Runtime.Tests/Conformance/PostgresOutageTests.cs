@@ -77,7 +77,7 @@ public sealed class PostgresOutageTests(PostgresFixture postgres) : IAsyncLifeti
 
     private PostgresGrainStore NewStore(string connectionString)
     {
-        var dataSource = NpgsqlDataSource.Create(connectionString);
+        var dataSource = PostgresGrainStore.CreateDataSource(connectionString);
         owned.Add(dataSource);
         return new PostgresGrainStore(dataSource, [CounterGrain.Migrations]);
     }

@@ -16,7 +16,7 @@ public sealed class PostgresStoreConformanceTests(PostgresFixture postgres) : Ru
 
     protected override async Task<IGrainStore> CreateStoreAsync()
     {
-        var dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
+        var dataSource = PostgresGrainStore.CreateDataSource(await postgres.CreateDatabaseAsync());
         dataSources.Add(dataSource);
         return new PostgresGrainStore(dataSource, [CounterGrain.Migrations]);
     }

@@ -31,6 +31,11 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
             builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
         }
 
+        // Every store operation takes a pooled connection, and on each open Npgsql would first reset the
+        // session (RESET ALL, DISCARD TEMP, ... seven statements). The store leaves no session state behind
+        // (the migrator releases its advisory lock in a finally), so the reset is pure cost: ~40 % of a turn.
+        builder.ConnectionStringBuilder.NoResetOnClose = true;
+
         return builder.Build();
     }
 
