@@ -28,7 +28,7 @@ var ct = stop.Token;
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Api.Bench: {Environment.ProcessorCount} cores, load average {LoadAverage()}, {workers} concurrent callers, {seconds} s per measurement"));
 await using var postgres = await PostgresServer.StartAsync(ct);
 var database = await postgres.CreateDatabaseAsync("api_bench", ct);
-await using var raw = new NpgsqlDataSourceBuilder(new NpgsqlConnectionStringBuilder(database) { MaxPoolSize = workers + 8, MaxAutoPrepare = 64, AutoPrepareMinUsages = 2 }.ConnectionString).Build();
+await using var raw = new NpgsqlDataSourceBuilder(new NpgsqlConnectionStringBuilder(database) { MaxPoolSize = workers + 8, MaxAutoPrepare = 64, AutoPrepareMinUsages = 2, NoResetOnClose = true }.ConnectionString).Build();
 await using (var create = raw.CreateCommand("CREATE TABLE bench_rows (id uuid PRIMARY KEY, amount numeric NOT NULL, body jsonb NOT NULL)"))
 {
     await create.ExecuteNonQueryAsync(ct);
