@@ -43,10 +43,18 @@ public sealed class CheckoutBrowserTests : IAsyncLifetime
         await page.FocusAsync("#simulate");
         await page.Keyboard.PressAsync("Enter");
         await WaitForStatusAsync(page, "Payment received: 0 of 1 confirmations.");
-        for (var i = 0; i < 20 && await page.GetAttributeAsync("#checkout", "data-status") != "confirmed"; i++)
+        // Each advance lets the sandbox mine; the page reports the confirmation through its live stream.
+        for (var i = 0; i < 20; i++)
         {
             await host.AdvanceAsync(TimeSpan.FromSeconds(5));
-            await Task.Delay(100);
+            try
+            {
+                await page.WaitForSelectorAsync("#checkout[data-status='confirmed']", new PageWaitForSelectorOptions { Timeout = 1_000 });
+                break;
+            }
+            catch (TimeoutException) when (i < 19)
+            {
+            }
         }
 
         await WaitForStatusAsync(page, "Paid. Thank you!");
