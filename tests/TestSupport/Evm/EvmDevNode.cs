@@ -20,8 +20,7 @@ public sealed class EvmDevNode : ILaunchableNode
     private readonly string _ganacheCli;
     private readonly HttpClient _http = new();
     private readonly string _scratchDirectory;
-    private NodeProcess? _process;
-    private bool _disposed;
+    private readonly NodeProcessSlot _slot;
 
     private EvmDevNode(string nodeExecutable, string ganacheCli, string scratchDirectory, int port, long chainId)
     {
@@ -30,6 +29,7 @@ public sealed class EvmDevNode : ILaunchableNode
         _scratchDirectory = scratchDirectory;
         Port = port;
         ChainId = chainId;
+        _slot = new NodeProcessSlot(_http, _scratchDirectory);
         Rpc = new EvmRpcClient(_http, new Uri($"http://127.0.0.1:{port}/"));
     }
 
@@ -42,7 +42,7 @@ public sealed class EvmDevNode : ILaunchableNode
     /// <summary>web3_clientVersion, e.g. Ganache/v7.9.2/….</summary>
     public string Version { get; private set; } = "";
 
-    public string Log => _process?.Output.ToString() ?? "";
+    public string Log => _slot.Log;
 
     /// <summary>Starts the node. Throws, never skips, when Node.js or the npm packages are missing: <c>./test.sh</c> installs them.</summary>
     public static async Task<EvmDevNode> StartAsync(long chainId = 1337, CancellationToken ct = default)
@@ -55,37 +55,13 @@ public sealed class EvmDevNode : ILaunchableNode
         return await NodeLauncher.LaunchAsync(() => new EvmDevNode(node, cli, scratch, LoopbackPort.PickFree(), chainId), ct);
     }
 
-    bool ILaunchableNode.PortWasTaken => _process?.Output.Contains("EADDRINUSE") == true;
+    bool ILaunchableNode.PortWasTaken => _slot.Process?.Output.Contains("EADDRINUSE") == true;
 
     string ILaunchableNode.LaunchFailure => $"ganache exited before answering on port {Port}.\n{Log}";
 
-    async Task ILaunchableNode.DiscardAttemptAsync()
-    {
-        await StopProcessAsync();
-        _http.Dispose();
-    }
+    Task ILaunchableNode.DiscardAttemptAsync() => _slot.DiscardAttemptAsync();
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_disposed)
-        {
-            return;
-        }
-
-        _disposed = true;
-        await StopProcessAsync();
-        _http.Dispose();
-        ScratchDirectory.TryDelete(_scratchDirectory);
-    }
-
-    private async Task StopProcessAsync()
-    {
-        if (_process is not null)
-        {
-            await _process.StopAsync();
-            _process = null;
-        }
-    }
+    public ValueTask DisposeAsync() => _slot.DisposeAsync();
 
     async Task<bool> ILaunchableNode.TryLaunchAsync(CancellationToken ct)
     {
@@ -105,10 +81,10 @@ public sealed class EvmDevNode : ILaunchableNode
             "--miner.instamine", "eager",
             "--logging.quiet",
         ];
-        _process = NodeProcess.Start(node, arguments, _scratchDirectory);
+        _slot.Process = NodeProcess.Start(node, arguments, _scratchDirectory);
         using var probeHttp = new HttpClient();
         var probe = new EvmRpcClient(probeHttp, Rpc.Endpoint, timeout: TimeSpan.FromSeconds(2));
-        return await _process.WaitUntilReadyAsync(
+        return await _slot.Process.WaitUntilReadyAsync(
             async token =>
             {
                 try

@@ -20,8 +20,7 @@ public sealed class LitecoinRegtestNode : ILaunchableNode
     private readonly string _password;
     private readonly HttpClient _http;
     private readonly string _dataDirectory;
-    private NodeProcess? _process;
-    private bool _disposed;
+    private readonly NodeProcessSlot _slot;
 
     private LitecoinRegtestNode(
         string litecoind, HttpClient http, string dataDirectory, int rpcPort, int p2pPort, BitcoinRpcCredentials credentials, string password)
@@ -32,6 +31,7 @@ public sealed class LitecoinRegtestNode : ILaunchableNode
         _dataDirectory = dataDirectory;
         RpcPort = rpcPort;
         P2pPort = p2pPort;
+        _slot = new NodeProcessSlot(_http, _dataDirectory);
         Rpc = new BitcoinRpcClient(http, new Uri($"http://127.0.0.1:{rpcPort}/"), credentials, TimeSpan.FromSeconds(60));
         Wallet = Rpc.ForWallet(WalletName);
     }
@@ -49,7 +49,7 @@ public sealed class LitecoinRegtestNode : ILaunchableNode
     /// <summary>The node's user agent, e.g. /LitecoinCore:0.21.2.1/.</summary>
     public string Version { get; private set; } = "";
 
-    public string Log => _process?.Output.ToString() ?? "";
+    public string Log => _slot.Log;
 
     /// <summary>Starts the node and creates its wallet. Throws, never skips, when litecoind is missing: <c>./test.sh</c> installs it.</summary>
     public static async Task<LitecoinRegtestNode> StartAsync(CancellationToken ct = default)
@@ -77,38 +77,14 @@ public sealed class LitecoinRegtestNode : ILaunchableNode
     }
 
     bool ILaunchableNode.PortWasTaken =>
-        _process is not null && (_process.Output.Contains("Unable to bind") || _process.Output.Contains("Address already in use")
-            || _process.Output.Contains("Unable to start HTTP server"));
+        _slot.Process is not null && (_slot.Process.Output.Contains("Unable to bind") || _slot.Process.Output.Contains("Address already in use")
+            || _slot.Process.Output.Contains("Unable to start HTTP server"));
 
     string ILaunchableNode.LaunchFailure => $"litecoind exited before answering RPC on port {RpcPort}.\n{Log}";
 
-    async Task ILaunchableNode.DiscardAttemptAsync()
-    {
-        await StopProcessAsync();
-        _http.Dispose();
-    }
+    Task ILaunchableNode.DiscardAttemptAsync() => _slot.DiscardAttemptAsync();
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_disposed)
-        {
-            return;
-        }
-
-        _disposed = true;
-        await StopProcessAsync();
-        _http.Dispose();
-        ScratchDirectory.TryDelete(_dataDirectory);
-    }
-
-    private async Task StopProcessAsync()
-    {
-        if (_process is not null)
-        {
-            await _process.StopAsync();
-            _process = null;
-        }
-    }
+    public ValueTask DisposeAsync() => _slot.DisposeAsync();
 
     async Task<bool> ILaunchableNode.TryLaunchAsync(CancellationToken ct)
     {
@@ -137,10 +113,10 @@ public sealed class LitecoinRegtestNode : ILaunchableNode
             "-listenonion=0",
             "-connect=0",
         ];
-        _process = NodeProcess.Start(litecoind, arguments, _dataDirectory);
+        _slot.Process = NodeProcess.Start(litecoind, arguments, _dataDirectory);
         using var probeHttp = new HttpClient();
         var probe = new BitcoinRpcClient(probeHttp, Rpc.Endpoint, BitcoinRpcCredentials.UserPassword(RpcUser, password), TimeSpan.FromSeconds(2));
-        return await _process.WaitUntilReadyAsync(
+        return await _slot.Process.WaitUntilReadyAsync(
             async token =>
             {
                 try
