@@ -1,4 +1,5 @@
 using CryptoPay.Grains.ApiKeys;
+using CryptoPay.Grains.Deposits;
 using CryptoPay.Grains.Idempotency;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Ledger;
@@ -10,6 +11,7 @@ using CryptoPay.Grains.Webhooks;
 using CryptoPay.Runtime.Grains;
 using CryptoPay.Runtime.Hosting;
 using CryptoPay.Runtime.Storage;
+using CryptoPay.Runtime.Storage.Postgres;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -17,6 +19,10 @@ namespace CryptoPay.Grains.Hosting;
 
 public static class GrainRegistration
 {
+    /// <summary>The schema of every projection the gateway's grains write.</summary>
+    public static IReadOnlyList<IMigrationSource> Migrations { get; } =
+        [InvoiceProjection.Migrations, LedgerProjections.Migrations, DepositAddressProjection.Migrations];
+
     /// <summary>Every grain of the gateway, with the invoices projection.</summary>
     public static GrainTypeRegistry AddCryptoPayGrains(this GrainTypeRegistry registry)
     {
@@ -33,6 +39,7 @@ public static class GrainRegistration
         registry.Add<ILedgerOutputGrain, LedgerOutputGrain>(LedgerProjections.Outputs);
         registry.Add<IPaymentLinkGrain, PaymentLinkGrain>();
         registry.Add<IPaymentLinkIndexGrain, PaymentLinkIndexGrain>();
+        registry.Add<IDepositAddressGrain, DepositAddressGrain>(DepositAddressProjection.Projection);
         return registry;
     }
 
@@ -40,13 +47,16 @@ public static class GrainRegistration
     public static GrainRuntimeBuilder AddCryptoPayGrains(this GrainRuntimeBuilder builder, SandboxChainOptions? sandbox = null)
     {
         builder.Registry.AddCryptoPayGrains();
-        builder.AddMigrations(InvoiceProjection.Migrations);
-        builder.AddMigrations(LedgerProjections.Migrations);
+        foreach (var migrations in Migrations)
+        {
+            builder.AddMigrations(migrations);
+        }
         builder.Services.TryAddSingleton(new LedgerOptions());
         builder.Services.TryAddSingleton(sp => LedgerQueries.For(sp.GetRequiredService<IGrainStore>()));
         builder.Services.TryAddSingleton(sandbox ?? new SandboxChainOptions());
         builder.Services.TryAddSingleton(sp => InvoiceQueries.For(sp.GetRequiredService<IGrainStore>()));
         builder.Services.TryAddSingleton(sp => WebhookDeliveryQueries.For(sp.GetRequiredService<IGrainStore>()));
+        builder.Services.TryAddSingleton(sp => DepositAddressDirectories.For(sp.GetRequiredService<IGrainStore>()));
         return builder;
     }
 }

@@ -31,6 +31,12 @@ public interface IInvoiceGrain : IGrainWithGuidKey
     /// <summary>Manual marking by the merchant: confirmed or cancelled, with a comment.</summary>
     Task<InvoiceState> Mark(InvoiceStatus status, string? comment);
 
+    /// <summary>
+    /// Gives a payment method its deposit address (allocated when the customer chose it). Idempotent:
+    /// a method that has an address keeps it, and the invoice is returned unchanged.
+    /// </summary>
+    Task<InvoiceState> AssignAddress(string method, string address);
+
     /// <summary>Records a payment (idempotent per txid and output index); payments after expiry are kept as paid_late.</summary>
     Task RecordPayment(PaymentObservation payment);
 
@@ -121,6 +127,26 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         await PublishEventsSince(before);
         await CreditOutputsSince(credited);
         return State;
+    }
+
+    public Task<InvoiceState> AssignAddress(string method, string address)
+    {
+        EnsureExists();
+        ArgumentException.ThrowIfNullOrWhiteSpace(address);
+        var target = State.PaymentMethods.Find(m => string.Equals(m.Method, method, StringComparison.OrdinalIgnoreCase))
+            ?? throw new InvalidInvoiceTransitionException($"The invoice offers no '{method}' payment method.");
+        if (target.Address is null)
+        {
+            if (State.Status == InvoiceStatus.Archived)
+            {
+                throw new InvalidInvoiceTransitionException("An archived invoice takes no payments.");
+            }
+
+            target.Address = address;
+            Touch();
+        }
+
+        return Task.FromResult(State);
     }
 
     public async Task RecordPayment(PaymentObservation payment)

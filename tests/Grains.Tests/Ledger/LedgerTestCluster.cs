@@ -50,7 +50,7 @@ public abstract class LedgerClusterTests : IAsyncLifetime
     protected abstract Task<IGrainStore> CreateStoreAsync();
 
     protected static async Task<IGrainStore> PostgresStoreAsync(PostgresFixture postgres) =>
-        new PostgresGrainStore(NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync()), [InvoiceProjection.Migrations, LedgerProjections.Migrations]);
+        new PostgresGrainStore(NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync()), GrainRegistration.Migrations);
 
     public async Task InitializeAsync()
     {
