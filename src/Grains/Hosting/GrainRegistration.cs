@@ -40,6 +40,7 @@ public static class GrainRegistration
         registry.Add<IPaymentLinkGrain, PaymentLinkGrain>();
         registry.Add<IPaymentLinkIndexGrain, PaymentLinkIndexGrain>();
         registry.Add<IDepositAddressGrain, DepositAddressGrain>(DepositAddressProjection.Projection);
+        registry.Add<IChainWatcherGrain, ChainWatcherGrain>();
         return registry;
     }
 

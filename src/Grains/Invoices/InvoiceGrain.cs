@@ -40,7 +40,14 @@ public interface IInvoiceGrain : IGrainWithGuidKey
     /// <summary>Records a payment (idempotent per txid and output index); payments after expiry are kept as paid_late.</summary>
     Task RecordPayment(PaymentObservation payment);
 
+    /// <summary>
+    /// Sets a recorded payment's confirmations (0: its block was reorganised away and it waits in the mempool again).
+    /// A confirmed invoice whose confirmed payments no longer suffice goes back with <c>exception: reorged</c>.
+    /// </summary>
     Task UpdateConfirmations(string txid, int outputIndex, int confirmations);
+
+    /// <summary>Removes a payment that left the chain (its block reorganised away and the transaction in no block or mempool); its credit is reversed.</summary>
+    Task RemovePayment(string txid, int outputIndex);
 }
 
 public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindable
@@ -152,9 +159,15 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
     public async Task RecordPayment(PaymentObservation payment)
     {
         var method = State.PaymentMethods.Find(m => string.Equals(m.Address, payment.Address, StringComparison.Ordinal));
-        if (method is null || State.Status == InvoiceStatus.Archived ||
-            method.Payments.Exists(p => p.Txid == payment.Txid && p.OutputIndex == payment.OutputIndex))
+        if (method is null || State.Status == InvoiceStatus.Archived)
         {
+            return;
+        }
+
+        if (method.Payments.Exists(p => p.Txid == payment.Txid && p.OutputIndex == payment.OutputIndex))
+        {
+            // Seen again (mined after the mempool, or re-mined after a reorganisation): only its confirmations change.
+            await UpdateConfirmations(payment.Txid, payment.OutputIndex, payment.Confirmations);
             return;
         }
 
@@ -172,8 +185,25 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         });
         Settle(method, late: State.Status is InvoiceStatus.Expired or InvoiceStatus.PaidPartial or InvoiceStatus.Cancelled);
         Touch();
-        await PublishEventsSince(before);
         await CreditOutputsSince(credited);
+        await PublishEventsSince(before);
+    }
+
+    public async Task RemovePayment(string txid, int outputIndex)
+    {
+        var before = WebhookEventTypes.InvoiceMark.Of(State);
+        var credited = InvoiceCredits.Of(State);
+        foreach (var method in State.PaymentMethods)
+        {
+            if (method.Payments.RemoveAll(p => p.Txid == txid && p.OutputIndex == outputIndex) > 0)
+            {
+                Settle(method, late: false);
+                Touch();
+            }
+        }
+
+        await CreditOutputsSince(credited);
+        await PublishEventsSince(before);
     }
 
     public async Task UpdateConfirmations(string txid, int outputIndex, int confirmations)
@@ -194,8 +224,8 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
             Touch();
         }
 
-        await PublishEventsSince(before);
         await CreditOutputsSince(credited);
+        await PublishEventsSince(before);
     }
 
     public async Task ReceiveReminder(string reminderName, ReminderTick tick)
@@ -234,22 +264,48 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         }
     }
 
-    /// <summary>Credits the merchant's balance with each output this turn made count (confirmed invoice, confirmed payment), as messages of this turn.</summary>
+    /// <summary>
+    /// Brings the merchant's balance in line with this turn, as messages of this turn: credits for outputs it made count,
+    /// compensating reversals for outputs it stopped counting (reorganised away), and pending amounts shown or dropped.
+    /// </summary>
     private async Task CreditOutputsSince(InvoiceCredits credited)
     {
+        var lost = credited.Lost(State);
+        if (lost.Count > 0)
+        {
+            State.Exception = InvoiceException.Reorged;
+        }
+
+        foreach (var credit in lost)
+        {
+            await Send<IMerchantBalanceGrain>(credit.BalanceKey).Reverse(credit);
+        }
+
         foreach (var credit in credited.Since(State))
         {
             await Send<IMerchantBalanceGrain>(credit.BalanceKey).Credit(credit);
         }
+
+        foreach (var pending in credited.PendingSince(State))
+        {
+            var balance = Send<IMerchantBalanceGrain>(pending.BalanceKey);
+            await (lost.Any(l => l.OutputKey == pending.OutputKey) ? balance.Unconfirm(pending) : balance.Detect(pending));
+        }
+
+        foreach (var dropped in credited.PendingDropped(State))
+        {
+            await Send<IMerchantBalanceGrain>(dropped.BalanceKey).Forget(dropped);
+        }
     }
 
-    /// <summary>Moves the invoice along after a payment or confirmation on <paramref name="method"/>.</summary>
+    /// <summary>
+    /// Moves the invoice along after a payment, confirmation or loss on <paramref name="method"/>: forward as payments
+    /// arrive and confirm, and back (with <c>exception: reorged</c>) when a reorganisation takes away what it counted.
+    /// </summary>
     private void Settle(InvoicePaymentMethod method, bool late)
     {
         var paid = method.PaidUnits;
-        // Within the merchant's tolerance counts as paid: required × (100 − error%) / 100, rounded up.
-        var tolerated = Ceiling(method.AmountUnits * (BigInteger)((100m - State.Spec.AllowedErrorPercent) * 10_000m), 1_000_000);
-        var sufficient = paid >= tolerated;
+        var sufficient = paid >= Tolerated(method);
         if (late)
         {
             State.Exception = InvoiceException.PaidLate;
@@ -260,7 +316,7 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
             State.Status = InvoiceStatus.Confirming;
             State.PaidAt ??= Now;
             UnregisterReminder(ExpiryReminder);
-            if (!late)
+            if (!late && State.Exception != InvoiceException.Reorged)
             {
                 State.Exception = paid < method.AmountUnits ? InvoiceException.Underpaid
                     : paid > method.AmountUnits ? InvoiceException.Overpaid
@@ -268,13 +324,57 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
             }
         }
 
-        if (State.Status == InvoiceStatus.Confirming && method.PaidUnits >= tolerated &&
+        if (State.Status == InvoiceStatus.Confirming && sufficient &&
             method.Payments.TrueForAll(p => p.Confirmations >= method.RequiredConfirmations))
         {
             State.Status = InvoiceStatus.Confirmed;
             State.ConfirmedAt = Now;
         }
+
+        SettleBack();
     }
+
+    /// <summary>
+    /// A reorganisation took confirmations or payments away: a confirmed invoice whose confirmed payments no longer
+    /// reach the tolerance goes back to confirming, or further back when what is left does not suffice at all
+    /// (pending while time remains, paid_partial or expired after). Marked invoices stay as the merchant marked them.
+    /// </summary>
+    private void SettleBack()
+    {
+        if (State.Exception == InvoiceException.Marked || State.Status is not (InvoiceStatus.Confirmed or InvoiceStatus.Confirming))
+        {
+            return;
+        }
+
+        if (State.Status == InvoiceStatus.Confirmed && !State.PaymentMethods.Exists(m => ConfirmedUnits(m) >= Tolerated(m)))
+        {
+            State.Status = InvoiceStatus.Confirming;
+            State.ConfirmedAt = null;
+            State.Exception = InvoiceException.Reorged;
+        }
+
+        if (State.Status == InvoiceStatus.Confirming && !State.PaymentMethods.Exists(m => m.PaidUnits >= Tolerated(m)))
+        {
+            State.PaidAt = null;
+            State.Exception = InvoiceException.Reorged;
+            if (Now < State.Spec.ExpiresAt)
+            {
+                State.Status = InvoiceStatus.Pending;
+                RegisterReminderAt(ExpiryReminder, State.Spec.ExpiresAt);
+            }
+            else
+            {
+                State.Status = State.HasPayments ? InvoiceStatus.PaidPartial : InvoiceStatus.Expired;
+            }
+        }
+    }
+
+    /// <summary>Within the merchant's tolerance counts as paid: required × (100 − error%) / 100, rounded up.</summary>
+    private BigInteger Tolerated(InvoicePaymentMethod method) =>
+        Ceiling(method.AmountUnits * (BigInteger)((100m - State.Spec.AllowedErrorPercent) * 10_000m), 1_000_000);
+
+    private static BigInteger ConfirmedUnits(InvoicePaymentMethod method) =>
+        method.Payments.Where(p => p.Confirmations >= method.RequiredConfirmations).Aggregate(BigInteger.Zero, (s, p) => s + p.AmountUnits);
 
     private static BigInteger Ceiling(BigInteger numerator, BigInteger denominator) =>
         BigInteger.DivRem(numerator, denominator) is var (quotient, remainder) && remainder.IsZero ? quotient : quotient + 1;

@@ -60,6 +60,9 @@ public interface IMerchantBalanceGrain : IGrainWithStringKey
     /// <summary>Shows a detected, unconfirmed output as pending until it is credited or forgotten.</summary>
     Task Detect(DepositCredit credit);
 
+    /// <summary>Shows a credited output that a reorganisation sent back to unconfirmed as pending again, whichever arrives first: this or its reversal.</summary>
+    Task Unconfirm(DepositCredit credit);
+
     /// <summary>Drops a pending output that left the chain before it confirmed.</summary>
     Task Forget(DepositCredit credit);
 
@@ -97,6 +100,14 @@ public sealed class MerchantBalanceGrain : Grain<MerchantBalanceState>, IMerchan
         return Task.CompletedTask;
     }
 
+    public Task Unconfirm(DepositCredit credit)
+    {
+        EnsureAddressedHere(credit);
+        Initialize(credit.MerchantId, credit.Mode, credit.Network, credit.Asset);
+        State.PendingOutputs[credit.OutputKey] = credit.AmountUnits;
+        return Task.CompletedTask;
+    }
+
     public Task Forget(DepositCredit credit)
     {
         EnsureAddressedHere(credit);
@@ -131,7 +142,11 @@ public sealed class MerchantBalanceGrain : Grain<MerchantBalanceState>, IMerchan
         State.Deposited += deposited;
         State.Fees += fee;
         State.MovementCount++;
-        State.PendingOutputs.Remove(movement.OutputKey);
+        if (movement.Kind == LedgerMovementKind.DepositCredit)
+        {
+            State.PendingOutputs.Remove(movement.OutputKey);
+        }
+
         State.RecentMovementIds.Add(movement.Id);
         if (State.RecentMovementIds.Count > RecentMovementWindow)
         {

@@ -14,11 +14,12 @@ public static class WebhookEventTypes
     public const string InvoicePaidLate = "invoice.paid_late";
     public const string InvoiceExpired = "invoice.expired";
     public const string InvoiceCancelled = "invoice.cancelled";
+    public const string InvoiceReorged = "invoice.reorged";
 
     public static IReadOnlyList<string> All { get; } =
     [
         InvoiceCreated, InvoicePaymentDetected, InvoicePartialPayment, InvoiceConfirming, InvoiceConfirmed,
-        InvoiceOverpaid, InvoicePaidLate, InvoiceExpired, InvoiceCancelled,
+        InvoiceOverpaid, InvoicePaidLate, InvoiceExpired, InvoiceCancelled, InvoiceReorged,
     ];
 
     /// <summary>What an invoice looked like before a turn, to tell which events the turn caused.</summary>
@@ -84,6 +85,13 @@ public static class WebhookEventTypes
         if (now.Exception == InvoiceException.Overpaid && before.Exception != InvoiceException.Overpaid)
         {
             events.Add(InvoiceOverpaid);
+        }
+
+        var wentBack = (before.Status == InvoiceStatus.Confirmed && now.Status != InvoiceStatus.Confirmed) ||
+            (before.Status == InvoiceStatus.Confirming && now.Status is InvoiceStatus.Pending or InvoiceStatus.PaidPartial or InvoiceStatus.Expired);
+        if (now.Exception == InvoiceException.Reorged && (before.Exception != InvoiceException.Reorged || wentBack))
+        {
+            events.Add(InvoiceReorged);
         }
 
         return events;

@@ -1,0 +1,52 @@
+using CryptoPay.Chains.Networks;
+using CryptoPay.Runtime.Grains;
+using CryptoPay.Runtime.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CryptoPay.Grains.Deposits;
+
+public static class ChainWatcherHosting
+{
+    /// <summary>
+    /// Watches every enabled network of "Chains:Networks" (the sandbox excepted) from this silo: a
+    /// <see cref="ChainWatchRunner"/> that answers the watchers' poll reminders when the silo has the <c>watchers</c>
+    /// role (reminders fire on silos with the <c>reminders</c> role, so a watching silo needs both), and a hosted
+    /// service that starts the reminders. Call after <c>AddGrainRuntime</c>.
+    /// </summary>
+    public static IServiceCollection AddChainWatchers(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<ChainsOptions>().Bind(configuration.GetSection(ChainsOptions.Section));
+        services.TryAddSingleton<ChainWatchSignals>();
+        services.TryAddSingleton(sp =>
+        {
+            var chains = sp.GetRequiredService<IOptions<ChainsOptions>>().Value;
+            var roles = sp.GetService<IOptions<SiloOptions>>()?.Value.EffectiveRoles ?? SiloRoles.All;
+            var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan }; // each RPC call has its own timeout
+            var watches = chains.Networks
+                .Where(n => n.Value.Enabled && n.Key != Network.Sandbox.Id)
+                .Select(n => new ChainWatch(n.Key, n.Value, ChainReaders.Create(n.Key, n.Value, http)))
+                .ToList();
+            return new ChainWatchRunner(
+                sp.GetRequiredService<IGrainFactory>(),
+                sp.GetRequiredService<IDepositAddressDirectory>(),
+                watches,
+                roles.Contains(SiloRoles.Watchers) ? sp.GetRequiredService<ChainWatchSignals>() : null,
+                sp.GetService<ILogger<ChainWatchRunner>>());
+        });
+        services.AddHostedService<ChainWatchersHostedService>();
+        return services;
+    }
+}
+
+/// <summary>Starts the watchers' poll reminders once the silo runs (idempotent on every silo).</summary>
+internal sealed class ChainWatchersHostedService(ChainWatchRunner runner) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => runner.StartAsync();
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
