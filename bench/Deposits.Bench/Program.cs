@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics;
+using CryptoPay.Chains.Hd;
+using CryptoPay.Chains.Networks;
+using CryptoPay.Grains.Catalog;
+using CryptoPay.Grains.Deposits;
+using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Invoices;
+using CryptoPay.Grains.Ledger;
+using CryptoPay.Grains.Merchants;
+using CryptoPay.Runtime.Storage.Postgres;
+using CryptoPay.Runtime.Testing;
+using CryptoPay.TestSupport.Litecoin;
+using CryptoPay.TestSupport.Postgres;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+// Deposits processed per second end to end (issue 4), by hand:
+//   dotnet run -c Release --project bench/Deposits.Bench -- [outputs] [rounds]
+// Each round: a fresh database, `outputs` live invoices (1 confirmation required) with their deposit addresses, one
+// sendmany paying all of them mined into one block of a real litecoind -regtest; then the clock starts: one watcher
+// poll (mempool + block read over RPC, directory lookup, the Record turn) and every message it causes (invoice turns,
+// balance and ledger-output turns) on a two-silo cluster over PostgreSQL, until every output is credited.
+// Baselines in the same run: the raw RPC read of that block (getblockhash + getblock verbosity 2), and one INSERT
+// round trip per deposit into a plain table of the same PostgreSQL.
+var outputs = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 2_000;
+var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
+using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(30));
+
+await using var postgres = await PostgresServer.StartAsync(stop.Token);
+await using var node = await LitecoinRegtestNode.StartAsync(stop.Token);
+var miner = await node.Wallet.GetNewAddressAsync("bech32", stop.Token);
+await node.Rpc.GenerateToAddressAsync(101 + rounds, miner, stop.Token); // coinbase outputs mature after 100 blocks
+var regtest = Network.Litecoin(NetworkChain.Regtest);
+var seed = Convert.FromHexString("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+var deriver = new AddressDeriver(regtest, ExtendedKey.FromSeed(seed, ExtendedKeyVersion.Vpub).Derive(regtest.AccountPath()).Neuter());
+Console.WriteLine($"outputs={outputs} rounds={rounds} cores={Environment.ProcessorCount} node={node.Version}");
+Console.WriteLine($"load average at start: {File.ReadAllText("/proc/loadavg").Trim()}");
+Console.WriteLine("round | block read (RPC) | raw INSERT/s | end to end (of which the poll: read + match + Record turn) | deposits/s");
+
+var rates = new List<double>();
+for (var round = 0; round < rounds; round++)
+{
+    var connectionString = await postgres.CreateDatabaseAsync(ct: stop.Token);
+    await using var dataSource = NpgsqlDataSource.Create(connectionString);
+    var store = new PostgresGrainStore(dataSource, GrainRegistration.Migrations);
+    await using var cluster = await TestCluster.StartAsync(new TestClusterOptions
+    {
+        Silos = 2,
+        Store = store,
+        Grains = r => r.AddCryptoPayGrains(),
+        Services = s => s.AddSingleton(new LedgerOptions { FeeBasisPoints = 100 }),
+    }, stop.Token);
+    var watch = new ChainWatch("ltc", new ChainNetworkOptions { Chain = "regtest", ReorgDepth = 10 }, new UtxoChainReader(node.Rpc, "LTC"));
+    var runner = new ChainWatchRunner(cluster.Client, DepositAddressDirectories.For(store), [watch]);
+    await runner.PollAsync("ltc", stop.Token); // the watcher starts at the tip
+
+    var merchant = Guid.NewGuid();
+    var payments = new Dictionary<string, long>();
+    var firstIndex = (uint)(round * outputs) + 10_000;
+    for (var chunk = 0; chunk < outputs; chunk += 100)
+    {
+        await Task.WhenAll(Enumerable.Range(chunk, Math.Min(100, outputs - chunk)).Select(async i =>
+        {
+            var address = deriver.DeriveReceiveAddress(firstIndex + (uint)i);
+            var amount = 100_000L + i;
+            await CreateInvoiceAsync(cluster, merchant, address, amount);
+            lock (payments)
+            {
+                payments[address] = amount;
+            }
+        }));
+    }
+
+    await node.Wallet.SendManyAsync(payments, stop.Token);
+    var blockHash = (await node.Rpc.GenerateToAddressAsync(1, miner, stop.Token))[0];
+    var height = await node.Rpc.GetBlockCountAsync(stop.Token);
+
+    var read = Stopwatch.StartNew();
+    var block = await node.Rpc.GetBlockAsync(await node.Rpc.GetBlockHashAsync(height, stop.Token), stop.Token);
+    read.Stop();
+    if (block.Hash != blockHash)
+    {
+        throw new InvalidOperationException("The tip moved during the bench.");
+    }
+
+    var insertRate = await RawInsertRateAsync(dataSource, outputs, stop.Token);
+
+    var endToEnd = Stopwatch.StartNew();
+    await runner.PollAsync("ltc", stop.Token);
+    var polled = endToEnd.Elapsed;
+    await cluster.RunUntilIdleAsync(stop.Token);
+    endToEnd.Stop();
+
+    var expected = payments.Values.Aggregate(BigInteger.Zero, (sum, amount) => sum + amount - (amount * 100 / 10_000));
+    var balance = (await LedgerQueries.For(store).BalancesAsync(merchant, Mode.Live, stop.Token)).Single();
+    var snapshot = await LedgerQueries.For(store).SnapshotAsync(stop.Token);
+    if (balance.Available != expected || snapshot.Outputs.Count(o => o.Credited && o.Movements.Count == 1) != outputs)
+    {
+        throw new InvalidOperationException($"Round {round}: credited {balance.Available}, expected {expected} over {outputs} outputs.");
+    }
+
+    LedgerInvariants.Check(snapshot);
+    var rate = outputs / endToEnd.Elapsed.TotalSeconds;
+    rates.Add(rate);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{round + 1} | {read.Elapsed.TotalMilliseconds:F0} ms ({outputs / read.Elapsed.TotalSeconds:F0} outputs/s) | {insertRate:F0} | {endToEnd.Elapsed.TotalMilliseconds:F0} ms (poll {polled.TotalMilliseconds:F0} ms) | {rate:F0}"));
+}
+
+rates.Sort();
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"median deposits/s: {rates[rates.Count / 2]:F0} (target >= 1000)"));
+
+static async Task CreateInvoiceAsync(TestCluster cluster, Guid merchant, string address, long amountUnits)
+{
+    var id = Guid.NewGuid();
+    var now = cluster.Time.GetUtcNow();
+    var amount = Amounts.FromUnits(amountUnits, 8);
+    await cluster.Client.GetGrain<IInvoiceGrain>(id).Create(new InvoiceSpec
+    {
+        MerchantId = merchant,
+        Mode = Mode.Live,
+        Amount = amount,
+        Currency = "LTC",
+        CreatedAt = now,
+        ExpiresAt = now.AddHours(1),
+        AmountReporting = amount,
+        PaymentMethods =
+        [
+            new InvoicePaymentMethod
+            {
+                Method = "ltc_ltc", Network = "ltc", Asset = "LTC", Decimals = 8, Amount = amount, AmountUnits = amountUnits,
+                Rate = 1m, RequiredConfirmations = 1, Address = address,
+            },
+        ],
+    });
+    await cluster.Client.GetGrain<IDepositAddressGrain>(DepositAddressKeys.Of("ltc", address)).Assign(new DepositAddressState
+    {
+        Network = "ltc", Address = address, InvoiceId = id, MerchantId = merchant, Mode = Mode.Live, Method = "ltc_ltc", Asset = "LTC",
+        RequiredConfirmations = 1,
+    });
+}
+
+// One autocommitted INSERT per deposit, sequential: what recording each deposit as a row costs at the least.
+static async Task<double> RawInsertRateAsync(NpgsqlDataSource dataSource, int rows, CancellationToken ct)
+{
+    await using (var create = dataSource.CreateCommand("CREATE TABLE IF NOT EXISTS bench_raw_deposits (txid text, idx int, amount numeric(78,0), PRIMARY KEY (txid, idx))"))
+    {
+        await create.ExecuteNonQueryAsync(ct);
+    }
+
+    var txid = Guid.NewGuid().ToString("N");
+    var watch = Stopwatch.StartNew();
+    for (var i = 0; i < rows; i++)
+    {
+        await using var insert = dataSource.CreateCommand("INSERT INTO bench_raw_deposits (txid, idx, amount) VALUES (@txid, @idx, @amount)");
+        insert.Parameters.AddWithValue("txid", txid);
+        insert.Parameters.AddWithValue("idx", i);
+        insert.Parameters.AddWithValue("amount", (decimal)(100_000 + i));
+        await insert.ExecuteNonQueryAsync(ct);
+    }
+
+    return rows / watch.Elapsed.TotalSeconds;
+}
