@@ -236,6 +236,7 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         }
 
         var before = WebhookEventTypes.InvoiceMark.Of(State);
+        var credited = InvoiceCredits.Of(State);
 
         if (State.HasPayments)
         {
@@ -248,6 +249,8 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         }
 
         Touch();
+        // The confirmed part of an underpayment is the merchant's now.
+        await CreditOutputsSince(credited);
         await PublishEventsSince(before);
     }
 
@@ -296,6 +299,8 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         {
             await Send<IMerchantBalanceGrain>(dropped.BalanceKey).Forget(dropped);
         }
+
+        InvoiceCredits.Record(State);
     }
 
     /// <summary>
@@ -309,6 +314,11 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         if (late)
         {
             State.Exception = InvoiceException.PaidLate;
+            if (!sufficient && State.Status == InvoiceStatus.Expired)
+            {
+                // An expired invoice that receives less than its price after all is an expired underpaid one.
+                State.Status = InvoiceStatus.PaidPartial;
+            }
         }
 
         if (sufficient && State.Status is InvoiceStatus.Pending or InvoiceStatus.Expired or InvoiceStatus.PaidPartial)

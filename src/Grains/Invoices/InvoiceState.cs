@@ -46,6 +46,9 @@ public sealed record Payment
     public PaymentStatus Status { get; set; }
 
     public DateTimeOffset DetectedAt { get; set; }
+
+    /// <summary>True while the merchant's balance holds this output: it stays credited until a reorganisation takes its confirmations away.</summary>
+    public bool Credited { get; set; }
 }
 
 /// <summary>A way to pay the invoice: asset on a network, address, the price in that asset and the rate locked at creation.</summary>

@@ -4,7 +4,7 @@ namespace CryptoPay.Grains.Ledger;
 
 /// <summary>
 /// The outputs of an invoice that its merchant's balance holds: every confirmed payment once the
-/// invoice is confirmed (paid_late ones included). Taken before a turn and compared after it, it
+/// invoice is settled (confirmed, paid_partial, or paid after expiry or cancellation). Taken before a turn and compared after it, it
 /// yields exactly the credits that turn must send.
 /// </summary>
 public sealed class InvoiceCredits
@@ -34,6 +34,22 @@ public sealed class InvoiceCredits
         return [.. outputs.Values.Where(c => !now.Contains(c.OutputKey))];
     }
 
+    /// <summary>Marks on the invoice's payments which outputs its merchant's balance holds after this turn.</summary>
+    public static void Record(InvoiceState invoice)
+    {
+        var credited = Credited(invoice).Select(c => c.OutputKey).ToHashSet(StringComparer.Ordinal);
+        foreach (var method in invoice.PaymentMethods)
+        {
+            foreach (var payment in method.Payments)
+            {
+                payment.Credited = credited.Contains(LedgerKeys.Output(method.Network, payment.Txid, payment.OutputIndex));
+            }
+        }
+    }
+
+    private static bool Settled(InvoiceStatus status) =>
+        status is InvoiceStatus.Confirmed or InvoiceStatus.PaidPartial or InvoiceStatus.Expired or InvoiceStatus.Cancelled;
+
     /// <summary>Outputs now paid to the invoice but not credited, that were not pending when this was taken: shown as the merchant's pending balance.</summary>
     public IReadOnlyList<DepositCredit> PendingSince(InvoiceState invoice) =>
         [.. Pending(invoice, Credited(invoice).ToDictionary(c => c.OutputKey, StringComparer.Ordinal)).Where(c => !pending.ContainsKey(c.OutputKey))];
@@ -52,10 +68,16 @@ public sealed class InvoiceCredits
                 .Select(p => new DepositCredit(invoice.Spec.MerchantId, invoice.Spec.Mode, m.Network, m.Asset, p.Txid, p.OutputIndex, p.AmountUnits, invoice.Id))
                 .Where(c => !credited.ContainsKey(c.OutputKey)));
 
+    /// <summary>
+    /// Confirmed payments of an invoice that is settled (confirmed, or closed without reaching its price: paid_partial,
+    /// payments after expiry or cancellation), and confirmed payments credited already (a paid_partial invoice whose
+    /// late remainder sends it back to confirming keeps what it credited). Money that reached the merchant's address is
+    /// never left out of the balance; only an invoice still waiting (pending, confirming) holds new payments back.
+    /// </summary>
     private static IEnumerable<DepositCredit> Credited(InvoiceState invoice) =>
-        invoice.Status != InvoiceStatus.Confirmed
+        invoice.Status == InvoiceStatus.Archived
             ? []
             : invoice.PaymentMethods.SelectMany(m => m.Payments
-                .Where(p => p.Status == PaymentStatus.Confirmed)
+                .Where(p => p.Status == PaymentStatus.Confirmed && (p.Credited || Settled(invoice.Status)))
                 .Select(p => new DepositCredit(invoice.Spec.MerchantId, invoice.Spec.Mode, m.Network, m.Asset, p.Txid, p.OutputIndex, p.AmountUnits, invoice.Id)));
 }

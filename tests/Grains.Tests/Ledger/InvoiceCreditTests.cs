@@ -86,4 +86,32 @@ public abstract class InvoiceCreditTests : LedgerClusterTests
         Assert.Equal((InvoiceStatus.Confirmed, InvoiceException.PaidLate), (paidLate.Status, paidLate.Exception));
         Assert.Equal(new BigInteger(97_500_000 * 2), (await BalanceAsync(merchant)).Available);
     }
+
+    [Fact]
+    public async Task An_underpayment_is_credited_when_the_invoice_expires_and_a_late_partial_payment_when_it_confirms()
+    {
+        var merchant = Guid.NewGuid();
+        var invoice = await CreateAsync(merchant);
+        await PayAsync(invoice, 40_000_000);
+        await Cluster.AdvanceTimeAsync(Block);
+        // Confirmed on chain, but the invoice still waits for the rest: held back, shown as pending.
+        var waiting = await BalanceAsync(merchant);
+        Assert.Equal((BigInteger.Zero, new BigInteger(40_000_000)), (waiting.Available, waiting.Pending));
+
+        await Cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(30));
+        var partial = (await Cluster.Client.GetGrain<IInvoiceGrain>(invoice.Id).Get())!;
+        Assert.Equal((InvoiceStatus.PaidPartial, InvoiceException.Underpaid), (partial.Status, partial.Exception));
+        var afterExpiry = await BalanceAsync(merchant);
+        Assert.Equal((new BigInteger(39_000_000), BigInteger.Zero), (afterExpiry.Available, afterExpiry.Pending));
+
+        // An unpaid invoice that expired and then receives too little becomes paid_partial, and that money is credited too.
+        var expired = await CreateAsync(merchant);
+        await Cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(31));
+        Assert.Equal(InvoiceStatus.Expired, (await Cluster.Client.GetGrain<IInvoiceGrain>(expired.Id).Get())!.Status);
+        await PayAsync(expired, 10_000_000);
+        await Cluster.AdvanceTimeAsync(Block);
+        var latePartial = (await Cluster.Client.GetGrain<IInvoiceGrain>(expired.Id).Get())!;
+        Assert.Equal((InvoiceStatus.PaidPartial, InvoiceException.PaidLate), (latePartial.Status, latePartial.Exception));
+        Assert.Equal(new BigInteger(39_000_000 + 9_750_000), (await BalanceAsync(merchant)).Available);
+    }
 }
