@@ -5,12 +5,14 @@ using CryptoPay.Api.Invoices;
 using CryptoPay.Api.Json;
 using CryptoPay.Api.Sandbox;
 using CryptoPay.Grains.Catalog;
+using CryptoPay.Grains.Deposits;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Runtime.Grains;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using QRCoder;
 using static CryptoPay.Api.Checkout.CheckoutHtml;
@@ -60,9 +62,18 @@ public static class CheckoutEndpoints
             return Message(context, StatusCodes.Status404NotFound, "Invoice not found", "This payment page does not exist. Check the link you were given.");
         }
 
+        var asked = context.Request.Query["method"].ToString();
+        if (invoice.PaymentMethods.Find(m => string.Equals(m.Method, asked, StringComparison.OrdinalIgnoreCase)) is { Address: null } pick &&
+            invoice.Status == InvoiceStatus.Pending)
+        {
+            // Choosing on the page is a GET (the page works without scripts); it allocates at most one address per method, once.
+            var (updated, _) = await ChooseAsync(context, grains, invoice, pick);
+            invoice = updated ?? invoice;
+        }
+
         var merchant = await grains.GetGrain<IMerchantGrain>(invoice.Spec.MerchantId).Get();
-        var response = invoice.ToResponse(InvoiceEndpoints.CheckoutBase(context, api.Value));
-        var chosen = Chosen(invoice, context.Request.Query["method"].ToString());
+        var response = invoice.ToResponse(InvoiceEndpoints.CheckoutBase(context, api.Value), context.PaymentUris());
+        var chosen = Chosen(invoice, asked);
         var title = $"Pay {merchant?.Name ?? "merchant"}";
         return Page(context, StatusCodes.Status200OK, title, Render(invoice, response, merchant?.Name ?? "", chosen, time.GetUtcNow()), script: true);
     }
@@ -76,7 +87,7 @@ public static class CheckoutEndpoints
             return 0;
         }
 
-        var index = methods.FindIndex(m => string.Equals(m.Method, asked, StringComparison.OrdinalIgnoreCase));
+        var index = methods.FindIndex(m => m.Address is not null && string.Equals(m.Method, asked, StringComparison.OrdinalIgnoreCase));
         if (index < 0)
         {
             index = methods.FindIndex(m => m.Payments.Count > 0);
@@ -245,11 +256,51 @@ public static class CheckoutEndpoints
             return body.Problem();
         }
 
-        var method = invoice.ToResponse(InvoiceEndpoints.CheckoutBase(context, api.Value)).PaymentMethods[index];
-        return TypedResults.Ok(new ChosenPaymentMethodResponse(invoice.Id, method.Method, method.Network, method.Asset, method.Address, method.Amount, method.PaymentUri));
+        var (updated, refused) = await ChooseAsync(context, grains, invoice, invoice.PaymentMethods[index]);
+        if (updated is null)
+        {
+            return refused!;
+        }
+
+        var method = updated.ToResponse(InvoiceEndpoints.CheckoutBase(context, api.Value), context.PaymentUris()).PaymentMethods[index];
+        return TypedResults.Ok(new ChosenPaymentMethodResponse(
+            updated.Id, method.Method, method.Network, method.Asset, method.Address, method.Amount, method.AmountUnits, method.Confirmations.Required, method.PaymentUri));
+    }
+
+    /// <summary>
+    /// Gives the chosen method its deposit address: a test invoice has one already; a live one gets the network
+    /// pool's next address, recorded as a deposit address before the invoice takes it. Idempotent: a method with an
+    /// address keeps it. Two concurrent first choices may both allocate, but the invoice keeps the first address it is
+    /// given (<see cref="IInvoiceGrain.AssignAddress"/>) and both answer with that one; the other index is skipped, never reused.
+    /// </summary>
+    private static async Task<(InvoiceState? Invoice, Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult? Problem)> ChooseAsync(
+        HttpContext context, IGrainFactory grains, InvoiceState invoice, InvoicePaymentMethod method)
+    {
+        if (method.Address is not null)
+        {
+            return (invoice, null);
+        }
+
+        if (invoice.Status != InvoiceStatus.Pending)
+        {
+            return (null, Errors.ApiProblem.Create(StatusCodes.Status409Conflict, Errors.ErrorCodes.InvalidStateTransition,
+                $"The invoice is {InvoiceProjection.Name(invoice.Status)}; a payment method can be chosen only while it is pending."));
+        }
+
+        var info = Assets.FindMethod(method.Method);
+        if (info is null || !context.RequestServices.GetRequiredService<LiveNetworks>().Offers(info, invoice.Spec.Mode))
+        {
+            return (null, Errors.ApiProblem.Create(StatusCodes.Status400BadRequest, Errors.ErrorCodes.UnsupportedNetwork,
+                $"'{method.Method}' is not configured for payments on this gateway any more; choose another method."));
+        }
+
+        var deposit = await context.RequestServices.GetRequiredService<DepositAllocation>()
+            .AllocateAsync(invoice.Id, invoice.Spec.MerchantId, invoice.Spec.Mode, info, method.RequiredConfirmations);
+        return (await grains.GetGrain<IInvoiceGrain>(invoice.Id).AssignAddress(method.Method, deposit.Address), null);
     }
 }
 
 public sealed record ChoosePaymentMethodRequest(string Method);
 
-public sealed record ChosenPaymentMethodResponse(Guid Id, string Method, string Network, string Asset, string? Address, string Amount, string? PaymentUri);
+public sealed record ChosenPaymentMethodResponse(
+    Guid Id, string Method, string Network, string Asset, string? Address, string Amount, string AmountUnits, int RequiredConfirmations, string? PaymentUri);

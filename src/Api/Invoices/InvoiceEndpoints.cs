@@ -4,6 +4,7 @@ using CryptoPay.Api.Json;
 using CryptoPay.Api.Rates;
 using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Catalog;
+using CryptoPay.Grains.Deposits;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.Sandbox;
@@ -12,6 +13,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace CryptoPay.Api.Invoices;
@@ -90,8 +92,9 @@ public static class InvoiceEndpoints
             return limitProblem;
         }
 
+        var live = context.RequestServices.GetRequiredService<LiveNetworks>();
         var id = Guid.NewGuid();
-        var methods = ChooseMethods(draft, caller, body);
+        var methods = ChooseMethods(draft, caller, body, live);
         if (methods is null)
         {
             return body.Problem();
@@ -113,12 +116,21 @@ public static class InvoiceEndpoints
                 Network = method.Network,
                 Asset = method.Asset,
                 Decimals = method.Decimals,
-                Address = SandboxChainGrain.AddressFor(id, method.Id),
+                Address = method.IsSandbox ? SandboxChainGrain.AddressFor(id, method.Id) : null,
                 Amount = amount,
                 AmountUnits = Amounts.ToUnits(amount, method.Decimals),
                 Rate = price,
-                RequiredConfirmations = method.Confirmations,
+                RequiredConfirmations = live.RequiredConfirmations(method, caller.Merchant),
             });
+        }
+
+        // API.md: with exactly one live method its address is in the response; with several the customer's choice allocates one.
+        // Allocated last, once nothing else can refuse the request; an index lost to a later failure is skipped, never reused.
+        if (quoted is [{ Address: null } only])
+        {
+            var deposit = await context.RequestServices.GetRequiredService<DepositAllocation>()
+                .AllocateAsync(id, caller.MerchantId, caller.Mode, methods[0], only.RequiredConfirmations);
+            only.Address = deposit.Address;
         }
 
         var spec = Spec(draft, caller, snapshot, now, now + draft.ExpiresIn, archived: false) with { PaymentMethods = quoted };
@@ -170,7 +182,7 @@ public static class InvoiceEndpoints
         // Without an order id nobody else knows the fresh id yet, so the invoice grain need not look for stored state.
         var reference = spec.OrderId is null ? grains.GetNewGrain<IInvoiceGrain>(id) : grains.GetGrain<IInvoiceGrain>(id);
         var invoice = await reference.Create(spec);
-        return TypedResults.Created($"/v1/invoices/{id}", invoice.ToResponse(CheckoutBase(context, api)));
+        return TypedResults.Created($"/v1/invoices/{id}", invoice.ToResponse(CheckoutBase(context, api), context.PaymentUris()));
     }
 
     private static InvoiceSpec Spec(InvoiceDraft draft, MerchantCaller caller, RateSnapshot? snapshot, DateTimeOffset createdAt, DateTimeOffset expiresAt, bool archived)
@@ -205,8 +217,11 @@ public static class InvoiceEndpoints
             ? ApiProblem.Invalid("amount", $"must be at most {InvoiceDraft.MaxUsdAmount:0} USD-equivalent.", ErrorCodes.InvalidAmountRange)
             : null;
 
-    /// <summary>The methods the invoice offers: those asked for, else the merchant's enabled ones, within the key's mode and the priced asset.</summary>
-    private static List<PaymentMethodInfo>? ChooseMethods(InvoiceDraft draft, MerchantCaller caller, JsonBody body)
+    /// <summary>
+    /// The methods the invoice offers: those asked for, else the merchant's enabled ones, within the key's mode, the
+    /// priced asset and (live) the networks this gateway has configured.
+    /// </summary>
+    private static List<PaymentMethodInfo>? ChooseMethods(InvoiceDraft draft, MerchantCaller caller, JsonBody body, LiveNetworks live)
     {
         var testMode = caller.Mode == Mode.Test;
         var enabled = caller.Merchant.EnabledPaymentMethods.Select(Assets.FindMethod).OfType<PaymentMethodInfo>().ToList();
@@ -224,8 +239,22 @@ public static class InvoiceEndpoints
 
         if (!testMode)
         {
-            body.Fail(field, "live networks have no deposit addresses configured on this gateway yet; use a test key and the sandbox network.", ErrorCodes.UnsupportedNetwork);
-            return null;
+            var unconfigured = candidates.Where(m => !live.Offers(m, Mode.Live)).ToList();
+            if (draft.PaymentMethods is not null && unconfigured.Count > 0)
+            {
+                body.Fail(field, $"{string.Join(", ", unconfigured.Select(m => $"'{m.Id}'"))} {(unconfigured.Count == 1 ? "is" : "are")} not configured for live payments on this gateway; "
+                    + $"configured: {Configured(live)}.", ErrorCodes.UnsupportedNetwork);
+                return null;
+            }
+
+            candidates = candidates.Except(unconfigured).ToList();
+            if (candidates.Count == 0)
+            {
+                body.Fail(field, draft.Network is { } askedNetwork
+                    ? $"the {askedNetwork} network is not configured for live payments on this gateway; configured: {Configured(live)}."
+                    : $"none of the merchant's enabled payment methods is configured for live payments on this gateway; configured: {Configured(live)}.", ErrorCodes.UnsupportedNetwork);
+                return null;
+            }
         }
 
         var chosen = candidates.Where(m => enabled.Contains(m) && (draft.Currency.IsFiat || m.Asset == draft.Currency.Code)).ToList();
@@ -240,9 +269,12 @@ public static class InvoiceEndpoints
         return chosen;
     }
 
+    private static string Configured(LiveNetworks live) =>
+        live.MethodsFor(Mode.Live) is { Count: > 0 } methods ? string.Join(", ", methods.Select(m => m.Id)) : "none";
+
     private static async Task<Results<Ok<InvoiceResponse>, ProblemHttpResult>> GetAsync(string id, HttpContext context, IGrainFactory grains, IOptions<ApiOptions> api) =>
         await FindAsync(grains, context.Caller(), id) is { } invoice
-            ? TypedResults.Ok(invoice.ToResponse(CheckoutBase(context, api.Value)))
+            ? TypedResults.Ok(invoice.ToResponse(CheckoutBase(context, api.Value), context.PaymentUris()))
             : ApiProblem.NotFound("invoice");
 
     private static async Task<Results<Ok<InvoiceStatusResponse>, StatusCodeHttpResult, ProblemHttpResult>> StatusAsync(string id, HttpContext context, IGrainFactory grains)
@@ -347,8 +379,9 @@ public static class InvoiceEndpoints
 
         var result = await query.ListAsync(filter, context.RequestAborted);
         var checkout = CheckoutBase(context, api.Value);
+        var uris = context.PaymentUris();
         return TypedResults.Ok(new InvoiceListResponse(
-            [.. result.Items.Select(i => i.ToResponse(checkout))],
+            [.. result.Items.Select(i => i.ToResponse(checkout, uris))],
             new PaginationResponse(page, pageSize, result.Total, (long)page * pageSize < result.Total)));
     }
 
@@ -372,7 +405,7 @@ public static class InvoiceEndpoints
         }
 
         var cancelled = await grains.GetGrain<IInvoiceGrain>(invoice.Id).Cancel();
-        return TypedResults.Ok(cancelled.ToResponse(CheckoutBase(context, api.Value)));
+        return TypedResults.Ok(cancelled.ToResponse(CheckoutBase(context, api.Value), context.PaymentUris()));
     }
 
     private static async Task<Results<Ok<InvoiceResponse>, ProblemHttpResult>> MarkAsync(string id, HttpContext context, IGrainFactory grains, IOptions<ApiOptions> api)
@@ -402,7 +435,7 @@ public static class InvoiceEndpoints
         }
 
         var marked = await grains.GetGrain<IInvoiceGrain>(invoice.Id).Mark(status!.Value, comment);
-        return TypedResults.Ok(marked.ToResponse(CheckoutBase(context, api.Value)));
+        return TypedResults.Ok(marked.ToResponse(CheckoutBase(context, api.Value), context.PaymentUris()));
     }
 
     private static string? Text(string value) => value.Length == 0 ? null : value;

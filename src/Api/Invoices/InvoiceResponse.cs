@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text.Json;
 using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Invoices;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CryptoPay.Api.Invoices;
 
@@ -26,8 +28,12 @@ public sealed record InvoiceStatusResponse(Guid Id, string Status, long ExpiresA
 
 public static class InvoiceMapping
 {
-    public static InvoiceResponse ToResponse(this InvoiceState invoice, string checkoutBase)
+    /// <summary>The payment-URI builder of the request's services.</summary>
+    public static PaymentUris PaymentUris(this HttpContext context) => context.RequestServices.GetRequiredService<PaymentUris>();
+
+    public static InvoiceResponse ToResponse(this InvoiceState invoice, string checkoutBase, PaymentUris uris)
     {
+        ArgumentNullException.ThrowIfNull(uris);
         var spec = invoice.Spec;
         var decimals = Assets.FindCurrency(spec.Currency)?.Decimals ?? 8;
         return new InvoiceResponse(
@@ -43,7 +49,7 @@ public static class InvoiceMapping
             spec.CustomerEmail,
             spec.MetadataJson is null ? null : JsonDocument.Parse(spec.MetadataJson).RootElement.Clone(),
             [.. spec.LineItems.Select(l => new LineItemResponse(l.Description, Amounts.Format(l.Amount, decimals), l.Quantity.ToString(CultureInfo.InvariantCulture)))],
-            [.. invoice.PaymentMethods.Select(ToResponse)],
+            [.. invoice.PaymentMethods.Select(m => m.ToResponse(uris))],
             Amounts.Format(invoice.PaidAmountInCurrency, decimals),
             spec.AllowedErrorPercent.ToString(CultureInfo.InvariantCulture),
             invoice.Comment,
@@ -61,7 +67,7 @@ public static class InvoiceMapping
     public static InvoiceStatusResponse ToStatus(this InvoiceState invoice) =>
         new(invoice.Id, InvoiceProjection.Name(invoice.Status), invoice.Spec.ExpiresAt.ToUnixTimeSeconds());
 
-    private static PaymentMethodResponse ToResponse(InvoicePaymentMethod m) => new(
+    private static PaymentMethodResponse ToResponse(this InvoicePaymentMethod m, PaymentUris uris) => new(
         m.Method,
         m.Network,
         m.Asset,
@@ -73,5 +79,5 @@ public static class InvoiceMapping
         m.PaidUnits.ToString(CultureInfo.InvariantCulture),
         new ConfirmationsResponse(m.ReceivedConfirmations, m.RequiredConfirmations),
         [.. m.Payments.Select(p => new PaymentResponse(p.Txid, p.OutputIndex, Amounts.Format(Amounts.FromUnits(p.AmountUnits, m.Decimals), m.Decimals), p.AmountUnits.ToString(CultureInfo.InvariantCulture), p.Confirmations, InvoiceProjection.Name(p.Status)))],
-        m.Address is null ? null : $"{m.Network}:{m.Address}?asset={m.Asset}&amount={Amounts.Format(m.Amount, m.Decimals)}");
+        uris.For(m));
 }

@@ -4,6 +4,7 @@ using CryptoPay.Api.Errors;
 using CryptoPay.Api.Json;
 using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Catalog;
+using CryptoPay.Grains.Deposits;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Runtime.Grains;
 using Microsoft.AspNetCore.Builder;
@@ -19,9 +20,16 @@ public sealed record CreateApiKeyRequest(string Mode, IReadOnlyList<string>? Sco
 
 public sealed record ApiKeyResponse(Guid Id, string Prefix, string Mode, IReadOnlyList<string> Scopes, IReadOnlyList<string> AllowedIps, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
 
-public sealed record MerchantResponse(Guid Id, string Name, string Status, string ReportingCurrency, int? RateLimitPerMinute, IReadOnlyList<string> PaymentMethods, DateTimeOffset CreatedAt, IReadOnlyList<ApiKeyResponse> ApiKeys);
+public sealed record MerchantResponse(
+    Guid Id, string Name, string Status, string ReportingCurrency, int? RateLimitPerMinute, IReadOnlyList<string> PaymentMethods,
+    IReadOnlyDictionary<string, int> Confirmations, DateTimeOffset CreatedAt, IReadOnlyList<ApiKeyResponse> ApiKeys);
 
-public sealed record CreatedMerchantResponse(Guid Id, string Name, string Status, string ReportingCurrency, int? RateLimitPerMinute, IReadOnlyList<string> PaymentMethods, DateTimeOffset CreatedAt, IReadOnlyList<IssuedKey> ApiKeys);
+public sealed record CreatedMerchantResponse(
+    Guid Id, string Name, string Status, string ReportingCurrency, int? RateLimitPerMinute, IReadOnlyList<string> PaymentMethods,
+    IReadOnlyDictionary<string, int> Confirmations, DateTimeOffset CreatedAt, IReadOnlyList<IssuedKey> ApiKeys);
+
+/// <summary>The admin's change to a merchant: <c>{"confirmations": {"btc": 3, "eth": null}}</c> (null drops an override).</summary>
+public sealed record UpdateMerchantRequest(IReadOnlyDictionary<string, int?>? Confirmations);
 
 public sealed record RevokedKeyResponse(Guid Id, bool Revoked);
 
@@ -33,6 +41,7 @@ public static class MerchantEndpoints
         var group = endpoints.MapGroup("/v1").WithTags("Merchants");
         group.MapPost("/merchants", CreateAsync).ForAdmin(idempotent: true).Accepts<CreateMerchantRequest>("application/json", "*/*");
         group.MapGet("/merchants/{id}", GetAsync).ForAdmin();
+        group.MapPatch("/merchants/{id}", UpdateAsync).ForAdmin().Accepts<UpdateMerchantRequest>("application/json", "*/*");
         group.MapPost("/merchants/{id}/api-keys", CreateKeyAsync).ForAdmin(idempotent: true).Accepts<CreateApiKeyRequest>("application/json", "*/*");
         group.MapDelete("/api-keys/{id}", RevokeKeyAsync).ForAdmin();
         return endpoints;
@@ -63,14 +72,17 @@ public static class MerchantEndpoints
             }
         }
 
+        var confirmations = Confirmations(body, allowNull: false);
         if (!body.IsValid)
         {
             return body.Problem();
         }
 
-        var created = await onboarding.CreateAsync(name!, Assets.FindCurrency(currency)!.Code, limit, methods?.Select(m => Assets.FindMethod(m)!.Id).ToList());
+        var created = await onboarding.CreateAsync(
+            name!, Assets.FindCurrency(currency)!.Code, limit, methods?.Select(m => Assets.FindMethod(m)!.Id).ToList(),
+            confirmations?.ToDictionary(c => c.Key, c => c.Value!.Value, StringComparer.Ordinal));
         var m = created.Merchant;
-        return TypedResults.Created($"/v1/merchants/{m.Id}", new CreatedMerchantResponse(m.Id, m.Name, "active", m.ReportingCurrency, m.RateLimitPerMinute, m.EnabledPaymentMethods, m.CreatedAt, created.Keys));
+        return TypedResults.Created($"/v1/merchants/{m.Id}", new CreatedMerchantResponse(m.Id, m.Name, "active", m.ReportingCurrency, m.RateLimitPerMinute, m.EnabledPaymentMethods, m.Confirmations, m.CreatedAt, created.Keys));
     }
 
     private static async Task<Results<Ok<MerchantResponse>, ProblemHttpResult>> GetAsync(string id, IGrainFactory grains)
@@ -80,9 +92,72 @@ public static class MerchantEndpoints
             return ApiProblem.NotFound("merchant");
         }
 
-        return TypedResults.Ok(new MerchantResponse(
-            m.Id, m.Name, m.Status == MerchantStatus.Active ? "active" : "suspended", m.ReportingCurrency, m.RateLimitPerMinute, m.EnabledPaymentMethods, m.CreatedAt,
-            [.. m.Keys.Select(k => new ApiKeyResponse(k.Id, k.Prefix, k.Mode == Mode.Live ? "live" : "test", k.Scopes, k.AllowedIps, k.CreatedAt, k.RevokedAt))]));
+        return TypedResults.Ok(ToResponse(m));
+    }
+
+    private static async Task<Results<Ok<MerchantResponse>, ProblemHttpResult>> UpdateAsync(string id, HttpRequest request, IGrainFactory grains)
+    {
+        if (!Guid.TryParse(id, out var merchantId) || await grains.GetGrain<IMerchantGrain>(merchantId).Get() is null)
+        {
+            return ApiProblem.NotFound("merchant");
+        }
+
+        var (body, problem) = await JsonBody.ReadAsync(request);
+        if (body is null)
+        {
+            return problem!;
+        }
+
+        var confirmations = Confirmations(body, allowNull: true);
+        if (!body.IsValid)
+        {
+            return body.Problem();
+        }
+
+        var updated = await grains.GetGrain<IMerchantGrain>(merchantId).Update(new MerchantChanges { Confirmations = confirmations });
+        return updated is null ? ApiProblem.NotFound("merchant") : TypedResults.Ok(ToResponse(updated));
+    }
+
+    private static MerchantResponse ToResponse(MerchantState m) => new(
+        m.Id, m.Name, m.Status == MerchantStatus.Active ? "active" : "suspended", m.ReportingCurrency, m.RateLimitPerMinute, m.EnabledPaymentMethods, m.Confirmations, m.CreatedAt,
+        [.. m.Keys.Select(k => new ApiKeyResponse(k.Id, k.Prefix, k.Mode == Mode.Live ? "live" : "test", k.Scopes, k.AllowedIps, k.CreatedAt, k.RevokedAt))]);
+
+    /// <summary>
+    /// <c>confirmations</c>: an object of live network id → 1..1000 (null drops an override when <paramref name="allowNull"/>).
+    /// The sandbox confirms on its own next block and takes no override.
+    /// </summary>
+    private static Dictionary<string, int?>? Confirmations(JsonBody body, bool allowNull)
+    {
+        if (body.Element("confirmations", System.Text.Json.JsonValueKind.Object) is not { } element)
+        {
+            return null;
+        }
+
+        var result = new Dictionary<string, int?>(StringComparer.Ordinal);
+        var networks = Assets.NetworkIds.Where(n => n != Chains.Networks.Network.Sandbox.Id).ToList();
+        foreach (var entry in element.EnumerateObject())
+        {
+            var field = $"confirmations.{entry.Name}";
+            if (!networks.Contains(entry.Name, StringComparer.Ordinal))
+            {
+                body.Fail(field, $"'{entry.Name}' is not a live network; known: {string.Join(", ", networks)}.", ErrorCodes.UnsupportedNetwork);
+            }
+            else if (entry.Value.ValueKind == System.Text.Json.JsonValueKind.Null && allowNull)
+            {
+                result[entry.Name] = null;
+            }
+            else if (entry.Value.ValueKind != System.Text.Json.JsonValueKind.Number || !entry.Value.TryGetInt32(out var value) ||
+                     value is < 1 or > ChainNetworkOptions.MaxConfirmations)
+            {
+                body.Fail(field, $"must be an integer from 1 to {ChainNetworkOptions.MaxConfirmations}{(allowNull ? ", or null to drop the override" : "")}.");
+            }
+            else
+            {
+                result[entry.Name] = value;
+            }
+        }
+
+        return result;
     }
 
     private static async Task<Results<Created<IssuedKey>, ProblemHttpResult>> CreateKeyAsync(string id, HttpRequest request, IGrainFactory grains, MerchantOnboarding onboarding)

@@ -13,11 +13,12 @@ public sealed record NewMerchant(MerchantState Merchant, IReadOnlyList<IssuedKey
 /// <summary>Creates merchants and their keys; shared by the admin endpoints and the operator command.</summary>
 public sealed class MerchantOnboarding(IGrainFactory grains)
 {
-    public async Task<NewMerchant> CreateAsync(string name, string reportingCurrency, int? rateLimitPerMinute, IReadOnlyList<string>? paymentMethods)
+    public async Task<NewMerchant> CreateAsync(
+        string name, string reportingCurrency, int? rateLimitPerMinute, IReadOnlyList<string>? paymentMethods, IReadOnlyDictionary<string, int>? confirmations = null)
     {
         var id = Guid.NewGuid();
         var methods = paymentMethods ?? [.. Assets.Methods.Select(m => m.Id)];
-        var merchant = await grains.GetGrain<IMerchantGrain>(id).Create(new MerchantSettings(name, reportingCurrency, rateLimitPerMinute, methods));
+        var merchant = await grains.GetGrain<IMerchantGrain>(id).Create(new MerchantSettings(name, reportingCurrency, rateLimitPerMinute, methods) { Confirmations = confirmations });
         var live = await IssueKeyAsync(id, Mode.Live, ApiKeyScopes.All, []);
         var test = await IssueKeyAsync(id, Mode.Test, ApiKeyScopes.All, []);
         return new NewMerchant(merchant, [live, test]);

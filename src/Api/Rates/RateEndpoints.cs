@@ -1,7 +1,11 @@
 using System.Globalization;
 using CryptoPay.Api.Access;
 using CryptoPay.Api.Errors;
+using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Catalog;
+using CryptoPay.Grains.Deposits;
+using CryptoPay.Grains.Ledger;
+using CryptoPay.Grains.Merchants;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -12,9 +16,11 @@ namespace CryptoPay.Api.Rates;
 
 public sealed record CurrencyResponse(string Code, int Decimals, string Kind);
 
-public sealed record PaymentMethodCatalogResponse(string Method, string Asset, string Network, int Decimals, string Minimum, int ConfirmationsRequired);
+/// <summary>A payment method: its mode (live methods run on real chains, test ones on the sandbox), whether this gateway offers it, and for tokens the contract.</summary>
+public sealed record PaymentMethodCatalogResponse(
+    string Method, string Asset, string Network, int Decimals, string Minimum, int ConfirmationsRequired, string Mode, bool Enabled, string? TokenContract);
 
-public sealed record CurrenciesResponse(IReadOnlyList<CurrencyResponse> Currencies, IReadOnlyList<string> Networks, IReadOnlyList<PaymentMethodCatalogResponse> PaymentMethods);
+public sealed record CurrenciesResponse(string? Mode, IReadOnlyList<CurrencyResponse> Currencies, IReadOnlyList<string> Networks, IReadOnlyList<PaymentMethodCatalogResponse> PaymentMethods);
 
 public sealed record RatesResponse(string Base, IReadOnlyDictionary<string, string> Rates, DateTimeOffset AsOf, bool Stale);
 
@@ -29,10 +35,44 @@ public static class RateEndpoints
         return endpoints;
     }
 
-    private static Ok<CurrenciesResponse> Currencies() => TypedResults.Ok(new CurrenciesResponse(
-        [.. Assets.Currencies.Select(c => new CurrencyResponse(c.Code, c.Decimals, c.IsFiat ? "fiat" : "crypto"))],
-        Assets.NetworkIds,
-        [.. Assets.Methods.Select(m => new PaymentMethodCatalogResponse(m.Id, m.Asset, m.Network, m.Decimals, m.Minimum.ToString(CultureInfo.InvariantCulture), m.Confirmations))]));
+    /// <summary>
+    /// The catalog. For one mode (<c>?mode=live|test</c>, or the mode of an API key sent along: the key is not checked,
+    /// its prefix only picks the view) it lists what that mode can use: live methods configured on this gateway, with
+    /// the operator's confirmations, or the sandbox's. Without a mode it lists every method, each marked enabled or not.
+    /// </summary>
+    private static Results<Ok<CurrenciesResponse>, ProblemHttpResult> Currencies(HttpContext context, LiveNetworks live)
+    {
+        var modeText = context.Request.Query["mode"].ToString();
+        Mode? mode = modeText switch
+        {
+            "live" => Mode.Live,
+            "test" => Mode.Test,
+            "" => context.Request.PresentedKey() switch
+            {
+                { } key when key.StartsWith(ApiKeySecret.LivePrefix, StringComparison.Ordinal) => Mode.Live,
+                { } key when key.StartsWith(ApiKeySecret.TestPrefix, StringComparison.Ordinal) => Mode.Test,
+                _ => null,
+            },
+            _ => null,
+        };
+        if (modeText.Length > 0 && mode is null)
+        {
+            return ApiProblem.Invalid("mode", $"'{modeText}' is not a mode; use live or test.");
+        }
+
+        var methods = Assets.Methods
+            .Select(m => (Method: m, Mode: m.IsSandbox ? Mode.Test : Mode.Live))
+            .Where(m => mode is null || (m.Mode == mode && live.Offers(m.Method, m.Mode)))
+            .Select(m => new PaymentMethodCatalogResponse(
+                m.Method.Id, m.Method.Asset, m.Method.Network, m.Method.Decimals, m.Method.Minimum.ToString(CultureInfo.InvariantCulture),
+                live.RequiredConfirmations(m.Method, null), LedgerKeys.ModeName(m.Mode), live.Offers(m.Method, m.Mode), live.TokenContract(m.Method.Network, m.Method.Asset)))
+            .ToList();
+        return TypedResults.Ok(new CurrenciesResponse(
+            mode is { } chosen ? LedgerKeys.ModeName(chosen) : null,
+            [.. Assets.Currencies.Select(c => new CurrencyResponse(c.Code, c.Decimals, c.IsFiat ? "fiat" : "crypto"))],
+            mode is null ? Assets.NetworkIds : [.. methods.Select(m => m.Network).Distinct()],
+            methods));
+    }
 
     /// <summary>Price of one unit of each currency in <c>base</c>.</summary>
     private static async Task<Results<Ok<RatesResponse>, ProblemHttpResult>> RatesAsync(HttpContext context, IRateProvider rates, TimeProvider time, IOptions<RateOptions> options)

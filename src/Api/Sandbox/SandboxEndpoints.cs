@@ -87,6 +87,6 @@ public static class SandboxEndpoints
         var (output, updated) = await SimulateAsync(grains, invoice.Id, method, units);
         return TypedResults.Ok(new SandboxPayResponse(
             output.Txid, output.OutputIndex, method.Method, Amounts.Format(Amounts.FromUnits(units, method.Decimals), method.Decimals),
-            units.ToString(System.Globalization.CultureInfo.InvariantCulture), updated.ToResponse(InvoiceEndpoints.CheckoutBase(context, api.Value))));
+            units.ToString(System.Globalization.CultureInfo.InvariantCulture), updated.ToResponse(InvoiceEndpoints.CheckoutBase(context, api.Value), context.PaymentUris())));
     }
 }

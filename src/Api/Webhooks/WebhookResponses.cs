@@ -2,6 +2,7 @@ using System.Text.Json;
 using CryptoPay.Api.Access;
 using CryptoPay.Api.Hosting;
 using CryptoPay.Api.Invoices;
+using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Webhooks;
 using Microsoft.Extensions.Options;
@@ -37,10 +38,10 @@ public static class WebhookMapping
 }
 
 /// <summary><c>data.object</c> of invoice events: the invoice exactly as <c>GET /v1/invoices/{id}</c> shows it.</summary>
-public sealed class ApiInvoiceRenderer(IOptions<ApiOptions> api) : IWebhookPayloadRenderer
+public sealed class ApiInvoiceRenderer(IOptions<ApiOptions> api, PaymentUris uris) : IWebhookPayloadRenderer
 {
     private static readonly JsonSerializerOptions Json = ApiHostingExtensions.Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
 
     public string Render(InvoiceState invoice) =>
-        JsonSerializer.Serialize(invoice.ToResponse(api.Value.PublicBaseUrl ?? "http://localhost"), Json);
+        JsonSerializer.Serialize(invoice.ToResponse(api.Value.PublicBaseUrl ?? "http://localhost", uris), Json);
 }

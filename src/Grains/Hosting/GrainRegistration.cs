@@ -1,4 +1,5 @@
 using CryptoPay.Grains.ApiKeys;
+using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Deposits;
 using CryptoPay.Grains.Idempotency;
 using CryptoPay.Grains.Invoices;
@@ -14,6 +15,7 @@ using CryptoPay.Runtime.Storage;
 using CryptoPay.Runtime.Storage.Postgres;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace CryptoPay.Grains.Hosting;
 
@@ -41,11 +43,15 @@ public static class GrainRegistration
         registry.Add<IPaymentLinkIndexGrain, PaymentLinkIndexGrain>();
         registry.Add<IDepositAddressGrain, DepositAddressGrain>(DepositAddressProjection.Projection);
         registry.Add<IChainWatcherGrain, ChainWatcherGrain>();
+        registry.Add<IAddressPoolGrain, AddressPoolGrain>();
         return registry;
     }
 
-    /// <summary>Grains, their schema and their services for a silo host.</summary>
-    public static GrainRuntimeBuilder AddCryptoPayGrains(this GrainRuntimeBuilder builder, SandboxChainOptions? sandbox = null)
+    /// <summary>
+    /// Grains, their schema and their services for a silo host. <paramref name="chains"/> are the operator's
+    /// validated chain settings (see <see cref="ChainsOptions.Validate"/>); none means test mode only.
+    /// </summary>
+    public static GrainRuntimeBuilder AddCryptoPayGrains(this GrainRuntimeBuilder builder, SandboxChainOptions? sandbox = null, ChainsOptions? chains = null)
     {
         builder.Registry.AddCryptoPayGrains();
         foreach (var migrations in Migrations)
@@ -58,6 +64,18 @@ public static class GrainRegistration
         builder.Services.TryAddSingleton(sp => InvoiceQueries.For(sp.GetRequiredService<IGrainStore>()));
         builder.Services.TryAddSingleton(sp => WebhookDeliveryQueries.For(sp.GetRequiredService<IGrainStore>()));
         builder.Services.TryAddSingleton(sp => DepositAddressDirectories.For(sp.GetRequiredService<IGrainStore>()));
+        builder.Services.AddCryptoPayDeposits(chains);
         return builder;
+    }
+
+    /// <summary>The live networks (from validated "Chains" settings), address pools' cache, allocation and payment URIs.</summary>
+    public static IServiceCollection AddCryptoPayDeposits(this IServiceCollection services, ChainsOptions? chains = null)
+    {
+        services.TryAddSingleton(chains ?? new ChainsOptions());
+        services.TryAddSingleton(sp => new LiveNetworks(sp.GetRequiredService<ChainsOptions>()));
+        services.TryAddSingleton(sp => new DerivedAddressCache(sp.GetService<ILogger<DerivedAddressCache>>()));
+        services.TryAddSingleton<DepositAllocation>();
+        services.TryAddSingleton<PaymentUris>();
+        return services;
     }
 }

@@ -17,7 +17,18 @@ public enum Mode
 
 public sealed record ApiKeySummary(Guid Id, Mode Mode, string Prefix, IReadOnlyList<string> Scopes, IReadOnlyList<string> AllowedIps, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
 
-public sealed record MerchantSettings(string Name, string ReportingCurrency, int? RateLimitPerMinute, IReadOnlyList<string> EnabledPaymentMethods);
+public sealed record MerchantSettings(string Name, string ReportingCurrency, int? RateLimitPerMinute, IReadOnlyList<string> EnabledPaymentMethods)
+{
+    /// <summary>Per-network confirmation overrides (<c>btc</c> → 3); validated by the caller (live network, 1..1000).</summary>
+    public IReadOnlyDictionary<string, int>? Confirmations { get; init; }
+}
+
+/// <summary>An operator's change to a merchant; null fields stay as they are.</summary>
+public sealed record MerchantChanges
+{
+    /// <summary>Replaces the overrides named here; a network mapped to null drops its override (back to the operator's setting).</summary>
+    public IReadOnlyDictionary<string, int?>? Confirmations { get; init; }
+}
 
 public sealed record MerchantState
 {
@@ -32,6 +43,9 @@ public sealed record MerchantState
     public int? RateLimitPerMinute { get; set; }
 
     public List<string> EnabledPaymentMethods { get; set; } = [];
+
+    /// <summary>Confirmations this merchant requires per network, overriding the operator's setting (new invoices only).</summary>
+    public Dictionary<string, int> Confirmations { get; set; } = new(StringComparer.Ordinal);
 
     public List<ApiKeySummary> Keys { get; set; } = [];
 
@@ -49,6 +63,9 @@ public interface IMerchantGrain : IGrainWithGuidKey
     Task<MerchantState> Create(MerchantSettings settings);
 
     Task<MerchantState?> Get();
+
+    /// <summary>Applies an operator's change; null when the merchant does not exist.</summary>
+    Task<MerchantState?> Update(MerchantChanges changes);
 
     Task KeyIssued(ApiKeySummary key);
 
@@ -69,6 +86,7 @@ public sealed class MerchantGrain : Grain<MerchantState>, IMerchantGrain
                 ReportingCurrency = settings.ReportingCurrency,
                 RateLimitPerMinute = settings.RateLimitPerMinute,
                 EnabledPaymentMethods = [.. settings.EnabledPaymentMethods],
+                Confirmations = new Dictionary<string, int>(settings.Confirmations ?? new Dictionary<string, int>(), StringComparer.Ordinal),
                 CreatedAt = Now,
                 UpdatedAt = Now,
             };
@@ -78,6 +96,30 @@ public sealed class MerchantGrain : Grain<MerchantState>, IMerchantGrain
     }
 
     public Task<MerchantState?> Get() => Task.FromResult(State.Exists ? State : null);
+
+    public Task<MerchantState?> Update(MerchantChanges changes)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        if (!State.Exists)
+        {
+            return Task.FromResult<MerchantState?>(null);
+        }
+
+        foreach (var (network, confirmations) in changes.Confirmations ?? new Dictionary<string, int?>())
+        {
+            if (confirmations is { } value)
+            {
+                State.Confirmations[network] = value;
+            }
+            else
+            {
+                State.Confirmations.Remove(network);
+            }
+        }
+
+        State.UpdatedAt = Now;
+        return Task.FromResult<MerchantState?>(State);
+    }
 
     public Task KeyIssued(ApiKeySummary key)
     {

@@ -1,4 +1,5 @@
 using CryptoPay.Api.Hosting;
+using CryptoPay.Grains.Deposits;
 using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Sandbox;
@@ -28,7 +29,12 @@ public static class GatewayHostingExtensions
         ledger.Validate();
         builder.Services.AddSingleton(ledger);
 
-        runtime.AddCryptoPayGrains(sandbox);
+        // The operator's chains: a bad network entry stops start-up with one line naming its key.
+        var chains = new ChainsOptions();
+        builder.Configuration.GetSection(ChainsOptions.Section).Bind(chains);
+        chains.Validate();
+
+        runtime.AddCryptoPayGrains(sandbox, chains);
         builder.Services.AddCryptoPayWebhooks(builder.Configuration);
         builder.Services.AddCryptoPayApi(builder.Configuration);
         return runtime;
