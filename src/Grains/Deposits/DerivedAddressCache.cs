@@ -49,13 +49,14 @@ public sealed class DerivedAddressCache(ILogger<DerivedAddressCache>? logger = n
 
     /// <summary>
     /// Makes sure indexes [<paramref name="next"/>, next + lookahead) get derived, in the background, and forgets
-    /// those below <paramref name="next"/> (handed out; a pool's cursor never goes back). Returns at once.
+    /// those more than a lookahead below <paramref name="next"/> (handed out; a pool's cursor never goes back, but a
+    /// turn that ran on stale state looks its index up once more before it replays). Returns at once.
     /// </summary>
     public void EnsureAhead(LiveNetwork network, uint next)
     {
         ArgumentNullException.ThrowIfNull(network);
         var window = WindowOf(network);
-        window.RaiseFloor(next);
+        window.RaiseFloor(next, (uint)network.Options.AddressLookahead);
         var target = (uint)Math.Min((long)next + network.Options.AddressLookahead, KeyPath.HardenedOffset);
         if (window.DerivedThrough >= target || Interlocked.CompareExchange(ref window.Refilling, 1, 0) != 0)
         {
@@ -136,7 +137,7 @@ public sealed class DerivedAddressCache(ILogger<DerivedAddressCache>? logger = n
             set => Volatile.Write(ref derivedThrough, value);
         }
 
-        public void RaiseFloor(uint next)
+        public void RaiseFloor(uint next, uint keepBehind)
         {
             uint seen;
             while (next > (seen = Volatile.Read(ref floor)))
@@ -144,7 +145,9 @@ public sealed class DerivedAddressCache(ILogger<DerivedAddressCache>? logger = n
                 if (Interlocked.CompareExchange(ref floor, next, seen) == seen)
                 {
                     // Usually one index was handed out; after a jump (another silo allocated many) sweep the keys instead.
-                    var stale = next - seen <= 64 ? Enumerable.Range(0, (int)(next - seen)).Select(i => seen + (uint)i) : Addresses.Keys.Where(i => i < next);
+                    var from = seen > keepBehind ? seen - keepBehind : 0;
+                    var to = next > keepBehind ? next - keepBehind : 0;
+                    var stale = to - from <= 64 ? Enumerable.Range(0, (int)(to - from)).Select(i => from + (uint)i) : Addresses.Keys.Where(i => i < to);
                     foreach (var index in stale.ToList())
                     {
                         Addresses.TryRemove(index, out _);
