@@ -241,7 +241,7 @@ public sealed class ChainNetworkOptions
                 : EvmAddress.TryParse(contract ?? "", out _, out error);
             if (!valid)
             {
-                throw Bad($"{name} is not a {(network.Family == NetworkFamily.Tron ? "TRON" : "EVM")} contract address: {error}.");
+                throw Bad($"{name} is not {(network.Family == NetworkFamily.Tron ? "a TRON" : "an EVM")} contract address: {error}.");
             }
         }
     }
