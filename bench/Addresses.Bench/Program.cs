@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Globalization;
+using CryptoPay.Chains.Hd;
+using CryptoPay.Chains.Networks;
+using CryptoPay.Grains.Deposits;
+using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Merchants;
+using CryptoPay.Runtime.Grains;
+using CryptoPay.Runtime.Storage.Memory;
+using CryptoPay.Runtime.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Org.BouncyCastle.Crypto.EC;
+using Org.BouncyCastle.Math;
+using Org.BouncyCastle.Math.EC.Multiplier;
+
+// Address derivation figures (issue 4), by hand:
+//   dotnet run -c Release --project bench/Addresses.Bench -- [seconds per measurement, default 3]
+// 1. raw secp256k1 multiplications with BouncyCastle in this run: k·G (fixed-point comb, what a private key's public key
+//    costs) and k·P for an arbitrary point (what naive CKDpub would cost); 2. receive addresses derived per second by
+//    AddressDeriver (BIP84 P2WPKH bech32 and EIP-55), one thread; 3. the address pool's allocation rate on the memory
+//    store (one grain, turns serial), with addresses derived ahead.
+var seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 3.0;
+var window = TimeSpan.FromSeconds(seconds);
+
+// Published BIP84 test mnemonic keys: the Bitcoin account zpub, and its Ethereum account derived from the root.
+const string Zpub = "zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs";
+const string RootZprv = "zprvAWgYBBk7JR8Gjrh4UJQ2uJdG1r3WNRRfURiABBE3RvMXYSrRJL62XuezvGdPvG6GFBZduosCc1YP5wixPox7zhZLfiUm8aunE96BBa4Kei5";
+var ethXpub = ExtendedKey.Parse(RootZprv).Derive("m/44'/60'/0'").Neuter().Serialize(ExtendedKeyVersion.Xpub);
+
+var curve = CustomNamedCurves.GetByName("secp256k1");
+var random = new Random(42);
+var scalars = Enumerable.Range(0, 1024).Select(_ =>
+{
+    var bytes = new byte[32];
+    random.NextBytes(bytes);
+    return new BigInteger(1, bytes).Mod(curve.N);
+}).ToArray();
+var comb = new FixedPointCombMultiplier();
+var arbitraryPoint = curve.G.Multiply(scalars[0]).Normalize();
+
+var fixedBase = Measure("raw k·G (BouncyCastle fixed-point comb)", window, i => comb.Multiply(curve.G, scalars[i & 1023]).Normalize());
+var variableBase = Measure("raw k·P (BouncyCastle, arbitrary point)", window, i => arbitraryPoint.Multiply(scalars[i & 1023]).Normalize());
+var btc = AddressDeriver.Create(Network.Btc, Zpub);
+var eth = AddressDeriver.Create(Network.Eth, ethXpub);
+var bip84 = Measure("AddressDeriver BIP84 P2WPKH (btc)", window, i => btc.DeriveReceiveAddress((uint)i));
+var evm = Measure("AddressDeriver EIP-55 (eth)", window, i => eth.DeriveReceiveAddress((uint)i));
+
+Console.WriteLine();
+Console.WriteLine($"ratio BIP84 addresses / raw k·G: {bip84 / fixedBase:0.00}");
+Console.WriteLine($"ratio EIP-55 addresses / raw k·G: {evm / fixedBase:0.00}");
+Console.WriteLine($"ratio BIP84 addresses / raw k·P: {bip84 / variableBase:0.00}");
+
+// The pool on the memory store: one grain, allocations one after another (the API's path), addresses derived ahead.
+var chains = new ChainsOptions
+{
+    Networks = { ["btc"] = new ChainNetworkOptions { RpcUrl = "http://127.0.0.1:8332", AccountKey = Zpub, AddressLookahead = 1000 } },
+};
+chains.Validate();
+var cache = new DerivedAddressCache();
+await using var cluster = await TestCluster.StartAsync(new TestClusterOptions
+{
+    Silos = 1,
+    Store = new MemoryGrainStore(),
+    Clock = null,
+    Grains = r => r.AddCryptoPayGrains(),
+    Services = s => s.AddSingleton(cache).AddCryptoPayDeposits(chains),
+});
+var pool = cluster.Client.GetGrain<IAddressPoolGrain>(AddressPoolKeys.Of("btc", Mode.Live));
+await pool.Allocate();
+await cache.WhenRefilledAsync();
+var allocated = 0;
+var watch = Stopwatch.StartNew();
+while (watch.Elapsed < window)
+{
+    await pool.Allocate();
+    allocated++;
+}
+
+watch.Stop();
+Console.WriteLine();
+Console.WriteLine($"{"address pool allocations (memory store, serial)",-45} {allocated / watch.Elapsed.TotalSeconds,12:N0} /s   "
+    + $"(derived ahead: {cache.Hits:N0} hits, {cache.SynchronousDerivations:N0} derived on the allocation path)");
+
+static double Measure(string name, TimeSpan window, Action<int> operation)
+{
+    for (var i = 0; i < 200; i++)
+    {
+        operation(i);
+    }
+
+    var count = 0;
+    var watch = Stopwatch.StartNew();
+    while (watch.Elapsed < window)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            operation(count++);
+        }
+    }
+
+    watch.Stop();
+    var rate = count / watch.Elapsed.TotalSeconds;
+    Console.WriteLine($"{name,-45} {rate,12:N0} /s   ({watch.Elapsed.TotalMicroseconds / count:0.0} µs each)");
+    return rate;
+}
