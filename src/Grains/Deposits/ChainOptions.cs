@@ -2,6 +2,7 @@ using CryptoPay.Chains.Addresses;
 using CryptoPay.Chains.Hd;
 using CryptoPay.Chains.Networks;
 using CryptoPay.Grains.Catalog;
+using Microsoft.Extensions.Configuration;
 
 namespace CryptoPay.Grains.Deposits;
 
@@ -15,6 +16,36 @@ public sealed class ChainsOptions
     public const string Section = "Chains";
 
     public Dictionary<string, ChainNetworkOptions> Networks { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Reads the "Chains" section network by network, so a value that does not convert (<c>PollInterval=often</c>) or a
+    /// setting that does not exist (a typo) throws naming its key, where binding the dictionary whole would skip it.
+    /// </summary>
+    public static ChainsOptions Bind(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration.GetSection(Section);
+        foreach (var unknown in section.GetChildren().Where(c => !string.Equals(c.Key, nameof(Networks), StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new ChainsConfigurationException($"{unknown.Path} is not a setting; the section has only {Section}:{nameof(Networks)}:<network id>:….");
+        }
+
+        var options = new ChainsOptions();
+        var known = typeof(ChainNetworkOptions).GetProperties().Where(p => p.CanWrite).Select(p => p.Name).Order(StringComparer.Ordinal).ToList();
+        foreach (var network in section.GetSection(nameof(Networks)).GetChildren())
+        {
+            if (network.GetChildren().FirstOrDefault(c => !known.Contains(c.Key, StringComparer.OrdinalIgnoreCase)) is { } unknown)
+            {
+                throw new ChainsConfigurationException($"{unknown.Path} is not a setting; known: {string.Join(", ", known)}.");
+            }
+
+            var entry = new ChainNetworkOptions();
+            network.Bind(entry);
+            options.Networks[network.Key] = entry;
+        }
+
+        return options;
+    }
 
     /// <summary>
     /// Checks every entry; the first bad setting throws a <see cref="ChainsConfigurationException"/> whose

@@ -30,8 +30,7 @@ public static class GatewayHostingExtensions
         builder.Services.AddSingleton(ledger);
 
         // The operator's chains: a bad network entry stops start-up with one line naming its key.
-        var chains = new ChainsOptions();
-        builder.Configuration.GetSection(ChainsOptions.Section).Bind(chains);
+        var chains = ChainsOptions.Bind(builder.Configuration);
         chains.Validate();
 
         runtime.AddCryptoPayGrains(sandbox, chains);

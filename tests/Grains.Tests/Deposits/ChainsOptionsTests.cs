@@ -3,6 +3,7 @@ using CryptoPay.Chains.Networks;
 using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Deposits;
 using CryptoPay.Grains.Merchants;
+using Microsoft.Extensions.Configuration;
 
 namespace CryptoPay.Grains.Tests.Deposits;
 
@@ -65,6 +66,42 @@ public sealed class ChainsOptionsTests
 
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Theory]
+    [InlineData("Chains:Networks:ltc:PollInterval", "often", "Chains:Networks:ltc:PollInterval")]
+    [InlineData("Chains:Networks:ltc:Confirmation", "3", "Chains:Networks:ltc:Confirmation is not a setting")]
+    [InlineData("Chains:Network:ltc:RpcUrl", "http://127.0.0.1:1", "Chains:Network is not a setting")]
+    public void Binding_refuses_values_that_do_not_convert_and_settings_that_do_not_exist(string key, string value, string expected)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Chains:Networks:ltc:Chain"] = "regtest", [key] = value })
+            .Build();
+
+        var error = Assert.ThrowsAny<InvalidOperationException>(() => ChainsOptions.Bind(configuration));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Binding_reads_every_network_and_its_tokens()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Chains:Networks:eth:RpcUrl"] = "https://eth.example/rpc",
+                ["Chains:Networks:eth:AccountKey"] = EthXpub,
+                ["Chains:Networks:eth:Tokens:USDT"] = "0xdAC17F958D2ee523a2206206994597C13D831ec7",
+                ["Chains:Networks:eth:PollInterval"] = "00:00:15",
+                ["Chains:Networks:ltc:Enabled"] = "false",
+            })
+            .Build();
+
+        var options = ChainsOptions.Bind(configuration);
+        options.Validate();
+
+        Assert.Equal((TimeSpan.FromSeconds(15), "0xdAC17F958D2ee523a2206206994597C13D831ec7", false), (options.Networks["eth"].PollInterval, options.Networks["eth"].Tokens["usdt"], options.Networks["ltc"].Enabled));
+        Assert.Equal(["eth"], new LiveNetworks(options).Enabled.Select(n => n.Id));
     }
 
     [Fact]

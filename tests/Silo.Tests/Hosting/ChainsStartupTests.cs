@@ -52,6 +52,7 @@ public sealed partial class ChainsStartupTests
     [InlineData("Chains__Networks__ltc__Confirmations", "0", "Chains:Networks:ltc:Confirmations is 0")]
     [InlineData("Chains__Networks__ltc__PollInterval", "00:00:00.100", "Chains:Networks:ltc:PollInterval is 00:00:00.1000000")]
     [InlineData("Chains__Networks__ltc__PollInterval", "often", "'often' at 'Chains:Networks:ltc:PollInterval'")]
+    [InlineData("Chains__Networks__ltc__Confirmation", "3", "Chains:Networks:ltc:Confirmation is not a setting")]
     [InlineData("Chains__Networks__ltc__AddressLookahead", "20000", "Chains:Networks:ltc:AddressLookahead is 20000")]
     [InlineData("Chains__Networks__btc__ReorgDepth", "2", "Chains:Networks:btc:ReorgDepth is 2, below the 3 confirmations required")]
     [InlineData("Chains__Networks__eth__Tokens__USDT", "0x1234", "Chains:Networks:eth:Tokens:USDT is not an EVM contract address")]
