@@ -141,6 +141,11 @@ public sealed class ChainNetworkOptions
             throw Bad($"Chains:Networks:{id} is not a known network; known: {string.Join(", ", Network.Ids.Where(n => n != Network.Sandbox.Id))}.");
         }
 
+        if (!string.Equals(id, known.Id, StringComparison.Ordinal))
+        {
+            throw Bad($"Chains:Networks:{id}: network ids are lower-case; write Chains:Networks:{known.Id}.");
+        }
+
         if (known.Family == NetworkFamily.Sandbox)
         {
             throw Bad($"Chains:Networks:{id}: the sandbox is simulated in-process and takes no chain settings; remove this entry.");
