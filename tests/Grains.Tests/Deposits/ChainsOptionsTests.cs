@@ -26,7 +26,11 @@ public sealed class ChainsOptionsTests
     public static TheoryData<string, Action<ChainsOptions>, string> BadSettings => new()
     {
         { "unknown network", o => o.Networks["doge"] = Ltc(), "Chains:Networks:doge is not a known network" },
-        { "upper-case id", o => (o.Networks.Remove("ltc"), o.Networks["LTC"] = Ltc()), "Chains:Networks:LTC: network ids are lower-case; write Chains:Networks:ltc" },
+        { "upper-case id", o =>
+            {
+                o.Networks.Remove("ltc");
+                o.Networks["LTC"] = Ltc();
+            }, "Chains:Networks:LTC: network ids are lower-case; write Chains:Networks:ltc" },
         { "sandbox", o => o.Networks["sandbox"] = Ltc(), "Chains:Networks:sandbox: the sandbox is simulated" },
         { "chain", o => o.Networks["ltc"].Chain = "moonnet", "Chains:Networks:ltc:Chain is 'moonnet'" },
         { "no rpc", o => o.Networks["ltc"].RpcUrl = null, "Chains:Networks:ltc:RpcUrl is not set" },
