@@ -19,7 +19,9 @@ public sealed class ChainsOptionsTests
 
     private static ChainNetworkOptions Eth() => new()
     {
-        Chain = "mainnet", RpcUrl = "https://eth.example/rpc", AccountKey = EthXpub,
+        Chain = "mainnet",
+        RpcUrl = "https://eth.example/rpc",
+        AccountKey = EthXpub,
         Tokens = { ["USDT"] = "0xdAC17F958D2ee523a2206206994597C13D831ec7" },
     };
 
