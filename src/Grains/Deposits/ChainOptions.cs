@@ -206,6 +206,11 @@ public sealed class ChainNetworkOptions
             throw Bad($"{Key(id, string.IsNullOrEmpty(RpcUser) ? nameof(RpcUser) : nameof(RpcPassword))} is not set; give both RpcUser and RpcPassword, or neither.");
         }
 
+        if (network.IsUtxo && string.IsNullOrEmpty(RpcUser))
+        {
+            throw Bad($"{Key(id, nameof(RpcUser))} is not set; {network.Id}'s node (Bitcoin Core JSON-RPC) needs RpcUser and RpcPassword.");
+        }
+
         ValidateAccountKey(id, network);
     }
 

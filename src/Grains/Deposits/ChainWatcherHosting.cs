@@ -16,15 +16,15 @@ public static class ChainWatcherHosting
     /// Watches every enabled network of "Chains:Networks" (the sandbox excepted) from this silo: a
     /// <see cref="ChainWatchRunner"/> that answers the watchers' poll reminders when the silo has the <c>watchers</c>
     /// role (reminders fire on silos with the <c>reminders</c> role, so a watching silo needs both), and a hosted
-    /// service that starts the reminders. Call after <c>AddGrainRuntime</c>.
+    /// service that starts the reminders. The networks are the validated <see cref="ChainsOptions"/> singleton that
+    /// <c>AddCryptoPayGrains</c> registers; call after it.
     /// </summary>
-    public static IServiceCollection AddChainWatchers(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddChainWatchers(this IServiceCollection services)
     {
-        services.AddOptions<ChainsOptions>().Bind(configuration.GetSection(ChainsOptions.Section));
         services.TryAddSingleton<ChainWatchSignals>();
         services.TryAddSingleton(sp =>
         {
-            var chains = sp.GetRequiredService<IOptions<ChainsOptions>>().Value;
+            var chains = sp.GetRequiredService<ChainsOptions>();
             var roles = sp.GetService<IOptions<SiloOptions>>()?.Value.EffectiveRoles ?? SiloRoles.All;
             var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan }; // each RPC call has its own timeout
             var watches = chains.Networks

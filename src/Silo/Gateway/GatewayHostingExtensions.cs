@@ -34,6 +34,7 @@ public static class GatewayHostingExtensions
         chains.Validate();
 
         runtime.AddCryptoPayGrains(sandbox, chains);
+        builder.Services.AddChainWatchers();
         builder.Services.AddCryptoPayWebhooks(builder.Configuration);
         builder.Services.AddCryptoPayApi(builder.Configuration);
         return runtime;

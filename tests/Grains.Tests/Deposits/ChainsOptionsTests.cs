@@ -39,6 +39,7 @@ public sealed class ChainsOptionsTests
         { "relative rpc", o => o.Networks["ltc"].RpcUrl = "/rpc", "Chains:Networks:ltc:RpcUrl is '/rpc'" },
         { "ftp rpc", o => o.Networks["ltc"].RpcUrl = "ftp://node:21", "Chains:Networks:ltc:RpcUrl is 'ftp://node:21'" },
         { "user only", o => o.Networks["ltc"].RpcPassword = null, "Chains:Networks:ltc:RpcPassword is not set" },
+        { "utxo without credentials", o => (o.Networks["ltc"].RpcUser, o.Networks["ltc"].RpcPassword) = (null, null), "Chains:Networks:ltc:RpcUser is not set; ltc's node (Bitcoin Core JSON-RPC) needs RpcUser and RpcPassword" },
         { "no key", o => o.Networks["ltc"].AccountKey = null, "Chains:Networks:ltc:AccountKey is not set" },
         { "garbage key", o => o.Networks["ltc"].AccountKey = "tpubnotakey", "Chains:Networks:ltc:AccountKey is not an extended key" },
         { "testnet key on mainnet", o => o.Networks["ltc"].Chain = "mainnet", "Chains:Networks:ltc:AccountKey is a tpub for testnet but Chain is mainnet" },

@@ -22,6 +22,8 @@ public sealed partial class ChainsStartupTests
         environment["Chains__Networks__ltc__RpcPassword"] = "secret";
         environment["Chains__Networks__ltc__AccountKey"] = LtcVpub;
         environment["Chains__Networks__btc__RpcUrl"] = "https://btc.example:8332";
+        environment["Chains__Networks__btc__RpcUser"] = "btc";
+        environment["Chains__Networks__btc__RpcPassword"] = "secret";
         environment["Chains__Networks__btc__AccountKey"] = AccountZpub;
         environment["Chains__Networks__btc__Confirmations"] = "3";
         environment["Chains__Networks__eth__Enabled"] = "false";
@@ -49,6 +51,7 @@ public sealed partial class ChainsStartupTests
     [InlineData("Chains__Networks__ltc__RpcUrl", "127.0.0.1:19443", "Chains:Networks:ltc:RpcUrl is '127.0.0.1:19443'")]
     [InlineData("Chains__Networks__ltc__AccountKey", "vpub-not-a-key", "Chains:Networks:ltc:AccountKey is not an extended key")]
     [InlineData("Chains__Networks__btc__AccountKey", AccountZprv, "Chains:Networks:btc:AccountKey is a private key (zprv)")]
+    [InlineData("Chains__Networks__btc__RpcUser", "", "Chains:Networks:btc:RpcUser is not set")]
     [InlineData("Chains__Networks__ltc__Confirmations", "0", "Chains:Networks:ltc:Confirmations is 0")]
     [InlineData("Chains__Networks__ltc__PollInterval", "00:00:00.100", "Chains:Networks:ltc:PollInterval is 00:00:00.1000000")]
     [InlineData("Chains__Networks__ltc__PollInterval", "often", "'often' at 'Chains:Networks:ltc:PollInterval'")]
