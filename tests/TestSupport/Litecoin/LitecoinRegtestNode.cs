@@ -40,6 +40,9 @@ public sealed class LitecoinRegtestNode : ILaunchableNode
 
     public int P2pPort { get; }
 
+    /// <summary>The RPC user and password, for configuring another process (a silo) to read this node.</summary>
+    public (string User, string Password) RpcLogin => (RpcUser, _password);
+
     /// <summary>Node-level calls (blocks, mempool, invalidateblock).</summary>
     public BitcoinRpcClient Rpc { get; }
 
