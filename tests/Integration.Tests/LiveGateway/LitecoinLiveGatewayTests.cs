@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
 using System.Text.Json;
 using CryptoPay.Chains.Hd;
 using CryptoPay.Chains.Networks;
+using CryptoPay.ProcessSupport;
 using CryptoPay.TestSupport.Litecoin;
 using CryptoPay.TestSupport.Postgres;
 
@@ -126,31 +128,90 @@ public sealed class LitecoinLiveGatewayTests(LitecoinFixture litecoin, PostgresF
     }
 
     [Fact]
-    public async Task A_silo_killed_while_the_payment_waits_for_blocks_leaves_the_other_to_confirm_it_and_credit_it_once()
+    public async Task The_silo_killed_in_the_middle_of_a_poll_leaves_the_other_to_confirm_the_payment_within_seconds_and_credit_it_once()
     {
         await using var gateway = await StartGatewayAsync();
         var (_, liveKey) = await gateway.CreateMerchantAsync(Ct);
-        var (victim, survivor) = (gateway.Silos[0], gateway.Silos[1]);
-        using var merchant = GatewayCluster.Client(survivor, liveKey);
-        var (createdStatus, created) = await merchant.SendJsonAsync(HttpMethod.Post, "/v1/invoices", """{"amount":"0.25","currency":"LTC","network":"ltc"}""", Ct);
-        Assert.True(createdStatus == 201, $"POST /v1/invoices answered {createdStatus}: {created}");
+        var (created, txid) = await PayNewInvoiceAsync(gateway, liveKey, "0.25", 25_000_000);
         var id = created.Str("id");
 
-        const long amount = 25_000_000;
-        var txid = await node.Wallet.SendToAddressAsync(created.Method("ltc_ltc").Str("address"), amount, Ct);
-        await gateway.WaitForInvoiceAsync(merchant, id, i => Is(i, "confirming"), "confirming from the mempool", WatchTimeout, Ct);
+        // With litecoind suspended, the silo whose reminder tick claimed the next poll hangs in its RPC call: that is the
+        // silo watching ltc, and it dies holding the claim.
+        SiloProcess victim;
+        using (PendingRequests.Suspend(node.ProcessId))
+        {
+            victim = await WaitForPollingSiloAsync(gateway);
+            victim.Kill();
+            Assert.NotEqual(0, await victim.WaitForExitAsync(TimeSpan.FromSeconds(10), Ct));
+        }
 
-        victim.Kill();
-        Assert.NotEqual(0, await victim.WaitForExitAsync(TimeSpan.FromSeconds(10), Ct));
+        var killed = Stopwatch.StartNew();
+        var survivor = gateway.Silos.Single(s => s != victim);
+        using var merchant = GatewayCluster.Client(survivor, liveKey);
         await node.Rpc.GenerateToAddressAsync(Confirmations, miner, Ct);
 
         var confirmed = await gateway.WaitForInvoiceAsync(merchant, id, i => Is(i, "confirmed"), "confirmed by the surviving silo", WatchTimeout, Ct);
         Assert.Equal(txid, Assert.Single(confirmed.Method("ltc_ltc").GetProperty("payments").EnumerateArray()).Str("txid"));
-
-        await gateway.WaitForBalanceAsync(merchant, "LTC", (Units(GatewayCluster.NetOf(amount)), 0m), WatchTimeout, Ct);
+        await gateway.WaitForBalanceAsync(merchant, "LTC", (Units(GatewayCluster.NetOf(25_000_000)), 0m), WatchTimeout, Ct);
         var ledger = await gateway.LedgerAsync(Ct);
         var output = Assert.Single(ledger.Outputs);
         Assert.Equal((txid, true, 1), (output.Txid, output.Credited, output.Movements.Count));
+        Assert.True(killed.Elapsed < WatchTimeout, $"took {killed.Elapsed}");
+    }
+
+    [Fact]
+    public async Task A_silo_killed_while_the_payment_waits_for_blocks_leaves_the_other_to_confirm_it_and_credit_it_once()
+    {
+        await using var gateway = await StartGatewayAsync();
+        var (_, liveKey) = await gateway.CreateMerchantAsync(Ct);
+        var (created, txid) = await PayNewInvoiceAsync(gateway, liveKey, "0.25", 25_000_000);
+        var id = created.Str("id");
+
+        var (victim, survivor) = (gateway.Silos[0], gateway.Silos[1]);
+        victim.Kill();
+        Assert.NotEqual(0, await victim.WaitForExitAsync(TimeSpan.FromSeconds(10), Ct));
+        using var merchant = GatewayCluster.Client(survivor, liveKey);
+        await node.Rpc.GenerateToAddressAsync(Confirmations, miner, Ct);
+
+        var confirmed = await gateway.WaitForInvoiceAsync(merchant, id, i => Is(i, "confirmed"), "confirmed by the surviving silo", WatchTimeout, Ct);
+        Assert.Equal(txid, Assert.Single(confirmed.Method("ltc_ltc").GetProperty("payments").EnumerateArray()).Str("txid"));
+        await gateway.WaitForBalanceAsync(merchant, "LTC", (Units(GatewayCluster.NetOf(25_000_000)), 0m), WatchTimeout, Ct);
+        var ledger = await gateway.LedgerAsync(Ct);
+        var output = Assert.Single(ledger.Outputs);
+        Assert.Equal((txid, true, 1), (output.Txid, output.Credited, output.Movements.Count));
+    }
+
+    /// <summary>Creates a one-method LTC invoice through the second silo, pays it with the node wallet and waits until it is confirming (0-conf).</summary>
+    private async Task<(JsonElement Invoice, string Txid)> PayNewInvoiceAsync(GatewayCluster gateway, string liveKey, string amount, long units)
+    {
+        using var merchant = GatewayCluster.Client(gateway.Silos[1], liveKey);
+        var (createdStatus, created) = await merchant.SendJsonAsync(
+            HttpMethod.Post, "/v1/invoices", JsonSerializer.Serialize(new { amount, currency = "LTC", network = "ltc" }), Ct);
+        Assert.True(createdStatus == 201, $"POST /v1/invoices answered {createdStatus}: {created}");
+        var txid = await node.Wallet.SendToAddressAsync(created.Method("ltc_ltc").Str("address"), units, Ct);
+        await gateway.WaitForInvoiceAsync(merchant, created.Str("id"), i => Is(i, "confirming"), "confirming from the mempool", WatchTimeout, Ct);
+        return (created, txid);
+    }
+
+    /// <summary>With litecoind suspended, the silo that has a poll request queued at its RPC port (ticks come every second).</summary>
+    private async Task<SiloProcess> WaitForPollingSiloAsync(GatewayCluster gateway)
+    {
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            var pid = PendingRequests.WaitingAt(node.RpcPort, gateway.Silos.Select(s => s.ProcessId));
+            if (pid is not null)
+            {
+                return gateway.Silos.Single(s => s.ProcessId == pid);
+            }
+
+            if (waited.Elapsed > TimeSpan.FromSeconds(10))
+            {
+                Assert.Fail($"No silo sent litecoind a request within 10 s of suspending it.\n{PendingRequests.Describe(node.RpcPort, gateway.Silos.Select(s => s.ProcessId))}\n{gateway.Output}");
+            }
+
+            await Task.Delay(100, Ct);
+        }
     }
 
     private static decimal Units(BigInteger units) => (decimal)units / 100_000_000m;

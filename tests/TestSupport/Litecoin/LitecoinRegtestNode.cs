@@ -43,6 +43,9 @@ public sealed class LitecoinRegtestNode : ILaunchableNode
     /// <summary>The RPC user and password, for configuring another process (a silo) to read this node.</summary>
     public (string User, string Password) RpcLogin => (RpcUser, _password);
 
+    /// <summary>The litecoind process, e.g. to suspend it with SIGSTOP so a reader's call hangs.</summary>
+    public int ProcessId => _slot.Process?.ProcessId ?? throw new InvalidOperationException("litecoind is not running.");
+
     /// <summary>Node-level calls (blocks, mempool, invalidateblock).</summary>
     public BitcoinRpcClient Rpc { get; }
 
