@@ -112,8 +112,12 @@ public sealed class ChainWatcherGrain(ChainWatchSignals? signals = null) : Grain
 {
     public const string PollReminder = "poll";
 
-    /// <summary>How long a started poll keeps later ticks from starting another, at least; released when the poll ends.</summary>
-    public static readonly TimeSpan MinimumPollClaim = TimeSpan.FromMinutes(2);
+    /// <summary>
+    /// How long a started poll keeps later ticks from starting another, at least: a lease, renewed by each batch it records
+    /// and released when the poll ends. Short, because a silo that dies mid-poll holds it until it runs out, and meanwhile
+    /// no silo reads the chain; a second poll beside a slow one is harmless (its batches are refused as stale).
+    /// </summary>
+    public static readonly TimeSpan MinimumPollClaim = TimeSpan.FromSeconds(10);
 
     public Task Start(TimeSpan pollInterval)
     {
@@ -138,6 +142,8 @@ public sealed class ChainWatcherGrain(ChainWatchSignals? signals = null) : Grain
         return Task.CompletedTask;
     }
 
+    private TimeSpan PollClaim => State.PollInterval * 5 > MinimumPollClaim ? State.PollInterval * 5 : MinimumPollClaim;
+
     public Task<ChainCursor> GetCursor() =>
         Task.FromResult(new ChainCursor(State.Height, State.TipHash, [.. State.Blocks.Select(b => new RememberedBlock(b.Height, b.Hash))]));
 
@@ -156,8 +162,7 @@ public sealed class ChainWatcherGrain(ChainWatchSignals? signals = null) : Grain
             return Task.CompletedTask;
         }
 
-        var claim = State.PollInterval * 5;
-        State.PollClaimedUntil = Now + (claim > MinimumPollClaim ? claim : MinimumPollClaim);
+        State.PollClaimedUntil = Now + PollClaim;
         var network = GetPrimaryKeyString();
         AfterCommit(() => signals?.RequestPoll(network));
         return Task.CompletedTask;
@@ -242,6 +247,10 @@ public sealed class ChainWatcherGrain(ChainWatchSignals? signals = null) : Grain
         if (batch.EndsPoll)
         {
             State.PollClaimedUntil = null;
+        }
+        else if (State.PollClaimedUntil is not null)
+        {
+            State.PollClaimedUntil = Now + PollClaim; // a poll catching up batch by batch is alive: renew its lease
         }
 
         return ChainBatchOutcome.Recorded;
