@@ -157,7 +157,8 @@ public sealed class ChainWatcherGrain(ChainWatchSignals? signals = null) : Grain
 
     public Task ReceiveReminder(string reminderName, ReminderTick tick)
     {
-        if (reminderName != PollReminder || State.PollClaimedUntil > Now)
+        // A silo that cannot poll (no watchers role) lets the tick pass rather than claim a poll nobody runs.
+        if (reminderName != PollReminder || State.PollClaimedUntil > Now || signals?.CanPoll != true)
         {
             return Task.CompletedTask;
         }
@@ -329,6 +330,9 @@ public sealed class ChainWatchSignals
     private Action<string>? handler;
 
     public void Subscribe(Action<string> onPollRequested) => handler = onPollRequested;
+
+    /// <summary>True when this silo runs polls (a runner with the watchers role subscribed).</summary>
+    public bool CanPoll => handler is not null;
 
     public void RequestPoll(string network) => handler?.Invoke(network);
 }

@@ -62,6 +62,15 @@ public sealed class ChainWatcherTests : LedgerClusterTests
         await Cluster.Client.GetGrain<IMerchantBalanceGrain>(LedgerKeys.Balance(invoice.Spec.MerchantId, Mode.Live, "LTC")).Get();
 
     [Fact]
+    public async Task A_poll_tick_on_a_silo_that_cannot_poll_claims_nothing()
+    {
+        // This cluster's silos run no chain watch runner (no watchers role): a claim would stall the network.
+        await Watcher.Start(TimeSpan.FromSeconds(5));
+        await Cluster.AdvanceTimeAsync(TimeSpan.FromSeconds(11));
+        Assert.Null((await Watcher.Get()).PollClaimedUntil);
+    }
+
+    [Fact]
     public async Task A_batch_read_on_an_old_cursor_is_refused_and_a_batch_that_does_not_follow_the_chain_throws()
     {
         Assert.Equal(ChainBatchOutcome.Recorded, await RecordAsync(99, "b99", [Mined(100, "b100", "b99")]));
