@@ -57,6 +57,8 @@ public abstract class LiveInvoiceTests : IAsyncLifetime
     {
         ["Chains:Networks:ltc:Chain"] = "regtest",
         ["Chains:Networks:ltc:RpcUrl"] = "http://127.0.0.1:19443",
+        ["Chains:Networks:ltc:RpcUser"] = "cryptopay",
+        ["Chains:Networks:ltc:RpcPassword"] = "secret",
         ["Chains:Networks:ltc:AccountKey"] = LtcVpub,
         ["Chains:Networks:ltc:AddressLookahead"] = "20",
         ["Chains:Networks:eth:RpcUrl"] = "http://127.0.0.1:8545",
