@@ -1,11 +1,19 @@
 using System.Diagnostics;
 using System.Globalization;
+using CryptoPay.Runtime.Bench.Measurement;
 
 namespace CryptoPay.Api.Bench;
 
 /// <summary>Completed operations per second in a timed window and their latencies (milliseconds).</summary>
-internal sealed record LoadResult(double PerSecond, long Operations, double[] SortedLatenciesMs, long Errors)
+internal sealed record LoadResult(double PerSecond, long Operations, double[] SortedLatenciesMs, long Errors, CpuUsage? Cpu = null)
 {
+    /// <summary>CPU time of the bench process and PostgreSQL together per completed operation (µs): robust to other load on the machine.</summary>
+    public double CpuMicrosPerOperation => Cpu is { } cpu && PerSecond > 0 ? (cpu.Bench + cpu.Postgres) / 100 * cpu.Cores * 1e6 / PerSecond : double.NaN;
+
+    public double BenchMicrosPerOperation => Cpu is { } cpu && PerSecond > 0 ? cpu.Bench / 100 * cpu.Cores * 1e6 / PerSecond : double.NaN;
+
+    public double PostgresMicrosPerOperation => Cpu is { } cpu && PerSecond > 0 ? cpu.Postgres / 100 * cpu.Cores * 1e6 / PerSecond : double.NaN;
+
     public double P50 => Percentile(50);
 
     public double P99 => Percentile(99);
@@ -13,28 +21,32 @@ internal sealed record LoadResult(double PerSecond, long Operations, double[] So
     public double Percentile(double percent) =>
         SortedLatenciesMs.Length == 0 ? double.NaN : SortedLatenciesMs[Math.Clamp((int)Math.Ceiling(percent / 100 * SortedLatenciesMs.Length) - 1, 0, SortedLatenciesMs.Length - 1)];
 
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"{PerSecond,9:N0}/s  p50 {P50,6:F2} ms  p99 {P99,6:F2} ms  ({Operations:N0} ops{(Errors > 0 ? $", {Errors} errors" : "")})");
+    public override string ToString() =>
+        string.Create(CultureInfo.InvariantCulture, $"{PerSecond,9:N0}/s  p50 {P50,6:F2} ms  p99 {P99,6:F2} ms  ({Operations:N0} ops{(Errors > 0 ? $", {Errors} errors" : "")})") +
+        (Cpu is { } cpu
+            ? string.Create(CultureInfo.InvariantCulture, $"\n{"",38} {cpu}; per op {CpuMicrosPerOperation:F0} µs = bench {BenchMicrosPerOperation:F0} + PostgreSQL {PostgresMicrosPerOperation:F0}")
+            : "");
 }
 
 internal static class Load
 {
     /// <summary>Closed loop: <paramref name="workers"/> callers, each starting its next operation when the last returned.</summary>
-    public static Task<LoadResult> ClosedAsync(int workers, TimeSpan warmUp, TimeSpan measure, Func<int, CancellationToken, Task> operation, CancellationToken ct) =>
-        RunAsync(workers, warmUp, measure, operation, interval: null, ct);
+    public static Task<LoadResult> ClosedAsync(int workers, TimeSpan warmUp, TimeSpan measure, Func<int, CancellationToken, Task> operation, CancellationToken ct, CpuMeter? cpu = null) =>
+        RunAsync(workers, warmUp, measure, operation, interval: null, cpu, ct);
 
     /// <summary>
     /// Open loop at a fixed rate: operation k is due at start + k / rate; latency counts from when it was
     /// due, so a stalled server shows in the percentiles instead of slowing the offered load.
     /// </summary>
-    public static Task<LoadResult> PacedAsync(double perSecond, int workers, TimeSpan warmUp, TimeSpan measure, Func<int, CancellationToken, Task> operation, CancellationToken ct) =>
-        RunAsync(workers, warmUp, measure, operation, TimeSpan.FromSeconds(workers / perSecond), ct);
+    public static Task<LoadResult> PacedAsync(double perSecond, int workers, TimeSpan warmUp, TimeSpan measure, Func<int, CancellationToken, Task> operation, CancellationToken ct, CpuMeter? cpu = null) =>
+        RunAsync(workers, warmUp, measure, operation, TimeSpan.FromSeconds(workers / perSecond), cpu, ct);
 
-    private static async Task<LoadResult> RunAsync(int workers, TimeSpan warmUp, TimeSpan measure, Func<int, CancellationToken, Task> operation, TimeSpan? interval, CancellationToken ct)
+    private static async Task<LoadResult> RunAsync(int workers, TimeSpan warmUp, TimeSpan measure, Func<int, CancellationToken, Task> operation, TimeSpan? interval, CpuMeter? cpu, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
         var from = warmUp;
         var until = warmUp + measure;
+        var cpuWindow = cpu is null ? Task.FromResult<CpuUsage?>(null) : MeasureCpuAsync(cpu, warmUp, measure, ct);
         var latencies = new List<double>[workers];
         var errors = new long[workers];
         await Task.WhenAll(Enumerable.Range(0, workers).Select(async worker =>
@@ -78,6 +90,14 @@ internal static class Load
         }));
         var all = latencies.SelectMany(l => l).ToArray();
         Array.Sort(all);
-        return new LoadResult(all.Length / measure.TotalSeconds, all.Length, all, errors.Sum());
+        return new LoadResult(all.Length / measure.TotalSeconds, all.Length, all, errors.Sum(), await cpuWindow);
+    }
+
+    private static async Task<CpuUsage?> MeasureCpuAsync(CpuMeter cpu, TimeSpan warmUp, TimeSpan measure, CancellationToken ct)
+    {
+        await Task.Delay(warmUp, ct);
+        var start = cpu.Take();
+        await Task.Delay(measure, ct);
+        return CpuMeter.Between(start, cpu.Take());
     }
 }
