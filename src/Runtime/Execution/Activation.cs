@@ -1,4 +1,5 @@
 using System.Runtime.ExceptionServices;
+using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using CryptoPay.Runtime.Grains;
@@ -27,6 +28,7 @@ internal sealed class Activation
     private string committedJson = "{}";
     private int pending;
     private bool closed;
+    private bool stateLent;
 
     public Activation(Silo silo, GrainId id, GrainTypeInfo type)
     {
@@ -143,11 +145,37 @@ internal sealed class Activation
                 firedNext: null,
                 consumed: [],
                 call.Method.CachedReadMaxAge).ConfigureAwait(false);
-            call.Completion.TrySetResult(call.Method.CopyResult(result.Value, json));
+            call.Completion.TrySetResult(Hand(call.Method, result.Value));
         }
         catch (Exception ex)
         {
             call.Completion.TrySetException(ex);
+        }
+    }
+
+    /// <summary>
+    /// The caller's copy of a result. A result that is the grain's whole state is handed over as it is
+    /// (saving a serialize-and-parse copy): the activation stops using that object and its next turn
+    /// starts from the committed text instead, so the caller still never shares live state.
+    /// </summary>
+    private object? Hand(GrainMethod method, object? value)
+    {
+        if (value is not null && ReferenceEquals(value, grain.StateObject) && method.ResultType is { } resultType && resultType.IsInstanceOfType(value))
+        {
+            stateLent = true;
+            return value;
+        }
+
+        return method.CopyResult(value, json);
+    }
+
+    /// <summary>Takes a fresh state object from the committed text when the last one was handed to a caller.</summary>
+    private void ReclaimState()
+    {
+        if (stateLent)
+        {
+            grain.RestoreState(committedJson, json);
+            stateLent = false;
         }
     }
 
@@ -248,16 +276,39 @@ internal sealed class Activation
 
     private object?[] DecodeArguments(GrainMethod method, string argsJson)
     {
-        var elements = JsonSerializer.Deserialize<JsonElement[]>(argsJson, json) ?? [];
-        if (elements.Length != method.ParameterTypes.Length)
+        // Reads the argument array in one pass, each element straight into its parameter's type.
+        var parameters = method.ParameterTypes;
+        var args = new object?[parameters.Length];
+        var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(argsJson));
+        var count = 0;
+        if (!reader.Read() || reader.TokenType == JsonTokenType.Null)
         {
-            throw new GrainUsageException($"Message for {type.Name}.{method.Name} has {elements.Length} arguments; the method takes {method.ParameterTypes.Length}.");
+            count = 0;
+        }
+        else if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            throw new JsonException($"Message for {type.Name}.{method.Name}: arguments are not a JSON array.");
+        }
+        else
+        {
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                if (count < parameters.Length)
+                {
+                    args[count] = JsonSerializer.Deserialize(ref reader, parameters[count], json);
+                }
+                else
+                {
+                    reader.Skip();
+                }
+
+                count++;
+            }
         }
 
-        var args = new object?[elements.Length];
-        for (var i = 0; i < elements.Length; i++)
+        if (count != parameters.Length)
         {
-            args[i] = elements[i].Deserialize(method.ParameterTypes[i], json);
+            throw new GrainUsageException($"Message for {type.Name}.{method.Name} has {count} arguments; the method takes {parameters.Length}.");
         }
 
         return args;
@@ -277,6 +328,7 @@ internal sealed class Activation
         {
             silo.EnsureAlive();
             await EnsureLoadedAsync().ConfigureAwait(false);
+            ReclaimState();
             var turn = new TurnContext(Id, silo.TimeProvider);
             context.CurrentTurn = turn;
             object? result = null;
@@ -436,7 +488,7 @@ internal sealed class Activation
         }
 
         var readAt = silo.TimeProvider.GetUtcNow();
-        var stored = await silo.WithStoreRetryAsync(() => silo.Store.ReadAsync(Id, -1, CancellationToken.None)).ConfigureAwait(false);
+        var stored = await silo.WithStoreRetryAsync(() => silo.Reads.ReadAsync(Id, -1)).ConfigureAwait(false);
         Apply(stored);
         validatedAt = readAt;
     }
@@ -445,7 +497,7 @@ internal sealed class Activation
     private async Task<bool> RefreshIfStaleAsync()
     {
         var readAt = silo.TimeProvider.GetUtcNow();
-        var stored = await silo.WithStoreRetryAsync(() => silo.Store.ReadAsync(Id, version, CancellationToken.None)).ConfigureAwait(false);
+        var stored = await silo.WithStoreRetryAsync(() => silo.Reads.ReadAsync(Id, version)).ConfigureAwait(false);
         if (stored.Version == version)
         {
             validatedAt = readAt;
@@ -460,6 +512,7 @@ internal sealed class Activation
 
     private void Apply(StoredGrain stored)
     {
+        stateLent = false;
         version = stored.Version;
         grain.RestoreState(stored.StateJson, json);
         committedJson = grain.SerializeState(json);

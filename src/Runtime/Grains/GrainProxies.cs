@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Reflection;
+using System.Text;
 using System.Text.Json;
 using CryptoPay.Runtime.Execution;
 using CryptoPay.Runtime.Storage;
@@ -59,14 +61,21 @@ public class GrainMessageProxy : DispatchProxy
             throw new GrainUsageException($"{type.Name}.{method.Name} returns a value and cannot be sent as a message; return Task instead.");
         }
 
+        // The arguments as one JSON array, written in one pass.
         var arguments = args ?? [];
-        var encoded = new JsonElement[arguments.Length];
-        for (var i = 0; i < arguments.Length; i++)
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
         {
-            encoded[i] = JsonSerializer.SerializeToElement(arguments[i], method.ParameterTypes[i], json);
+            writer.WriteStartArray();
+            for (var i = 0; i < arguments.Length; i++)
+            {
+                JsonSerializer.Serialize(writer, arguments[i], method.ParameterTypes[i], json);
+            }
+
+            writer.WriteEndArray();
         }
 
-        turn!.Send(target, method.Name, JsonSerializer.Serialize(encoded, json));
+        turn!.Send(target, method.Name, Encoding.UTF8.GetString(buffer.WrittenSpan));
         return method.ToCallerResult(Task.FromResult<object?>(null));
     }
 }

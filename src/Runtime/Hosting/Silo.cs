@@ -60,6 +60,7 @@ public sealed class Silo : IAsyncDisposable
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<Silo>();
         SiloId = string.IsNullOrWhiteSpace(options.SiloId) ? $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}" : options.SiloId;
         GrainFactory = new SiloGrainFactory(this);
+        Reads = new StoreReadBatcher(store);
         reminders = new ReminderService(this);
         pump = new MessagePump(this);
     }
@@ -69,6 +70,9 @@ public sealed class Silo : IAsyncDisposable
     public SiloOptions Options { get; }
 
     public IGrainStore Store { get; }
+
+    /// <summary>Grain reads of this silo's activations, batched while the store is busy.</summary>
+    internal StoreReadBatcher Reads { get; }
 
     public TimeProvider TimeProvider { get; }
 

@@ -17,6 +17,21 @@ public interface IGrainStore
     /// <summary>Reads a grain; when its version equals <paramref name="knownVersion"/> the state is omitted.</summary>
     Task<StoredGrain> ReadAsync(GrainId grain, long knownVersion, CancellationToken ct);
 
+    /// <summary>
+    /// <see cref="ReadAsync"/> for several grains at once, answered in the order asked. A store that can
+    /// reads them in one round trip; the silo gathers concurrent reads of its activations into one call.
+    /// </summary>
+    async Task<IReadOnlyList<StoredGrain>> ReadManyAsync(IReadOnlyList<GrainRead> reads, CancellationToken ct)
+    {
+        var results = new StoredGrain[reads.Count];
+        for (var i = 0; i < reads.Count; i++)
+        {
+            results[i] = await ReadAsync(reads[i].Grain, reads[i].KnownVersion, ct).ConfigureAwait(false);
+        }
+
+        return results;
+    }
+
     /// <summary>Commits a turn atomically and returns the new version; throws <see cref="ConcurrencyConflictException"/> on a lost race.</summary>
     Task<long> CommitAsync(TurnCommit commit, CancellationToken ct);
 

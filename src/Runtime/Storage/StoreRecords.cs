@@ -5,6 +5,9 @@ namespace CryptoPay.Runtime.Storage;
 /// <summary>A grain's stored row. Version 0 means never written. State is null when the caller already holds this version.</summary>
 public sealed record StoredGrain(long Version, string? StateJson);
 
+/// <summary>One grain to read and the version the reader holds (its state is omitted while still current); -1 for none.</summary>
+public readonly record struct GrainRead(GrainId Grain, long KnownVersion);
+
 /// <summary>A durable reminder row. A claimed reminder carries the claiming silo and its lease.</summary>
 public sealed record ReminderEntry(
     GrainId Grain,

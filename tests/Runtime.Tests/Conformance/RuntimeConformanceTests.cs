@@ -436,6 +436,48 @@ public abstract class RuntimeConformanceTests : IAsyncLifetime
         var again = await accumulator.Read();
         Assert.Equal(1, again.Total);
         Assert.Equal(["op-a"], again.Operations.Keys);
+
+        // A result that was the whole state is the caller's alone: changing it leaks into no later turn, reads or writes.
+        again.Total = 5_000;
+        await accumulator.Credit("op-b", 2);
+        var afterWrite = await accumulator.Read();
+        Assert.Equal(3, afterWrite.Total);
+        Assert.Equal(["op-a", "op-b"], afterWrite.Operations.Keys.Order());
+    }
+
+    [Fact]
+    public async Task Many_grains_read_in_one_call_answer_in_order_with_state_only_when_changed()
+    {
+        var cluster = await StartClusterAsync(silos: 1);
+        await cluster.Client.GetGrain<ICounterGrain>("many-a").Add(1);
+        await cluster.Client.GetGrain<ICounterGrain>("many-b").Add(2);
+        await cluster.Client.GetGrain<ICounterGrain>("many-b").Add(3);
+
+        var read = await cluster.Store.ReadManyAsync(
+            [
+                new GrainRead(new GrainId("test-counter", "many-b"), 1),
+                new GrainRead(new GrainId("test-counter", "many-missing"), -1),
+                new GrainRead(new GrainId("test-counter", "many-a"), 1),
+                new GrainRead(new GrainId("test-counter", "many-b"), -1),
+            ],
+            CancellationToken.None);
+
+        Assert.Equal([2L, 0L, 1L, 2L], read.Select(r => r.Version));
+        Assert.Contains("5", read[0].StateJson, StringComparison.Ordinal);
+        Assert.Null(read[1].StateJson);
+        Assert.Null(read[2].StateJson);
+        Assert.Equal(read[0].StateJson, read[3].StateJson);
+    }
+
+    [Fact]
+    public async Task Concurrent_cached_reads_of_many_grains_stay_exact()
+    {
+        var cluster = await StartClusterAsync(silos: 2);
+        await Task.WhenAll(Enumerable.Range(0, 200).Select(i => cluster.FactoryOf(i % 2).GetGrain<ICounterGrain>($"batched-{i}").Add(i)));
+
+        // Reads from the silo that did not write check versions, many at once (batched by the silo), and all see the writes.
+        var values = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => cluster.FactoryOf((i + 1) % 2).GetGrain<ICounterGrain>($"batched-{i}").Get()));
+        Assert.Equal(Enumerable.Range(0, 200).Select(i => (long)i), values);
     }
 
     [Fact]

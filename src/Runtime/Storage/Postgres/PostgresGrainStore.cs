@@ -59,6 +59,44 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
         return new StoredGrain(reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetString(1));
     }
 
+    public async Task<IReadOnlyList<StoredGrain>> ReadManyAsync(IReadOnlyList<GrainRead> reads, CancellationToken ct)
+    {
+        if (reads.Count == 1)
+        {
+            return [await ReadAsync(reads[0].Grain, reads[0].KnownVersion, ct).ConfigureAwait(false)];
+        }
+
+        var types = new string[reads.Count];
+        var keys = new string[reads.Count];
+        var known = new long[reads.Count];
+        for (var i = 0; i < reads.Count; i++)
+        {
+            (types[i], keys[i], known[i]) = (reads[i].Grain.Type, reads[i].Grain.Key, reads[i].KnownVersion);
+        }
+
+        await using var command = dataSource.CreateCommand("""
+            SELECT r.i, g.version, CASE WHEN g.version = r.known THEN NULL ELSE g.state::text END
+            FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS r (grain_type, grain_key, known, i)
+            JOIN cp_grains g ON g.grain_type = r.grain_type AND g.grain_key = r.grain_key
+            """);
+        AddValues(command.Parameters, types, keys, known);
+        var results = new StoredGrain[reads.Count];
+        await using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                results[reader.GetInt64(0) - 1] = new StoredGrain(reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+            }
+        }
+
+        for (var i = 0; i < results.Length; i++)
+        {
+            results[i] ??= new StoredGrain(0, null);
+        }
+
+        return results;
+    }
+
     public async Task<long> CommitAsync(TurnCommit commit, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
