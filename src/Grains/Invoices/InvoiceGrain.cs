@@ -262,8 +262,11 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
     {
         foreach (var type in WebhookEventTypes.Between(before, State))
         {
-            await Send<IWebhookEndpointsGrain>(WebhookEndpointsGrain.KeyFor(State.Spec.MerchantId, State.Spec.Mode))
-                .Publish(new WebhookEventDraft(type, Now.ToUnixTimeSeconds(), State));
+            // Without a callback URL only the merchant's endpoints can want the event, and a merchant who never
+            // configured one has no endpoints grain stored: then the event costs no message and no turn.
+            var key = WebhookEndpointsGrain.KeyFor(State.Spec.MerchantId, State.Spec.Mode);
+            var endpoints = State.Spec.CallbackUrl is null ? SendIfExists<IWebhookEndpointsGrain>(key) : Send<IWebhookEndpointsGrain>(key);
+            await endpoints.Publish(new WebhookEventDraft(type, Now.ToUnixTimeSeconds(), State));
         }
     }
 

@@ -195,7 +195,8 @@ public sealed class WebhookEndpointsGrain(IWebhookPayloadRenderer? renderer = nu
 
     private async Task<int> FanOutAsync(string eventId, WebhookEventDraft draft, string? callbackUrl)
     {
-        var body = Body(eventId, draft);
+        // Rendered only when some endpoint wants the event: most events of a merchant without endpoints go nowhere.
+        string? body = null;
         var invoice = draft.Invoice.Spec;
         var started = 0;
         foreach (var endpoint in State.Endpoints.Where(e => e.Wants(draft.Type)))
@@ -216,7 +217,7 @@ public sealed class WebhookEndpointsGrain(IWebhookPayloadRenderer? renderer = nu
             started++;
             var spec = new WebhookDeliverySpec(
                 WebhookDeliveryGrain.KeyFor(eventId, endpointId), eventId, draft.Type, invoice.MerchantId, invoice.Mode,
-                GetPrimaryKeyString(), endpointId, url, body, Now);
+                GetPrimaryKeyString(), endpointId, url, body ??= Body(eventId, draft), Now);
             await Send<IWebhookDeliveryGrain>(spec.Id).Start(spec);
         }
     }

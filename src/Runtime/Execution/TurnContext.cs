@@ -35,11 +35,11 @@ internal sealed class TurnContext(GrainId grain, TimeProvider time)
         reminders[change.Name] = change;
     }
 
-    public void Send(GrainId target, string method, string argsJson)
+    public void Send(GrainId target, string method, string argsJson, bool onlyIfTargetExists)
     {
         EnsureOpen();
         var now = time.GetUtcNow();
-        outgoing.Add(new GrainMessage(Guid.CreateVersion7(now), target, method, argsJson, Grain, now, now));
+        outgoing.Add(new GrainMessage(Guid.CreateVersion7(now), target, method, argsJson, Grain, now, now, OnlyIfTargetExists: onlyIfTargetExists));
     }
 
     public void Close() => closed = true;

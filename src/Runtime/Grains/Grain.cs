@@ -85,6 +85,15 @@ public abstract class Grain
     protected TGrain Send<TGrain>(Guid key) where TGrain : IGrainWithGuidKey =>
         Context.Silo.CreateMessageProxy<TGrain>(key.ToString("D"), Turn);
 
+    /// <summary>
+    /// Like <see cref="Send{TGrain}(string)"/>, but the message is written only if the target grain has stored
+    /// state when this turn commits (decided inside the commit's transaction), and is dropped otherwise. For
+    /// notifications a grain that was never written has nothing to do with (e.g. events for a merchant who
+    /// never configured a webhook endpoint): they cost no outbox row and no receiving turn.
+    /// </summary>
+    protected TGrain SendIfExists<TGrain>(string key) where TGrain : IGrainWithStringKey =>
+        Context.Silo.CreateMessageProxy<TGrain>(key, Turn, onlyIfTargetExists: true);
+
     /// <summary>The state as committed text; the stateless base has none.</summary>
     internal virtual string SerializeState(JsonSerializerOptions options) => "{}";
 

@@ -43,13 +43,15 @@ public class GrainMessageProxy : DispatchProxy
     private GrainTypeInfo? type;
     private GrainId target;
     private JsonSerializerOptions? json;
+    private bool onlyIfTargetExists;
 
-    internal void Bind(TurnContext currentTurn, GrainTypeInfo grainType, GrainId targetId, JsonSerializerOptions options)
+    internal void Bind(TurnContext currentTurn, GrainTypeInfo grainType, GrainId targetId, JsonSerializerOptions options, bool ifTargetExists)
     {
         turn = currentTurn;
         type = grainType;
         target = targetId;
         json = options;
+        onlyIfTargetExists = ifTargetExists;
     }
 
     protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
@@ -75,7 +77,7 @@ public class GrainMessageProxy : DispatchProxy
             writer.WriteEndArray();
         }
 
-        turn!.Send(target, method.Name, Encoding.UTF8.GetString(buffer.WrittenSpan));
+        turn!.Send(target, method.Name, Encoding.UTF8.GetString(buffer.WrittenSpan), onlyIfTargetExists);
         return method.ToCallerResult(Task.FromResult<object?>(null));
     }
 }

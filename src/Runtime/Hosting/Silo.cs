@@ -320,15 +320,20 @@ public sealed class Silo : IAsyncDisposable
                 return;
             }
 
+            if (commit.Unsent.Contains(message.Id))
+            {
+                continue;
+            }
+
             _ = DeliverOrDeferAsync(message);
         }
     }
 
-    internal TGrain CreateMessageProxy<TGrain>(string key, TurnContext turn)
+    internal TGrain CreateMessageProxy<TGrain>(string key, TurnContext turn, bool onlyIfTargetExists = false)
     {
         var info = Registry.Get(typeof(TGrain));
         var proxy = DispatchProxy.Create(typeof(TGrain), typeof(GrainMessageProxy));
-        ((GrainMessageProxy)proxy).Bind(turn, info, new GrainId(info.Name, key), Json);
+        ((GrainMessageProxy)proxy).Bind(turn, info, new GrainId(info.Name, key), Json, onlyIfTargetExists);
         return (TGrain)proxy;
     }
 

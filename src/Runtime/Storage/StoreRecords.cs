@@ -30,7 +30,8 @@ public sealed record GrainMessage(
     DateTimeOffset CreatedAt,
     DateTimeOffset DueAt,
     int Attempts = 0,
-    string? LastError = null);
+    string? LastError = null,
+    bool OnlyIfTargetExists = false);
 
 /// <summary>The typed, indexed row a grain type may project its state into (see <see cref="StateProjection{TState}"/>).</summary>
 public sealed record ProjectionRow(StateProjection Projection, string Key, object?[] Values);
@@ -64,6 +65,12 @@ public sealed record TurnCommit
 
     /// <summary>Messages this turn sends; written leased to the sending silo, which delivers them right after commit.</summary>
     public IReadOnlyList<GrainMessage> Outgoing { get; init; } = [];
+
+    /// <summary>
+    /// Filled in by the store as it commits: the ids of <see cref="GrainMessage.OnlyIfTargetExists"/> messages it
+    /// did not write because their target had no stored state in the commit's transaction. Never delivered.
+    /// </summary>
+    public HashSet<Guid> Unsent { get; } = [];
 
     public TimeSpan OutgoingLease { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -446,6 +446,27 @@ public abstract class RuntimeConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_message_sent_if_the_target_exists_is_dropped_for_a_never_stored_target_and_delivered_once_otherwise()
+    {
+        var cluster = await StartClusterAsync(silos: 2);
+        var sender = cluster.FactoryOf(0).GetGrain<ICounterGrain>("conditional-sender");
+        await cluster.FactoryOf(1).GetGrain<IAccumulatorGrain>("acc-stored").Credit("seed", 10);
+
+        await sender.AddAndForwardIfStored(1, "acc-never-stored", "op-dropped");
+        await sender.AddAndForwardIfStored(2, "acc-stored", "op-kept");
+        await cluster.RunUntilIdleAsync();
+
+        Assert.Equal(3, await sender.Get());
+        var stored = await cluster.Client.GetGrain<IAccumulatorGrain>("acc-stored").Read();
+        Assert.Equal(12, stored.Total);
+        Assert.Equal(1, stored.Operations["op-kept"]);
+        var never = await cluster.Client.GetGrain<IAccumulatorGrain>("acc-never-stored").Read();
+        Assert.Equal(0, never.Total);
+        Assert.Equal(0, (await cluster.Store.ReadAsync(new GrainId("test-accumulator", "acc-never-stored"), -1, CancellationToken.None)).Version);
+        Assert.Equal(0, (await cluster.Store.GetBacklogAsync(cluster.Time.GetUtcNow(), CancellationToken.None)).PendingMessages);
+    }
+
+    [Fact]
     public async Task Many_grains_read_in_one_call_answer_in_order_with_state_only_when_changed()
     {
         var cluster = await StartClusterAsync(silos: 1);

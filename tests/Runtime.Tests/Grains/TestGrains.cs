@@ -68,6 +68,9 @@ public interface ICounterGrain : IGrainWithStringKey
 
     /// <summary>Blocks inside the turn until the test opens the gate.</summary>
     Task<long> AddWhenGateOpens(long amount, string gate);
+
+    /// <summary>Adds and sends the amount to an accumulator only if that accumulator has stored state.</summary>
+    Task<long> AddAndForwardIfStored(long amount, string accumulator, string operation);
 }
 
 public sealed class CounterGrain(TestControl control) : Grain<CounterState>, ICounterGrain, IRemindable
@@ -131,6 +134,13 @@ public sealed class CounterGrain(TestControl control) : Grain<CounterState>, ICo
         control.Entered(gate).TrySetResult();
         await control.Gate(gate).Task;
         State.Value += amount;
+        return State.Value;
+    }
+
+    public async Task<long> AddAndForwardIfStored(long amount, string accumulator, string operation)
+    {
+        State.Value += amount;
+        await SendIfExists<IAccumulatorGrain>(accumulator).Credit(operation, amount);
         return State.Value;
     }
 

@@ -87,6 +87,12 @@ public sealed class MemoryGrainStore : IGrainStore
 
             foreach (var message in commit.Outgoing)
             {
+                if (message.OnlyIfTargetExists && !grains.ContainsKey(message.Target))
+                {
+                    commit.Unsent.Add(message.Id);
+                    continue;
+                }
+
                 messages[message.Id] = new StoredMessage(message, commit.SiloId, commit.Now + commit.OutgoingLease);
             }
 

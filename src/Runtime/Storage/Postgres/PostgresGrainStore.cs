@@ -164,15 +164,33 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
             }
         }
 
-        if (commit.Outgoing.Count > 0)
+        var conditional = false;
+        foreach (var onlyIfTargetExists in new[] { false, true })
         {
-            var outgoing = commit.Outgoing;
-            var command = Add(batch, """
-                INSERT INTO cp_messages (id, target_type, target_key, method, args, created_at, sender_type, sender_key, due_at, lease_owner, lease_until)
-                SELECT m.id, m.target_type, m.target_key, m.method, m.args, m.created_at, $7, $8, $9, $10, $11
-                FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[])
-                    AS m (id, target_type, target_key, method, args, created_at)
-                """,
+            var outgoing = commit.Outgoing.Where(m => m.OnlyIfTargetExists == onlyIfTargetExists).ToList();
+            if (outgoing.Count == 0)
+            {
+                continue;
+            }
+
+            conditional |= onlyIfTargetExists;
+
+            // A conditional message is written only if its target has a row, as seen inside this transaction.
+            var command = Add(batch, onlyIfTargetExists
+                ? """
+                  INSERT INTO cp_messages (id, target_type, target_key, method, args, created_at, sender_type, sender_key, due_at, lease_owner, lease_until)
+                  SELECT m.id, m.target_type, m.target_key, m.method, m.args, m.created_at, $7, $8, $9, $10, $11
+                  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[])
+                      AS m (id, target_type, target_key, method, args, created_at)
+                  WHERE EXISTS (SELECT 1 FROM cp_grains g WHERE g.grain_type = m.target_type AND g.grain_key = m.target_key)
+                  RETURNING id
+                  """
+                : """
+                  INSERT INTO cp_messages (id, target_type, target_key, method, args, created_at, sender_type, sender_key, due_at, lease_owner, lease_until)
+                  SELECT m.id, m.target_type, m.target_key, m.method, m.args, m.created_at, $7, $8, $9, $10, $11
+                  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[])
+                      AS m (id, target_type, target_key, method, args, created_at)
+                  """,
                 outgoing.Select(m => m.Id).ToArray(),
                 outgoing.Select(m => m.Target.Type).ToArray(),
                 outgoing.Select(m => m.Target.Key).ToArray(),
@@ -201,10 +219,31 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
 
         try
         {
-            var rows = await batch.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            if (stateOnly && rows == 0)
+            if (!conditional)
             {
-                throw new ConcurrencyConflictException(ConflictKind.Version, $"{commit.Grain} changed since version {commit.ExpectedVersion}.");
+                var rows = await batch.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                if (stateOnly && rows == 0)
+                {
+                    throw new ConcurrencyConflictException(ConflictKind.Version, $"{commit.Grain} changed since version {commit.ExpectedVersion}.");
+                }
+            }
+            else
+            {
+                // The conditional insert returns the ids it wrote (the only result named id); the others were not sent.
+                var written = new HashSet<Guid>();
+                await using (var reader = await batch.ExecuteReaderAsync(ct).ConfigureAwait(false))
+                {
+                    do
+                    {
+                        while (reader.FieldCount == 1 && reader.GetName(0) == "id" && await reader.ReadAsync(ct).ConfigureAwait(false))
+                        {
+                            written.Add(reader.GetGuid(0));
+                        }
+                    }
+                    while (await reader.NextResultAsync(ct).ConfigureAwait(false));
+                }
+
+                commit.Unsent.UnionWith(commit.Outgoing.Where(m => m.OnlyIfTargetExists && !written.Contains(m.Id)).Select(m => m.Id));
             }
         }
         catch (PostgresException ex) when (ex.SqlState == AssertFailed)
