@@ -534,6 +534,48 @@ public abstract class RuntimeConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Concurrent_commits_of_many_grains_answer_each_turn_alone_when_one_of_them_conflicts()
+    {
+        var store = await CreateStoreAsync();
+        await store.InitializeAsync(CancellationToken.None);
+        var now = new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        TurnCommit Commit(string key, long expected) => new()
+        {
+            Grain = new GrainId("test-counter", key),
+            ExpectedVersion = expected,
+            StateJson = "{\"value\":1}",
+            SiloId = "silo-x",
+            Now = now,
+            Reminders = [new ReminderChange("r", now.AddHours(1), null)],
+        };
+        Assert.Equal(1, await store.CommitAsync(Commit("grouped-stale", 0), CancellationToken.None));
+
+        // Many commits at once are grouped into shared transactions by the PostgreSQL store; the stale one must fail alone.
+        var commits = Enumerable.Range(0, 60).Select(i => i == 30 ? Commit("grouped-stale", 0) : Commit($"grouped-{i}", 0)).ToList();
+        var outcomes = await Task.WhenAll(commits.Select(async c =>
+        {
+            try
+            {
+                return await store.CommitAsync(c, CancellationToken.None);
+            }
+            catch (ConcurrencyConflictException)
+            {
+                return -1L;
+            }
+        }));
+
+        Assert.Equal(-1, outcomes[30]);
+        Assert.All(outcomes.Where((_, i) => i != 30), v => Assert.Equal(1, v));
+        foreach (var i in Enumerable.Range(0, 60).Where(i => i != 30))
+        {
+            Assert.Equal(1, (await store.ReadAsync(new GrainId("test-counter", $"grouped-{i}"), -1, CancellationToken.None)).Version);
+            Assert.Equal(["r"], (await store.GetRemindersAsync(new GrainId("test-counter", $"grouped-{i}"), CancellationToken.None)).Select(r => r.Name));
+        }
+
+        Assert.Equal(1, (await store.ReadAsync(new GrainId("test-counter", "grouped-stale"), -1, CancellationToken.None)).Version);
+    }
+
+    [Fact]
     public async Task An_in_doubt_commit_is_resolved_by_its_turn_id()
     {
         var store = await CreateStoreAsync();

@@ -15,6 +15,9 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
     private const string AssertFailed = "CP001";
     private readonly IReadOnlyList<IMigrationSource> sources = [EmbeddedMigrations.Runtime, .. migrations ?? []];
     private readonly ConcurrentDictionary<StateProjection, string> projectionSql = new();
+    private readonly Lock commitGate = new();
+    private readonly List<PendingCommit> waitingCommits = [];
+    private int commitsInFlight;
 
     public string Name => "postgres";
 
@@ -97,15 +100,14 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
         return results;
     }
 
-    public async Task<long> CommitAsync(TurnCommit commit, CancellationToken ct)
+    /// <summary>Appends a turn's statements to a batch; true when it writes only its state and carries no assertion.</summary>
+    private (bool StateOnly, bool Conditional) AddCommit(NpgsqlBatch batch, TurnCommit commit, bool grouped)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
-        await using var batch = new NpgsqlBatch(connection);
         var now = commit.Now.ToUniversalTime();
 
         // A turn that only changes its state needs no assertion: the conditional write's row count says it all.
-        // With more statements the assertion aborts the batch's implicit transaction on a lost race.
-        var stateOnly = commit.Consumed.Count == 0 && commit.FiredReminder is null && commit.Reminders.Count == 0 &&
+        // With more statements (or other turns in the same transaction) the assertion aborts the whole batch on a lost race.
+        var stateOnly = !grouped && commit.Consumed.Count == 0 && commit.FiredReminder is null && commit.Reminders.Count == 0 &&
                         commit.Outgoing.Count == 0 && commit.Projection is null;
         var write = commit.ExpectedVersion == 0
             ? """
@@ -217,33 +219,136 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
             batch.BatchCommands.Add(command);
         }
 
+        return (stateOnly, conditional);
+    }
+
+    /// <summary>
+    /// Commits a turn. Turns that arrive while <see cref="MaxCommitsInFlight"/> commits are on their way
+    /// are committed together, as one transaction (one round trip, one WAL flush), in grain order so two
+    /// silos' groups cannot deadlock. If the group fails for any reason but a lost connection, each of its
+    /// turns is committed alone, so a conflict or error answers only the turn it belongs to.
+    /// </summary>
+    public Task<long> CommitAsync(TurnCommit commit, CancellationToken ct)
+    {
+        var pending = new PendingCommit(commit);
+        bool start;
+        lock (commitGate)
+        {
+            waitingCommits.Add(pending);
+            start = commitsInFlight < MaxCommitsInFlight;
+            if (start)
+            {
+                commitsInFlight++;
+            }
+        }
+
+        if (start)
+        {
+            _ = RunCommitsAsync();
+        }
+
+        return pending.Completion.Task;
+    }
+
+    private const int MaxCommitsInFlight = 4;
+    private const int MaxCommitGroup = 64;
+
+    private async Task RunCommitsAsync()
+    {
+        while (true)
+        {
+            List<PendingCommit> group;
+            lock (commitGate)
+            {
+                if (waitingCommits.Count == 0)
+                {
+                    commitsInFlight--;
+                    return;
+                }
+
+                var take = Math.Min(waitingCommits.Count, MaxCommitGroup);
+                group = waitingCommits.GetRange(0, take);
+                waitingCommits.RemoveRange(0, take);
+            }
+
+            if (group.Count == 1 || !await TryCommitGroupAsync(group).ConfigureAwait(false))
+            {
+                await Task.WhenAll(group.Select(CommitAloneAsync)).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task CommitAloneAsync(PendingCommit pending)
+    {
         try
         {
-            if (!conditional)
+            pending.Completion.TrySetResult(await CommitOneAsync(pending.Commit, CancellationToken.None).ConfigureAwait(false));
+        }
+        catch (Exception ex)
+        {
+            pending.Completion.TrySetException(ex);
+        }
+    }
+
+    /// <summary>False when the group must be committed turn by turn (a conflict or error in one of them rolled all back).</summary>
+    private async Task<bool> TryCommitGroupAsync(List<PendingCommit> group)
+    {
+        group.Sort((a, b) => string.CompareOrdinal(a.Commit.Grain.Type, b.Commit.Grain.Type) is var byType and not 0
+            ? byType
+            : string.CompareOrdinal(a.Commit.Grain.Key, b.Commit.Grain.Key));
+        try
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None).ConfigureAwait(false);
+            await using var batch = new NpgsqlBatch(connection);
+            var conditional = false;
+            foreach (var pending in group)
             {
-                var rows = await batch.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-                if (stateOnly && rows == 0)
+                conditional |= AddCommit(batch, pending.Commit, grouped: true).Conditional;
+            }
+
+            var written = await ExecuteCommitAsync(batch, conditional, CancellationToken.None).ConfigureAwait(false);
+            foreach (var pending in group)
+            {
+                NoteUnsent(pending.Commit, written);
+                pending.Completion.TrySetResult(pending.Commit.ExpectedVersion + 1);
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (IsTransient(ex))
+        {
+            // Outcome unknown for all of them: each turn resolves its own commit by its turn id.
+            foreach (var pending in group)
+            {
+                pending.Completion.TrySetException(ex);
+            }
+
+            return true;
+        }
+        catch (Exception)
+        {
+            // A conflict or an error of one turn rolled back the whole group: commit them one by one.
+            return false;
+        }
+    }
+
+    private async Task<long> CommitOneAsync(TurnCommit commit, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection);
+        var (stateOnly, conditional) = AddCommit(batch, commit, grouped: false);
+        try
+        {
+            if (stateOnly)
+            {
+                if (await batch.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
                 {
                     throw new ConcurrencyConflictException(ConflictKind.Version, $"{commit.Grain} changed since version {commit.ExpectedVersion}.");
                 }
             }
             else
             {
-                // The conditional insert returns the ids it wrote (the only result named id); the others were not sent.
-                var written = new HashSet<Guid>();
-                await using (var reader = await batch.ExecuteReaderAsync(ct).ConfigureAwait(false))
-                {
-                    do
-                    {
-                        while (reader.FieldCount == 1 && reader.GetName(0) == "id" && await reader.ReadAsync(ct).ConfigureAwait(false))
-                        {
-                            written.Add(reader.GetGuid(0));
-                        }
-                    }
-                    while (await reader.NextResultAsync(ct).ConfigureAwait(false));
-                }
-
-                commit.Unsent.UnionWith(commit.Outgoing.Where(m => m.OnlyIfTargetExists && !written.Contains(m.Id)).Select(m => m.Id));
+                NoteUnsent(commit, await ExecuteCommitAsync(batch, conditional, ct).ConfigureAwait(false));
             }
         }
         catch (PostgresException ex) when (ex.SqlState == AssertFailed)
@@ -254,6 +359,43 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
         }
 
         return commit.ExpectedVersion + 1;
+    }
+
+    /// <summary>Runs a commit batch; returns the ids the conditional message inserts wrote (the only results named id).</summary>
+    private static async Task<HashSet<Guid>?> ExecuteCommitAsync(NpgsqlBatch batch, bool conditional, CancellationToken ct)
+    {
+        if (!conditional)
+        {
+            await batch.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            return null;
+        }
+
+        var written = new HashSet<Guid>();
+        await using var reader = await batch.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        do
+        {
+            while (reader.FieldCount == 1 && reader.GetName(0) == "id" && await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                written.Add(reader.GetGuid(0));
+            }
+        }
+        while (await reader.NextResultAsync(ct).ConfigureAwait(false));
+        return written;
+    }
+
+    private static void NoteUnsent(TurnCommit commit, HashSet<Guid>? written)
+    {
+        if (written is not null)
+        {
+            commit.Unsent.UnionWith(commit.Outgoing.Where(m => m.OnlyIfTargetExists && !written.Contains(m.Id)).Select(m => m.Id));
+        }
+    }
+
+    private sealed class PendingCommit(TurnCommit commit)
+    {
+        public TurnCommit Commit { get; } = commit;
+
+        public TaskCompletionSource<long> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     public async Task<CommitResolution> ResolveCommitAsync(GrainId grain, long expectedVersion, Guid turnId, CancellationToken ct)
