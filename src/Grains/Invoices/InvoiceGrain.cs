@@ -284,12 +284,12 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
 
         foreach (var credit in lost)
         {
-            await Send<IMerchantBalanceGrain>(credit.BalanceKey).Reverse(credit);
+            await Send<ILedgerOutputGrain>(credit.OutputKey).Reverse();
         }
 
         foreach (var credit in credited.Since(State))
         {
-            await Send<IMerchantBalanceGrain>(credit.BalanceKey).Credit(credit);
+            await Send<ILedgerOutputGrain>(credit.OutputKey).Credit(credit);
         }
 
         foreach (var pending in credited.PendingSince(State))
