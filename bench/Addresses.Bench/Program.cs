@@ -53,7 +53,7 @@ Console.WriteLine($"ratio BIP84 addresses / raw k·P: {bip84 / variableBase:0.00
 // The pool on the memory store: one grain, allocations one after another (the API's path), addresses derived ahead.
 var chains = new ChainsOptions
 {
-    Networks = { ["btc"] = new ChainNetworkOptions { RpcUrl = "http://127.0.0.1:8332", AccountKey = Zpub, AddressLookahead = 1000 } },
+    Networks = { ["btc"] = new ChainNetworkOptions { RpcUrl = "http://127.0.0.1:8332", RpcUser = "bench", RpcPassword = "bench", AccountKey = Zpub, AddressLookahead = 1000 } },
 };
 chains.Validate();
 var cache = new DerivedAddressCache();
