@@ -26,6 +26,7 @@ using Npgsql;
 // round trip per deposit into a plain table of the same PostgreSQL.
 var outputs = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 2_000;
 var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
+var silos = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 2;
 using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(30));
 
 await using var postgres = await PostgresServer.StartAsync(stop.Token);
@@ -35,7 +36,7 @@ await node.Rpc.GenerateToAddressAsync(101 + rounds, miner, stop.Token); // coinb
 var regtest = Network.Litecoin(NetworkChain.Regtest);
 var seed = Convert.FromHexString("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
 var deriver = new AddressDeriver(regtest, ExtendedKey.FromSeed(seed, ExtendedKeyVersion.Vpub).Derive(regtest.AccountPath()).Neuter());
-Console.WriteLine($"outputs={outputs} rounds={rounds} cores={Environment.ProcessorCount} node={node.Version}");
+Console.WriteLine($"outputs={outputs} rounds={rounds} silos={silos} cores={Environment.ProcessorCount} node={node.Version}");
 Console.WriteLine($"load average at start: {File.ReadAllText("/proc/loadavg").Trim()}");
 Console.WriteLine("round | block read (RPC) | raw INSERT/s | end to end (of which the poll: read + match + Record turn) | deposits/s");
 
@@ -47,7 +48,7 @@ for (var round = 0; round < rounds; round++)
     var store = new PostgresGrainStore(dataSource, GrainRegistration.Migrations);
     await using var cluster = await TestCluster.StartAsync(new TestClusterOptions
     {
-        Silos = 2,
+        Silos = silos,
         Store = store,
         Grains = r => r.AddCryptoPayGrains(),
         Services = s => s.AddSingleton(new LedgerOptions { FeeBasisPoints = 100 }),
