@@ -152,47 +152,21 @@ public sealed class EvmChainReader(EvmRpcClient rpc, string nativeAsset, IReadOn
 
     public Task<long> GetTipAsync(CancellationToken ct) => rpc.GetBlockNumberAsync(ct);
 
-    public async Task<string> GetBlockHashAsync(long height, CancellationToken ct) =>
-        (await rpc.GetBlockByNumberAsync(height, fullTransactions: false, ct))?.Hash
-        ?? throw new ChainReadRaceException($"Block {height} is gone.");
+    public Task<string> GetBlockHashAsync(long height, CancellationToken ct) => EvmBlockReading.HashAsync(rpc, height, ct);
 
     public async Task<IReadOnlyList<ChainBlock>> ReadBlocksAsync(long from, long to, CancellationToken ct)
     {
-        var blocks = new List<(EvmBlock Block, List<ChainOutput> Outputs)>();
-        for (var height = from; height <= to; height++)
-        {
-            var block = await rpc.GetBlockByNumberAsync(height, fullTransactions: true, ct)
-                ?? throw new ChainReadRaceException($"Block {height} is gone.");
-            if (blocks.Count > 0 && block.ParentHash != blocks[^1].Block.Hash)
-            {
-                throw new ChainReadRaceException($"Block {height} changed while reading {from}..{to}.");
-            }
-
-            var native = block.Transactions.Where(t => t.To is not null && t.Value.Sign > 0)
-                .Select(t => new ChainOutput(t.To!, nativeAsset, t.Hash, 0, t.Value)).ToList();
-            blocks.Add((block, native));
-        }
-
+        var blocks = await EvmBlockReading.ReadAsync(rpc, from, to, fullTransactions: true, block => block.Transactions
+            .Where(t => t.To is not null && t.Value.Sign > 0)
+            .Select(t => new ChainOutput(t.To!, nativeAsset, t.Hash, 0, t.Value)), ct);
         if (assetByContract.Count > 0)
         {
-            var byHeight = blocks.ToDictionary(b => b.Block.Number);
-            foreach (var transfer in await rpc.GetErc20TransfersAsync(from, to, [.. tokens.Values], [], ct))
-            {
-                if (transfer.Removed)
-                {
-                    continue;
-                }
-
-                if (!byHeight.TryGetValue(transfer.BlockNumber, out var block) || block.Block.Hash != transfer.BlockHash)
-                {
-                    throw new ChainReadRaceException($"A transfer log of block {transfer.BlockNumber} belongs to another block than the one read.");
-                }
-
-                block.Outputs.Add(new ChainOutput(transfer.To, assetByContract[transfer.Contract.ToLowerInvariant()], transfer.TransactionHash, checked((int)transfer.LogIndex), transfer.Value));
-            }
+            var transfers = await rpc.GetErc20TransfersAsync(from, to, [.. tokens.Values], [], ct);
+            blocks.AddTransfers(transfers.Select(t => (t.BlockNumber, t.BlockHash, t.Removed,
+                new ChainOutput(t.To, assetByContract[t.Contract.ToLowerInvariant()], t.TransactionHash, checked((int)t.LogIndex), t.Value))));
         }
 
-        return [.. blocks.Select(b => new ChainBlock(b.Block.Number, b.Block.Hash, b.Block.ParentHash, b.Outputs))];
+        return blocks.ToChainBlocks();
     }
 
     public Task<IReadOnlyList<ChainOutput>?> ReadMempoolAsync(CancellationToken ct) => Task.FromResult<IReadOnlyList<ChainOutput>?>(null);
@@ -225,45 +199,19 @@ public sealed class TronChainReader(TronRpcAdapter tron, EvmRpcClient rpc, IRead
 
     public Task<long> GetTipAsync(CancellationToken ct) => tron.GetBlockNumberAsync(ct);
 
-    public async Task<string> GetBlockHashAsync(long height, CancellationToken ct) =>
-        (await rpc.GetBlockByNumberAsync(height, fullTransactions: false, ct))?.Hash
-        ?? throw new ChainReadRaceException($"Block {height} is gone.");
+    public Task<string> GetBlockHashAsync(long height, CancellationToken ct) => EvmBlockReading.HashAsync(rpc, height, ct);
 
     public async Task<IReadOnlyList<ChainBlock>> ReadBlocksAsync(long from, long to, CancellationToken ct)
     {
-        var blocks = new List<(EvmBlock Block, List<ChainOutput> Outputs)>();
-        for (var height = from; height <= to; height++)
-        {
-            var block = await rpc.GetBlockByNumberAsync(height, fullTransactions: false, ct)
-                ?? throw new ChainReadRaceException($"Block {height} is gone.");
-            if (blocks.Count > 0 && block.ParentHash != blocks[^1].Block.Hash)
-            {
-                throw new ChainReadRaceException($"Block {height} changed while reading {from}..{to}.");
-            }
-
-            blocks.Add((block, []));
-        }
-
+        var blocks = await EvmBlockReading.ReadAsync(rpc, from, to, fullTransactions: false, _ => [], ct);
         if (assetByContract.Count > 0)
         {
-            var byHeight = blocks.ToDictionary(b => b.Block.Number);
-            foreach (var transfer in await tron.GetTrc20TransfersAsync(from, to, [.. assetByContract.Keys], [], ct))
-            {
-                if (transfer.Removed)
-                {
-                    continue;
-                }
-
-                if (!byHeight.TryGetValue(transfer.BlockNumber, out var block) || block.Block.Hash != transfer.BlockHash)
-                {
-                    throw new ChainReadRaceException($"A transfer log of block {transfer.BlockNumber} belongs to another block than the one read.");
-                }
-
-                block.Outputs.Add(new ChainOutput(transfer.To, assetByContract[transfer.Contract], transfer.TransactionHash, checked((int)transfer.LogIndex), transfer.Value));
-            }
+            var transfers = await tron.GetTrc20TransfersAsync(from, to, [.. assetByContract.Keys], [], ct);
+            blocks.AddTransfers(transfers.Select(t => (t.BlockNumber, t.BlockHash, t.Removed,
+                new ChainOutput(t.To, assetByContract[t.Contract], t.TransactionHash, checked((int)t.LogIndex), t.Value))));
         }
 
-        return [.. blocks.Select(b => new ChainBlock(b.Block.Number, b.Block.Hash, b.Block.ParentHash, b.Outputs))];
+        return blocks.ToChainBlocks();
     }
 
     public Task<IReadOnlyList<ChainOutput>?> ReadMempoolAsync(CancellationToken ct) => Task.FromResult<IReadOnlyList<ChainOutput>?>(null);
@@ -273,4 +221,55 @@ public sealed class TronChainReader(TronRpcAdapter tron, EvmRpcClient rpc, IRead
     /// <summary>Contracts may be configured as "T…" or 0x; the adapter speaks "T…".</summary>
     private static string TronContract(string contract) =>
         contract.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? TronRpcAdapter.ToTron(contract) : contract;
+}
+
+/// <summary>The block walk EVM-family readers share: consecutive blocks with their parent links checked, and token logs placed in the blocks read.</summary>
+internal static class EvmBlockReading
+{
+    public static async Task<string> HashAsync(EvmRpcClient rpc, long height, CancellationToken ct) =>
+        (await rpc.GetBlockByNumberAsync(height, fullTransactions: false, ct))?.Hash
+        ?? throw new ChainReadRaceException($"Block {height} is gone.");
+
+    /// <summary>Blocks <paramref name="from"/>..<paramref name="to"/>, each following the one before, with the outputs <paramref name="outputsOf"/> finds in it.</summary>
+    public static async Task<List<(EvmBlock Block, List<ChainOutput> Outputs)>> ReadAsync(
+        EvmRpcClient rpc, long from, long to, bool fullTransactions, Func<EvmBlock, IEnumerable<ChainOutput>> outputsOf, CancellationToken ct)
+    {
+        var blocks = new List<(EvmBlock Block, List<ChainOutput> Outputs)>();
+        for (var height = from; height <= to; height++)
+        {
+            var block = await rpc.GetBlockByNumberAsync(height, fullTransactions, ct)
+                ?? throw new ChainReadRaceException($"Block {height} is gone.");
+            if (blocks.Count > 0 && block.ParentHash != blocks[^1].Block.Hash)
+            {
+                throw new ChainReadRaceException($"Block {height} changed while reading {from}..{to}.");
+            }
+
+            blocks.Add((block, outputsOf(block).ToList()));
+        }
+
+        return blocks;
+    }
+
+    /// <summary>Adds token transfers to the blocks they belong to; a log of a block other than the one read means the chain moved meanwhile.</summary>
+    public static void AddTransfers(this List<(EvmBlock Block, List<ChainOutput> Outputs)> blocks, IEnumerable<(long BlockNumber, string BlockHash, bool Removed, ChainOutput Output)> transfers)
+    {
+        var byHeight = blocks.ToDictionary(b => b.Block.Number);
+        foreach (var (number, hash, removed, output) in transfers)
+        {
+            if (removed)
+            {
+                continue;
+            }
+
+            if (!byHeight.TryGetValue(number, out var block) || block.Block.Hash != hash)
+            {
+                throw new ChainReadRaceException($"A transfer log of block {number} belongs to another block than the one read.");
+            }
+
+            block.Outputs.Add(output);
+        }
+    }
+
+    public static IReadOnlyList<ChainBlock> ToChainBlocks(this List<(EvmBlock Block, List<ChainOutput> Outputs)> blocks) =>
+        [.. blocks.Select(b => new ChainBlock(b.Block.Number, b.Block.Hash, b.Block.ParentHash, b.Outputs))];
 }
