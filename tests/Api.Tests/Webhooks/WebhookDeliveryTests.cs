@@ -37,7 +37,8 @@ public abstract class WebhookDeliveryTests : IAsyncLifetime
         host = await GatewayHost.StartAsync(database, new Dictionary<string, string?>
         {
             ["Webhooks:AllowPrivateTargets"] = "true",
-            ["Webhooks:Timeout"] = "00:00:01",
+            // Short enough to keep the hanging-receiver test quick, long enough that a loaded CI machine answers a plain 302 in time.
+            ["Webhooks:Timeout"] = "00:00:03",
         });
         var (_, _, test) = await host.CreateMerchantAsync();
         merchant = host.ClientWith(test);
@@ -220,7 +221,7 @@ public abstract class WebhookDeliveryTests : IAsyncLifetime
         {
             if (context.Request.Path == "/hook")
             {
-                await Task.Delay(TimeSpan.FromSeconds(5), context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+                await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
                 return;
             }
 
