@@ -255,19 +255,22 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
     }
 
     /// <summary>
-    /// Emits the webhook events of this turn's change as messages of this turn, so an event exists
-    /// if and only if the change committed; each message's id becomes its event id.
+    /// Emits the webhook events of this turn's change as one message of this turn, so they exist if and only if the
+    /// change committed; the message's id gives the events their ids.
     /// </summary>
     private async Task PublishEventsSince(WebhookEventTypes.InvoiceMark before)
     {
-        foreach (var type in WebhookEventTypes.Between(before, State))
+        var types = WebhookEventTypes.Between(before, State).ToList();
+        if (types.Count == 0)
         {
-            // Without a callback URL only the merchant's endpoints can want the event, and a merchant who never
-            // configured one has no endpoints grain stored: then the event costs no message and no turn.
-            var key = WebhookEndpointsGrain.KeyFor(State.Spec.MerchantId, State.Spec.Mode);
-            var endpoints = State.Spec.CallbackUrl is null ? SendIfExists<IWebhookEndpointsGrain>(key) : Send<IWebhookEndpointsGrain>(key);
-            await endpoints.Publish(new WebhookEventDraft(type, Now.ToUnixTimeSeconds(), State));
+            return;
         }
+
+        // Without a callback URL only the merchant's endpoints can want the events, and a merchant who never
+        // configured one has no endpoints grain stored: then the events cost no message and no turn.
+        var key = WebhookEndpointsGrain.KeyFor(State.Spec.MerchantId, State.Spec.Mode);
+        var endpoints = State.Spec.CallbackUrl is null ? SendIfExists<IWebhookEndpointsGrain>(key) : Send<IWebhookEndpointsGrain>(key);
+        await endpoints.PublishAll(new WebhookEventBatch(types, Now.ToUnixTimeSeconds(), State));
     }
 
     /// <summary>

@@ -40,6 +40,9 @@ public sealed record WebhookEndpointPatch(string? Url, IReadOnlyList<string>? Ev
 /// <summary>An event as the invoice turn emits it; its id comes from the message that carries it.</summary>
 public sealed record WebhookEventDraft(string Type, long Created, InvoiceState Invoice);
 
+/// <summary>The events of one invoice turn, in order, with the invoice as that turn left it.</summary>
+public sealed record WebhookEventBatch(IReadOnlyList<string> Types, long Created, InvoiceState Invoice);
+
 /// <summary>Where and how the sender posts one attempt: the live signing secrets at that moment.</summary>
 public sealed record WebhookTarget(string? Url, bool Enabled, IReadOnlyList<string> Secrets);
 
@@ -77,6 +80,12 @@ public interface IWebhookEndpointsGrain : IGrainWithStringKey
     /// <summary>Sent by the turn that changed an invoice: fans the event out to every subscribed endpoint and the callback URL.</summary>
     Task Publish(WebhookEventDraft draft);
 
+    /// <summary>
+    /// The same for all events of one invoice turn in one message: the first event's id is the message's
+    /// (<see cref="WebhookEndpointsGrain.EventIdFor(Guid)"/>), each next one derived from it and its position.
+    /// </summary>
+    Task PublishAll(WebhookEventBatch batch);
+
     /// <summary>A test event with a caller-chosen id, to the merchant's endpoints only; returns the deliveries started.</summary>
     Task<int> PublishTest(string eventId, WebhookEventDraft draft);
 
@@ -94,6 +103,20 @@ public sealed class WebhookEndpointsGrain(IWebhookPayloadRenderer? renderer = nu
 
     /// <summary>Event ids derive from the id of the message that carried the event: stable across redeliveries.</summary>
     public static string EventIdFor(Guid messageId) => $"evt_{messageId:N}";
+
+    /// <summary>The id of the event at <paramref name="position"/> of a batch sent as message <paramref name="messageId"/>: stable across redeliveries.</summary>
+    public static string EventIdFor(Guid messageId, int position)
+    {
+        if (position == 0)
+        {
+            return EventIdFor(messageId);
+        }
+
+        Span<byte> seed = stackalloc byte[20];
+        messageId.TryWriteBytes(seed);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(seed[16..], position);
+        return $"evt_{new Guid(System.Security.Cryptography.SHA256.HashData(seed)[..16]):N}";
+    }
 
     public Task<WebhookEndpoint?> Create(WebhookEndpointDraft draft)
     {
@@ -176,6 +199,16 @@ public sealed class WebhookEndpointsGrain(IWebhookPayloadRenderer? renderer = nu
         var messageId = CurrentMessageId ?? throw new GrainUsageException("Publish is sent as a message by the turn that changed the invoice.");
         var eventId = EventIdFor(messageId);
         await FanOutAsync(eventId, draft, draft.Invoice.Spec.CallbackUrl);
+    }
+
+    public async Task PublishAll(WebhookEventBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var messageId = CurrentMessageId ?? throw new GrainUsageException("PublishAll is sent as a message by the turn that changed the invoice.");
+        for (var position = 0; position < batch.Types.Count; position++)
+        {
+            await FanOutAsync(EventIdFor(messageId, position), new WebhookEventDraft(batch.Types[position], batch.Created, batch.Invoice), batch.Invoice.Spec.CallbackUrl);
+        }
     }
 
     public async Task<int> PublishTest(string eventId, WebhookEventDraft draft) => await FanOutAsync(eventId, draft, callbackUrl: null);

@@ -324,6 +324,10 @@ public abstract class WebhookDeliveryTests : IAsyncLifetime
 
         Assert.Equal(200, (await merchant.PostJsonAsync($"/v1/sandbox/invoices/{expired}/pay", """{"amount":"25.5"}""")).Status);
         Assert.Equal(["invoice.confirming", "invoice.created", "invoice.expired", "invoice.paid_late", "invoice.payment_detected"], await EventsOf(expired));
+
+        // Events of one turn travel in one message, yet every event has its own id.
+        var ids = receiver.Received.Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("id").GetString()).ToList();
+        Assert.Equal(ids.Count, ids.Distinct(StringComparer.Ordinal).Count());
     }
 
     [Fact]
