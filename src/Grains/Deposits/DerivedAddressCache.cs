@@ -63,15 +63,19 @@ public sealed class DerivedAddressCache(ILogger<DerivedAddressCache>? logger = n
             return;
         }
 
-        _ = Task.Run(() => Refill(network, window, target));
+        var refill = new Task(() => Refill(network, window, target));
+        Volatile.Write(ref window.Running, refill);
+        refill.Start(TaskScheduler.Default);
     }
 
-    /// <summary>Completes when no refill is running (tests and benchmarks).</summary>
+    /// <summary>Completes when no refill is running (tests and benchmarks): awaits the refills themselves.</summary>
     public async Task WhenRefilledAsync(CancellationToken ct = default)
     {
         while (windows.Values.Any(w => Volatile.Read(ref w.Refilling) != 0))
         {
-            await Task.Delay(5, ct).ConfigureAwait(false);
+            // A refill that claimed its window a moment ago publishes its task right after; until then, yield.
+            await Task.WhenAll(windows.Values.Select(w => Volatile.Read(ref w.Running))).WaitAsync(ct).ConfigureAwait(false);
+            await Task.Yield();
         }
     }
 
@@ -127,6 +131,9 @@ public sealed class DerivedAddressCache(ILogger<DerivedAddressCache>? logger = n
         public readonly ConcurrentDictionary<uint, string> Addresses = new();
 
         public int Refilling;
+
+        /// <summary>The latest refill (completed when none ran yet).</summary>
+        public Task Running = Task.CompletedTask;
 
         public uint Floor => Volatile.Read(ref floor);
 
