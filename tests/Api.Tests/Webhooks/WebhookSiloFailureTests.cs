@@ -72,12 +72,14 @@ public abstract class WebhookSiloFailureTests : IAsyncLifetime
     public async Task A_delivery_completes_from_another_silo_after_its_silo_dies_between_and_during_attempts()
     {
         var secondArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var answerSecond = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         receiver.Respond = async (context, before) =>
         {
             if (before == 1)
             {
+                // Held until the test has killed the sending silo: the attempt is in flight when it dies.
                 secondArrived.TrySetResult();
-                await Task.Delay(TimeSpan.FromMilliseconds(800), CancellationToken.None);
+                await answerSecond.Task;
             }
 
             context.Response.StatusCode = before == 2 ? 200 : 500;
@@ -99,6 +101,7 @@ public abstract class WebhookSiloFailureTests : IAsyncLifetime
 
         // During an attempt: that silo dies too before recording the result; the lease resends it.
         cluster.KillSilo(1);
+        answerSecond.TrySetResult();
         await sender.WhenIdleAsync();
         await cluster.RestartSiloAsync(0);
         await cluster.AdvanceTimeAsync(Settings.AttemptLease);

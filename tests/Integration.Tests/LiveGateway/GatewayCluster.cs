@@ -107,29 +107,59 @@ internal sealed class GatewayCluster : IAsyncDisposable
     }
 
     /// <summary>
-    /// Reads the invoice through <paramref name="client"/> until <paramref name="until"/> holds; on timeout fails with the
-    /// last invoice JSON and every silo's output.
+    /// Waits on the invoice's public event stream (<c>GET /v1/invoices/{id}/events</c>, through <paramref name="client"/>'s
+    /// silo) and reads the whole invoice at the start and after each event, until <paramref name="until"/> holds; on timeout
+    /// fails with the last invoice JSON and every silo's output.
     /// </summary>
     public async Task<JsonElement> WaitForInvoiceAsync(
         HttpClient client, string id, Func<JsonElement, bool> until, string expectation, TimeSpan timeout, CancellationToken ct)
     {
-        var waited = Stopwatch.StartNew();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(timeout);
         var last = "(no answer yet)";
-        while (true)
+        try
         {
-            var (status, invoice) = await client.SendJsonAsync(HttpMethod.Get, $"/v1/invoices/{id}", null, ct);
-            if (status == 200 && until(invoice))
+            using var events = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/v1/invoices/{id}/events"), HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+            Assert.True(events.IsSuccessStatusCode, $"GET /v1/invoices/{id}/events answered {(int)events.StatusCode}.");
+            using var stream = new StreamReader(await events.Content.ReadAsStreamAsync(deadline.Token));
+            while (true)
             {
-                return invoice;
+                var (status, invoice) = await client.SendJsonAsync(HttpMethod.Get, $"/v1/invoices/{id}", null, deadline.Token);
+                if (status == 200 && until(invoice))
+                {
+                    return invoice;
+                }
+
+                last = $"{status} {invoice}";
+                if (!await NextEventAsync(stream, deadline.Token))
+                {
+                    // The stream ends at a final status: one more read decides.
+                    (status, invoice) = await client.SendJsonAsync(HttpMethod.Get, $"/v1/invoices/{id}", null, deadline.Token);
+                    Assert.True(status == 200 && until(invoice), $"Invoice {id} reached a final status without being {expectation}.\nLast GET: {status} {invoice}\n{Output}");
+                    return invoice;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            Assert.Fail($"Invoice {id} was not {expectation} within {timeout.TotalSeconds:0} s.\nLast GET: {last}\n{Output}");
+            throw;
+        }
+
+        // Reads up to the end of the next event (its blank line); false when the stream ended.
+        static async Task<bool> NextEventAsync(StreamReader stream, CancellationToken ct)
+        {
+            var data = false;
+            while (await stream.ReadLineAsync(ct) is { } line)
+            {
+                data |= line.StartsWith("data:", StringComparison.Ordinal);
+                if (line.Length == 0 && data)
+                {
+                    return true;
+                }
             }
 
-            last = $"{status} {invoice}";
-            if (waited.Elapsed > timeout)
-            {
-                Assert.Fail($"Invoice {id} was not {expectation} within {timeout.TotalSeconds:0} s.\nLast GET: {last}\n{Output}");
-            }
-
-            await Task.Delay(200, ct);
+            return false;
         }
     }
 

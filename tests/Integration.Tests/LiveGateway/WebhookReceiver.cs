@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -34,6 +33,7 @@ internal sealed class WebhookReceiver : IAsyncDisposable
 {
     private readonly WebApplication app;
     private readonly ConcurrentQueue<ReceivedWebhook> received = new();
+    private TaskCompletionSource arrived = NewSignal();
 
     private WebhookReceiver(WebApplication app) => this.app = app;
 
@@ -56,6 +56,7 @@ internal sealed class WebhookReceiver : IAsyncDisposable
                 request.Headers["webhook-timestamp"].ToString(),
                 request.Headers["webhook-signature"].ToString(),
                 await reader.ReadToEndAsync()));
+            Interlocked.Exchange(ref receiver.arrived, NewSignal()).TrySetResult();
             return Results.NoContent();
         });
         await app.StartAsync(ct);
@@ -66,25 +67,32 @@ internal sealed class WebhookReceiver : IAsyncDisposable
     public async Task<IReadOnlyList<ReceivedWebhook>> WaitForAsync(
         string invoiceId, IReadOnlyCollection<string> types, TimeSpan timeout, Func<string> diagnostics, CancellationToken ct)
     {
-        var waited = Stopwatch.StartNew();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(timeout);
         while (true)
         {
+            // Taken before looking, so a webhook arriving between the look and the wait still wakes it.
+            var next = Volatile.Read(ref arrived).Task;
             var mine = Received.Where(w => w.InvoiceId == invoiceId).ToList();
             if (types.All(t => mine.Exists(w => w.Type == t)))
             {
                 return mine;
             }
 
-            if (waited.Elapsed > timeout)
+            try
+            {
+                await next.WaitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
                 var got = string.Join('\n', Received.Select(w => $"{w.Id} {w.Body}"));
                 Assert.Fail(string.Create(CultureInfo.InvariantCulture,
                     $"Webhooks {string.Join(", ", types)} for invoice {invoiceId} did not all arrive within {timeout.TotalSeconds:0} s. Received:\n{got}\n{diagnostics()}"));
             }
-
-            await Task.Delay(200, ct);
         }
     }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public async ValueTask DisposeAsync()
     {
