@@ -43,20 +43,14 @@ public sealed record MerchantBalanceState
 }
 
 /// <summary>
-/// The balances of one merchant, mode and asset. Credits arrive as runtime messages and are forwarded
-/// to the output's journal grain, which alone decides whether an output is credited, so this grain
-/// keeps only totals and a bounded window of recent movement ids: it stays small for a merchant with
+/// The balances of one merchant, mode and asset. Credits and reversals go to the output's journal grain
+/// (<see cref="ILedgerOutputGrain"/>), which alone decides whether an output is credited and posts each
+/// movement here with <see cref="Apply"/>, so this grain keeps only totals and a bounded window of recent movement ids: it stays small for a merchant with
 /// millions of deposits, whose journal lives in the ledger_outputs table (one row per output).
 /// </summary>
 [GrainType("merchant-balance")]
 public interface IMerchantBalanceGrain : IGrainWithStringKey
 {
-    /// <summary>Credits a confirmed on-chain output, exactly once per (network, txid, output index).</summary>
-    Task Credit(DepositCredit credit);
-
-    /// <summary>Reverses the credit of a reorganised-away output with compensating entries.</summary>
-    Task Reverse(DepositCredit credit);
-
     /// <summary>Shows a detected, unconfirmed output as pending until it is credited or forgotten.</summary>
     Task Detect(DepositCredit credit);
 
@@ -75,18 +69,6 @@ public interface IMerchantBalanceGrain : IGrainWithStringKey
 public sealed class MerchantBalanceGrain : Grain<MerchantBalanceState>, IMerchantBalanceGrain
 {
     public const int RecentMovementWindow = 1024;
-
-    public async Task Credit(DepositCredit credit)
-    {
-        EnsureAddressedHere(credit);
-        await Send<ILedgerOutputGrain>(credit.OutputKey).Credit(credit);
-    }
-
-    public async Task Reverse(DepositCredit credit)
-    {
-        EnsureAddressedHere(credit);
-        await Send<ILedgerOutputGrain>(credit.OutputKey).Reverse();
-    }
 
     public Task Detect(DepositCredit credit)
     {

@@ -119,7 +119,7 @@ public abstract class LedgerExplorationTests : LedgerClusterTests
     {
         if (direct)
         {
-            await Cluster.FactoryOf(silo).GetGrain<IMerchantBalanceGrain>(credit.BalanceKey).Credit(credit);
+            await Cluster.FactoryOf(silo).GetGrain<ILedgerOutputGrain>(credit.OutputKey).Credit(credit);
             return;
         }
 

@@ -30,11 +30,11 @@ public sealed class LedgerSenderGrain : Grain, ILedgerSenderGrain
     {
         for (var i = 0; i < copies; i++)
         {
-            await Send<IMerchantBalanceGrain>(credit.BalanceKey).Credit(credit);
+            await Send<ILedgerOutputGrain>(credit.OutputKey).Credit(credit);
         }
     }
 
-    public async Task SendReverse(DepositCredit credit) => await Send<IMerchantBalanceGrain>(credit.BalanceKey).Reverse(credit);
+    public async Task SendReverse(DepositCredit credit) => await Send<ILedgerOutputGrain>(credit.OutputKey).Reverse();
 }
 
 /// <summary>A two-silo cluster on one store with the gateway's grains, a 2.5 % fee, and the ledger checked when it ends.</summary>

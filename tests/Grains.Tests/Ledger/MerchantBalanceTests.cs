@@ -59,8 +59,7 @@ public abstract class MerchantBalanceTests : LedgerClusterTests
         await Task.WhenAll(
             Cluster.FactoryOf(0).GetGrain<ILedgerSenderGrain>("a").SendCredit(credit, 3),
             Cluster.FactoryOf(1).GetGrain<ILedgerSenderGrain>("b").SendCredit(credit, 2),
-            Cluster.FactoryOf(0).GetGrain<IMerchantBalanceGrain>(credit.BalanceKey).Credit(credit),
-            Cluster.FactoryOf(1).GetGrain<IMerchantBalanceGrain>(credit.BalanceKey).Credit(credit),
+            Cluster.FactoryOf(0).GetGrain<ILedgerOutputGrain>(credit.OutputKey).Credit(credit),
             Cluster.FactoryOf(1).GetGrain<ILedgerOutputGrain>(credit.OutputKey).Credit(credit));
         await Cluster.RunUntilIdleAsync();
         await Cluster.FactoryOf(1).GetGrain<ILedgerSenderGrain>("b").SendCredit(credit with { InvoiceId = Guid.NewGuid() }, 1);
