@@ -129,7 +129,7 @@ public sealed class BenchEventSourceGrain : Grain, IBenchEventSourceGrain
         for (var i = 0; i < count; i++)
         {
             await Send<IWebhookEndpointsGrain>(WebhookEndpointsGrain.KeyFor(merchant, Mode.Test))
-                .Publish(new WebhookEventDraft(WebhookEventTypes.InvoiceCreated, Now.ToUnixTimeSeconds(), invoice));
+                .PublishAll(new WebhookEventBatch([WebhookEventTypes.InvoiceCreated], Now.ToUnixTimeSeconds(), invoice));
         }
     }
 }

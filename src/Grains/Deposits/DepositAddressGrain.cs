@@ -93,12 +93,13 @@ public static class DepositAddressKeys
             NetworkFamily.Tron when !address.StartsWith("0x", StringComparison.OrdinalIgnoreCase) =>
                 "0x" + Convert.ToHexStringLower(TronAddress.Decode(address)),
             NetworkFamily.Tron => address.ToLowerInvariant(),
-            _ when LooksBech32(address) => address.ToLowerInvariant(),
+            _ when IsBech32Of(network, address) => address.ToLowerInvariant(),
             _ => address,
         };
     }
 
-    private static bool LooksBech32(string address) => address.Contains('1', StringComparison.Ordinal) && address.ToLowerInvariant() is var lower &&
-        (lower.StartsWith("bc1", StringComparison.Ordinal) || lower.StartsWith("tb1", StringComparison.Ordinal) || lower.StartsWith("bcrt1", StringComparison.Ordinal) ||
-         lower.StartsWith("ltc1", StringComparison.Ordinal) || lower.StartsWith("tltc1", StringComparison.Ordinal) || lower.StartsWith("rltc1", StringComparison.Ordinal));
+    /// <summary>True when the address carries the segwit prefix of the network on any of its chains (bech32 is case-insensitive, base58 is not).</summary>
+    private static bool IsBech32Of(string network, string address) =>
+        Enum.GetValues<NetworkChain>().Select(chain => Network.Get(network, chain).Bech32Hrp).OfType<string>()
+            .Any(hrp => address.StartsWith(hrp + "1", StringComparison.OrdinalIgnoreCase));
 }

@@ -77,11 +77,9 @@ public interface IWebhookEndpointsGrain : IGrainWithStringKey
     /// <summary>Sent by a delivery whose endpoint answered 410 Gone.</summary>
     Task Disable(string endpointId, string reason);
 
-    /// <summary>Sent by the turn that changed an invoice: fans the event out to every subscribed endpoint and the callback URL.</summary>
-    Task Publish(WebhookEventDraft draft);
-
     /// <summary>
-    /// The same for all events of one invoice turn in one message: the first event's id is the message's
+    /// Sent by the turn that changed an invoice, with all of that turn's events in order: fans each out to every
+    /// subscribed endpoint and the callback URL. The first event's id is the message's
     /// (<see cref="WebhookEndpointsGrain.EventIdFor(Guid)"/>), each next one derived from it and its position.
     /// </summary>
     Task PublishAll(WebhookEventBatch batch);
@@ -192,13 +190,6 @@ public sealed class WebhookEndpointsGrain(IWebhookPayloadRenderer? renderer = nu
         }
 
         return Task.CompletedTask;
-    }
-
-    public async Task Publish(WebhookEventDraft draft)
-    {
-        var messageId = CurrentMessageId ?? throw new GrainUsageException("Publish is sent as a message by the turn that changed the invoice.");
-        var eventId = EventIdFor(messageId);
-        await FanOutAsync(eventId, draft, draft.Invoice.Spec.CallbackUrl);
     }
 
     public async Task PublishAll(WebhookEventBatch batch)
