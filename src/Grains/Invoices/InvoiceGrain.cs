@@ -279,34 +279,34 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
     /// </summary>
     private async Task CreditOutputsSince(InvoiceCredits credited)
     {
-        var lost = credited.Lost(State);
-        if (lost.Count > 0)
+        var changes = credited.Since(State);
+        if (changes.Lost.Count > 0)
         {
             State.Exception = InvoiceException.Reorged;
         }
 
-        foreach (var credit in lost)
+        foreach (var credit in changes.Lost)
         {
             await Send<ILedgerOutputGrain>(credit.OutputKey).Reverse();
         }
 
-        foreach (var credit in credited.Since(State))
+        foreach (var credit in changes.Credits)
         {
             await Send<ILedgerOutputGrain>(credit.OutputKey).Credit(credit);
         }
 
-        foreach (var pending in credited.PendingSince(State))
+        foreach (var pending in changes.NewlyPending)
         {
             var balance = Send<IMerchantBalanceGrain>(pending.BalanceKey);
-            await (lost.Any(l => l.OutputKey == pending.OutputKey) ? balance.Unconfirm(pending) : balance.Detect(pending));
+            await (changes.Lost.Any(l => l.OutputKey == pending.OutputKey) ? balance.Unconfirm(pending) : balance.Detect(pending));
         }
 
-        foreach (var dropped in credited.PendingDropped(State))
+        foreach (var dropped in changes.Dropped)
         {
             await Send<IMerchantBalanceGrain>(dropped.BalanceKey).Forget(dropped);
         }
 
-        InvoiceCredits.Record(State);
+        changes.MarkCredited(State);
     }
 
     /// <summary>

@@ -24,27 +24,17 @@ public sealed class InvoiceCredits
         return new(credited, Pending(invoice, credited).ToDictionary(c => c.OutputKey, StringComparer.Ordinal));
     }
 
-    /// <summary>Credits for outputs the invoice counts now and did not count when this was taken.</summary>
-    public IReadOnlyList<DepositCredit> Since(InvoiceState invoice) => [.. Credited(invoice).Where(c => !outputs.ContainsKey(c.OutputKey))];
-
-    /// <summary>Credits the invoice counted when this was taken and counts no more (a reorganisation): each needs a compensating reversal.</summary>
-    public IReadOnlyList<DepositCredit> Lost(InvoiceState invoice)
+    /// <summary>What the balance must do to follow the invoice from when this was taken to <paramref name="invoice"/> now.</summary>
+    public InvoiceCreditChanges Since(InvoiceState invoice)
     {
-        var now = Credited(invoice).Select(c => c.OutputKey).ToHashSet(StringComparer.Ordinal);
-        return [.. outputs.Values.Where(c => !now.Contains(c.OutputKey))];
-    }
-
-    /// <summary>Marks on the invoice's payments which outputs its merchant's balance holds after this turn.</summary>
-    public static void Record(InvoiceState invoice)
-    {
-        var credited = Credited(invoice).Select(c => c.OutputKey).ToHashSet(StringComparer.Ordinal);
-        foreach (var method in invoice.PaymentMethods)
-        {
-            foreach (var payment in method.Payments)
-            {
-                payment.Credited = credited.Contains(LedgerKeys.Output(method.Network, payment.Txid, payment.OutputIndex));
-            }
-        }
+        var credited = Credited(invoice).ToDictionary(c => c.OutputKey, StringComparer.Ordinal);
+        var paid = invoice.PaymentMethods.SelectMany(m => m.Payments.Select(p => LedgerKeys.Output(m.Network, p.Txid, p.OutputIndex))).ToHashSet(StringComparer.Ordinal);
+        return new InvoiceCreditChanges(
+            Credits: [.. credited.Values.Where(c => !outputs.ContainsKey(c.OutputKey))],
+            Lost: [.. outputs.Values.Where(c => !credited.ContainsKey(c.OutputKey))],
+            NewlyPending: [.. Pending(invoice, credited).Where(c => !pending.ContainsKey(c.OutputKey))],
+            Dropped: [.. pending.Values.Where(c => !paid.Contains(c.OutputKey))],
+            CreditedOutputs: credited.Keys.ToHashSet(StringComparer.Ordinal));
     }
 
     private static bool Settled(InvoiceStatus status) =>
@@ -80,4 +70,28 @@ public sealed class InvoiceCredits
             : invoice.PaymentMethods.SelectMany(m => m.Payments
                 .Where(p => p.Status == PaymentStatus.Confirmed && (p.Credited || Settled(invoice.Status)))
                 .Select(p => new DepositCredit(invoice.Spec.MerchantId, invoice.Spec.Mode, m.Network, m.Asset, p.Txid, p.OutputIndex, p.AmountUnits, invoice.Id)));
+}
+
+/// <summary>
+/// One turn's effect on the merchant's balance: outputs to credit, credits lost to a reorganisation (each needs a
+/// compensating reversal), outputs newly shown as pending, and pending outputs that left the chain uncredited.
+/// </summary>
+public sealed record InvoiceCreditChanges(
+    IReadOnlyList<DepositCredit> Credits,
+    IReadOnlyList<DepositCredit> Lost,
+    IReadOnlyList<DepositCredit> NewlyPending,
+    IReadOnlyList<DepositCredit> Dropped,
+    IReadOnlySet<string> CreditedOutputs)
+{
+    /// <summary>Marks on the invoice's payments which outputs its merchant's balance holds after this turn.</summary>
+    public void MarkCredited(InvoiceState invoice)
+    {
+        foreach (var method in invoice.PaymentMethods)
+        {
+            foreach (var payment in method.Payments)
+            {
+                payment.Credited = CreditedOutputs.Contains(LedgerKeys.Output(method.Network, payment.Txid, payment.OutputIndex));
+            }
+        }
+    }
 }
