@@ -77,10 +77,15 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
             (types[i], keys[i], known[i]) = (reads[i].Grain.Type, reads[i].Grain.Key, reads[i].KnownVersion);
         }
 
+        // One primary-key probe per requested grain, whatever the statistics: the statement is prepared once per
+        // connection, often while cp_grains is still empty, and a plain join would keep that moment's generic plan
+        // (a hash join over a sequential scan of the whole table) for the connection's life. OFFSET 0 keeps the
+        // lateral subquery from being flattened into such a join.
         await using var command = dataSource.CreateCommand("""
             SELECT r.i, g.version, CASE WHEN g.version = r.known THEN NULL ELSE g.state::text END
             FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS r (grain_type, grain_key, known, i)
-            JOIN cp_grains g ON g.grain_type = r.grain_type AND g.grain_key = r.grain_key
+            CROSS JOIN LATERAL (SELECT version, state FROM cp_grains g
+                                WHERE g.grain_type = r.grain_type AND g.grain_key = r.grain_key OFFSET 0) g
             """);
         AddValues(command.Parameters, types, keys, known);
         var results = new StoredGrain[reads.Count];
@@ -177,14 +182,16 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
 
             conditional |= onlyIfTargetExists;
 
-            // A conditional message is written only if its target has a row, as seen inside this transaction.
+            // A conditional message is written only if its target has a row, as seen inside this transaction. OFFSET 0
+            // keeps the EXISTS a per-message primary-key probe instead of a semi-join that a generic plan made on an
+            // empty cp_grains would run as a scan of the whole table (see ReadManyAsync).
             var command = Add(batch, onlyIfTargetExists
                 ? """
                   INSERT INTO cp_messages (id, target_type, target_key, method, args, created_at, sender_type, sender_key, due_at, lease_owner, lease_until)
                   SELECT m.id, m.target_type, m.target_key, m.method, m.args, m.created_at, $7, $8, $9, $10, $11
                   FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[])
                       AS m (id, target_type, target_key, method, args, created_at)
-                  WHERE EXISTS (SELECT 1 FROM cp_grains g WHERE g.grain_type = m.target_type AND g.grain_key = m.target_key)
+                  WHERE EXISTS (SELECT 1 FROM cp_grains g WHERE g.grain_type = m.target_type AND g.grain_key = m.target_key OFFSET 0)
                   RETURNING id
                   """
                 : """
