@@ -185,33 +185,30 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
             // A conditional message is written only if its target has a row, as seen inside this transaction. OFFSET 0
             // keeps the EXISTS a per-message primary-key probe instead of a semi-join that a generic plan made on an
             // empty cp_grains would run as a scan of the whole table (see ReadManyAsync).
-            var command = Add(batch, onlyIfTargetExists
-                ? """
+            // One message (the usual case) goes as a one-row VALUES: PostgreSQL keeps a generic plan for it, where the
+            // unnest form, estimated at ten rows, would be planned afresh on every execution.
+            var single = outgoing.Count == 1;
+            var source = single
+                ? "(VALUES ($1::uuid, $2::text, $3::text, $4::text, $5::jsonb, $6::timestamptz))"
+                : "unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[])";
+            var command = Add(batch, $"""
                   INSERT INTO cp_messages (id, target_type, target_key, method, args, created_at, sender_type, sender_key, due_at, lease_owner, lease_until)
                   SELECT m.id, m.target_type, m.target_key, m.method, m.args, m.created_at, $7, $8, $9, $10, $11
-                  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[])
-                      AS m (id, target_type, target_key, method, args, created_at)
-                  WHERE EXISTS (SELECT 1 FROM cp_grains g WHERE g.grain_type = m.target_type AND g.grain_key = m.target_key OFFSET 0)
-                  RETURNING id
-                  """
-                : """
-                  INSERT INTO cp_messages (id, target_type, target_key, method, args, created_at, sender_type, sender_key, due_at, lease_owner, lease_until)
-                  SELECT m.id, m.target_type, m.target_key, m.method, m.args, m.created_at, $7, $8, $9, $10, $11
-                  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[])
-                      AS m (id, target_type, target_key, method, args, created_at)
+                  FROM {source} AS m (id, target_type, target_key, method, args, created_at)
+                  {(onlyIfTargetExists ? "WHERE EXISTS (SELECT 1 FROM cp_grains g WHERE g.grain_type = m.target_type AND g.grain_key = m.target_key OFFSET 0) RETURNING id" : "")}
                   """,
-                outgoing.Select(m => m.Id).ToArray(),
-                outgoing.Select(m => m.Target.Type).ToArray(),
-                outgoing.Select(m => m.Target.Key).ToArray(),
-                outgoing.Select(m => m.Method).ToArray(),
-                outgoing.Select(m => m.ArgsJson).ToArray(),
-                outgoing.Select(m => m.CreatedAt.ToUniversalTime()).ToArray(),
+                single ? outgoing[0].Id : outgoing.Select(m => m.Id).ToArray(),
+                single ? outgoing[0].Target.Type : outgoing.Select(m => m.Target.Type).ToArray(),
+                single ? outgoing[0].Target.Key : outgoing.Select(m => m.Target.Key).ToArray(),
+                single ? outgoing[0].Method : outgoing.Select(m => m.Method).ToArray(),
+                single ? outgoing[0].ArgsJson : outgoing.Select(m => m.ArgsJson).ToArray(),
+                single ? outgoing[0].CreatedAt.ToUniversalTime() : outgoing.Select(m => m.CreatedAt.ToUniversalTime()).ToArray(),
                 commit.Grain.Type,
                 commit.Grain.Key,
                 now,
                 commit.SiloId,
                 now + commit.OutgoingLease);
-            command.Parameters[4].NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb;
+            command.Parameters[4].NpgsqlDbType = single ? NpgsqlDbType.Jsonb : NpgsqlDbType.Array | NpgsqlDbType.Jsonb;
         }
 
         if (commit.Projection is { } row)
