@@ -25,10 +25,14 @@ internal sealed class Activation
     private readonly JsonSerializerOptions json;
     private long version = -1;
     private DateTimeOffset validatedAt = DateTimeOffset.MinValue;
+
+    /// <summary>The change feed's connection under which the confirmation at <see cref="validatedAt"/> started (0: none).</summary>
+    private long validatedUnder;
     private string committedJson = "{}";
     private int pending;
     private bool closed;
     private bool stateLent;
+    private long reportedVersion;
 
     public Activation(Silo silo, GrainId id, GrainTypeInfo type)
     {
@@ -62,6 +66,28 @@ internal sealed class Activation
             LastUsed = silo.TimeProvider.GetUtcNow();
             return inbox.Writer.TryWrite(item);
         }
+    }
+
+    /// <summary>The store's change feed reported that a commit wrote <paramref name="changedVersion"/> of this grain.</summary>
+    public void NoteChanged(long changedVersion)
+    {
+        long seen;
+        while (changedVersion > (seen = Volatile.Read(ref reportedVersion)) &&
+               Interlocked.CompareExchange(ref reportedVersion, changedVersion, seen) != seen)
+        {
+        }
+    }
+
+    /// <summary>
+    /// True when the state is known current as of at most <paramref name="maxAge"/> ago: confirmed since, or
+    /// confirmed earlier with the change feed caught up since and no change of this grain reported. A copy of a
+    /// grain that did not exist yet is trusted for its max age only (creations are not announced).
+    /// </summary>
+    private bool IsKnownCurrent(TimeSpan maxAge, DateTimeOffset now)
+    {
+        // The feed's progress first, then the reported version: a change is reported before the feed is caught up past it.
+        var asOf = version > 0 ? silo.Changes.CurrentAsOf(validatedAt, validatedUnder, now) : validatedAt;
+        return Volatile.Read(ref reportedVersion) <= version && now - asOf <= maxAge;
     }
 
     /// <summary>Closes the activation if it has no work; later work goes to a fresh activation.</summary>
@@ -363,7 +389,7 @@ internal sealed class Activation
             var changed = !string.Equals(stateJson, committedJson, StringComparison.Ordinal);
             if (!changed && !turn.HasEffects && fired is null && consumed.Count == 0)
             {
-                if (cachedReadMaxAge is { } maxAge && turn.AfterCommitActions.Count == 0 && silo.TimeProvider.GetUtcNow() - validatedAt <= maxAge)
+                if (cachedReadMaxAge is { } maxAge && turn.AfterCommitActions.Count == 0 && IsKnownCurrent(maxAge, silo.TimeProvider.GetUtcNow()))
                 {
                     return new TurnOutcome(result, dropped);
                 }
@@ -377,6 +403,7 @@ internal sealed class Activation
                 return new TurnOutcome(result, dropped);
             }
 
+            var commitUnder = silo.Changes.Connection;
             var commit = new TurnCommit
             {
                 Grain = Id,
@@ -393,6 +420,7 @@ internal sealed class Activation
                 Projection = changed && type.Projection is { } projection
                     ? new ProjectionRow(projection, Id.Key, projection.Project(grain.StateObject!))
                     : null,
+                AnnounceChange = changed && version > 0 && type.AnnouncesChanges,
             };
 
             try
@@ -401,6 +429,7 @@ internal sealed class Activation
                 version = await silo.Store.CommitAsync(commit, CancellationToken.None).ConfigureAwait(false);
                 committedJson = stateJson;
                 validatedAt = commit.Now;
+                validatedUnder = commitUnder;
             }
             catch (ConcurrencyConflictException conflict)
             {
@@ -488,23 +517,25 @@ internal sealed class Activation
         }
 
         var readAt = silo.TimeProvider.GetUtcNow();
+        var readUnder = silo.Changes.Connection;
         var stored = await silo.WithStoreRetryAsync(() => silo.Reads.ReadAsync(Id, -1)).ConfigureAwait(false);
         Apply(stored);
         validatedAt = readAt;
+        validatedUnder = readUnder;
     }
 
     /// <summary>True (after loading the new state) when another silo committed since this activation's version.</summary>
     private async Task<bool> RefreshIfStaleAsync()
     {
         var readAt = silo.TimeProvider.GetUtcNow();
+        var readUnder = silo.Changes.Connection;
         var stored = await silo.WithStoreRetryAsync(() => silo.Reads.ReadAsync(Id, version)).ConfigureAwait(false);
+        validatedAt = readAt;
+        validatedUnder = readUnder;
         if (stored.Version == version)
         {
-            validatedAt = readAt;
             return false;
         }
-
-        validatedAt = readAt;
 
         Apply(stored);
         return true;

@@ -29,6 +29,7 @@ public sealed class GrainTypeInfo
             var grainMethod = new GrainMethod(grainInterface, method);
             byMethod[method] = grainMethod;
             byName[method.Name] = grainMethod;
+            AnnouncesChanges |= grainMethod.CachedReadMaxAge is not null;
         }
 
         if (typeof(IRemindable).IsAssignableFrom(implementation))
@@ -47,6 +48,9 @@ public sealed class GrainTypeInfo
     public StateProjection? Projection { get; }
 
     internal GrainMethod? ReminderMethod { get; }
+
+    /// <summary>Some method answers cached reads: changes of this type are announced on the store's change feed.</summary>
+    internal bool AnnouncesChanges { get; }
 
     internal GrainMethod GetMethod(MethodInfo method) =>
         byMethod.TryGetValue(method, out var m) ? m : throw new GrainUsageException($"{method.Name} is not a method of grain {Name}.");

@@ -18,9 +18,11 @@ public sealed record ReminderTick(DateTimeOffset DueAt, TimeSpan? Period, DateTi
 
 /// <summary>
 /// Lets a read-only call answer from the activation's state without asking the store, when that
-/// state was confirmed current (read or committed) at most <paramref name="maxAgeMilliseconds"/> ago.
-/// On one silo the answer is always current; across silos it may lag another silo's commit by at
-/// most that long. A call that changes anything still commits with the full version check.
+/// state is known current as of at most <paramref name="maxAgeMilliseconds"/> ago: it was confirmed
+/// (read or committed) since then, or the store's change feed has reported every change since its
+/// confirmation up to that time and none of this grain. On one silo the answer is always current;
+/// across silos it may lag another silo's commit by at most that long. A call that changes anything
+/// still commits with the full version check.
 /// </summary>
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class CachedReadAttribute(int maxAgeMilliseconds) : Attribute

@@ -60,7 +60,8 @@ public sealed class Silo : IAsyncDisposable
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<Silo>();
         SiloId = string.IsNullOrWhiteSpace(options.SiloId) ? $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}" : options.SiloId;
         GrainFactory = new SiloGrainFactory(this);
-        Reads = new StoreReadBatcher(store);
+        Reads = new StoreReadBatcher(store, Metrics);
+        Changes = new GrainChangeTracker(this);
         reminders = new ReminderService(this);
         pump = new MessagePump(this);
     }
@@ -75,6 +76,15 @@ public sealed class Silo : IAsyncDisposable
     internal StoreReadBatcher Reads { get; }
 
     public TimeProvider TimeProvider { get; }
+
+    /// <summary>What the store's change feed reported: which copies other silos changed, and how far the feed is caught up.</summary>
+    internal GrainChangeTracker Changes { get; }
+
+    /// <summary>True while the store's change feed is connected (cached reads may then trust unchanged copies beyond their max age).</summary>
+    public bool ChangeFeedConnected => Changes.IsConnected;
+
+    /// <summary>Completes once the change feed is connected and has reported every announced commit that completed before <paramref name="time"/>.</summary>
+    public Task WhenChangeFeedCaughtUpAsync(DateTimeOffset time, CancellationToken ct) => Changes.WhenCaughtUpAsync(time, ct);
 
     public IGrainFactory GrainFactory { get; }
 
@@ -111,6 +121,11 @@ public sealed class Silo : IAsyncDisposable
         var token = background.Token;
         loops.Add(Task.Run(() => MaintenanceLoopAsync(token), CancellationToken.None));
         loops.Add(Task.Run(() => pump.RunAsync(token), CancellationToken.None));
+        if (Options.UseChangeFeed && Store.ChangeFeed is { } feed)
+        {
+            loops.Add(Task.Run(() => feed.RunAsync(Changes, TimeProvider, Options.ChangeFeedProbeInterval, token), CancellationToken.None));
+        }
+
         if (HasRole(SiloRoles.Reminders))
         {
             loops.Add(Task.Run(() => reminders.RunAsync(token), CancellationToken.None));
@@ -256,6 +271,15 @@ public sealed class Silo : IAsyncDisposable
         var work = new CallWork(method, args, assumeNew);
         Dispatch(id, work);
         return work.Completion.Task;
+    }
+
+    /// <summary>The change feed reported a commit of <paramref name="id"/>: a copy older than <paramref name="version"/> is stale.</summary>
+    internal void NoteChanged(GrainId id, long version)
+    {
+        if (activations.TryGetValue(id, out var activation))
+        {
+            activation.NoteChanged(version);
+        }
     }
 
     internal async Task FireReminderAsync(ReminderEntry reminder)

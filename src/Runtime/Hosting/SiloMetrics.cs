@@ -8,12 +8,16 @@ public sealed class SiloMetrics
     private long messagesDelivered;
     private long reminderLagTicksTotal;
     private long reminderLagTicksMax;
+    private long grainReads;
 
     public long TurnsCommitted => Interlocked.Read(ref turnsCommitted);
 
     public long RemindersFired => Interlocked.Read(ref remindersFired);
 
     public long MessagesDelivered => Interlocked.Read(ref messagesDelivered);
+
+    /// <summary>Grain reads (loads and version checks) this silo's activations sent to the store; cached reads answered from memory send none.</summary>
+    public long GrainReads => Interlocked.Read(ref grainReads);
 
     public TimeSpan ReminderLagMax => TimeSpan.FromTicks(Interlocked.Read(ref reminderLagTicksMax));
 
@@ -25,6 +29,8 @@ public sealed class SiloMetrics
             return fired == 0 ? TimeSpan.Zero : TimeSpan.FromTicks(Interlocked.Read(ref reminderLagTicksTotal) / fired);
         }
     }
+
+    internal void GrainRead() => Interlocked.Increment(ref grainReads);
 
     internal void TurnCommitted() => Interlocked.Increment(ref turnsCommitted);
 

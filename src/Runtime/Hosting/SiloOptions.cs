@@ -58,6 +58,15 @@ public sealed class SiloOptions
     /// <summary>How long a turn waits out a store outage (e.g. a PostgreSQL restart) before failing.</summary>
     public TimeSpan StoreOutageTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Follow the store's change feed, so a cached read may answer from a copy nobody changed for longer than its
+    /// max age (see <c>CachedReadAttribute</c>). Off: cached reads trust a copy for their max age only.
+    /// </summary>
+    public bool UseChangeFeed { get; set; } = true;
+
+    /// <summary>How often the change feed proves it is caught up; a cached read trusts the feed up to its max age behind.</summary>
+    public TimeSpan ChangeFeedProbeInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Throws with a clear message when a setting cannot work.</summary>
     public void Validate()
     {
@@ -80,6 +89,7 @@ public sealed class SiloOptions
         Positive(IdleActivationTimeout, nameof(IdleActivationTimeout));
         Positive(ShutdownDrainTimeout, nameof(ShutdownDrainTimeout));
         Positive(StoreOutageTimeout, nameof(StoreOutageTimeout));
+        Positive(ChangeFeedProbeInterval, nameof(ChangeFeedProbeInterval));
         if (MaxConcurrentReminders < 1)
         {
             errors.Add($"{nameof(MaxConcurrentReminders)} must be at least 1.");

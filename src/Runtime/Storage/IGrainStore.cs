@@ -66,4 +66,7 @@ public interface IGrainStore
     Task<IReadOnlyList<SiloRecord>> ListSilosAsync(CancellationToken ct);
 
     Task<StoreBacklog> GetBacklogAsync(DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>The store's report of announced commits; null when it has none (cached reads then rely on their max age alone).</summary>
+    IGrainChangeFeed? ChangeFeed => null;
 }

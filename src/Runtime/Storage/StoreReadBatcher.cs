@@ -1,4 +1,5 @@
 using CryptoPay.Runtime.Grains;
+using CryptoPay.Runtime.Hosting;
 
 namespace CryptoPay.Runtime.Storage;
 
@@ -8,7 +9,7 @@ namespace CryptoPay.Runtime.Storage;
 /// wait and go together in the next call. An idle silo reads at once, as before; a busy one pays one
 /// round trip for many reads instead of one each (hundreds of status polls or message targets a second).
 /// </summary>
-internal sealed class StoreReadBatcher(IGrainStore store)
+internal sealed class StoreReadBatcher(IGrainStore store, SiloMetrics metrics)
 {
     public const int MaxInFlight = 2;
     public const int MaxBatch = 256;
@@ -19,6 +20,7 @@ internal sealed class StoreReadBatcher(IGrainStore store)
 
     public Task<StoredGrain> ReadAsync(GrainId grain, long knownVersion)
     {
+        metrics.GrainRead();
         var read = new PendingRead(new GrainRead(grain, knownVersion));
         bool start;
         lock (gate)

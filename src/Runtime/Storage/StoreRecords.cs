@@ -78,6 +78,12 @@ public sealed record TurnCommit
     public IReadOnlyList<Guid> Consumed { get; init; } = [];
 
     public ProjectionRow? Projection { get; init; }
+
+    /// <summary>
+    /// Report this commit on the store's change feed (<see cref="IGrainChangeFeed"/>): set for changes of existing
+    /// grains whose type answers cached reads, so other silos drop their copies instead of trusting them.
+    /// </summary>
+    public bool AnnounceChange { get; init; }
 }
 
 /// <summary>What became of a commit whose call failed with a transient error.</summary>

@@ -30,6 +30,32 @@ public sealed class PostgresStoreConformanceTests(PostgresFixture postgres) : Ru
         }
     }
 
+    [Fact]
+    public async Task A_change_missed_while_the_feed_was_disconnected_is_not_hidden_by_the_reconnected_feed()
+    {
+        var cluster = await StartClusterAsync(silos: 2);
+        var feed = cluster.Silos[1].Changes;
+        var onSilo0 = cluster.FactoryOf(0).GetGrain<ICounterGrain>("reconnect");
+        var onSilo1 = cluster.FactoryOf(1).GetGrain<ICounterGrain>("reconnect");
+        await onSilo0.Add(1);
+        await feed.WhenCaughtUpAsync(cluster.Time.GetUtcNow(), CancellationToken.None);
+        Assert.Equal(1, await onSilo1.GetCached());
+
+        var connections = feed.Connections;
+        await using (var terminate = ((PostgresGrainStore)cluster.Store).DataSource.CreateCommand(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %' AND pid <> pg_backend_pid()"))
+        {
+            await terminate.ExecuteNonQueryAsync();
+        }
+
+        await feed.WhenAsync(() => !feed.IsConnected || feed.Connections > connections, CancellationToken.None);
+        await onSilo0.Add(1);
+        await feed.WhenAsync(() => feed.Connections > connections, CancellationToken.None);
+        await cluster.AdvanceTimeAsync(TimeSpan.FromSeconds(2));
+        await feed.WhenCaughtUpAsync(cluster.Time.GetUtcNow(), CancellationToken.None);
+        Assert.Equal(2, await onSilo1.GetCached());
+    }
+
     protected override async Task<(long Value, string? Label)?> ReadProjectedCounterAsync(IGrainStore store, string key)
     {
         await using var command = ((PostgresGrainStore)store).DataSource.CreateCommand("SELECT value, label FROM test_counters WHERE grain_key = $1");

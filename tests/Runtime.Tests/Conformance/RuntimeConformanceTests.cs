@@ -706,7 +706,8 @@ public abstract class RuntimeConformanceTests : IAsyncLifetime
     [Fact]
     public async Task A_cached_read_is_current_on_one_silo_and_at_most_its_max_age_behind_across_silos()
     {
-        var cluster = await StartClusterAsync(silos: 2);
+        // Without the change feed: the max age alone bounds how far behind another silo's commit a copy may be.
+        var cluster = await StartClusterAsync(silos: 2, configure: (_, o) => o.UseChangeFeed = false);
         var onSilo0 = cluster.FactoryOf(0).GetGrain<ICounterGrain>("cached");
         var onSilo1 = cluster.FactoryOf(1).GetGrain<ICounterGrain>("cached");
         await onSilo0.Add(1);
@@ -723,6 +724,72 @@ public abstract class RuntimeConformanceTests : IAsyncLifetime
         await cluster.AdvanceTimeAsync(TimeSpan.FromMilliseconds(1001));
         // ... but never later than that.
         Assert.Equal(3, await onSilo1.GetCached());
+    }
+
+    [Fact]
+    public async Task With_the_change_feed_a_copy_nobody_changed_is_trusted_beyond_the_max_age_and_a_reported_change_at_once()
+    {
+        var cluster = await StartClusterAsync(silos: 2);
+        var onSilo0 = cluster.FactoryOf(0).GetGrain<ICounterGrain>("feed");
+        var onSilo1 = cluster.FactoryOf(1).GetGrain<ICounterGrain>("feed");
+        var silo1 = cluster.Silos[1];
+        await onSilo0.Add(1);
+        Assert.Equal(1, await onSilo1.GetCached());
+
+        await cluster.AdvanceTimeAsync(TimeSpan.FromSeconds(5));
+        await silo1.Changes.WhenCaughtUpAsync(cluster.Time.GetUtcNow(), CancellationToken.None);
+        var reads = silo1.Metrics.GrainReads;
+        Assert.Equal(1, await onSilo1.GetCached());
+        Assert.Equal(1, await onSilo1.GetCached());
+        Assert.Equal(reads, silo1.Metrics.GrainReads);
+
+        // Another silo's change, once the feed has caught up past it, is never answered from the old copy,
+        // even within the max age of the copy's last confirmation.
+        await onSilo0.Add(1);
+        await cluster.AdvanceTimeAsync(TimeSpan.FromMilliseconds(1));
+        await silo1.Changes.WhenCaughtUpAsync(cluster.Time.GetUtcNow(), CancellationToken.None);
+        Assert.Equal(2, await onSilo1.GetCached());
+    }
+
+    [Fact]
+    public async Task A_cached_read_trusts_its_copy_for_the_max_age_only_once_the_feed_lags_or_reconnected()
+    {
+        // Silo 1 follows a scripted feed (its own is off), so lag and a lost connection happen exactly when the test says.
+        var cluster = await StartClusterAsync(silos: 2, configure: (_, o) => o.UseChangeFeed = false);
+        var clock = cluster.Clock!;
+        var feed = cluster.Silos[1].Changes;
+        var onSilo0 = cluster.FactoryOf(0).GetGrain<ICounterGrain>("scripted");
+        var onSilo1 = cluster.FactoryOf(1).GetGrain<ICounterGrain>("scripted");
+        await onSilo0.Add(1);
+        feed.Connected(clock.GetUtcNow(), synchronous: false);
+        Assert.Equal(1, await onSilo1.GetCached());
+
+        // Caught up 2 s later: the copy is current as of then, although confirmed 2 s ago.
+        await cluster.AdvanceTimeAsync(TimeSpan.FromSeconds(2));
+        feed.CaughtUp(clock.GetUtcNow());
+        var reads = cluster.Silos[1].Metrics.GrainReads;
+        Assert.Equal(1, await onSilo1.GetCached());
+        Assert.Equal(reads, cluster.Silos[1].Metrics.GrainReads);
+
+        // The feed falls silent: past the max age behind its last proof, the store decides again.
+        await onSilo0.Add(1);
+        await cluster.AdvanceTimeAsync(TimeSpan.FromMilliseconds(1001));
+        Assert.Equal(2, await onSilo1.GetCached());
+        Assert.True(cluster.Silos[1].Metrics.GrainReads > reads);
+
+        // A change committed while the feed was disconnected went unreported: after the reconnect the old copy
+        // is not trusted beyond its max age, however current the new connection is.
+        await onSilo0.Add(1);
+        feed.Disconnected();
+        await cluster.AdvanceTimeAsync(TimeSpan.FromMilliseconds(1001));
+        feed.Connected(clock.GetUtcNow(), synchronous: false);
+        feed.CaughtUp(clock.GetUtcNow());
+        Assert.Equal(3, await onSilo1.GetCached());
+
+        // A reported change is never answered from the old copy, even within the max age.
+        await onSilo0.Add(1);
+        feed.Changed(new GrainId("test-counter", "scripted"), 4);
+        Assert.Equal(4, await onSilo1.GetCached());
     }
 
     [Fact]

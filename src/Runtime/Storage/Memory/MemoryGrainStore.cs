@@ -6,7 +6,7 @@ namespace CryptoPay.Runtime.Storage.Memory;
 /// The embedded store: everything in process memory under one lock, with exactly the semantics of the
 /// PostgreSQL store (the conformance suite runs against both). Data does not survive the process.
 /// </summary>
-public sealed class MemoryGrainStore : IGrainStore
+public sealed class MemoryGrainStore : IGrainStore, IGrainChangeFeed
 {
     private readonly Lock gate = new();
     private readonly Dictionary<GrainId, (long Version, string State, Guid[] RecentTurns)> grains = [];
@@ -14,6 +14,7 @@ public sealed class MemoryGrainStore : IGrainStore
     private readonly Dictionary<Guid, StoredMessage> messages = [];
     private readonly Dictionary<string, SiloRecord> silos = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<string, object?[]>> projections = new(StringComparer.Ordinal);
+    private readonly List<IGrainChangeListener> listeners = [];
 
     public string Name => "memory";
 
@@ -52,6 +53,15 @@ public sealed class MemoryGrainStore : IGrainStore
             }
 
             var version = current + 1;
+            if (commit.AnnounceChange)
+            {
+                // Reported inside the lock: no one can see the new version before every listener has.
+                foreach (var listener in listeners)
+                {
+                    listener.Changed(commit.Grain, version);
+                }
+            }
+
             Guid[] recent = [commit.TurnId, .. (row.RecentTurns ?? []).Take(TurnCommit.RecentTurnsKept - 1)];
             grains[commit.Grain] = (version, commit.StateJson, recent);
             foreach (var id in commit.Consumed)
@@ -107,6 +117,34 @@ public sealed class MemoryGrainStore : IGrainStore
             }
 
             return Task.FromResult(version);
+        }
+    }
+
+    public IGrainChangeFeed ChangeFeed => this;
+
+    /// <summary>Reports announced commits synchronously, inside the commit, for as long as the listener runs.</summary>
+    public async Task RunAsync(IGrainChangeListener listener, TimeProvider time, TimeSpan probeInterval, CancellationToken ct)
+    {
+        lock (gate)
+        {
+            listeners.Add(listener);
+            listener.Connected(time.GetUtcNow(), synchronous: true);
+        }
+
+        try
+        {
+            await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            lock (gate)
+            {
+                listeners.Remove(listener);
+                listener.Disconnected();
+            }
         }
     }
 

@@ -18,8 +18,11 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
     private readonly Lock commitGate = new();
     private readonly List<PendingCommit> waitingCommits = [];
     private int commitsInFlight;
+    private readonly PostgresChangeFeed changeFeed = new(dataSource);
 
     public string Name => "postgres";
+
+    public IGrainChangeFeed ChangeFeed => changeFeed;
 
     /// <summary>
     /// A data source for the store: the turn statements run thousands of times a second, so unless the
@@ -113,7 +116,7 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
         // A turn that only changes its state needs no assertion: the conditional write's row count says it all.
         // With more statements (or other turns in the same transaction) the assertion aborts the whole batch on a lost race.
         var stateOnly = !grouped && commit.Consumed.Count == 0 && commit.FiredReminder is null && commit.Reminders.Count == 0 &&
-                        commit.Outgoing.Count == 0 && commit.Projection is null;
+                        commit.Outgoing.Count == 0 && commit.Projection is null && !commit.AnnounceChange;
         var write = commit.ExpectedVersion == 0
             ? """
               INSERT INTO cp_grains (grain_type, grain_key, version, state, updated_at, recent_turns)
@@ -129,6 +132,12 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
             commit.ExpectedVersion == 0
                 ? [commit.Grain.Type, commit.Grain.Key, commit.StateJson, now, commit.TurnId]
                 : [commit.Grain.Type, commit.Grain.Key, commit.StateJson, now, commit.TurnId, commit.ExpectedVersion, TurnCommit.RecentTurnsKept]);
+
+        if (commit.AnnounceChange)
+        {
+            // Delivered to listening silos only if this transaction commits, after it did.
+            Add(batch, "SELECT pg_notify($1, $2)", PostgresChangeFeed.Channel, PostgresChangeFeed.ChangePayload(commit.Grain, commit.ExpectedVersion + 1));
+        }
 
         if (commit.Consumed.Count > 0)
         {
