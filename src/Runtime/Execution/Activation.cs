@@ -33,6 +33,10 @@ internal sealed class Activation
     private bool closed;
     private bool stateLent;
     private long reportedVersion;
+    private SharedAnswer? sharedAnswer;
+
+    /// <summary>The last answer of a shared cached read and the version it was computed from.</summary>
+    private sealed record SharedAnswer(GrainMethod Method, long Version, object? Value);
 
     public Activation(Silo silo, GrainId id, GrainTypeInfo type)
     {
@@ -76,6 +80,29 @@ internal sealed class Activation
                Interlocked.CompareExchange(ref reportedVersion, changedVersion, seen) != seen)
         {
         }
+    }
+
+    /// <summary>
+    /// Answers a shared cached read on the caller's thread, without a turn: only when no turn is running or
+    /// queued (so every change this silo made is in the state the answer came from) and that state is known
+    /// current within the method's max age.
+    /// </summary>
+    public bool TryAnswerShared(GrainMethod method, out object? value)
+    {
+        lock (gate)
+        {
+            var now = silo.TimeProvider.GetUtcNow();
+            if (!closed && pending == 0 && sharedAnswer is { } answer && ReferenceEquals(answer.Method, method) &&
+                answer.Version == version && IsKnownCurrent(method.CachedReadMaxAge!.Value, now))
+            {
+                LastUsed = now;
+                value = answer.Value;
+                return true;
+            }
+        }
+
+        value = null;
+        return false;
     }
 
     /// <summary>
@@ -171,6 +198,14 @@ internal sealed class Activation
                 firedNext: null,
                 consumed: [],
                 call.Method.CachedReadMaxAge).ConfigureAwait(false);
+            if (call.Method.SharesAnswer)
+            {
+                // Immutable, computed from the state of this version: later callers may share it.
+                sharedAnswer = result.Shared ? new SharedAnswer(call.Method, version, result.Value) : null;
+                call.Completion.TrySetResult(result.Value);
+                return;
+            }
+
             call.Completion.TrySetResult(Hand(call.Method, result.Value));
         }
         catch (Exception ex)
@@ -340,7 +375,8 @@ internal sealed class Activation
         return args;
     }
 
-    private readonly record struct TurnOutcome(object? Value, IReadOnlyCollection<Guid>? Dropped);
+    /// <summary>A turn's answer; <paramref name="Shared"/>: the turn changed nothing and its state was known current.</summary>
+    private readonly record struct TurnOutcome(object? Value, IReadOnlyCollection<Guid>? Dropped, bool Shared = false);
 
     private async Task<TurnOutcome> ExecuteAsync(
         Func<TurnContext, IReadOnlyCollection<Guid>, Task<object?>> body,
@@ -391,7 +427,7 @@ internal sealed class Activation
             {
                 if (cachedReadMaxAge is { } maxAge && turn.AfterCommitActions.Count == 0 && IsKnownCurrent(maxAge, silo.TimeProvider.GetUtcNow()))
                 {
-                    return new TurnOutcome(result, dropped);
+                    return new TurnOutcome(result, dropped, Shared: true);
                 }
 
                 if (await RefreshIfStaleAsync().ConfigureAwait(false))
@@ -400,7 +436,7 @@ internal sealed class Activation
                 }
 
                 RunAfterCommit(turn);
-                return new TurnOutcome(result, dropped);
+                return new TurnOutcome(result, dropped, Shared: turn.AfterCommitActions.Count == 0);
             }
 
             var commitUnder = silo.Changes.Connection;

@@ -19,7 +19,8 @@ internal sealed class GrainMethod
     {
         Method = method;
         Name = method.Name;
-        CachedReadMaxAge = method.GetCustomAttribute<CachedReadAttribute>()?.MaxAge;
+        var cachedRead = method.GetCustomAttribute<CachedReadAttribute>();
+        CachedReadMaxAge = cachedRead?.MaxAge;
         ParameterTypes = method.GetParameters().Select(p => p.ParameterType).ToArray();
         if (method.GetParameters().Any(p => p.IsOut || p.ParameterType.IsByRef))
         {
@@ -62,6 +63,16 @@ internal sealed class GrainMethod
         {
             throw new GrainUsageException($"{grainInterface.Name}.{method.Name} must return Task, Task<T>, ValueTask or ValueTask<T>.");
         }
+
+        if (cachedRead is { Shared: true })
+        {
+            if (ParameterTypes.Length > 0 || ResultType is null || !IsDeeplyImmutable(ResultType, []))
+            {
+                throw new GrainUsageException($"{grainInterface.Name}.{method.Name}: a shared cached read takes no parameters and returns a deeply immutable type (sealed, readonly fields of immutable types).");
+            }
+
+            SharesAnswer = true;
+        }
     }
 
     public MethodInfo Method { get; }
@@ -72,6 +83,9 @@ internal sealed class GrainMethod
 
     /// <summary>How stale a read-only answer of this method may be; null: always checked against the store.</summary>
     public TimeSpan? CachedReadMaxAge { get; }
+
+    /// <summary>A cached read whose last answer callers may share (<see cref="CachedReadAttribute.Shared"/>).</summary>
+    public bool SharesAnswer { get; }
 
     /// <summary>The declared result type; null for Task and ValueTask.</summary>
     public Type? ResultType { get; }
@@ -114,6 +128,29 @@ internal sealed class GrainMethod
     private static bool IsImmutable(Type type) =>
         type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(decimal) || type == typeof(Guid) ||
         type == typeof(DateTime) || type == typeof(DateTimeOffset) || type == typeof(TimeSpan) || type == typeof(BigInteger);
+
+    /// <summary>Immutable all the way down: no field anywhere in the value's graph can be assigned after construction.</summary>
+    private static bool IsDeeplyImmutable(Type type, HashSet<Type> seen)
+    {
+        if (IsImmutable(type))
+        {
+            return true;
+        }
+
+        if (Nullable.GetUnderlyingType(type) is { } underlying)
+        {
+            return IsDeeplyImmutable(underlying, seen);
+        }
+
+        if (type.IsArray || type.IsInterface || type.IsPointer || !(type.IsValueType || type.IsSealed))
+        {
+            return false;
+        }
+
+        // A type already being checked (a cycle) is judged by its own fields.
+        return !seen.Add(type) || type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)
+            .All(f => f.IsInitOnly && IsDeeplyImmutable(f.FieldType, seen));
+    }
 
     /// <summary>Converts the runtime's untyped result task into the method's declared return type.</summary>
     public object ToCallerResult(Task<object?> result) => toCallerResult(result);

@@ -28,6 +28,14 @@ public sealed record ReminderTick(DateTimeOffset DueAt, TimeSpan? Period, DateTi
 public sealed class CachedReadAttribute(int maxAgeMilliseconds) : Attribute
 {
     public TimeSpan MaxAge { get; } = TimeSpan.FromMilliseconds(maxAgeMilliseconds);
+
+    /// <summary>
+    /// The answer is an immutable value computed from the state alone (not the clock, not other grains), so
+    /// while the state is unchanged and known current, callers may share the last answer: the call is answered
+    /// on the caller's thread without a turn, if the activation is idle. Needs a method without parameters and a
+    /// deeply immutable result type (checked at registration).
+    /// </summary>
+    public bool Shared { get; init; }
 }
 
 /// <summary>

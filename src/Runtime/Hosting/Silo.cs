@@ -268,6 +268,11 @@ public sealed class Silo : IAsyncDisposable
             return Task.FromException<object?>(new SiloUnavailableException($"Silo {SiloId} is {state.ToString().ToLowerInvariant()}."));
         }
 
+        if (method.SharesAnswer && activations.TryGetValue(id, out var activation) && activation.TryAnswerShared(method, out var answer))
+        {
+            return Task.FromResult(answer);
+        }
+
         var work = new CallWork(method, args, assumeNew);
         Dispatch(id, work);
         return work.Completion.Task;

@@ -740,7 +740,8 @@ public abstract class RuntimeConformanceTests : IAsyncLifetime
         await silo1.Changes.WhenCaughtUpAsync(cluster.Time.GetUtcNow(), CancellationToken.None);
         var reads = silo1.Metrics.GrainReads;
         Assert.Equal(1, await onSilo1.GetCached());
-        Assert.Equal(1, await onSilo1.GetCached());
+        Assert.Equal(1, await onSilo1.GetShared());
+        Assert.Equal(1, await onSilo1.GetShared());
         Assert.Equal(reads, silo1.Metrics.GrainReads);
 
         // Another silo's change, once the feed has caught up past it, is never answered from the old copy,
@@ -748,7 +749,27 @@ public abstract class RuntimeConformanceTests : IAsyncLifetime
         await onSilo0.Add(1);
         await cluster.AdvanceTimeAsync(TimeSpan.FromMilliseconds(1));
         await silo1.Changes.WhenCaughtUpAsync(cluster.Time.GetUtcNow(), CancellationToken.None);
+        Assert.Equal(2, await onSilo1.GetShared());
         Assert.Equal(2, await onSilo1.GetCached());
+    }
+
+    [Fact]
+    public async Task A_shared_cached_read_answers_every_change_of_its_own_silo_and_waits_for_a_running_turn()
+    {
+        var cluster = await StartClusterAsync(silos: 1);
+        var counter = cluster.FactoryOf(0).GetGrain<ICounterGrain>("shared");
+        await counter.Add(1);
+        Assert.Equal(1, await counter.GetShared());
+        Assert.Equal(2, await counter.Add(1));
+        Assert.Equal(2, await counter.GetShared());
+
+        var running = counter.AddWhenGateOpens(10, "shared-gate");
+        await Control.Entered("shared-gate").Task;
+        var read = counter.GetShared();
+        Assert.False(read.IsCompleted);
+        Control.Gate("shared-gate").SetResult();
+        Assert.Equal(12, await running);
+        Assert.Equal(12, await read);
     }
 
     [Fact]
@@ -762,19 +783,20 @@ public abstract class RuntimeConformanceTests : IAsyncLifetime
         var onSilo1 = cluster.FactoryOf(1).GetGrain<ICounterGrain>("scripted");
         await onSilo0.Add(1);
         feed.Connected(clock.GetUtcNow(), synchronous: false);
-        Assert.Equal(1, await onSilo1.GetCached());
+        Assert.Equal(1, await onSilo1.GetShared());
 
         // Caught up 2 s later: the copy is current as of then, although confirmed 2 s ago.
         await cluster.AdvanceTimeAsync(TimeSpan.FromSeconds(2));
         feed.CaughtUp(clock.GetUtcNow());
         var reads = cluster.Silos[1].Metrics.GrainReads;
+        Assert.Equal(1, await onSilo1.GetShared());
         Assert.Equal(1, await onSilo1.GetCached());
         Assert.Equal(reads, cluster.Silos[1].Metrics.GrainReads);
 
         // The feed falls silent: past the max age behind its last proof, the store decides again.
         await onSilo0.Add(1);
         await cluster.AdvanceTimeAsync(TimeSpan.FromMilliseconds(1001));
-        Assert.Equal(2, await onSilo1.GetCached());
+        Assert.Equal(2, await onSilo1.GetShared());
         Assert.True(cluster.Silos[1].Metrics.GrainReads > reads);
 
         // A change committed while the feed was disconnected went unreported: after the reconnect the old copy
@@ -784,12 +806,20 @@ public abstract class RuntimeConformanceTests : IAsyncLifetime
         await cluster.AdvanceTimeAsync(TimeSpan.FromMilliseconds(1001));
         feed.Connected(clock.GetUtcNow(), synchronous: false);
         feed.CaughtUp(clock.GetUtcNow());
+        Assert.Equal(3, await onSilo1.GetShared());
         Assert.Equal(3, await onSilo1.GetCached());
 
         // A reported change is never answered from the old copy, even within the max age.
         await onSilo0.Add(1);
         feed.Changed(new GrainId("test-counter", "scripted"), 4);
-        Assert.Equal(4, await onSilo1.GetCached());
+        Assert.Equal(4, await onSilo1.GetShared());
+    }
+
+    [Fact]
+    public void A_shared_cached_read_must_return_an_immutable_answer_and_take_no_arguments()
+    {
+        var mutable = Assert.Throws<GrainUsageException>(() => new GrainTypeRegistry().Add<IBadSharedReadGrain, BadSharedReadGrain>());
+        Assert.Contains("deeply immutable", mutable.Message, StringComparison.Ordinal);
     }
 
     [Fact]

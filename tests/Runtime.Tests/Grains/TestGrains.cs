@@ -55,6 +55,9 @@ public interface ICounterGrain : IGrainWithStringKey
     [CachedRead(1000)]
     Task<long> GetCached();
 
+    [CachedRead(1000, Shared = true)]
+    Task<long> GetShared();
+
     Task SetLabel(string label);
 
     /// <summary>Changes state, registers a reminder and sends a message, then throws: nothing may remain.</summary>
@@ -93,6 +96,8 @@ public sealed class CounterGrain(TestControl control) : Grain<CounterState>, ICo
     public Task<long> Get() => Task.FromResult(State.Value);
 
     public Task<long> GetCached() => Task.FromResult(State.Value);
+
+    public Task<long> GetShared() => Task.FromResult(State.Value);
 
     public Task SetLabel(string label)
     {
@@ -232,4 +237,16 @@ public static class TestGrainRegistration
         .Add<ICounterGrain, CounterGrain>(CounterGrain.Projection)
         .Add<IAccumulatorGrain, AccumulatorGrain>()
         .Add<IAlarmGrain, AlarmGrain>();
+}
+
+/// <summary>Misuse: a shared cached read whose answer a caller could change under the others.</summary>
+public interface IBadSharedReadGrain : IGrainWithStringKey
+{
+    [CachedRead(500, Shared = true)]
+    Task<List<long>> GetValues();
+}
+
+public sealed class BadSharedReadGrain : Grain<CounterState>, IBadSharedReadGrain
+{
+    public Task<List<long>> GetValues() => Task.FromResult(new List<long> { State.Value });
 }
