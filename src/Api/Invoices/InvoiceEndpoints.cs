@@ -279,7 +279,7 @@ public static class InvoiceEndpoints
 
     private static async Task<Results<Ok<InvoiceStatusResponse>, StatusCodeHttpResult, ProblemHttpResult>> StatusAsync(string id, HttpContext context, IGrainFactory grains)
     {
-        if (!Guid.TryParse(id, out var invoiceId) || await grains.GetGrain<IInvoiceGrain>(invoiceId).GetCached() is not { } invoice)
+        if (!Guid.TryParse(id, out var invoiceId) || await grains.GetGrain<IInvoiceGrain>(invoiceId).GetStatus() is not { } invoice)
         {
             return ApiProblem.NotFound("invoice");
         }

@@ -64,8 +64,8 @@ public static class InvoiceMapping
             invoice.ConfirmedAt);
     }
 
-    public static InvoiceStatusResponse ToStatus(this InvoiceState invoice) =>
-        new(invoice.Id, InvoiceProjection.Name(invoice.Status), invoice.Spec.ExpiresAt.ToUnixTimeSeconds());
+    public static InvoiceStatusResponse ToStatus(this InvoiceStatusView invoice) =>
+        new(invoice.Id, InvoiceProjection.Name(invoice.Status), invoice.ExpiresAt.ToUnixTimeSeconds());
 
     private static PaymentMethodResponse ToResponse(this InvoicePaymentMethod m, PaymentUris uris) => new(
         m.Method,

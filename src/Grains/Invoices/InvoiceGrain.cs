@@ -26,6 +26,13 @@ public interface IInvoiceGrain : IGrainWithGuidKey
     [CachedRead(500)]
     Task<InvoiceState?> GetCached();
 
+    /// <summary>
+    /// For the public status endpoint: what <see cref="GetCached"/> promises, as a small immutable answer that
+    /// pollers of an unchanged invoice share (null: no such invoice).
+    /// </summary>
+    [CachedRead(500, Shared = true)]
+    Task<InvoiceStatusView?> GetStatus();
+
     Task<InvoiceState> Cancel();
 
     /// <summary>Manual marking by the merchant: confirmed or cancelled, with a comment.</summary>
@@ -89,6 +96,9 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
     public Task<InvoiceState?> Get() => Task.FromResult(State.Exists ? State : null);
 
     public Task<InvoiceState?> GetCached() => Get();
+
+    public Task<InvoiceStatusView?> GetStatus() =>
+        Task.FromResult(State.Exists ? new InvoiceStatusView(State.Id, State.Status, State.Spec.ExpiresAt, State.Revision) : null);
 
     public async Task<InvoiceState> Cancel()
     {

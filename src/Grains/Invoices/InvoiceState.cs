@@ -157,3 +157,6 @@ public sealed record InvoiceState
     public decimal PaidAmountInCurrency =>
         PaymentMethods.Sum(m => m.PaidAmount * m.Rate);
 }
+
+/// <summary>What a status poll shows of an invoice; <see cref="Revision"/> changes with every change of the invoice.</summary>
+public sealed record InvoiceStatusView(Guid Id, InvoiceStatus Status, DateTimeOffset ExpiresAt, long Revision);

@@ -408,6 +408,42 @@ public abstract class GatewayApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_public_status_on_one_silo_shows_a_change_made_through_another_once_its_change_feed_caught_up()
+    {
+        if (database is null)
+        {
+            // Two in-memory hosts would be two separate stores; the cross-silo case needs the shared database.
+            Assert.Null(database);
+            return;
+        }
+
+        hosts.Add(await GatewayHost.StartAsync(database, clock: Host.Clock));
+        var (test, _, _) = await MerchantAsync();
+        var id = (await test.PostJsonAsync("/v1/invoices", """{"amount":"10","currency":"EUR","network":"sandbox"}""")).Body.Str("id");
+        using var otherSilo = new HttpClient { BaseAddress = hosts[1].Http.BaseAddress };
+        using var first = await otherSilo.GetAsync($"/v1/invoices/{id}/status");
+        Assert.Contains("\"pending\"", await first.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // Nobody changed the invoice: the other silo answers from memory long after the 500 ms max age.
+        await Host.AdvanceAsync(TimeSpan.FromSeconds(5));
+        await hosts[1].Silo.WhenChangeFeedCaughtUpAsync(Host.Clock.GetUtcNow(), CancellationToken.None);
+        var reads = hosts[1].Silo.Metrics.GrainReads;
+        Assert.Equal("pending", (await otherSilo.GetJsonAsync($"/v1/invoices/{id}/status")).Body.Str("status"));
+        Assert.Equal(reads, hosts[1].Silo.Metrics.GrainReads);
+
+        // Cancelled through the first silo: once the other silo's feed has caught up, its status and ETag change.
+        Assert.Equal(200, (await test.PostJsonAsync($"/v1/invoices/{id}/cancel", "")).Status);
+        await Host.AdvanceAsync(TimeSpan.FromMilliseconds(1));
+        await hosts[1].Silo.WhenChangeFeedCaughtUpAsync(Host.Clock.GetUtcNow(), CancellationToken.None);
+        using var changed = new HttpRequestMessage(HttpMethod.Get, $"/v1/invoices/{id}/status");
+        changed.Headers.IfNoneMatch.Add(first.Headers.ETag!);
+        using var after = await otherSilo.SendAsync(changed);
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        Assert.Contains("\"cancelled\"", await after.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.NotEqual(first.Headers.ETag, after.Headers.ETag);
+    }
+
+    [Fact]
     public async Task Idempotency_holds_across_two_silos_on_one_store()
     {
         if (database is null)
