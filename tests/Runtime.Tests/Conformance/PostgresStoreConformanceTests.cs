@@ -1,3 +1,4 @@
+using CryptoPay.Runtime.Grains;
 using CryptoPay.Runtime.Storage;
 using CryptoPay.Runtime.Storage.Postgres;
 using CryptoPay.Runtime.Tests.Grains;
@@ -55,6 +56,14 @@ public sealed class PostgresStoreConformanceTests(PostgresFixture postgres) : Ru
         await feed.WhenCaughtUpAsync(cluster.Time.GetUtcNow(), CancellationToken.None);
         Assert.Equal(2, await onSilo1.GetShared());
         Assert.Equal(2, await onSilo1.GetCached());
+    }
+
+    [Fact]
+    public void A_change_the_feed_cannot_name_is_announced_as_anything_may_have_changed()
+    {
+        Assert.Equal("c|7|test-counter|a|b", PostgresChangeFeed.ChangePayload(new GrainId("test-counter", "a|b"), 7));
+        Assert.Equal("x", PostgresChangeFeed.ChangePayload(new GrainId("test-counter", new string('k', 7000)), 7));
+        Assert.Equal("x", PostgresChangeFeed.ChangePayload(new GrainId("odd|type", "a"), 7));
     }
 
     protected override async Task<(long Value, string? Label)?> ReadProjectedCounterAsync(IGrainStore store, string key)

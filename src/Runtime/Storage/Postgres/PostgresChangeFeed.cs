@@ -14,13 +14,14 @@ internal sealed class PostgresChangeFeed(NpgsqlDataSource dataSource) : IGrainCh
 {
     public const string Channel = "cp_grain_changes";
 
-    /// <summary>PostgreSQL refuses payloads of 8000 bytes or more; a longer key is announced as "everything may have changed".</summary>
+    /// <summary>PostgreSQL refuses payloads of 8000 bytes or more.</summary>
     private const int MaxPayloadChars = 7000;
 
+    /// <summary>"c|version|type|key"; a change that cannot be named that way (a huge key, a '|' in the type) is announced as "x": anything may have changed.</summary>
     public static string ChangePayload(GrainId grain, long version)
     {
         var payload = string.Create(CultureInfo.InvariantCulture, $"c|{version}|{grain.Type}|{grain.Key}");
-        return payload.Length <= MaxPayloadChars ? payload : "x";
+        return payload.Length <= MaxPayloadChars && !grain.Type.Contains('|', StringComparison.Ordinal) ? payload : "x";
     }
 
     public async Task RunAsync(IGrainChangeListener listener, TimeProvider time, TimeSpan probeInterval, CancellationToken ct)
@@ -69,15 +70,19 @@ internal sealed class PostgresChangeFeed(NpgsqlDataSource dataSource) : IGrainCh
                 var payload = e.Payload;
                 if (payload.StartsWith(probePrefix, StringComparison.Ordinal))
                 {
-                    listener.CaughtUp(new DateTimeOffset(long.Parse(payload.AsSpan(probePrefix.Length), CultureInfo.InvariantCulture), TimeSpan.Zero));
+                    if (long.TryParse(payload.AsSpan(probePrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var sentAt))
+                    {
+                        listener.CaughtUp(new DateTimeOffset(sentAt, TimeSpan.Zero));
+                    }
                 }
-                else if (payload.StartsWith("c|", StringComparison.Ordinal) && payload.Split('|', 4) is [_, var version, var type, var key])
+                else if (payload.StartsWith("c|", StringComparison.Ordinal) && payload.Split('|', 4) is [_, var versionText, var type, var key] &&
+                         long.TryParse(versionText, NumberStyles.None, CultureInfo.InvariantCulture, out var version))
                 {
-                    listener.Changed(new GrainId(type, key), long.Parse(version, CultureInfo.InvariantCulture));
+                    listener.Changed(new GrainId(type, key), version);
                 }
-                else if (payload == "x" && connected)
+                else if (!payload.StartsWith("p|", StringComparison.Ordinal) && connected)
                 {
-                    // A change we cannot name: start over, as after a reconnect.
+                    // "x", or a change we cannot read: start over, as after a reconnect, so no copy is trusted past its max age.
                     listener.Disconnected();
                     listener.Connected(time.GetUtcNow(), synchronous: false);
                 }
