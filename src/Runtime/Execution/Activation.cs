@@ -97,6 +97,7 @@ internal sealed class Activation
             {
                 LastUsed = now;
                 value = answer.Value;
+                silo.Metrics.CachedReadFromMemory();
                 return true;
             }
         }
@@ -427,6 +428,7 @@ internal sealed class Activation
             {
                 if (cachedReadMaxAge is { } maxAge && turn.AfterCommitActions.Count == 0 && IsKnownCurrent(maxAge, silo.TimeProvider.GetUtcNow()))
                 {
+                    silo.Metrics.CachedReadFromMemory();
                     return new TurnOutcome(result, dropped, Shared: true);
                 }
 

@@ -9,6 +9,7 @@ public sealed class SiloMetrics
     private long reminderLagTicksTotal;
     private long reminderLagTicksMax;
     private long grainReads;
+    private long cachedReadsFromMemory;
 
     public long TurnsCommitted => Interlocked.Read(ref turnsCommitted);
 
@@ -18,6 +19,9 @@ public sealed class SiloMetrics
 
     /// <summary>Grain reads (loads and version checks) this silo's activations sent to the store; cached reads answered from memory send none.</summary>
     public long GrainReads => Interlocked.Read(ref grainReads);
+
+    /// <summary>Cached reads answered from an activation's state known current, without asking the store.</summary>
+    public long CachedReadsFromMemory => Interlocked.Read(ref cachedReadsFromMemory);
 
     public TimeSpan ReminderLagMax => TimeSpan.FromTicks(Interlocked.Read(ref reminderLagTicksMax));
 
@@ -31,6 +35,8 @@ public sealed class SiloMetrics
     }
 
     internal void GrainRead() => Interlocked.Increment(ref grainReads);
+
+    internal void CachedReadFromMemory() => Interlocked.Increment(ref cachedReadsFromMemory);
 
     internal void TurnCommitted() => Interlocked.Increment(ref turnsCommitted);
 
