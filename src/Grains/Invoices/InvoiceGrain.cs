@@ -11,7 +11,7 @@ public sealed class InvalidInvoiceTransitionException(string message) : Exceptio
 /// <summary>An output seen on a chain paying one of the invoice's addresses.</summary>
 public sealed record PaymentObservation(string Address, string Txid, int OutputIndex, BigInteger AmountUnits, int Confirmations);
 
-[GrainType("invoice")]
+[GrainType(InvoiceProjection.GrainType)]
 public interface IInvoiceGrain : IGrainWithGuidKey
 {
     /// <summary>Creates the invoice; when it exists already (a retried or raced creation) returns it unchanged.</summary>

@@ -5,14 +5,17 @@ using CryptoPay.Runtime.Storage.Postgres;
 
 namespace CryptoPay.Grains.Invoices;
 
-/// <summary>The <c>invoices</c> table: one row per invoice, written with its state, so lists are indexed SQL.</summary>
+/// <summary>
+/// The <c>invoices</c> table: one row of typed columns per invoice, written with its state, so lists are indexed
+/// SQL. The invoice itself is not copied here: lists join its grain state (<see cref="GrainType"/>) by key.
+/// </summary>
 public static class InvoiceProjection
 {
     public const string Table = "invoices";
 
     /// <summary>Column order of <see cref="Projection"/>; the memory query reads rows by these positions.</summary>
     public static readonly IReadOnlyList<string> ColumnNames =
-        ["merchant_id", "mode", "status", "currency", "networks", "order_id", "customer_id", "amount", "reporting_currency", "amount_reporting", "created_at", "updated_at", "document"];
+        ["merchant_id", "mode", "status", "currency", "networks", "order_id", "customer_id", "amount", "reporting_currency", "amount_reporting", "created_at", "updated_at"];
 
     public static StateProjection<InvoiceState> Projection { get; } = new StateProjection<InvoiceState>(Table)
         .Column("merchant_id", ProjectionColumnType.Uuid, s => s.Spec.MerchantId)
@@ -26,10 +29,12 @@ public static class InvoiceProjection
         .Column("reporting_currency", ProjectionColumnType.Text, s => s.Spec.ReportingCurrency)
         .Column("amount_reporting", ProjectionColumnType.Numeric, s => s.Spec.AmountReporting)
         .Column("created_at", ProjectionColumnType.TimestampTz, s => s.Spec.CreatedAt)
-        .Column("updated_at", ProjectionColumnType.TimestampTz, s => s.UpdatedAt)
-        .Column("document", ProjectionColumnType.Jsonb, s => JsonSerializer.Serialize(s, Json));
+        .Column("updated_at", ProjectionColumnType.TimestampTz, s => s.UpdatedAt);
 
-    /// <summary>The invoice as stored in the <c>document</c> column, so a list is answered from the table alone.</summary>
+    /// <summary>The grain type whose state rows (<c>cp_grains</c>) hold the invoices the table indexes.</summary>
+    public const string GrainType = "invoice";
+
+    /// <summary>How invoice grain states are written, to read them back in lists.</summary>
     public static JsonSerializerOptions Json { get; } = GrainJson.CreateOptions();
 
     /// <summary>The schema of this project (source "grains"), applied with the runtime's migrations.</summary>

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using CryptoPay.Grains.Merchants;
+using CryptoPay.Runtime.Grains;
 using CryptoPay.Runtime.Storage;
 using CryptoPay.Runtime.Storage.Memory;
 using CryptoPay.Runtime.Storage.Postgres;
@@ -74,11 +75,10 @@ public sealed class MemoryInvoiceQuery(MemoryGrainStore store) : IInvoiceQuery
 {
     private static readonly int MerchantColumn = Column("merchant_id");
     private static readonly int ModeColumn = Column("mode");
-    private static readonly int DocumentColumn = Column("document");
 
-    public Task<InvoicePage> ListAsync(InvoiceFilter filter, CancellationToken ct)
+    public async Task<InvoicePage> ListAsync(InvoiceFilter filter, CancellationToken ct)
     {
-        IEnumerable<InvoiceState> rows = Rows(filter.MerchantId, filter.Mode)
+        IEnumerable<InvoiceState> rows = (await RowsAsync(filter.MerchantId, filter.Mode, ct).ConfigureAwait(false))
             .Where(i => filter.Status is null || i.Status == filter.Status)
             .Where(i => filter.Currency is null || i.Spec.Currency == filter.Currency)
             .Where(i => filter.Network is null || i.PaymentMethods.Exists(m => m.Network == filter.Network))
@@ -97,26 +97,35 @@ public sealed class MemoryInvoiceQuery(MemoryGrainStore store) : IInvoiceQuery
             ? matching.OrderByDescending(key).ThenByDescending(i => i.Id)
             : matching.OrderBy(key).ThenBy(i => i.Id);
         var page = ordered.Skip((filter.Page - 1) * filter.PageSize).Take(filter.PageSize).ToList();
-        return Task.FromResult(new InvoicePage(page, matching.Count));
+        return new InvoicePage(page, matching.Count);
     }
 
-    public Task<InvoiceTotals> TotalsAsync(Guid merchantId, Mode mode, string reportingCurrency, CancellationToken ct)
+    public async Task<InvoiceTotals> TotalsAsync(Guid merchantId, Mode mode, string reportingCurrency, CancellationToken ct)
     {
-        var totals = Rows(merchantId, mode)
+        var totals = (await RowsAsync(merchantId, mode, ct).ConfigureAwait(false))
             .Where(i => i.Spec.ReportingCurrency == reportingCurrency)
             .GroupBy(i => i.Status)
             .Select(g => new StatusTotal(g.Key, g.Count(), g.Sum(i => i.Spec.AmountReporting)))
             .OrderBy(t => t.Status)
             .ToList();
-        return Task.FromResult(new InvoiceTotals(reportingCurrency, totals));
+        return new InvoiceTotals(reportingCurrency, totals);
     }
 
-    private IEnumerable<InvoiceState> Rows(Guid merchantId, Mode mode)
+    /// <summary>The merchant's invoices in this mode: keys from the projection, each invoice from its grain state.</summary>
+    private async Task<List<InvoiceState>> RowsAsync(Guid merchantId, Mode mode, CancellationToken ct)
     {
         var modeName = InvoiceProjection.Name(mode);
-        return store.GetProjection(InvoiceProjection.Table).Values
-            .Where(r => (Guid)r[MerchantColumn]! == merchantId && (string)r[ModeColumn]! == modeName)
-            .Select(r => JsonSerializer.Deserialize<InvoiceState>((string)r[DocumentColumn]!, InvoiceProjection.Json)!);
+        var invoices = new List<InvoiceState>();
+        foreach (var (key, row) in store.GetProjection(InvoiceProjection.Table))
+        {
+            if ((Guid)row[MerchantColumn]! == merchantId && (string)row[ModeColumn]! == modeName &&
+                (await store.ReadAsync(new GrainId(InvoiceProjection.GrainType, key), -1, ct).ConfigureAwait(false)).StateJson is { } state)
+            {
+                invoices.Add(JsonSerializer.Deserialize<InvoiceState>(state, InvoiceProjection.Json)!);
+            }
+        }
+
+        return invoices;
     }
 
     private static int Column(string name) => InvoiceProjection.ColumnNames.ToList().IndexOf(name);
@@ -127,7 +136,7 @@ public sealed class PostgresInvoiceQuery(NpgsqlDataSource dataSource) : IInvoice
 {
     public async Task<InvoicePage> ListAsync(InvoiceFilter filter, CancellationToken ct)
     {
-        var where = new StringBuilder("merchant_id = @merchant_id AND mode = @mode");
+        var where = new StringBuilder("i.merchant_id = @merchant_id AND i.mode = @mode");
         await using var list = dataSource.CreateCommand();
         await using var count = dataSource.CreateCommand();
         void Add(string name, object value, NpgsqlDbType type)
@@ -140,43 +149,43 @@ public sealed class PostgresInvoiceQuery(NpgsqlDataSource dataSource) : IInvoice
         Add("mode", InvoiceProjection.Name(filter.Mode), NpgsqlDbType.Text);
         if (filter.Status is { } status)
         {
-            where.Append(" AND status = @status");
+            where.Append(" AND i.status = @status");
             Add("status", InvoiceProjection.Name(status), NpgsqlDbType.Text);
         }
 
         if (filter.Currency is { } currency)
         {
-            where.Append(" AND currency = @currency");
+            where.Append(" AND i.currency = @currency");
             Add("currency", currency, NpgsqlDbType.Text);
         }
 
         if (filter.Network is { } network)
         {
-            where.Append(" AND networks @> @networks");
+            where.Append(" AND i.networks @> @networks");
             Add("networks", JsonSerializer.Serialize(new[] { network }), NpgsqlDbType.Jsonb);
         }
 
         if (filter.OrderId is { } orderId)
         {
-            where.Append(" AND order_id = @order_id");
+            where.Append(" AND i.order_id = @order_id");
             Add("order_id", orderId, NpgsqlDbType.Text);
         }
 
         if (filter.CustomerId is { } customerId)
         {
-            where.Append(" AND customer_id = @customer_id");
+            where.Append(" AND i.customer_id = @customer_id");
             Add("customer_id", customerId, NpgsqlDbType.Text);
         }
 
         if (filter.CreatedAfter is { } after)
         {
-            where.Append(" AND created_at >= @created_after");
+            where.Append(" AND i.created_at >= @created_after");
             Add("created_after", after.ToUniversalTime(), NpgsqlDbType.TimestampTz);
         }
 
         if (filter.CreatedBefore is { } before)
         {
-            where.Append(" AND created_at < @created_before");
+            where.Append(" AND i.created_at < @created_before");
             Add("created_before", before.ToUniversalTime(), NpgsqlDbType.TimestampTz);
         }
 
@@ -187,10 +196,13 @@ public sealed class PostgresInvoiceQuery(NpgsqlDataSource dataSource) : IInvoice
             _ => "created_at",
         };
         var direction = filter.Descending ? "DESC" : "ASC";
-        list.CommandText = string.Create(CultureInfo.InvariantCulture, $"SELECT document::text FROM invoices WHERE {where} ORDER BY {column} {direction}, grain_key {direction} LIMIT @limit OFFSET @offset");
+        // The page's keys come from the indexed table; each invoice from its grain state (stored once), by primary key.
+        list.CommandText = string.Create(CultureInfo.InvariantCulture,
+            $"SELECT g.state::text FROM invoices i JOIN cp_grains g ON g.grain_type = '{InvoiceProjection.GrainType}' AND g.grain_key = i.grain_key " +
+            $"WHERE {where} ORDER BY i.{column} {direction}, i.grain_key {direction} LIMIT @limit OFFSET @offset");
         list.Parameters.Add(new NpgsqlParameter("limit", NpgsqlDbType.Integer) { Value = filter.PageSize });
         list.Parameters.Add(new NpgsqlParameter("offset", NpgsqlDbType.Bigint) { Value = (long)(filter.Page - 1) * filter.PageSize });
-        count.CommandText = $"SELECT count(*) FROM invoices WHERE {where}";
+        count.CommandText = $"SELECT count(*) FROM invoices i WHERE {where}";
 
         var items = new List<InvoiceState>();
         await using (var reader = await list.ExecuteReaderAsync(ct).ConfigureAwait(false))
