@@ -37,9 +37,16 @@ internal sealed class Activation
 
     /// <summary>The last answer of a shared cached read and the version it was computed from.</summary>
     private sealed record SharedAnswer(GrainMethod Method, long Version, object? Value);
+    private StoredGrain? seed;
+    private DateTimeOffset seededAt;
 
-    public Activation(Silo silo, GrainId id, GrainTypeInfo type)
+    /// <param name="seed">
+    /// The grain's stored row when the caller knows it (a grain this silo's turn just created) and the time it was known
+    /// current (the creating commit's), so the first turn reads nothing.
+    /// </param>
+    public Activation(Silo silo, GrainId id, GrainTypeInfo type, (StoredGrain Row, DateTimeOffset KnownAt)? seed = null)
     {
+        (this.seed, seededAt) = seed is { } known ? (known.Row, known.KnownAt) : (null, default);
         this.silo = silo;
         this.type = type;
         json = silo.Json;
@@ -459,7 +466,9 @@ internal sealed class Activation
                     ? new ProjectionRow(projection, Id.Key, projection.Project(grain.StateObject!))
                     : null,
                 AnnounceChange = changed && version > 0 && type.AnnouncesChanges,
+                Created = turn.Creations.Count == 0 ? [] : [.. turn.Creations.Select(c => c.Creation)],
             };
+            var creationsKnown = true;
 
             try
             {
@@ -507,6 +516,7 @@ internal sealed class Activation
                 }
 
                 version = -1;
+                creationsKnown = false;
                 if (resolution == CommitResolution.Unknown)
                 {
                     throw new TurnOutcomeUnknownException($"The commit of a turn on {Id} failed ({failure.Message}) and its outcome cannot be determined.", failure);
@@ -521,7 +531,7 @@ internal sealed class Activation
             }
 
             silo.Metrics.TurnCommitted();
-            RunAfterCommit(turn);
+            RunAfterCommit(turn, creationsKnown ? commit.NotCreated : null, commit.Now);
             if (commit.Outgoing.Count > 0)
             {
                 await silo.AfterCommitAsync(commit).ConfigureAwait(false);
@@ -531,9 +541,16 @@ internal sealed class Activation
         }
     }
 
-    private void RunAfterCommit(TurnContext turn)
+    /// <summary>Runs the turn's after-commit actions, then those of the grains it created (<paramref name="notCreated"/> null: unknown which).</summary>
+    private void RunAfterCommit(TurnContext turn, HashSet<GrainId>? notCreated = null, DateTimeOffset committedAt = default)
     {
-        foreach (var action in turn.AfterCommitActions)
+        var created = notCreated is null ? [] : turn.Creations.Where(c => !notCreated.Contains(c.Creation.Grain)).ToList();
+        foreach (var (creation, _) in created)
+        {
+            silo.Seed(creation, committedAt);
+        }
+
+        foreach (var action in turn.AfterCommitActions.Concat(created.Where(c => c.WhenCreated is not null).Select(c => c.WhenCreated!)))
         {
             try
             {
@@ -551,6 +568,17 @@ internal sealed class Activation
     {
         if (version >= 0)
         {
+            return;
+        }
+
+        if (seed is { } known)
+        {
+            seed = null;
+            Apply(known);
+
+            // Confirmed by the creating commit, not under any change-feed connection: trusted for a cached read's max age only.
+            validatedAt = seededAt;
+            validatedUnder = 0;
             return;
         }
 

@@ -9,6 +9,7 @@ internal sealed class TurnContext(GrainId grain, TimeProvider time)
     private readonly Dictionary<string, ReminderChange> reminders = new(StringComparer.Ordinal);
     private readonly List<GrainMessage> outgoing = [];
     private readonly List<Action> afterCommit = [];
+    private readonly List<(GrainCreation Creation, Action? WhenCreated)> creations = [];
     private bool closed;
 
     public GrainId Grain { get; } = grain;
@@ -19,7 +20,9 @@ internal sealed class TurnContext(GrainId grain, TimeProvider time)
 
     public IReadOnlyList<GrainMessage> Outgoing => outgoing;
 
-    public bool HasEffects => reminders.Count > 0 || outgoing.Count > 0;
+    public bool HasEffects => reminders.Count > 0 || outgoing.Count > 0 || creations.Count > 0;
+
+    public IReadOnlyList<(GrainCreation Creation, Action? WhenCreated)> Creations => creations;
 
     public IReadOnlyList<Action> AfterCommitActions => afterCommit;
 
@@ -40,6 +43,17 @@ internal sealed class TurnContext(GrainId grain, TimeProvider time)
         EnsureOpen();
         var now = time.GetUtcNow();
         outgoing.Add(new GrainMessage(Guid.CreateVersion7(now), target, method, argsJson, Grain, now, now, OnlyIfTargetExists: onlyIfTargetExists));
+    }
+
+    public void Create(GrainCreation creation, Action? whenCreated)
+    {
+        EnsureOpen();
+        if (creation.Grain == Grain || creations.Exists(c => c.Creation.Grain == creation.Grain))
+        {
+            throw new GrainUsageException($"Grain {Grain} creates {creation.Grain} twice in one turn, or creates itself.");
+        }
+
+        creations.Add((creation, whenCreated));
     }
 
     public void Close() => closed = true;

@@ -55,10 +55,15 @@ public abstract class Grain
             throw new GrainUsageException($"Grain {GrainId} registers reminder '{name}' but does not implement IRemindable.");
         }
 
-        // Stored times have microsecond precision: round up so a reminder can never fire early.
+        Turn.SetReminder(Rounded(name, dueAt, period));
+    }
+
+    /// <summary>Stored times have microsecond precision: round up so a reminder can never fire early.</summary>
+    private static ReminderChange Rounded(string name, DateTimeOffset dueAt, TimeSpan? period)
+    {
         var dueTicks = (dueAt.UtcTicks + 9) / 10 * 10;
         var periodRounded = period is { } pr ? TimeSpan.FromMilliseconds(Math.Ceiling(pr.TotalMilliseconds)) : (TimeSpan?)null;
-        Turn.SetReminder(new ReminderChange(name, new DateTimeOffset(dueTicks, TimeSpan.Zero), periodRounded));
+        return new ReminderChange(name, new DateTimeOffset(dueTicks, TimeSpan.Zero), periodRounded);
     }
 
     protected void UnregisterReminder(string name) => Turn.SetReminder(new ReminderChange(name, null, null));
@@ -93,6 +98,27 @@ public abstract class Grain
     /// </summary>
     protected TGrain SendIfExists<TGrain>(string key) where TGrain : IGrainWithStringKey =>
         Context.Silo.CreateMessageProxy<TGrain>(key, Turn, onlyIfTargetExists: true);
+
+    /// <summary>
+    /// Creates grain <paramref name="key"/> of <typeparamref name="TGrain"/> with this turn's commit, holding
+    /// <paramref name="state"/> (its own state type) and the given one-shot <paramref name="reminders"/>, if it has no
+    /// stored state when the commit runs (decided inside the commit's transaction); otherwise nothing of it is written
+    /// and the existing grain is left alone. <paramref name="whenCreated"/> runs after the commit, like
+    /// <see cref="AfterCommit"/>, only if this turn is known to have created the grain (not after a commit whose outcome
+    /// a lost connection hid: the created grain's reminders must be its way to recover). Saves the message, the load of a
+    /// grain that cannot exist yet and the turn a grain would otherwise spend storing what its creator already knew.
+    /// </summary>
+    protected void CreateIfAbsent<TGrain, TState>(string key, TState state, IReadOnlyList<(string Name, TimeSpan DueIn)> reminders, Action? whenCreated = null)
+        where TGrain : IGrainWithStringKey
+        where TState : class, new()
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(reminders);
+        var now = Now;
+        var changes = reminders.Select(r => Rounded(r.Name, now + (r.DueIn < TimeSpan.Zero ? TimeSpan.Zero : r.DueIn), null)).ToList();
+        Turn.Create(Context.Silo.DescribeCreation<TGrain, TState>(key, state, changes), whenCreated);
+    }
 
     /// <summary>The state as committed text; the stateless base has none.</summary>
     internal virtual string SerializeState(JsonSerializerOptions options) => "{}";

@@ -358,12 +358,51 @@ public sealed class Silo : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Gives a grain a turn of this silo has just created an activation that holds its stored row (version 1), so its
+    /// first turn here reads nothing. An existing activation is left as it is: its next commit finds the new version.
+    /// </summary>
+    internal void Seed(GrainCreation creation, DateTimeOffset committedAt)
+    {
+        if (state != SiloState.Running || activations.ContainsKey(creation.Grain))
+        {
+            return;
+        }
+
+        var activation = new Activation(this, creation.Grain, Registry.Get(creation.Grain.Type), (new StoredGrain(1, creation.StateJson), committedAt));
+        if (!activations.TryAdd(creation.Grain, activation))
+        {
+            activation.TryClose(force: true);
+        }
+    }
+
     internal TGrain CreateMessageProxy<TGrain>(string key, TurnContext turn, bool onlyIfTargetExists = false)
     {
         var info = Registry.Get(typeof(TGrain));
         var proxy = DispatchProxy.Create(typeof(TGrain), typeof(GrainMessageProxy));
         ((GrainMessageProxy)proxy).Bind(turn, info, new GrainId(info.Name, key), Json, onlyIfTargetExists);
         return (TGrain)proxy;
+    }
+
+    internal GrainCreation DescribeCreation<TGrain, TState>(string key, TState state, IReadOnlyList<ReminderChange> reminders)
+        where TState : class, new()
+    {
+        var info = Registry.Get(typeof(TGrain));
+        if (!typeof(Grain<TState>).IsAssignableFrom(info.Implementation))
+        {
+            throw new GrainUsageException($"{info.Implementation.Name} does not keep a {typeof(TState).Name}: a grain is created with its own state type.");
+        }
+
+        if (reminders.Count > 0 && info.ReminderMethod is null)
+        {
+            throw new GrainUsageException($"{info.Implementation.Name} is created with reminders but does not implement IRemindable.");
+        }
+
+        return new GrainCreation(
+            new GrainId(info.Name, key),
+            JsonSerializer.Serialize(state, Json),
+            reminders,
+            info.Projection is { } projection ? new ProjectionRow(projection, key, projection.Project(state)) : null);
     }
 
     internal TGrain CreateCallProxy<TGrain>(string key, bool assumeNew = false)

@@ -36,6 +36,12 @@ public sealed record GrainMessage(
 /// <summary>The typed, indexed row a grain type may project its state into (see <see cref="StateProjection{TState}"/>).</summary>
 public sealed record ProjectionRow(StateProjection Projection, string Key, object?[] Values);
 
+/// <summary>
+/// A grain a turn creates with its commit: written (state at version 1, its reminders, its projection row) only if the
+/// grain has no stored state when the commit runs, decided inside the commit's transaction; otherwise nothing of it.
+/// </summary>
+public sealed record GrainCreation(GrainId Grain, string StateJson, IReadOnlyList<ReminderChange> Reminders, ProjectionRow? Projection);
+
 /// <summary>Everything one turn changes, committed in one transaction or not at all.</summary>
 public sealed record TurnCommit
 {
@@ -84,6 +90,11 @@ public sealed record TurnCommit
     /// grains whose type answers cached reads, so other silos drop their copies instead of trusting them.
     /// </summary>
     public bool AnnounceChange { get; init; }
+    /// <summary>Grains this turn creates if they have no stored state yet (see <see cref="GrainCreation"/>).</summary>
+    public IReadOnlyList<GrainCreation> Created { get; init; } = [];
+
+    /// <summary>Filled in by the store as it commits: the grains of <see cref="Created"/> it did not write because they already had stored state.</summary>
+    public HashSet<GrainId> NotCreated { get; } = [];
 }
 
 /// <summary>What became of a commit whose call failed with a transient error.</summary>

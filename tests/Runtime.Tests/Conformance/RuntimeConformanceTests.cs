@@ -853,6 +853,45 @@ public abstract class RuntimeConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_turn_creates_absent_grains_with_their_state_reminders_and_projection_and_leaves_existing_ones_alone()
+    {
+        var cluster = await StartClusterAsync(silos: 2);
+        var none = CancellationToken.None;
+        await cluster.FactoryOf(1).GetGrain<ICounterGrain>("pre-existing").Add(7);
+        var creator = cluster.FactoryOf(0).GetGrain<ICounterGrain>("creator");
+        await Assert.ThrowsAsync<InvalidOperationException>(() => creator.AddAndCreate(1, ["doomed-created"], 5, thenThrow: true));
+        Assert.Equal(0, (await cluster.Store.ReadAsync(new GrainId("test-counter", "doomed-created"), -1, none)).Version);
+        Assert.Empty(Control.Announced);
+
+        var created = Enumerable.Range(0, 150).Select(i => $"created-{i}").ToList();
+        Assert.Equal(1, await creator.AddAndCreate(1, [.. created, "pre-existing"], 5, thenThrow: false));
+
+        // Only grains this turn created announce, once each; the existing one keeps its state and gets no reminder.
+        Assert.Equal(Enumerable.Repeat(5L, 150), Control.Announced);
+        Assert.Equal(1, (await cluster.Store.ReadAsync(new GrainId("test-counter", "created-0"), -1, none)).Version);
+        Assert.Equal(["created"], (await cluster.Store.GetRemindersAsync(new GrainId("test-counter", "created-149"), none)).Select(r => r.Name));
+        Assert.Empty(await cluster.Store.GetRemindersAsync(new GrainId("test-counter", "pre-existing"), none));
+        Assert.Equal((5L, "created"), await ReadProjectedCounterAsync(cluster.Store, "created-42"));
+        Assert.Equal((7L, (string?)null), await ReadProjectedCounterAsync(cluster.Store, "pre-existing"));
+        Assert.Equal(7, await cluster.FactoryOf(0).GetGrain<ICounterGrain>("pre-existing").Get());
+
+        // The creating silo's activation starts from the created state; the other silo reads it; both stay serial.
+        Assert.Equal(6, await cluster.FactoryOf(0).GetGrain<ICounterGrain>("created-3").Add(1));
+        Assert.Equal(7, await cluster.FactoryOf(1).GetGrain<ICounterGrain>("created-3").Add(1));
+        Assert.Equal(8, await cluster.FactoryOf(0).GetGrain<ICounterGrain>("created-3").Add(1));
+
+        // Creating again changes nothing; turns of two silos racing to create the same grains create each once.
+        Control.Announced.Clear();
+        await creator.AddAndCreate(1, ["created-1"], 99, thenThrow: false);
+        Assert.Equal(5, await cluster.Client.GetGrain<ICounterGrain>("created-1").Get());
+        await Task.WhenAll(Enumerable.Range(1, 20).Select(i =>
+            cluster.FactoryOf(i % 2).GetGrain<ICounterGrain>($"racer-{i}").AddAndCreate(1, ["contested-a", "contested-b"], i, thenThrow: false)));
+        Assert.Equal(2, Control.Announced.Count);
+        var stored = new[] { await cluster.Client.GetGrain<ICounterGrain>("contested-a").Get(), await cluster.Client.GetGrain<ICounterGrain>("contested-b").Get() };
+        Assert.Equal(stored.Order(), Control.Announced.Order());
+    }
+
+    [Fact]
     public async Task Misuse_of_the_grain_model_fails_with_a_clear_message()
     {
         var registry = new GrainTypeRegistry();

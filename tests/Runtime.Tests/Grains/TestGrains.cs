@@ -74,6 +74,12 @@ public interface ICounterGrain : IGrainWithStringKey
 
     /// <summary>Adds and sends the amount to an accumulator only if that accumulator has stored state.</summary>
     Task<long> AddAndForwardIfStored(long amount, string accumulator, string operation);
+
+    /// <summary>
+    /// Adds, and creates each counter of <paramref name="keys"/> holding <paramref name="value"/> with a "created" reminder
+    /// if it has no stored state; each counter this turn created announces <paramref name="value"/>. Throws afterwards when asked.
+    /// </summary>
+    Task<long> AddAndCreate(long amount, IReadOnlyList<string> keys, long value, bool thenThrow);
 }
 
 public sealed class CounterGrain(TestControl control) : Grain<CounterState>, ICounterGrain, IRemindable
@@ -147,6 +153,23 @@ public sealed class CounterGrain(TestControl control) : Grain<CounterState>, ICo
         State.Value += amount;
         await SendIfExists<IAccumulatorGrain>(accumulator).Credit(operation, amount);
         return State.Value;
+    }
+
+    public Task<long> AddAndCreate(long amount, IReadOnlyList<string> keys, long value, bool thenThrow)
+    {
+        State.Value += amount;
+        foreach (var key in keys)
+        {
+            CreateIfAbsent<ICounterGrain, CounterState>(
+                key, new CounterState { Value = value, Label = "created", UpdatedAt = Now }, [("created", TimeSpan.FromSeconds(10))], () => control.Announced.Enqueue(value));
+        }
+
+        if (thenThrow)
+        {
+            throw new InvalidOperationException("turn fails after creating grains");
+        }
+
+        return Task.FromResult(State.Value);
     }
 
     public Task ReceiveReminder(string reminderName, ReminderTick tick) => Task.CompletedTask;

@@ -69,6 +69,29 @@ public sealed class MemoryGrainStore : IGrainStore, IGrainChangeFeed
                 messages.Remove(id);
             }
 
+            foreach (var creation in commit.Created)
+            {
+                if (grains.ContainsKey(creation.Grain))
+                {
+                    commit.NotCreated.Add(creation.Grain);
+                    continue;
+                }
+
+                grains[creation.Grain] = (1, creation.StateJson, [commit.TurnId]);
+                foreach (var change in creation.Reminders)
+                {
+                    if (change.DueAt is { } due)
+                    {
+                        reminders[(creation.Grain, change.Name)] = new ReminderEntry(creation.Grain, change.Name, due, change.Period);
+                    }
+                }
+
+                if (creation.Projection is { } created)
+                {
+                    Project(created);
+                }
+            }
+
             if (commit.FiredReminder is { } fired &&
                 reminders.TryGetValue((commit.Grain, fired.Name), out var claimed) &&
                 claimed.DueAt == fired.DueAt)
@@ -108,12 +131,7 @@ public sealed class MemoryGrainStore : IGrainStore, IGrainChangeFeed
 
             if (commit.Projection is { } projection)
             {
-                if (!projections.TryGetValue(projection.Projection.Table, out var table))
-                {
-                    projections[projection.Projection.Table] = table = new Dictionary<string, object?[]>(StringComparer.Ordinal);
-                }
-
-                table[projection.Key] = projection.Values;
+                Project(projection);
             }
 
             return Task.FromResult(version);
@@ -146,6 +164,16 @@ public sealed class MemoryGrainStore : IGrainStore, IGrainChangeFeed
                 listener.Disconnected();
             }
         }
+    }
+
+    private void Project(ProjectionRow row)
+    {
+        if (!projections.TryGetValue(row.Projection.Table, out var table))
+        {
+            projections[row.Projection.Table] = table = new Dictionary<string, object?[]>(StringComparer.Ordinal);
+        }
+
+        table[row.Key] = row.Values;
     }
 
     public Task<CommitResolution> ResolveCommitAsync(GrainId grain, long expectedVersion, Guid turnId, CancellationToken ct)

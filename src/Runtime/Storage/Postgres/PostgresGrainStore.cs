@@ -15,6 +15,7 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
     private const string AssertFailed = "CP001";
     private readonly IReadOnlyList<IMigrationSource> sources = [EmbeddedMigrations.Runtime, .. migrations ?? []];
     private readonly ConcurrentDictionary<StateProjection, string> projectionSql = new();
+    private readonly ConcurrentDictionary<StateProjection, string> createdProjectionSql = new();
     private readonly Lock commitGate = new();
     private readonly List<PendingCommit> waitingCommits = [];
     private int commitsInFlight;
@@ -116,7 +117,8 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
         // A turn that only changes its state needs no assertion: the conditional write's row count says it all.
         // With more statements (or other turns in the same transaction) the assertion aborts the whole batch on a lost race.
         var stateOnly = !grouped && commit.Consumed.Count == 0 && commit.FiredReminder is null && commit.Reminders.Count == 0 &&
-                        commit.Outgoing.Count == 0 && commit.Projection is null && !commit.AnnounceChange;
+                        commit.Outgoing.Count == 0 && commit.Projection is null && !commit.AnnounceChange &&
+                        commit.Created.Count == 0;
         var write = commit.ExpectedVersion == 0
             ? """
               INSERT INTO cp_grains (grain_type, grain_key, version, state, updated_at, recent_turns)
@@ -146,6 +148,8 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
                 SELECT cp_assert((SELECT count(*) FROM d) = $2, 'message_consumed')
                 """, commit.Consumed.ToArray(), (long)commit.Consumed.Count);
         }
+
+        var conditional = AddCreations(batch, commit, now);
 
         if (commit.FiredReminder is { } fired)
         {
@@ -180,7 +184,6 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
             }
         }
 
-        var conditional = false;
         foreach (var onlyIfTargetExists in new[] { false, true })
         {
             var outgoing = commit.Outgoing.Where(m => m.OnlyIfTargetExists == onlyIfTargetExists).ToList();
@@ -233,6 +236,73 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
         }
 
         return (stateOnly, conditional);
+    }
+
+    /// <summary>
+    /// Appends the grains a turn creates: one insert of their rows (skipping those that exist, returning those written),
+    /// then their reminders and projection rows, each written only for a grain this commit created (version 1 with this
+    /// turn's id), as the earlier statement of the same transaction left them. Three statements however many grains.
+    /// </summary>
+    private bool AddCreations(NpgsqlBatch batch, TurnCommit commit, DateTimeOffset now)
+    {
+        if (commit.Created.Count == 0)
+        {
+            return false;
+        }
+
+        // In grain order, as grouped commits are, so two silos creating the same grains wait on each other rather than deadlock.
+        var created = commit.Created.OrderBy(c => c.Grain.Type, StringComparer.Ordinal).ThenBy(c => c.Grain.Key, StringComparer.Ordinal).ToList();
+
+        var insert = Add(batch, """
+            INSERT INTO cp_grains (grain_type, grain_key, version, state, updated_at, recent_turns)
+            SELECT c.grain_type, c.grain_key, 1, c.state, $4, ARRAY[$5::uuid]
+            FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS c (grain_type, grain_key, state)
+            ON CONFLICT DO NOTHING
+            RETURNING recent_turns[1] AS created_by, grain_type AS created_type, grain_key AS created_key
+            """,
+            created.Select(c => c.Grain.Type).ToArray(),
+            created.Select(c => c.Grain.Key).ToArray(),
+            created.Select(c => c.StateJson).ToArray(),
+            now,
+            commit.TurnId);
+        insert.Parameters[2].NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb;
+
+        var reminders = created.SelectMany(c => c.Reminders.Where(r => r.DueAt is not null).Select(r => (c.Grain, Change: r))).ToList();
+        if (reminders.Count > 0)
+        {
+            Add(batch, """
+                INSERT INTO cp_reminders (grain_type, grain_key, name, due_at, period_ms)
+                SELECT r.grain_type, r.grain_key, r.name, r.due_at, r.period_ms
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::bigint[]) AS r (grain_type, grain_key, name, due_at, period_ms)
+                WHERE EXISTS (SELECT 1 FROM cp_grains g WHERE g.grain_type = r.grain_type AND g.grain_key = r.grain_key AND g.version = 1 AND g.recent_turns[1] = $6)
+                ON CONFLICT (grain_type, grain_key, name) DO UPDATE
+                SET due_at = excluded.due_at, period_ms = excluded.period_ms, lease_owner = NULL, lease_until = NULL
+                """,
+                reminders.Select(r => r.Grain.Type).ToArray(),
+                reminders.Select(r => r.Grain.Key).ToArray(),
+                reminders.Select(r => r.Change.Name).ToArray(),
+                reminders.Select(r => r.Change.DueAt!.Value.ToUniversalTime()).ToArray(),
+                reminders.Select(r => PeriodMs(r.Change.Period)).ToArray(),
+                commit.TurnId);
+        }
+
+        foreach (var group in created.Where(c => c.Projection is not null).GroupBy(c => (c.Grain.Type, c.Projection!.Projection)))
+        {
+            var rows = group.Select(c => c.Projection!).ToList();
+            var projection = group.Key.Projection;
+            var command = new NpgsqlBatchCommand(createdProjectionSql.GetOrAdd(projection, BuildCreatedProjectionSql));
+            command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Key).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            for (var i = 0; i < projection.Columns.Count; i++)
+            {
+                command.Parameters.Add(ProjectionArrayParameter(projection.Columns[i].Type, rows.Select(r => r.Values[i]).ToList()));
+            }
+
+            command.Parameters.Add(new NpgsqlParameter { Value = group.Key.Type });
+            command.Parameters.Add(new NpgsqlParameter { Value = commit.TurnId });
+            batch.BatchCommands.Add(command);
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -374,8 +444,11 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
         return commit.ExpectedVersion + 1;
     }
 
-    /// <summary>Runs a commit batch; returns the ids the conditional message inserts wrote (the only results named id).</summary>
-    private static async Task<HashSet<Guid>?> ExecuteCommitAsync(NpgsqlBatch batch, bool conditional, CancellationToken ct)
+    /// <summary>
+    /// Runs a commit batch; returns what its conditional statements wrote: the ids of conditional messages (the only
+    /// results named id) and the grains created, by the turn that created them.
+    /// </summary>
+    private static async Task<CommitResults?> ExecuteCommitAsync(NpgsqlBatch batch, bool conditional, CancellationToken ct)
     {
         if (!conditional)
         {
@@ -383,26 +456,36 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
             return null;
         }
 
-        var written = new HashSet<Guid>();
+        var results = new CommitResults([], []);
         await using var reader = await batch.ExecuteReaderAsync(ct).ConfigureAwait(false);
         do
         {
             while (reader.FieldCount == 1 && reader.GetName(0) == "id" && await reader.ReadAsync(ct).ConfigureAwait(false))
             {
-                written.Add(reader.GetGuid(0));
+                results.Written.Add(reader.GetGuid(0));
+            }
+
+            while (reader.FieldCount == 3 && reader.GetName(0) == "created_by" && await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                results.Created.Add((reader.GetGuid(0), new GrainId(reader.GetString(1), reader.GetString(2))));
             }
         }
         while (await reader.NextResultAsync(ct).ConfigureAwait(false));
-        return written;
+        return results;
     }
 
-    private static void NoteUnsent(TurnCommit commit, HashSet<Guid>? written)
+    private static void NoteUnsent(TurnCommit commit, CommitResults? results)
     {
-        if (written is not null)
+        if (results is null)
         {
-            commit.Unsent.UnionWith(commit.Outgoing.Where(m => m.OnlyIfTargetExists && !written.Contains(m.Id)).Select(m => m.Id));
+            return;
         }
+
+        commit.Unsent.UnionWith(commit.Outgoing.Where(m => m.OnlyIfTargetExists && !results.Written.Contains(m.Id)).Select(m => m.Id));
+        commit.NotCreated.UnionWith(commit.Created.Where(c => !results.Created.Contains((commit.TurnId, c.Grain))).Select(c => c.Grain));
     }
+
+    private sealed record CommitResults(HashSet<Guid> Written, HashSet<(Guid Turn, GrainId Grain)> Created);
 
     private sealed class PendingCommit(TurnCommit commit)
     {
@@ -628,6 +711,65 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
         return $"INSERT INTO {projection.Table} (grain_key{string.Concat(columns.Select(c => ", " + c))}) " +
                $"VALUES ($1{string.Concat(placeholders.Select(p => ", " + p))}) " +
                $"ON CONFLICT (grain_key) DO {updates}";
+    }
+
+    /// <summary>The projection insert for created grains: the rows as arrays, each written only if this turn created its grain.</summary>
+    private static string BuildCreatedProjectionSql(StateProjection projection)
+    {
+        var columns = projection.Columns.Select(c => c.Name).ToList();
+        var arrays = projection.Columns.Select((c, i) => $"${i + 2}::{SqlType(c.Type)}[]");
+        var type = "$" + (columns.Count + 2).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var turn = "$" + (columns.Count + 3).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var updates = columns.Count == 0 ? "NOTHING" : "UPDATE SET " + string.Join(", ", columns.Select(c => $"{c} = excluded.{c}"));
+        return $"INSERT INTO {projection.Table} (grain_key{string.Concat(columns.Select(c => ", " + c))}) " +
+               $"SELECT p.grain_key{string.Concat(columns.Select(c => ", p." + c))} " +
+               $"FROM unnest($1::text[]{string.Concat(arrays.Select(a => ", " + a))}) AS p (grain_key{string.Concat(columns.Select(c => ", " + c))}) " +
+               $"WHERE EXISTS (SELECT 1 FROM cp_grains g WHERE g.grain_type = {type} AND g.grain_key = p.grain_key AND g.version = 1 AND g.recent_turns[1] = {turn}) " +
+               $"ON CONFLICT (grain_key) DO {updates}";
+    }
+
+    private static string SqlType(ProjectionColumnType type) => type switch
+    {
+        ProjectionColumnType.Text => "text",
+        ProjectionColumnType.Integer => "integer",
+        ProjectionColumnType.BigInt => "bigint",
+        ProjectionColumnType.Numeric => "numeric",
+        ProjectionColumnType.Boolean => "boolean",
+        ProjectionColumnType.Uuid => "uuid",
+        ProjectionColumnType.TimestampTz => "timestamptz",
+        ProjectionColumnType.Jsonb => "jsonb",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown projection column type."),
+    };
+
+    /// <summary>One column of several projection rows as a typed array (nulls kept), for <see cref="BuildCreatedProjectionSql"/>.</summary>
+    private static NpgsqlParameter ProjectionArrayParameter(ProjectionColumnType type, List<object?> values)
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        return new NpgsqlParameter
+        {
+            Value = type switch
+            {
+                ProjectionColumnType.Text or ProjectionColumnType.Jsonb => values.Select(v => (string?)v).ToArray(),
+                ProjectionColumnType.Integer => values.Select(v => v is null ? (int?)null : Convert.ToInt32(v, inv)).ToArray(),
+                ProjectionColumnType.BigInt => values.Select(v => v is null ? (long?)null : Convert.ToInt64(v, inv)).ToArray(),
+                ProjectionColumnType.Numeric => values.Select(v => v is null ? (decimal?)null : Convert.ToDecimal(v, inv)).ToArray(),
+                ProjectionColumnType.Boolean => values.Select(v => (bool?)v).ToArray(),
+                ProjectionColumnType.Uuid => values.Select(v => (Guid?)v).ToArray(),
+                ProjectionColumnType.TimestampTz => (object)values.Select(v => v is DateTimeOffset time ? time.ToUniversalTime() : (DateTimeOffset?)null).ToArray(),
+                _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown projection column type."),
+            },
+            NpgsqlDbType = NpgsqlDbType.Array | (type switch
+            {
+                ProjectionColumnType.Text => NpgsqlDbType.Text,
+                ProjectionColumnType.Integer => NpgsqlDbType.Integer,
+                ProjectionColumnType.BigInt => NpgsqlDbType.Bigint,
+                ProjectionColumnType.Numeric => NpgsqlDbType.Numeric,
+                ProjectionColumnType.Boolean => NpgsqlDbType.Boolean,
+                ProjectionColumnType.Uuid => NpgsqlDbType.Uuid,
+                ProjectionColumnType.TimestampTz => NpgsqlDbType.TimestampTz,
+                _ => NpgsqlDbType.Jsonb,
+            }),
+        };
     }
 
     private static NpgsqlParameter ProjectionParameter(ProjectionColumnType type, object? value) => new()
