@@ -47,7 +47,10 @@ public sealed record WebhookDeliveryState
 [GrainType("webhook-delivery")]
 public interface IWebhookDeliveryGrain : IGrainWithStringKey
 {
-    /// <summary>Sent by the endpoints grain's fan-out; a repeated start is ignored.</summary>
+    /// <summary>
+    /// Starts a delivery from a message; a repeated start is ignored. The endpoints grain's fan-out now creates deliveries
+    /// already started (<see cref="WebhookDeliveryGrain.Started"/>); this stays for Start messages written before that.
+    /// </summary>
     Task Start(WebhookDeliverySpec spec);
 
     Task<WebhookDeliveryState?> Get();
@@ -81,6 +84,18 @@ public sealed class WebhookDeliveryGrain(WebhookSender sender, WebhookOptions op
     private static readonly TimeSpan LongestDelay = Schedule.Max();
 
     public static string KeyFor(string eventId, string endpointId) => $"{eventId}.{endpointId}";
+
+    /// <summary>
+    /// A new delivery with its first attempt in flight: the state the endpoints grain's fan-out creates it with (see
+    /// <see cref="WebhookEndpointsGrain"/>), together with the <see cref="AttemptReminder"/> lease, so no message and no
+    /// turn of this grain precede the first POST.
+    /// </summary>
+    public static WebhookDeliveryState Started(WebhookDeliverySpec spec, DateTimeOffset now)
+    {
+        var state = new WebhookDeliveryState { Spec = spec };
+        MarkSending(state, now);
+        return state;
+    }
 
     public Task Start(WebhookDeliverySpec spec)
     {
@@ -180,16 +195,23 @@ public sealed class WebhookDeliveryGrain(WebhookSender sender, WebhookOptions op
     private void Begin()
     {
         var spec = State.Spec!;
-        var attempt = State.Attempts.Count + 1;
-        State.Status = WebhookDeliveryStatus.Sending;
-        State.InFlight = attempt;
-        State.InFlightSince = Now;
-        State.NextAttemptAt = null;
-        State.UpdatedAt = Now;
+        var attempt = MarkSending(State, Now);
         RegisterOrUpdateReminder(AttemptReminder, options.AttemptLease);
         // Handed to the sender only once this turn has committed: a rolled-back or replayed turn never POSTs.
         var factory = GrainFactory;
         AfterCommit(() => sender.Enqueue(new WebhookWork(factory, spec, attempt)));
+    }
+
+    /// <summary>Records the next attempt as in flight; returns its number.</summary>
+    private static int MarkSending(WebhookDeliveryState state, DateTimeOffset now)
+    {
+        var attempt = state.Attempts.Count + 1;
+        state.Status = WebhookDeliveryStatus.Sending;
+        state.InFlight = attempt;
+        state.InFlightSince = now;
+        state.NextAttemptAt = null;
+        state.UpdatedAt = now;
+        return attempt;
     }
 
     private void Finish(WebhookDeliveryStatus status, string? reason)

@@ -90,7 +90,8 @@ public interface IWebhookEndpointsGrain : IGrainWithStringKey
     Task<WebhookTarget?> GetTarget(string endpointId);
 }
 
-public sealed class WebhookEndpointsGrain(IWebhookPayloadRenderer? renderer = null) : Grain<WebhookEndpointsState>, IWebhookEndpointsGrain
+public sealed class WebhookEndpointsGrain(WebhookSender sender, WebhookOptions options, IWebhookPayloadRenderer? renderer = null)
+    : Grain<WebhookEndpointsState>, IWebhookEndpointsGrain
 {
     public const int MaxEndpoints = 16;
     public const string CallbackEndpointId = "callback";
@@ -236,13 +237,22 @@ public sealed class WebhookEndpointsGrain(IWebhookPayloadRenderer? renderer = nu
 
         return started;
 
-        async Task StartAsync(string endpointId, string url)
+        // Each delivery is created by this turn, already started with its lease reminder, and its first POST is handed to
+        // the sender once the turn has committed: no message, no load of a grain that cannot exist yet, no turn of its own.
+        // A delivery that already exists (a repeated test event id) is left alone, as a repeated Start was.
+        Task StartAsync(string endpointId, string url)
         {
             started++;
             var spec = new WebhookDeliverySpec(
                 WebhookDeliveryGrain.KeyFor(eventId, endpointId), eventId, draft.Type, invoice.MerchantId, invoice.Mode,
                 GetPrimaryKeyString(), endpointId, url, body ??= Body(eventId, draft), Now);
-            await Send<IWebhookDeliveryGrain>(spec.Id).Start(spec);
+            var factory = GrainFactory;
+            CreateIfAbsent<IWebhookDeliveryGrain, WebhookDeliveryState>(
+                spec.Id,
+                WebhookDeliveryGrain.Started(spec, Now),
+                [(WebhookDeliveryGrain.AttemptReminder, options.AttemptLease)],
+                () => sender.Enqueue(new WebhookWork(factory, spec, Attempt: 1)));
+            return Task.CompletedTask;
         }
     }
 

@@ -117,4 +117,50 @@ public abstract class WebhookSiloFailureTests : IAsyncLifetime
         Assert.Contains("silo stopped", delivery.Attempts[1].Error, StringComparison.Ordinal);
         Assert.Equal(200, delivery.Attempts[2].HttpStatus);
     }
+
+    [Fact]
+    public async Task A_delivery_the_fan_out_created_without_a_message_is_sent_again_from_another_silo_when_its_silo_dies_during_the_first_attempt()
+    {
+        var firstArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var answerFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        receiver.Respond = async (context, before) =>
+        {
+            if (before == 0)
+            {
+                // Held until the test has killed the silo whose fan-out created the delivery: attempt 1 is in flight when it dies.
+                firstArrived.TrySetResult();
+                await answerFirst.Task;
+            }
+
+            context.Response.StatusCode = 200;
+        };
+        var merchant = Guid.NewGuid();
+        var key = WebhookEndpointsGrain.KeyFor(merchant, Mode.Test);
+        await cluster.FactoryOf(0).GetGrain<IWebhookEndpointsGrain>(key).Create(new WebhookEndpointDraft("we_1", receiver.Url(), [], null, WebhookSignature.GenerateSecret()));
+        var invoice = new InvoiceState { Id = Guid.NewGuid(), Spec = new InvoiceSpec { MerchantId = merchant, Mode = Mode.Test, Currency = "USD" } };
+        await cluster.FactoryOf(0).GetGrain<IWebhookEndpointsGrain>(key).PublishTest("evt_created", new WebhookEventDraft(WebhookEventTypes.InvoiceCreated, 1, invoice));
+        await firstArrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The fan-out's turn stored the delivery already started, with its lease reminder, and sent no message for it.
+        var deliveryId = new CryptoPay.Runtime.Grains.GrainId("webhook-delivery", WebhookDeliveryGrain.KeyFor("evt_created", "we_1"));
+        var stored = await cluster.Store.ReadAsync(deliveryId, -1, CancellationToken.None);
+        Assert.Equal(1, stored.Version);
+        Assert.Equal([WebhookDeliveryGrain.AttemptReminder], (await cluster.Store.GetRemindersAsync(deliveryId, CancellationToken.None)).Select(r => r.Name));
+        Assert.Equal(0, (await cluster.Store.GetBacklogAsync(clock.GetUtcNow(), CancellationToken.None)).PendingMessages);
+
+        cluster.KillSilo(0);
+        answerFirst.TrySetResult();
+        await sender.WhenIdleAsync();
+        await cluster.AdvanceTimeAsync(Settings.AttemptLease);
+        await sender.WhenIdleAsync();
+        await cluster.RunUntilIdleAsync();
+
+        Assert.Equal(2, receiver.Received.Count);
+        Assert.Equal(["evt_created"], receiver.Received.Select(r => r.Id).Distinct());
+        var delivery = await cluster.FactoryOf(1).GetGrain<IWebhookDeliveryGrain>(WebhookDeliveryGrain.KeyFor("evt_created", "we_1")).Get();
+        Assert.Equal(WebhookDeliveryStatus.Delivered, delivery!.Status);
+        Assert.Equal(2, delivery.Attempts.Count);
+        Assert.Contains("silo stopped", delivery.Attempts[0].Error, StringComparison.Ordinal);
+        Assert.Equal(200, delivery.Attempts[1].HttpStatus);
+    }
 }
