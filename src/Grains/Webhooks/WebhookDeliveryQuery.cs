@@ -11,7 +11,11 @@ using NpgsqlTypes;
 
 namespace CryptoPay.Grains.Webhooks;
 
-/// <summary>The <c>webhook_deliveries</c> table: one row per delivery, written with its state, so the delivery log is indexed SQL.</summary>
+/// <summary>
+/// The <c>webhook_deliveries</c> table: one row per delivery, written with its state, so the delivery log is indexed SQL.
+/// The document leaves out the event body (the log shows attempts, not payloads; the grain keeps the body for retries),
+/// which halves the JSON written per delivery.
+/// </summary>
 public static class WebhookDeliveryProjection
 {
     public const string Table = "webhook_deliveries";
@@ -27,7 +31,7 @@ public static class WebhookDeliveryProjection
         .Column("event_id", ProjectionColumnType.Text, s => s.Spec!.EventId)
         .Column("status", ProjectionColumnType.Text, s => InvoiceProjection.Name(s.Status))
         .Column("created_at", ProjectionColumnType.TimestampTz, s => s.Spec!.CreatedAt)
-        .Column("document", ProjectionColumnType.Jsonb, s => JsonSerializer.Serialize(s, Json));
+        .Column("document", ProjectionColumnType.Jsonb, s => JsonSerializer.Serialize(s with { Spec = s.Spec! with { Body = "" } }, Json));
 }
 
 public sealed record WebhookDeliveryFilter(Guid MerchantId, Mode Mode, string? EndpointId, string? EventId, WebhookDeliveryStatus? Status, int Limit);
