@@ -573,8 +573,12 @@ internal sealed class Activation
 
         if (seed is { } known)
         {
+            // The seed is the text the creator's commit stored, serialized with these options: it is the committed text.
             seed = null;
-            Apply(known);
+            stateLent = false;
+            version = known.Version;
+            grain.RestoreState(known.StateJson, json);
+            committedJson = known.StateJson ?? grain.SerializeState(json);
 
             // Confirmed by the creating commit, not under any change-feed connection: trusted for a cached read's max age only.
             validatedAt = seededAt;
