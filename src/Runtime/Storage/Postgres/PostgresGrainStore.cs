@@ -242,6 +242,7 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
     /// Appends the grains a turn creates: one insert of their rows (skipping those that exist, returning those written),
     /// then their reminders and projection rows, each written only for a grain this commit created (version 1 with this
     /// turn's id), as the earlier statement of the same transaction left them. Three statements however many grains.
+    /// Each EXISTS carries OFFSET 0 so it stays a primary-key probe under a generic plan made on an empty table (see ReadManyAsync).
     /// </summary>
     private bool AddCreations(NpgsqlBatch batch, TurnCommit commit, DateTimeOffset now)
     {
@@ -274,7 +275,7 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
                 INSERT INTO cp_reminders (grain_type, grain_key, name, due_at, period_ms)
                 SELECT r.grain_type, r.grain_key, r.name, r.due_at, r.period_ms
                 FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::bigint[]) AS r (grain_type, grain_key, name, due_at, period_ms)
-                WHERE EXISTS (SELECT 1 FROM cp_grains g WHERE g.grain_type = r.grain_type AND g.grain_key = r.grain_key AND g.version = 1 AND g.recent_turns[1] = $6)
+                WHERE EXISTS (SELECT 1 FROM cp_grains g WHERE g.grain_type = r.grain_type AND g.grain_key = r.grain_key AND g.version = 1 AND g.recent_turns[1] = $6 OFFSET 0)
                 ON CONFLICT (grain_type, grain_key, name) DO UPDATE
                 SET due_at = excluded.due_at, period_ms = excluded.period_ms, lease_owner = NULL, lease_until = NULL
                 """,
@@ -724,7 +725,7 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
         return $"INSERT INTO {projection.Table} (grain_key{string.Concat(columns.Select(c => ", " + c))}) " +
                $"SELECT p.grain_key{string.Concat(columns.Select(c => ", p." + c))} " +
                $"FROM unnest($1::text[]{string.Concat(arrays.Select(a => ", " + a))}) AS p (grain_key{string.Concat(columns.Select(c => ", " + c))}) " +
-               $"WHERE EXISTS (SELECT 1 FROM cp_grains g WHERE g.grain_type = {type} AND g.grain_key = p.grain_key AND g.version = 1 AND g.recent_turns[1] = {turn}) " +
+               $"WHERE EXISTS (SELECT 1 FROM cp_grains g WHERE g.grain_type = {type} AND g.grain_key = p.grain_key AND g.version = 1 AND g.recent_turns[1] = {turn} OFFSET 0) " +
                $"ON CONFLICT (grain_key) DO {updates}";
     }
 
