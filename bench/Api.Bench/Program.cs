@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -33,6 +34,7 @@ Console.CancelKeyPress += (_, e) =>
 var ct = stop.Token;
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Api.Bench: {Environment.ProcessorCount} cores, load average {LoadAverage()}, {workers} concurrent callers, {seconds} s per measurement after {warmUp.TotalSeconds:0} s warm-up; gateway warmed up {gatewayWarmUp.TotalSeconds:0} s first"));
+var gc = new GcWindow();
 await using var postgres = await PostgresServer.StartAsync(ct);
 var database = await postgres.CreateDatabaseAsync("api_bench", ct);
 var cpu = new CpuMeter(postgres.DataDirectory);
@@ -159,7 +161,11 @@ static async Task<string> CreateMerchantAsync(HttpClient http, string adminKey, 
     return json.GetProperty("api_keys").EnumerateArray().First(k => k.GetProperty("mode").GetString() == "test").GetProperty("key").GetString()!;
 }
 
-static void Report(string what, LoadResult result) => Console.WriteLine($"{what,-38} {result}");
+void Report(string what, LoadResult result)
+{
+    Console.WriteLine($"{what,-38} {result}");
+    Console.WriteLine($"{"",38} {gc.Next()}");
+}
 
 static void Verdict(string what, double value, string target, bool met) =>
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{what,-38} {value,8:F2}  target {target,-7} {(met ? "MET" : "MISSED")}"));
@@ -170,4 +176,31 @@ int Option(string name, int fallback)
 {
     var index = Array.IndexOf(args, name);
     return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
+}
+
+/// <summary>Garbage collections of this process (gateway and callers) since the previous figure: pauses show in p99.</summary>
+internal sealed class GcWindow
+{
+    private readonly int[] counts = new int[3];
+    private TimeSpan paused = GC.GetTotalPauseDuration();
+
+    public GcWindow()
+    {
+        for (var g = 0; g < 3; g++)
+        {
+            counts[g] = GC.CollectionCount(g);
+        }
+    }
+
+    public string Next()
+    {
+        var now = Enumerable.Range(0, 3).Select(GC.CollectionCount).ToArray();
+        var pause = GC.GetTotalPauseDuration();
+        var info = GC.GetGCMemoryInfo(GCKind.Any);
+        var text = string.Create(CultureInfo.InvariantCulture,
+            $"gc since the last figure: gen0 {now[0] - counts[0]}, gen1 {now[1] - counts[1]}, gen2 {now[2] - counts[2]}, paused {(pause - paused).TotalMilliseconds:F0} ms; last pause {info.PauseDurations[0].TotalMilliseconds:F1} ms; heap {info.HeapSizeBytes / 1048576.0:F0} MB ({(GCSettings.IsServerGC ? "server" : "workstation")} GC)");
+        Array.Copy(now, counts, 3);
+        paused = pause;
+        return text;
+    }
 }

@@ -1,7 +1,6 @@
 using System.Runtime.ExceptionServices;
 using System.Text;
 using System.Text.Json;
-using System.Threading.Channels;
 using CryptoPay.Runtime.Grains;
 using CryptoPay.Runtime.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,7 +19,10 @@ internal sealed class Activation
     private readonly GrainTypeInfo type;
     private readonly Grain grain;
     private readonly GrainContext context;
-    private readonly Channel<WorkItem> inbox = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = true });
+    // Work waiting for its turn, guarded by the gate. An idle activation holds no task, channel or buffer: a drain
+    // runs only while there is work (one at a time: running), so a silo can keep many idle activations cheaply.
+    private readonly Queue<WorkItem> inbox = new();
+    private bool running;
     private readonly Lock gate = new();
     private readonly JsonSerializerOptions json;
     private long version = -1;
@@ -54,10 +56,6 @@ internal sealed class Activation
         grain = (Grain)ActivatorUtilities.CreateInstance(silo.Services, type.Implementation);
         grain.Attach(context);
         LastUsed = silo.TimeProvider.GetUtcNow();
-        using (ExecutionContext.SuppressFlow())
-        {
-            _ = Task.Run(RunAsync);
-        }
     }
 
     public GrainId Id => context.Id;
@@ -75,8 +73,22 @@ internal sealed class Activation
 
             pending++;
             LastUsed = silo.TimeProvider.GetUtcNow();
-            return inbox.Writer.TryWrite(item);
+            inbox.Enqueue(item);
+            if (running)
+            {
+                return true;
+            }
+
+            running = true;
         }
+
+        // The drain runs on the thread pool without the caller's execution context, as a turn never belongs to its caller.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _ = Task.Run(DrainAsync);
+        }
+
+        return true;
     }
 
     /// <summary>The store's change feed reported that a commit wrote <paramref name="changedVersion"/> of this grain.</summary>
@@ -140,8 +152,8 @@ internal sealed class Activation
                 return false;
             }
 
+            // Work already queued still runs; nothing new is accepted.
             closed = true;
-            inbox.Writer.TryComplete();
             return true;
         }
     }
@@ -156,37 +168,48 @@ internal sealed class Activation
         silo.WorkFinished(count);
     }
 
-    private async Task RunAsync()
+    /// <summary>Runs the queued work strictly one turn at a time until the queue is empty, then ends.</summary>
+    private async Task DrainAsync()
     {
-        var reader = inbox.Reader;
-        var batch = new List<MessageWork>();
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        List<MessageWork>? batch = null;
+        while (true)
         {
-            while (reader.TryRead(out var item))
+            WorkItem? item;
+            lock (gate)
             {
-                switch (item)
+                if (!inbox.TryDequeue(out item))
                 {
-                    case CallWork call:
-                        await RunCallAsync(call).ConfigureAwait(false);
-                        Finished(1);
-                        break;
-                    case ReminderWork reminder:
-                        await RunReminderAsync(reminder).ConfigureAwait(false);
-                        Finished(1);
-                        break;
-                    case MessageWork message:
-                        batch.Clear();
-                        batch.Add(message);
-                        while (batch.Count < silo.Options.MessageBatchSize && reader.TryPeek(out var next) && next is MessageWork)
-                        {
-                            reader.TryRead(out next);
-                            batch.Add((MessageWork)next!);
-                        }
-
-                        await RunMessagesAsync(batch).ConfigureAwait(false);
-                        Finished(batch.Count);
-                        break;
+                    running = false;
+                    return;
                 }
+            }
+
+            switch (item)
+            {
+                case CallWork call:
+                    await RunCallAsync(call).ConfigureAwait(false);
+                    Finished(1);
+                    break;
+                case ReminderWork reminder:
+                    await RunReminderAsync(reminder).ConfigureAwait(false);
+                    Finished(1);
+                    break;
+                case MessageWork message:
+                    batch ??= [];
+                    batch.Clear();
+                    batch.Add(message);
+                    lock (gate)
+                    {
+                        while (batch.Count < silo.Options.MessageBatchSize && inbox.TryPeek(out var next) && next is MessageWork more)
+                        {
+                            inbox.Dequeue();
+                            batch.Add(more);
+                        }
+                    }
+
+                    await RunMessagesAsync(batch).ConfigureAwait(false);
+                    Finished(batch.Count);
+                    break;
             }
         }
     }
