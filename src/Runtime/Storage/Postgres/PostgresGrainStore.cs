@@ -761,17 +761,7 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
                 ProjectionColumnType.TimestampTz => (object)values.Select(v => v is DateTimeOffset time ? time.ToUniversalTime() : (DateTimeOffset?)null).ToArray(),
                 _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown projection column type."),
             },
-            NpgsqlDbType = NpgsqlDbType.Array | (type switch
-            {
-                ProjectionColumnType.Text => NpgsqlDbType.Text,
-                ProjectionColumnType.Integer => NpgsqlDbType.Integer,
-                ProjectionColumnType.BigInt => NpgsqlDbType.Bigint,
-                ProjectionColumnType.Numeric => NpgsqlDbType.Numeric,
-                ProjectionColumnType.Boolean => NpgsqlDbType.Boolean,
-                ProjectionColumnType.Uuid => NpgsqlDbType.Uuid,
-                ProjectionColumnType.TimestampTz => NpgsqlDbType.TimestampTz,
-                _ => NpgsqlDbType.Jsonb,
-            }),
+            NpgsqlDbType = NpgsqlDbType.Array | DbTypeOf(type),
         };
     }
 
@@ -783,17 +773,19 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
             DateTimeOffset time => time.ToUniversalTime(),
             _ => value,
         },
-        NpgsqlDbType = type switch
-        {
-            ProjectionColumnType.Text => NpgsqlDbType.Text,
-            ProjectionColumnType.Integer => NpgsqlDbType.Integer,
-            ProjectionColumnType.BigInt => NpgsqlDbType.Bigint,
-            ProjectionColumnType.Numeric => NpgsqlDbType.Numeric,
-            ProjectionColumnType.Boolean => NpgsqlDbType.Boolean,
-            ProjectionColumnType.Uuid => NpgsqlDbType.Uuid,
-            ProjectionColumnType.TimestampTz => NpgsqlDbType.TimestampTz,
-            ProjectionColumnType.Jsonb => NpgsqlDbType.Jsonb,
-            _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown projection column type."),
-        },
+        NpgsqlDbType = DbTypeOf(type),
+    };
+
+    private static NpgsqlDbType DbTypeOf(ProjectionColumnType type) => type switch
+    {
+        ProjectionColumnType.Text => NpgsqlDbType.Text,
+        ProjectionColumnType.Integer => NpgsqlDbType.Integer,
+        ProjectionColumnType.BigInt => NpgsqlDbType.Bigint,
+        ProjectionColumnType.Numeric => NpgsqlDbType.Numeric,
+        ProjectionColumnType.Boolean => NpgsqlDbType.Boolean,
+        ProjectionColumnType.Uuid => NpgsqlDbType.Uuid,
+        ProjectionColumnType.TimestampTz => NpgsqlDbType.TimestampTz,
+        ProjectionColumnType.Jsonb => NpgsqlDbType.Jsonb,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown projection column type."),
     };
 }
