@@ -30,7 +30,7 @@ internal sealed class Activation
 
     /// <summary>The change feed's connection under which the confirmation at <see cref="validatedAt"/> started (0: none).</summary>
     private long validatedUnder;
-    private string committedJson = "{}";
+    private byte[] committedJson = "{}"u8.ToArray();
     private int pending;
     private bool closed;
     private bool stateLent;
@@ -452,8 +452,8 @@ internal sealed class Activation
                 error.Throw();
             }
 
-            var stateJson = grain.SerializeState(json);
-            var changed = !string.Equals(stateJson, committedJson, StringComparison.Ordinal);
+            var stateUtf8 = grain.SerializeState(json);
+            var changed = !stateUtf8.AsSpan().SequenceEqual(committedJson);
             if (!changed && !turn.HasEffects && fired is null && consumed.Count == 0)
             {
                 if (cachedReadMaxAge is { } maxAge && turn.AfterCommitActions.Count == 0 && IsKnownCurrent(maxAge, silo.TimeProvider.GetUtcNow()))
@@ -476,7 +476,7 @@ internal sealed class Activation
             {
                 Grain = Id,
                 ExpectedVersion = version,
-                StateJson = stateJson,
+                StateJson = Encoding.UTF8.GetString(stateUtf8),
                 SiloId = silo.SiloId,
                 Now = silo.TimeProvider.GetUtcNow(),
                 Reminders = turn.Reminders,
@@ -497,7 +497,7 @@ internal sealed class Activation
             {
                 silo.EnsureAlive();
                 version = await silo.Store.CommitAsync(commit, CancellationToken.None).ConfigureAwait(false);
-                committedJson = stateJson;
+                committedJson = stateUtf8;
                 validatedAt = commit.Now;
                 validatedUnder = commitUnder;
             }
@@ -601,7 +601,7 @@ internal sealed class Activation
             stateLent = false;
             version = known.Version;
             grain.RestoreState(known.StateJson, json);
-            committedJson = known.StateJson ?? grain.SerializeState(json);
+            committedJson = known.StateJson is { } storedText ? Encoding.UTF8.GetBytes(storedText) : grain.SerializeState(json);
 
             // Confirmed by the creating commit, not under any change-feed connection: trusted for a cached read's max age only.
             validatedAt = seededAt;

@@ -120,10 +120,14 @@ public abstract class Grain
         Turn.Create(Context.Silo.DescribeCreation<TGrain, TState>(key, state, changes), whenCreated);
     }
 
-    /// <summary>The state as committed text; the stateless base has none.</summary>
-    internal virtual string SerializeState(JsonSerializerOptions options) => "{}";
+    /// <summary>The state as committed text, UTF-8 (half the memory of a string in every idle activation); the stateless base has none.</summary>
+    internal virtual byte[] SerializeState(JsonSerializerOptions options) => "{}"u8.ToArray();
 
     internal virtual void RestoreState(string? json, JsonSerializerOptions options)
+    {
+    }
+
+    internal virtual void RestoreState(ReadOnlySpan<byte> json, JsonSerializerOptions options)
     {
     }
 
@@ -135,10 +139,13 @@ public abstract class Grain<TState> : Grain where TState : class, new()
 {
     protected TState State { get; set; } = new();
 
-    internal override string SerializeState(JsonSerializerOptions options) => JsonSerializer.Serialize(State, options);
+    internal override byte[] SerializeState(JsonSerializerOptions options) => JsonSerializer.SerializeToUtf8Bytes(State, options);
 
     internal override void RestoreState(string? json, JsonSerializerOptions options) =>
         State = json is null ? new TState() : JsonSerializer.Deserialize<TState>(json, options) ?? new TState();
+
+    internal override void RestoreState(ReadOnlySpan<byte> json, JsonSerializerOptions options) =>
+        State = JsonSerializer.Deserialize<TState>(json, options) ?? new TState();
 
     internal override object? StateObject => State;
 }
