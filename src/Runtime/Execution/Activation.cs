@@ -567,23 +567,37 @@ internal sealed class Activation
     /// <summary>Runs the turn's after-commit actions, then those of the grains it created (<paramref name="notCreated"/> null: unknown which).</summary>
     private void RunAfterCommit(TurnContext turn, HashSet<GrainId>? notCreated = null, DateTimeOffset committedAt = default)
     {
-        var created = notCreated is null ? [] : turn.Creations.Where(c => !notCreated.Contains(c.Creation.Grain)).ToList();
-        foreach (var (creation, _) in created)
+        // Most turns create nothing: this runs on every turn, so it allocates only when there are creations.
+        var creations = notCreated is null || turn.Creations.Count == 0 ? null : turn.Creations.Where(c => !notCreated.Contains(c.Creation.Grain)).ToList();
+        if (creations is not null)
         {
-            silo.Seed(creation, committedAt);
+            foreach (var (creation, _) in creations)
+            {
+                silo.Seed(creation, committedAt);
+            }
         }
 
-        foreach (var action in turn.AfterCommitActions.Concat(created.Where(c => c.WhenCreated is not null).Select(c => c.WhenCreated!)))
+        foreach (var action in turn.AfterCommitActions)
         {
-            try
-            {
-                action();
-            }
-            catch (Exception ex)
-            {
-                // The turn has committed; a failing follow-up must not turn its success into an error.
-                silo.Logger.LogError(ex, "An after-commit action of a turn on {Grain} failed", Id);
-            }
+            RunAfterCommitAction(action);
+        }
+
+        foreach (var whenCreated in creations?.Select(c => c.WhenCreated).OfType<Action>() ?? [])
+        {
+            RunAfterCommitAction(whenCreated);
+        }
+    }
+
+    private void RunAfterCommitAction(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception ex)
+        {
+            // The turn has committed; a failing follow-up must not turn its success into an error.
+            silo.Logger.LogError(ex, "An after-commit action of a turn on {Grain} failed", Id);
         }
     }
 

@@ -200,6 +200,7 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
             // One message (the usual case) goes as a one-row VALUES: PostgreSQL keeps a generic plan for it, where the
             // unnest form, estimated at ten rows, would be planned afresh on every execution.
             var single = outgoing.Count == 1;
+            object Field<T>(Func<GrainMessage, T> pick) => single ? pick(outgoing[0])! : outgoing.Select(pick).ToArray();
             var source = single
                 ? "(VALUES ($1::uuid, $2::text, $3::text, $4::text, $5::jsonb, $6::timestamptz))"
                 : "unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[])";
@@ -209,12 +210,12 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
                   FROM {source} AS m (id, target_type, target_key, method, args, created_at)
                   {(onlyIfTargetExists ? "WHERE EXISTS (SELECT 1 FROM cp_grains g WHERE g.grain_type = m.target_type AND g.grain_key = m.target_key OFFSET 0) RETURNING id" : "")}
                   """,
-                single ? outgoing[0].Id : outgoing.Select(m => m.Id).ToArray(),
-                single ? outgoing[0].Target.Type : outgoing.Select(m => m.Target.Type).ToArray(),
-                single ? outgoing[0].Target.Key : outgoing.Select(m => m.Target.Key).ToArray(),
-                single ? outgoing[0].Method : outgoing.Select(m => m.Method).ToArray(),
-                single ? outgoing[0].ArgsJson : outgoing.Select(m => m.ArgsJson).ToArray(),
-                single ? outgoing[0].CreatedAt.ToUniversalTime() : outgoing.Select(m => m.CreatedAt.ToUniversalTime()).ToArray(),
+                Field(m => m.Id),
+                Field(m => m.Target.Type),
+                Field(m => m.Target.Key),
+                Field(m => m.Method),
+                Field(m => m.ArgsJson),
+                Field(m => m.CreatedAt.ToUniversalTime()),
                 commit.Grain.Type,
                 commit.Grain.Key,
                 now,
@@ -731,19 +732,6 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
                $"ON CONFLICT (grain_key) DO {updates}";
     }
 
-    private static string SqlType(ProjectionColumnType type) => type switch
-    {
-        ProjectionColumnType.Text => "text",
-        ProjectionColumnType.Integer => "integer",
-        ProjectionColumnType.BigInt => "bigint",
-        ProjectionColumnType.Numeric => "numeric",
-        ProjectionColumnType.Boolean => "boolean",
-        ProjectionColumnType.Uuid => "uuid",
-        ProjectionColumnType.TimestampTz => "timestamptz",
-        ProjectionColumnType.Jsonb => "jsonb",
-        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown projection column type."),
-    };
-
     /// <summary>One column of several projection rows as a typed array (nulls kept), for <see cref="BuildCreatedProjectionSql"/>.</summary>
     private static NpgsqlParameter ProjectionArrayParameter(ProjectionColumnType type, List<object?> values)
     {
@@ -776,16 +764,21 @@ public sealed class PostgresGrainStore(NpgsqlDataSource dataSource, IEnumerable<
         NpgsqlDbType = DbTypeOf(type),
     };
 
-    private static NpgsqlDbType DbTypeOf(ProjectionColumnType type) => type switch
+    private static NpgsqlDbType DbTypeOf(ProjectionColumnType type) => ColumnType(type).Db;
+
+    private static string SqlType(ProjectionColumnType type) => ColumnType(type).Sql;
+
+    /// <summary>A projection column's parameter type and its SQL name, in one place.</summary>
+    private static (NpgsqlDbType Db, string Sql) ColumnType(ProjectionColumnType type) => type switch
     {
-        ProjectionColumnType.Text => NpgsqlDbType.Text,
-        ProjectionColumnType.Integer => NpgsqlDbType.Integer,
-        ProjectionColumnType.BigInt => NpgsqlDbType.Bigint,
-        ProjectionColumnType.Numeric => NpgsqlDbType.Numeric,
-        ProjectionColumnType.Boolean => NpgsqlDbType.Boolean,
-        ProjectionColumnType.Uuid => NpgsqlDbType.Uuid,
-        ProjectionColumnType.TimestampTz => NpgsqlDbType.TimestampTz,
-        ProjectionColumnType.Jsonb => NpgsqlDbType.Jsonb,
+        ProjectionColumnType.Text => (NpgsqlDbType.Text, "text"),
+        ProjectionColumnType.Integer => (NpgsqlDbType.Integer, "integer"),
+        ProjectionColumnType.BigInt => (NpgsqlDbType.Bigint, "bigint"),
+        ProjectionColumnType.Numeric => (NpgsqlDbType.Numeric, "numeric"),
+        ProjectionColumnType.Boolean => (NpgsqlDbType.Boolean, "boolean"),
+        ProjectionColumnType.Uuid => (NpgsqlDbType.Uuid, "uuid"),
+        ProjectionColumnType.TimestampTz => (NpgsqlDbType.TimestampTz, "timestamptz"),
+        ProjectionColumnType.Jsonb => (NpgsqlDbType.Jsonb, "jsonb"),
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown projection column type."),
     };
 }
