@@ -1,0 +1,24 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql;
+using Orleans.Runtime.Hosting;
+
+namespace CryptoPay.Grains.Storage;
+
+public static class ProjectedStorageRegistration
+{
+    /// <summary>
+    /// Registers <see cref="ProjectedGrainStorage.Name"/> for <paramref name="projections"/>: on PostgreSQL when
+    /// <paramref name="dataSource"/> is given (its tables created by migrations), else in memory. The concrete storage
+    /// is also registered as itself, for the list queries that read it.
+    /// </summary>
+    public static IServiceCollection AddProjectedGrainStorage(this IServiceCollection services, NpgsqlDataSource? dataSource, IReadOnlyList<TableProjection> projections)
+    {
+        ProjectedGrainStorage storage = dataSource is null
+            ? new MemoryProjectedGrainStorage(projections)
+            : new PostgresProjectedGrainStorage(dataSource, projections);
+        services.TryAddSingleton(storage);
+        services.AddGrainStorage(ProjectedGrainStorage.Name, (sp, _) => sp.GetRequiredService<ProjectedGrainStorage>());
+        return services;
+    }
+}

@@ -1,0 +1,51 @@
+using System.Globalization;
+using System.Numerics;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace CryptoPay.Grains.Storage;
+
+/// <summary>
+/// How grain state is written as JSON: exact numbers (on-chain amounts as integer strings, never floating point),
+/// enums by name, snake_case property names and no type names, so a renamed class still reads its stored state.
+/// Properties are always written, defaults included: a 0 written over a non-zero initialiser reads back as 0.
+/// </summary>
+public static class StateJson
+{
+    public static JsonSerializerOptions Options { get; } = Create();
+
+    private static JsonSerializerOptions Create()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.General)
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+            DictionaryKeyPolicy = null,
+            NumberHandling = JsonNumberHandling.Strict,
+            DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+            IncludeFields = false,
+        };
+        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        options.Converters.Add(new BigIntegerConverter());
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
+
+    private sealed class BigIntegerConverter : JsonConverter<BigInteger>
+    {
+        public override BigInteger Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            var text = reader.TokenType switch
+            {
+                JsonTokenType.String => reader.GetString(),
+                JsonTokenType.Number => System.Text.Encoding.UTF8.GetString(reader.ValueSpan),
+                _ => throw new JsonException("Expected an integer string."),
+            };
+            return BigInteger.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
+                ? value
+                : throw new JsonException($"'{text}' is not an integer.");
+        }
+
+        public override void Write(Utf8JsonWriter writer, BigInteger value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(value.ToString(CultureInfo.InvariantCulture));
+    }
+}

@@ -1,0 +1,92 @@
+using System.Text.RegularExpressions;
+
+namespace CryptoPay.Grains.Storage;
+
+public enum ColumnType
+{
+    Text,
+    Integer,
+    BigInt,
+    Numeric,
+    Boolean,
+    Uuid,
+    TimestampTz,
+    Jsonb,
+}
+
+public sealed record ProjectedColumn(string Name, ColumnType Type);
+
+/// <summary>
+/// Where the state of one grain type lives in <see cref="ProjectedGrainStorage"/>: a table of its own, keyed by the
+/// grain's key (<c>grain_key</c>), holding the state (<c>state</c>, jsonb), its version (<c>version</c>, the ETag)
+/// and typed columns computed from the state. State and columns are written by one statement, so a list query over
+/// the columns never sees a state that was not written, nor misses one that was. The table is created by a migration.
+/// </summary>
+public abstract partial class TableProjection
+{
+    protected TableProjection(string stateName, string table)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(stateName);
+        EnsureIdentifier(table);
+        StateName = stateName;
+        Table = table;
+    }
+
+    /// <summary>The <c>[PersistentState]</c> name the grain type uses; one state name per grain type.</summary>
+    public string StateName { get; }
+
+    public string Table { get; }
+
+    public abstract Type StateType { get; }
+
+    public abstract IReadOnlyList<ProjectedColumn> Columns { get; }
+
+    public abstract object?[] Project(object state);
+
+    internal static void EnsureIdentifier(string name)
+    {
+        if (!IdentifierPattern().IsMatch(name) || name is "grain_key" or "version" or "state")
+        {
+            throw new ArgumentException($"'{name}' must be a plain lower-case SQL identifier other than grain_key, version and state.", nameof(name));
+        }
+    }
+
+    [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$")]
+    private static partial Regex IdentifierPattern();
+}
+
+public sealed class TableProjection<TState>(string stateName, string table) : TableProjection(stateName, table)
+    where TState : class
+{
+    private readonly List<ProjectedColumn> columns = [];
+    private readonly List<Func<TState, object?>> selectors = [];
+
+    public override Type StateType => typeof(TState);
+
+    public override IReadOnlyList<ProjectedColumn> Columns => columns;
+
+    public TableProjection<TState> Column<TValue>(string name, ColumnType type, Func<TState, TValue> selector)
+    {
+        EnsureIdentifier(name);
+        if (columns.Exists(c => c.Name == name))
+        {
+            throw new ArgumentException($"Projection '{Table}' already has a column '{name}'.", nameof(name));
+        }
+
+        columns.Add(new ProjectedColumn(name, type));
+        selectors.Add(s => selector(s));
+        return this;
+    }
+
+    public override object?[] Project(object state)
+    {
+        var typed = (TState)state;
+        var values = new object?[selectors.Count];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = selectors[i](typed);
+        }
+
+        return values;
+    }
+}

@@ -1,0 +1,190 @@
+using System.Numerics;
+using CryptoPay.Grains.Storage;
+using CryptoPay.TestSupport.Postgres;
+using Npgsql;
+using Orleans;
+using Orleans.Runtime;
+using Orleans.Storage;
+
+namespace CryptoPay.Grains.Tests.Storage;
+
+public sealed record SampleState
+{
+    public string Label { get; set; } = "";
+
+    public BigInteger Units { get; set; }
+
+    /// <summary>A non-zero initialiser: a written 0 must read back as 0.</summary>
+    public int Retries { get; set; } = 7;
+
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+/// <summary>The projected storage on both backends: conditional writes, typed columns written with the state, keys kept as text.</summary>
+[Collection("postgres")]
+public sealed class ProjectedGrainStorageTests(PostgresFixture postgres)
+{
+    public static readonly TableProjection<SampleState> Projection = new TableProjection<SampleState>("sample", "sample_states")
+        .Column("label", ColumnType.Text, s => s.Label)
+        .Column("units", ColumnType.Numeric, s => s.Units)
+        .Column("updated_at", ColumnType.TimestampTz, s => s.UpdatedAt);
+
+    public const string CreateTable =
+        "CREATE TABLE sample_states (grain_key text PRIMARY KEY, version bigint NOT NULL, state jsonb NOT NULL, " +
+        "label text NOT NULL, units numeric NOT NULL, updated_at timestamptz NOT NULL)";
+
+    public static TheoryData<string> Backends => new() { "memory", "postgres" };
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task State_round_trips_with_exact_numbers_and_written_defaults(string backend)
+    {
+        var (storage, _) = await CreateAsync(backend);
+        var id = GrainId.Create("sample", "a");
+        var written = new GrainState<SampleState>(new SampleState
+        {
+            Label = "first",
+            Units = BigInteger.Parse("123456789012345678901234567890"),
+            Retries = 0,
+            UpdatedAt = new DateTimeOffset(2026, 12, 3, 10, 0, 0, TimeSpan.FromHours(2)),
+        });
+
+        await storage.WriteStateAsync("sample", id, written);
+        var read = new GrainState<SampleState>();
+        await storage.ReadStateAsync("sample", id, read);
+
+        Assert.True(read.RecordExists);
+        Assert.Equal("1", read.ETag);
+        Assert.Equal(written.State, read.State);
+        Assert.Equal(0, read.State!.Retries);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task A_missing_grain_reads_as_a_new_state_without_an_etag(string backend)
+    {
+        var (storage, _) = await CreateAsync(backend);
+        var read = new GrainState<SampleState>();
+
+        await storage.ReadStateAsync("sample", GrainId.Create("sample", "nobody"), read);
+
+        Assert.False(read.RecordExists);
+        Assert.Null(read.ETag);
+        Assert.Equal(new SampleState(), read.State);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task A_stale_write_fails_and_leaves_the_stored_state(string backend)
+    {
+        var (storage, _) = await CreateAsync(backend);
+        var id = GrainId.Create("sample", "b");
+        var first = new GrainState<SampleState>(new SampleState { Label = "v1" });
+        await storage.WriteStateAsync("sample", id, first);
+        var stale = new GrainState<SampleState>(new SampleState { Label = "stale" }) { ETag = first.ETag };
+        first.State!.Label = "v2";
+        await storage.WriteStateAsync("sample", id, first);
+
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync("sample", id, stale));
+        // Two activations creating the same grain: the second insert fails too.
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync("sample", id, new GrainState<SampleState>(new SampleState { Label = "twin" })));
+
+        var read = new GrainState<SampleState>();
+        await storage.ReadStateAsync("sample", id, read);
+        Assert.Equal("v2", read.State!.Label);
+        Assert.Equal("2", read.ETag);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task Hex_looking_keys_are_kept_as_the_text_they_are(string backend)
+    {
+        var (storage, _) = await CreateAsync(backend);
+        string[] keys = ["020235", "20235", "ABC", "abc", "a+b"];
+        foreach (var key in keys)
+        {
+            await storage.WriteStateAsync("sample", GrainId.Create("sample", key), new GrainState<SampleState>(new SampleState { Label = key }));
+        }
+
+        foreach (var key in keys)
+        {
+            var read = new GrainState<SampleState>();
+            await storage.ReadStateAsync("sample", GrainId.Create("sample", key), read);
+            Assert.Equal(key, read.State!.Label);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task Columns_are_written_with_the_state(string backend)
+    {
+        var (storage, connection) = await CreateAsync(backend);
+        var id = GrainId.Create("sample", "c");
+        var state = new GrainState<SampleState>(new SampleState { Label = "one", Units = 5, UpdatedAt = DateTimeOffset.UnixEpoch });
+        await storage.WriteStateAsync("sample", id, state);
+        state.State!.Label = "two";
+        state.State.Units = 12;
+        await storage.WriteStateAsync("sample", id, state);
+
+        var (label, units) = backend == "memory"
+            ? ((string)((MemoryProjectedGrainStorage)storage).Rows("sample_states").Single().Columns[0]!,
+               (BigInteger)((MemoryProjectedGrainStorage)storage).Rows("sample_states").Single().Columns[1]!)
+            : await ReadColumnsAsync(connection!, "c");
+        Assert.Equal(("two", new BigInteger(12)), (label, units));
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task Clearing_needs_the_current_version(string backend)
+    {
+        var (storage, _) = await CreateAsync(backend);
+        var id = GrainId.Create("sample", "d");
+        var state = new GrainState<SampleState>(new SampleState { Label = "x" });
+        await storage.WriteStateAsync("sample", id, state);
+        var stale = new GrainState<SampleState>(state.State) { ETag = state.ETag };
+        await storage.WriteStateAsync("sample", id, state);
+
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.ClearStateAsync("sample", id, stale));
+        await storage.ClearStateAsync("sample", id, state);
+
+        var read = new GrainState<SampleState>();
+        await storage.ReadStateAsync("sample", id, read);
+        Assert.False(read.RecordExists);
+    }
+
+    [Fact]
+    public async Task An_unknown_state_name_is_a_configuration_error()
+    {
+        var (storage, _) = await CreateAsync("memory");
+
+        await Assert.ThrowsAsync<BadProviderConfigException>(() =>
+            storage.WriteStateAsync("other", GrainId.Create("sample", "e"), new GrainState<SampleState>(new SampleState())));
+    }
+
+    private async Task<(ProjectedGrainStorage Storage, string? Connection)> CreateAsync(string backend)
+    {
+        if (backend == "memory")
+        {
+            return (new MemoryProjectedGrainStorage([Projection]), null);
+        }
+
+        var connection = await postgres.CreateDatabaseAsync();
+        var dataSource = NpgsqlDataSource.Create(connection);
+        await using (var command = dataSource.CreateCommand(CreateTable))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+
+        return (new PostgresProjectedGrainStorage(dataSource, [Projection]), connection);
+    }
+
+    private static async Task<(string, BigInteger)> ReadColumnsAsync(string connection, string key)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connection);
+        await using var command = dataSource.CreateCommand("SELECT label, units FROM sample_states WHERE grain_key = $1");
+        command.Parameters.AddWithValue(key);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        return (reader.GetString(0), reader.GetFieldValue<BigInteger>(1));
+    }
+}
