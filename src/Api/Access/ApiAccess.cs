@@ -30,6 +30,9 @@ public sealed class AdminOptions
         CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(ApiKey)), SHA256.HashData(Encoding.UTF8.GetBytes(presented)));
 }
 
+/// <summary>A request running under an Idempotency-Key: the key, the key's generation and the request's fingerprint.</summary>
+public sealed record IdempotentRequest(string Key, int Generation, string Fingerprint);
+
 public static class ApiAccessExtensions
 {
     private const string CallerItem = "cryptopay.caller";
@@ -44,6 +47,13 @@ public static class ApiAccessExtensions
         builder.WithMetadata(new ApiAccess(AccessKind.Merchant, scope, idempotent));
 
     public static void SetCaller(this HttpContext context, MerchantCaller caller) => context.Items[CallerItem] = caller;
+
+    private const string IdempotentItem = "cryptopay.idempotent";
+
+    public static void SetIdempotentRequest(this HttpContext context, IdempotentRequest request) => context.Items[IdempotentItem] = request;
+
+    /// <summary>The Idempotency-Key this request runs under (the gate started it), or null.</summary>
+    public static IdempotentRequest? IdempotentRequest(this HttpContext context) => context.Items[IdempotentItem] as IdempotentRequest;
 
     /// <summary>The merchant key that authenticated this request (the gate guarantees one on merchant endpoints).</summary>
     public static MerchantCaller Caller(this HttpContext context) =>

@@ -171,7 +171,9 @@ internal sealed class ApiGateMiddleware(RequestDelegate next, IGrainFactory grai
                 await Deny(context, StatusCodes.Status422UnprocessableEntity, ErrorCodes.IdempotencyKeyReused, "This Idempotency-Key was used with a different request.");
                 return;
             case IdempotencyOutcome.InProgress:
-                await Deny(context, StatusCodes.Status409Conflict, ErrorCodes.IdempotencyInProgress, "A request with this Idempotency-Key is still running; retry shortly.");
+                // The first attempt usually answers within a second; one whose silo died frees the key after IdempotencyGrain.InProgressLease.
+                context.Response.Headers.RetryAfter = "1";
+                await Deny(context, StatusCodes.Status409Conflict, ErrorCodes.IdempotencyInProgress, "A request with this Idempotency-Key is still running; retry shortly with the same key and body.");
                 return;
             case IdempotencyOutcome.Replay:
                 var stored = decision.Response!;
@@ -187,6 +189,7 @@ internal sealed class ApiGateMiddleware(RequestDelegate next, IGrainFactory grai
                 return;
         }
 
+        context.SetIdempotentRequest(new IdempotentRequest(idempotencyKey, decision.Generation, fingerprint));
         var original = context.Response.Body;
         using var captured = new MemoryStream();
         context.Response.Body = captured;

@@ -1,4 +1,5 @@
 using CryptoPay.Grains.Deposits;
+using CryptoPay.Grains.Idempotency;
 using CryptoPay.Grains.Invoices;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
@@ -13,6 +14,7 @@ internal sealed class ApiExceptionHandler : IExceptionHandler
         var problem = exception switch
         {
             BadHttpRequestException bad => ApiProblem.Create(bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), bad.Message),
+            IdempotencyKeyReusedException reused => ApiProblem.Create(StatusCodes.Status422UnprocessableEntity, ErrorCodes.IdempotencyKeyReused, reused.Message),
             InvalidInvoiceTransitionException transition => ApiProblem.Create(StatusCodes.Status409Conflict, ErrorCodes.InvalidStateTransition, transition.Message),
             NetworkNotConfiguredException unconfigured => ApiProblem.Create(StatusCodes.Status400BadRequest, ErrorCodes.UnsupportedNetwork, unconfigured.Message),
             _ => null,

@@ -67,12 +67,25 @@ public static class InvoiceEndpoints
         HttpContext context, IGrainFactory grains, IRateProvider rates, TimeProvider time, IOptions<RateOptions> rateOptions, IOptions<ApiOptions> api)
     {
         var (body, problem) = await JsonBody.ReadAsync(context.Request);
-        return body is null ? problem! : await CreateForAsync(context, context.Caller(), body, grains, rates, time, rateOptions, api);
+        return body is null ? problem! : await CreateForAsync(context, context.Caller(), body, grains, rates, time, rateOptions, api, NewInvoiceId(context));
+    }
+
+    /// <summary>The id a created invoice gets: derived from the request's Idempotency-Key when it has one, so a retry finds it.</summary>
+    private static (Guid Id, string? Fingerprint) NewInvoiceId(HttpContext context)
+    {
+        if (context.IdempotentRequest() is not { } request)
+        {
+            return (Guid.NewGuid(), null);
+        }
+
+        var caller = context.Caller();
+        return (InvoiceIds.ForIdempotencyKey(caller.MerchantId, caller.Mode, request.Key, request.Generation), request.Fingerprint);
     }
 
     /// <summary>Creates an invoice for <paramref name="caller"/> from a request body (the API's, or one a payment link composed).</summary>
     public static async Task<Results<Created<InvoiceResponse>, ProblemHttpResult>> CreateForAsync(
-        HttpContext context, MerchantCaller caller, JsonBody body, IGrainFactory grains, IRateProvider rates, TimeProvider time, IOptions<RateOptions> rateOptions, IOptions<ApiOptions> api)
+        HttpContext context, MerchantCaller caller, JsonBody body, IGrainFactory grains, IRateProvider rates, TimeProvider time, IOptions<RateOptions> rateOptions, IOptions<ApiOptions> api,
+        (Guid Id, string? Fingerprint) newInvoice)
     {
         var now = time.GetUtcNow();
         if (InvoiceDraft.Parse(body, archived: false, now) is not { } draft)
@@ -93,7 +106,7 @@ public static class InvoiceEndpoints
         }
 
         var live = context.RequestServices.GetRequiredService<LiveNetworks>();
-        var id = Guid.NewGuid();
+        var id = newInvoice.Id;
         var methods = ChooseMethods(draft, caller, body, live);
         if (methods is null)
         {
@@ -133,7 +146,7 @@ public static class InvoiceEndpoints
             only.Address = deposit.Address;
         }
 
-        var spec = Spec(draft, caller, snapshot, now, now + draft.ExpiresIn, archived: false) with { PaymentMethods = quoted };
+        var spec = Spec(draft, caller, snapshot, now, now + draft.ExpiresIn, archived: false) with { PaymentMethods = quoted, RequestFingerprint = newInvoice.Fingerprint };
         return await OpenAsync(context, grains, api.Value, id, spec);
     }
 
@@ -165,7 +178,8 @@ public static class InvoiceEndpoints
         }
 
         var created = draft.CreatedAt!.Value;
-        return await OpenAsync(context, grains, api.Value, Guid.NewGuid(), Spec(draft, caller, snapshot, created, created, archived: true));
+        var (id, fingerprint) = NewInvoiceId(context);
+        return await OpenAsync(context, grains, api.Value, id, Spec(draft, caller, snapshot, created, created, archived: true) with { RequestFingerprint = fingerprint });
     }
 
     private static async Task<Results<Created<InvoiceResponse>, ProblemHttpResult>> OpenAsync(HttpContext context, IGrainFactory grains, ApiOptions api, Guid id, InvoiceSpec spec)
@@ -179,8 +193,9 @@ public static class InvoiceEndpoints
             }
         }
 
-        // Without an order id nobody else knows the fresh id yet, so the invoice grain need not look for stored state.
-        var reference = spec.OrderId is null ? grains.GetNewGrain<IInvoiceGrain>(id) : grains.GetGrain<IInvoiceGrain>(id);
+        // A random id without an order id is known to nobody else yet, so the invoice grain need not look for stored
+        // state; an id derived from an Idempotency-Key may belong to an invoice an earlier attempt created.
+        var reference = spec.OrderId is null && spec.RequestFingerprint is null ? grains.GetNewGrain<IInvoiceGrain>(id) : grains.GetGrain<IInvoiceGrain>(id);
         var invoice = await reference.Create(spec);
         return TypedResults.Created($"/v1/invoices/{id}", invoice.ToResponse(CheckoutBase(context, api), context.PaymentUris()));
     }
@@ -277,13 +292,14 @@ public static class InvoiceEndpoints
             ? TypedResults.Ok(invoice.ToResponse(CheckoutBase(context, api.Value), context.PaymentUris()))
             : ApiProblem.NotFound("invoice");
 
-    private static async Task<Results<Ok<InvoiceStatusResponse>, StatusCodeHttpResult, ProblemHttpResult>> StatusAsync(string id, HttpContext context, IGrainFactory grains)
+    private static async Task<Results<Ok<InvoiceStatusResponse>, StatusCodeHttpResult, ProblemHttpResult>> StatusAsync(string id, HttpContext context, IGrainFactory grains, TimeProvider time)
     {
-        if (!Guid.TryParse(id, out var invoiceId) || await grains.GetGrain<IInvoiceGrain>(invoiceId).GetStatus() is not { } invoice)
+        if (!Guid.TryParse(id, out var invoiceId) || await grains.GetGrain<IInvoiceGrain>(invoiceId).GetStatus() is not { } stored)
         {
             return ApiProblem.NotFound("invoice");
         }
 
+        var invoice = stored.AsOf(time.GetUtcNow());
         var etag = $"\"{invoice.Id:N}-{invoice.Revision}\"";
         context.Response.Headers.ETag = etag;
         context.Response.Headers.CacheControl = "no-cache";

@@ -165,7 +165,7 @@ public static class PaymentLinkEndpoints
             ["description"] = spec.Description,
         };
         var body = JsonBody.Of(JsonSerializer.SerializeToElement(draft));
-        var created = await InvoiceEndpoints.CreateForAsync(context, new MerchantCaller(spec.MerchantId, spec.Mode, Guid.Empty, merchant), body, grains, rates, time, rateOptions, api);
+        var created = await InvoiceEndpoints.CreateForAsync(context, new MerchantCaller(spec.MerchantId, spec.Mode, Guid.Empty, merchant), body, grains, rates, time, rateOptions, api, (Guid.NewGuid(), null));
         if (created.Result is not Created<InvoiceResponse> { Value: { } invoice })
         {
             await link.ReleaseUse();

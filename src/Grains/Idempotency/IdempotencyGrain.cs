@@ -2,6 +2,9 @@ using CryptoPay.Runtime.Grains;
 
 namespace CryptoPay.Grains.Idempotency;
 
+/// <summary>An Idempotency-Key reached an object that another request created with it.</summary>
+public sealed class IdempotencyKeyReusedException(string message) : Exception(message);
+
 public enum IdempotencyOutcome
 {
     /// <summary>The caller runs the request and must report its response with Complete (or Abandon).</summary>
@@ -13,7 +16,12 @@ public enum IdempotencyOutcome
 
 public sealed record IdempotentResponse(int Status, string ContentType, string Body, IReadOnlyDictionary<string, string> Headers);
 
-public sealed record IdempotencyDecision(IdempotencyOutcome Outcome, IdempotentResponse? Response);
+/// <summary>
+/// What to do with a request. <paramref name="Generation"/> numbers the uses of the key: it stays the same when an
+/// attempt that never completed (its silo died) is started again, so objects the attempt created can be found again
+/// under ids derived from it, and moves on only when a completed use is forgotten after <see cref="IdempotencyGrain.Retention"/>.
+/// </summary>
+public sealed record IdempotencyDecision(IdempotencyOutcome Outcome, IdempotentResponse? Response, int Generation = 0);
 
 public sealed record IdempotencyState
 {
@@ -24,6 +32,9 @@ public sealed record IdempotencyState
     public IdempotentResponse? Response { get; set; }
 
     public DateTimeOffset? CompletedAt { get; set; }
+
+    /// <summary>How many completed uses of the key were forgotten; see <see cref="IdempotencyDecision.Generation"/>.</summary>
+    public int Generation { get; set; }
 }
 
 /// <summary>
@@ -54,20 +65,25 @@ public sealed class IdempotencyGrain : Grain<IdempotencyState>, IIdempotencyGrai
     {
         var expired = State.CompletedAt is { } done && Now - done >= Retention;
         var abandoned = State.Fingerprint is not null && State.Response is null && Now - State.StartedAt >= InProgressLease;
-        if (State.Fingerprint is null || expired || abandoned)
+        if (expired)
         {
-            State = new IdempotencyState { Fingerprint = fingerprint, StartedAt = Now };
-            return Task.FromResult(new IdempotencyDecision(IdempotencyOutcome.Started, null));
+            Forget();
+        }
+
+        if (State.Fingerprint is null || abandoned)
+        {
+            State = new IdempotencyState { Fingerprint = fingerprint, StartedAt = Now, Generation = State.Generation };
+            return Task.FromResult(new IdempotencyDecision(IdempotencyOutcome.Started, null, State.Generation));
         }
 
         if (!string.Equals(State.Fingerprint, fingerprint, StringComparison.Ordinal))
         {
-            return Task.FromResult(new IdempotencyDecision(IdempotencyOutcome.KeyReused, null));
+            return Task.FromResult(new IdempotencyDecision(IdempotencyOutcome.KeyReused, null, State.Generation));
         }
 
         return Task.FromResult(State.Response is { } response
-            ? new IdempotencyDecision(IdempotencyOutcome.Replay, response)
-            : new IdempotencyDecision(IdempotencyOutcome.InProgress, null));
+            ? new IdempotencyDecision(IdempotencyOutcome.Replay, response, State.Generation)
+            : new IdempotencyDecision(IdempotencyOutcome.InProgress, null, State.Generation));
     }
 
     public Task Complete(string fingerprint, IdempotentResponse response)
@@ -86,7 +102,8 @@ public sealed class IdempotencyGrain : Grain<IdempotencyState>, IIdempotencyGrai
     {
         if (State.Fingerprint == fingerprint && State.Response is null)
         {
-            State = new IdempotencyState();
+            // The attempt may have created objects under ids derived from this generation: a retry must find them.
+            State = new IdempotencyState { Generation = State.Generation };
         }
 
         return Task.CompletedTask;
@@ -96,9 +113,12 @@ public sealed class IdempotencyGrain : Grain<IdempotencyState>, IIdempotencyGrai
     {
         if (State.CompletedAt is { } done && Now - done >= Retention)
         {
-            State = new IdempotencyState();
+            Forget();
         }
 
         return Task.CompletedTask;
     }
+
+    /// <summary>A completed use is over: the key is free, and its next use gets ids of its own.</summary>
+    private void Forget() => State = new IdempotencyState { Generation = State.Generation + 1 };
 }

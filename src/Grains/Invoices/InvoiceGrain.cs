@@ -1,4 +1,5 @@
 using System.Numerics;
+using CryptoPay.Grains.Idempotency;
 using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Webhooks;
 using CryptoPay.Runtime.Grains;
@@ -28,7 +29,8 @@ public interface IInvoiceGrain : IGrainWithGuidKey
 
     /// <summary>
     /// For the public status endpoint: what <see cref="GetCached"/> promises, as a small immutable answer that
-    /// pollers of an unchanged invoice share (null: no such invoice).
+    /// pollers of an unchanged invoice share (null: no such invoice). Being shared, it is the stored status: readers
+    /// apply <see cref="InvoiceStatusView.AsOf"/> to see an invoice past its expiry as expired.
     /// </summary>
     [CachedRead(500, Shared = true)]
     Task<InvoiceStatusView?> GetStatus();
@@ -63,8 +65,13 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
 
     public async Task<InvoiceState> Create(InvoiceSpec spec)
     {
+        if (State.Exists && spec.RequestFingerprint is not null && State.Spec.RequestFingerprint != spec.RequestFingerprint)
+        {
+            throw new IdempotencyKeyReusedException($"Invoice {State.Id} was created by another request with this Idempotency-Key.");
+        }
+
         await Open(spec);
-        return State;
+        return State.AsOf(Now);
     }
 
     public async Task Open(InvoiceSpec spec)
@@ -93,12 +100,12 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         await PublishEventsSince(before);
     }
 
-    public Task<InvoiceState?> Get() => Task.FromResult(State.Exists ? State : null);
+    public Task<InvoiceState?> Get() => Task.FromResult(State.Exists ? State.AsOf(Now) : null);
 
     public Task<InvoiceState?> GetCached() => Get();
 
     public Task<InvoiceStatusView?> GetStatus() =>
-        Task.FromResult(State.Exists ? new InvoiceStatusView(State.Id, State.Status, State.Spec.ExpiresAt, State.Revision) : null);
+        Task.FromResult(State.Exists ? InvoiceStatusView.Of(State) : null);
 
     public async Task<InvoiceState> Cancel()
     {
@@ -247,18 +254,7 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
 
         var before = WebhookEventTypes.InvoiceMark.Of(State);
         var credited = InvoiceCredits.Of(State);
-
-        if (State.HasPayments)
-        {
-            State.Status = InvoiceStatus.PaidPartial;
-            State.Exception = InvoiceException.Underpaid;
-        }
-        else
-        {
-            State.Status = InvoiceStatus.Expired;
-        }
-
-        Touch();
+        InvoiceState.Expired(State);
         // The confirmed part of an underpayment is the merchant's now.
         await CreditOutputsSince(credited);
         await PublishEventsSince(before);

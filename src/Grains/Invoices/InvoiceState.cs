@@ -124,6 +124,12 @@ public sealed record InvoiceSpec
 
     /// <summary>A historical invoice imported as it was: archived, never watched.</summary>
     public bool Archived { get; init; }
+
+    /// <summary>
+    /// The fingerprint of the request that asked for the invoice under an Idempotency-Key (its id is derived from the
+    /// key): a retry must ask for the same invoice, so a different request reaching the same id is refused.
+    /// </summary>
+    public string? RequestFingerprint { get; init; }
 }
 
 public sealed record InvoiceState
@@ -153,10 +159,45 @@ public sealed record InvoiceState
 
     public bool HasPayments => PaymentMethods.Exists(m => m.Payments.Count > 0);
 
+    /// <summary>
+    /// The invoice as it stands at <paramref name="now"/>: a pending invoice past its expiry reads as expired (paid
+    /// partially when it has payments) even before its expiry reminder has run, with the revision that change will have.
+    /// </summary>
+    public InvoiceState AsOf(DateTimeOffset now) =>
+        Status == InvoiceStatus.Pending && now >= Spec.ExpiresAt ? Expired(this with { }) : this;
+
+    /// <summary>Moves a pending invoice to what its expiry makes of it; the one rule the reminder and <see cref="AsOf"/> share.</summary>
+    public static InvoiceState Expired(InvoiceState invoice)
+    {
+        if (invoice.HasPayments)
+        {
+            invoice.Status = InvoiceStatus.PaidPartial;
+            invoice.Exception = InvoiceException.Underpaid;
+        }
+        else
+        {
+            invoice.Status = InvoiceStatus.Expired;
+        }
+
+        invoice.UpdatedAt = invoice.Spec.ExpiresAt;
+        invoice.Revision++;
+        return invoice;
+    }
+
     /// <summary>What was paid, in the invoice currency at the locked rates.</summary>
     public decimal PaidAmountInCurrency =>
         PaymentMethods.Sum(m => m.PaidAmount * m.Rate);
 }
 
 /// <summary>What a status poll shows of an invoice; <see cref="Revision"/> changes with every change of the invoice.</summary>
-public sealed record InvoiceStatusView(Guid Id, InvoiceStatus Status, DateTimeOffset ExpiresAt, long Revision);
+public sealed record InvoiceStatusView(Guid Id, InvoiceStatus Status, DateTimeOffset ExpiresAt, long Revision, bool HasPayments = false)
+{
+    public static InvoiceStatusView Of(InvoiceState invoice) =>
+        new(invoice.Id, invoice.Status, invoice.Spec.ExpiresAt, invoice.Revision, invoice.HasPayments);
+
+    /// <summary>The view at <paramref name="now"/>, by the rule of <see cref="InvoiceState.AsOf"/> (views are shared, so this copies).</summary>
+    public InvoiceStatusView AsOf(DateTimeOffset now) =>
+        Status == InvoiceStatus.Pending && now >= ExpiresAt
+            ? this with { Status = HasPayments ? InvoiceStatus.PaidPartial : InvoiceStatus.Expired, Revision = Revision + 1 }
+            : this;
+}

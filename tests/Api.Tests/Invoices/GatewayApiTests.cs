@@ -175,6 +175,51 @@ public abstract class GatewayApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_attempt_whose_silo_died_is_answered_409_with_retry_after_and_its_retry_gets_the_id_derived_from_the_key()
+    {
+        var (test, _, merchantId) = await MerchantAsync();
+        // What a silo killed mid-request leaves: the key's record started with this request's fingerprint, never completed.
+        var fingerprint = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes("POST /v1/invoices\n" + Invoice)));
+        var record = Host.Silo.GrainFactory.GetGrain<CryptoPay.Grains.Idempotency.IIdempotencyGrain>($"{Guid.Parse(merchantId):N}/test/died-1");
+        Assert.Equal(CryptoPay.Grains.Idempotency.IdempotencyOutcome.Started, (await record.Begin(fingerprint)).Outcome);
+
+        var busy = await test.PostJsonAsync("/v1/invoices", Invoice, r => r.Headers.Add("Idempotency-Key", "died-1"));
+        AssertProblem(busy, 409, "IDEMPOTENCY_IN_PROGRESS");
+        Assert.Equal(TimeSpan.FromSeconds(1), busy.Response.Headers.RetryAfter?.Delta);
+
+        await Host.AdvanceAsync(CryptoPay.Grains.Idempotency.IdempotencyGrain.InProgressLease);
+        var retried = await test.PostJsonAsync("/v1/invoices", Invoice, r => r.Headers.Add("Idempotency-Key", "died-1"));
+
+        Assert.Equal(201, retried.Status);
+        var expected = CryptoPay.Grains.Invoices.InvoiceIds.ForIdempotencyKey(Guid.Parse(merchantId), CryptoPay.Grains.Merchants.Mode.Test, "died-1", 0);
+        Assert.Equal(expected.ToString(), retried.Body.Str("id"));
+        Assert.Equal(1, (await test.GetJsonAsync("/v1/invoices")).Body.GetProperty("pagination").GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_status_read_past_expires_at_says_expired_before_the_expiry_reminder_has_run()
+    {
+        var (test, _, _) = await MerchantAsync();
+        var id = (await test.PostJsonAsync("/v1/invoices", """{"amount":"10","currency":"EUR","network":"sandbox","expire_min":1}""")).Body.Str("id");
+        using var anonymous = new HttpClient { BaseAddress = Host.Http.BaseAddress };
+        using var before = await anonymous.GetAsync($"/v1/invoices/{id}/status");
+
+        Host.Clock.Advance(TimeSpan.FromMinutes(1)); // the clock only: no reminder runs
+
+        using var stale = new HttpRequestMessage(HttpMethod.Get, $"/v1/invoices/{id}/status");
+        stale.Headers.IfNoneMatch.Add(before.Headers.ETag!);
+        using var after = await anonymous.SendAsync(stale);
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        Assert.Contains("\"expired\"", await after.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal("expired", (await test.GetJsonAsync($"/v1/invoices/{id}")).Body.Str("status"));
+
+        // When the reminder runs, the stored invoice becomes what readers were already shown, with the same ETag.
+        await Host.RunDueWorkAsync();
+        using var settled = await anonymous.GetAsync($"/v1/invoices/{id}/status");
+        Assert.Equal(after.Headers.ETag, settled.Headers.ETag);
+    }
+
+    [Fact]
     public async Task Fifty_concurrent_identical_requests_with_one_idempotency_key_create_one_invoice()
     {
         var (test, _, _) = await MerchantAsync();

@@ -167,6 +167,39 @@ public sealed class InvoiceGrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_idempotency_key_keeps_its_generation_for_a_dead_attempt_and_moves_on_after_a_completed_use_is_forgotten()
+    {
+        var key = cluster.Client.GetGrain<IIdempotencyGrain>("m/test/k-gen");
+        Assert.Equal((IdempotencyOutcome.Started, 0), Of(await key.Begin("a")));
+
+        // The attempt's silo died: after the lease the key starts again, in the same generation, so derived ids repeat.
+        await cluster.AdvanceTimeAsync(IdempotencyGrain.InProgressLease);
+        Assert.Equal((IdempotencyOutcome.Started, 0), Of(await key.Begin("a")));
+        await key.Abandon("a");
+        Assert.Equal((IdempotencyOutcome.Started, 0), Of(await key.Begin("a")));
+
+        await key.Complete("a", new IdempotentResponse(201, "application/json", "{}", new Dictionary<string, string>()));
+        await cluster.AdvanceTimeAsync(IdempotencyGrain.Retention);
+        Assert.Equal((IdempotencyOutcome.Started, 1), Of(await key.Begin("a")));
+
+        static (IdempotencyOutcome, int) Of(IdempotencyDecision decision) => (decision.Outcome, decision.Generation);
+    }
+
+    [Fact]
+    public async Task Creating_an_invoice_again_returns_it_for_the_same_request_and_refuses_another_request()
+    {
+        var id = InvoiceIds.ForIdempotencyKey(Guid.NewGuid(), Mode.Test, "k", 0);
+        var spec = Spec(Guid.NewGuid()) with { RequestFingerprint = "fp-1" };
+        var invoice = cluster.Client.GetGrain<IInvoiceGrain>(id);
+
+        var first = await invoice.Create(spec);
+        var again = await invoice.Create(spec with { CreatedAt = spec.CreatedAt.AddSeconds(5) });
+
+        Assert.Equal((first.Id, first.Spec.CreatedAt), (again.Id, again.Spec.CreatedAt));
+        await Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => invoice.Create(spec with { RequestFingerprint = "fp-2", Amount = 99m }));
+    }
+
+    [Fact]
     public void Amounts_convert_exactly_between_decimals_and_units()
     {
         Assert.Equal(BigInteger.Parse("1500000000000000000", System.Globalization.CultureInfo.InvariantCulture), Amounts.ToUnits(1.5m, 18));
