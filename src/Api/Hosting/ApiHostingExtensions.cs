@@ -9,6 +9,7 @@ using CryptoPay.Api.Merchants;
 using CryptoPay.Api.PaymentLinks;
 using CryptoPay.Api.Docs;
 using CryptoPay.Api.Rates;
+using CryptoPay.Grains.Rates;
 using CryptoPay.Api.Routing;
 using CryptoPay.Api.Sandbox;
 using CryptoPay.Api.Webhooks;

@@ -7,49 +7,19 @@ using CryptoPay.Grains.Invoices;
 
 namespace CryptoPay.Api.Invoices;
 
-/// <summary>The fields of an invoice request, checked against every rule of API.md that needs no rates.</summary>
-public sealed record InvoiceDraft
+/// <summary>Reads an invoice request into an <see cref="InvoiceOrder"/>, checked against every rule of API.md that needs no rates.</summary>
+public static class InvoiceDraft
 {
-    public const decimal MaxUsdAmount = 1_000_000m;
-    public static readonly TimeSpan DefaultExpiry = TimeSpan.FromMinutes(30);
-    public static readonly TimeSpan MinExpiry = TimeSpan.FromSeconds(60);
-    public static readonly TimeSpan MaxExpiry = TimeSpan.FromDays(7);
+    public const decimal MaxUsdAmount = InvoiceOrder.MaxUsdAmount;
+    private static readonly TimeSpan DefaultExpiry = InvoiceOrder.DefaultExpiry;
+    private static readonly TimeSpan MinExpiry = InvoiceOrder.MinExpiry;
+    private static readonly TimeSpan MaxExpiry = InvoiceOrder.MaxExpiry;
 
     private static readonly string[] DateFormats =
         ["yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd", "yyyy-MM-dd HH:mm:ss"];
 
-    public decimal Amount { get; init; }
-
-    public CurrencyInfo Currency { get; init; } = null!;
-
-    public string? Network { get; init; }
-
-    public IReadOnlyList<string>? PaymentMethods { get; init; }
-
-    public string? OrderId { get; init; }
-
-    public string? Description { get; init; }
-
-    public string? CustomerId { get; init; }
-
-    public string? CustomerEmail { get; init; }
-
-    public string? MetadataJson { get; init; }
-
-    public List<LineItem> LineItems { get; init; } = [];
-
-    public TimeSpan ExpiresIn { get; init; }
-
-    public decimal AllowedErrorPercent { get; init; }
-
-    public string? CallbackUrl { get; init; }
-
-    public string? RedirectUrl { get; init; }
-
-    public DateTimeOffset? CreatedAt { get; init; }
-
     /// <summary>Reads and checks the body; null with the errors recorded on <paramref name="body"/> when it breaks a rule.</summary>
-    public static InvoiceDraft? Parse(JsonBody body, bool archived, DateTimeOffset now)
+    public static InvoiceOrder? Parse(JsonBody body, bool archived, DateTimeOffset now)
     {
         var amount = body.Decimal("amount", required: true, formatCode: ErrorCodes.InvalidAmountFormat);
         var currencyCode = body.String("currency", 10, required: true);
@@ -171,7 +141,7 @@ public sealed record InvoiceDraft
             return null;
         }
 
-        return new InvoiceDraft
+        return new InvoiceOrder
         {
             Amount = amount!.Value,
             Currency = currency!,

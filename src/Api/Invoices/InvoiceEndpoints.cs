@@ -2,6 +2,7 @@ using CryptoPay.Api.Access;
 using CryptoPay.Api.Errors;
 using CryptoPay.Api.Json;
 using CryptoPay.Api.Rates;
+using CryptoPay.Grains.Rates;
 using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Deposits;
@@ -63,11 +64,10 @@ public static class InvoiceEndpoints
     public static string CheckoutBase(HttpContext context, ApiOptions options) =>
         options.PublicBaseUrl ?? $"{context.Request.Scheme}://{context.Request.Host}";
 
-    private static async Task<Results<Created<InvoiceResponse>, ProblemHttpResult>> CreateAsync(
-        HttpContext context, IGrainFactory grains, IRateProvider rates, TimeProvider time, IOptions<RateOptions> rateOptions, IOptions<ApiOptions> api)
+    private static async Task<Results<Created<InvoiceResponse>, ProblemHttpResult>> CreateAsync(HttpContext context, TimeProvider time, IOptions<ApiOptions> api)
     {
         var (body, problem) = await JsonBody.ReadAsync(context.Request);
-        return body is null ? problem! : await CreateForAsync(context, context.Caller(), body, grains, rates, time, rateOptions, api, NewInvoiceId(context));
+        return body is null ? problem! : await CreateForAsync(context, context.Caller(), body, time, api, NewInvoiceId(context));
     }
 
     /// <summary>The id a created invoice gets: derived from the request's Idempotency-Key when it has one, so a retry finds it.</summary>
@@ -84,208 +84,57 @@ public static class InvoiceEndpoints
 
     /// <summary>Creates an invoice for <paramref name="caller"/> from a request body (the API's, or one a payment link composed).</summary>
     public static async Task<Results<Created<InvoiceResponse>, ProblemHttpResult>> CreateForAsync(
-        HttpContext context, MerchantCaller caller, JsonBody body, IGrainFactory grains, IRateProvider rates, TimeProvider time, IOptions<RateOptions> rateOptions, IOptions<ApiOptions> api,
-        (Guid Id, string? Fingerprint) newInvoice)
+        HttpContext context, MerchantCaller caller, JsonBody body, TimeProvider time, IOptions<ApiOptions> api, (Guid Id, string? Fingerprint) newInvoice)
     {
-        var now = time.GetUtcNow();
-        if (InvoiceDraft.Parse(body, archived: false, now) is not { } draft)
+        if (InvoiceDraft.Parse(body, archived: false, time.GetUtcNow()) is not { } order)
         {
             return body.Problem();
         }
 
-        var snapshot = await rates.GetAsync(context.RequestAborted);
-        var fresh = snapshot is not null && now - snapshot.AsOf <= rateOptions.Value.MaxAge;
-        if (draft.Currency.IsFiat && !fresh)
-        {
-            return ApiProblem.Create(StatusCodes.Status503ServiceUnavailable, ErrorCodes.RatesUnavailable, "Exchange rates are stale or unavailable; fiat-priced invoices cannot be created now. Crypto-priced invoices still work.");
-        }
-
-        if (ExceedsLimit(draft, snapshot) is { } limitProblem)
-        {
-            return limitProblem;
-        }
-
-        var live = context.RequestServices.GetRequiredService<LiveNetworks>();
-        var id = newInvoice.Id;
-        var methods = ChooseMethods(draft, caller, body, live);
-        if (methods is null)
-        {
-            return body.Problem();
-        }
-
-        var quoted = new List<InvoicePaymentMethod>();
-        foreach (var method in methods)
-        {
-            var rate = draft.Currency.IsFiat ? snapshot!.Price(method.Asset, draft.Currency.Code) : 1m;
-            if (rate is not { } price || price <= 0)
-            {
-                return ApiProblem.Create(StatusCodes.Status503ServiceUnavailable, ErrorCodes.RatesUnavailable, $"No {method.Asset}/{draft.Currency.Code} rate is known.");
-            }
-
-            var amount = Amounts.RoundUp(draft.Amount / price, method.Decimals);
-            quoted.Add(new InvoicePaymentMethod
-            {
-                Method = method.Id,
-                Network = method.Network,
-                Asset = method.Asset,
-                Decimals = method.Decimals,
-                Address = method.IsSandbox ? SandboxChainGrain.AddressFor(id, method.Id) : null,
-                Amount = amount,
-                AmountUnits = Amounts.ToUnits(amount, method.Decimals),
-                Rate = price,
-                RequiredConfirmations = live.RequiredConfirmations(method, caller.Merchant),
-            });
-        }
-
-        // API.md: with exactly one live method its address is in the response; with several the customer's choice allocates one.
-        // Allocated last, once nothing else can refuse the request; an index lost to a later failure is skipped, never reused.
-        if (quoted is [{ Address: null } only])
-        {
-            var deposit = await context.RequestServices.GetRequiredService<DepositAllocation>()
-                .AllocateAsync(id, caller.MerchantId, caller.Mode, methods[0], only.RequiredConfirmations);
-            only.Address = deposit.Address;
-        }
-
-        var spec = Spec(draft, caller, snapshot, now, now + draft.ExpiresIn, archived: false) with { PaymentMethods = quoted, RequestFingerprint = newInvoice.Fingerprint };
-        return await OpenAsync(context, grains, api.Value, id, spec);
+        var result = await context.RequestServices.GetRequiredService<InvoiceCreation>()
+            .CreateAsync(order, Requester(caller), newInvoice.Id, newInvoice.Fingerprint, context.RequestAborted);
+        return Created(context, api.Value, result);
     }
 
-    private static async Task<Results<Created<InvoiceResponse>, ProblemHttpResult>> ImportAsync(
-        HttpContext context, IGrainFactory grains, IRateProvider rates, TimeProvider time, IOptions<ApiOptions> api)
+    private static async Task<Results<Created<InvoiceResponse>, ProblemHttpResult>> ImportAsync(HttpContext context, TimeProvider time, IOptions<ApiOptions> api)
     {
-        var caller = context.Caller();
         var (body, problem) = await JsonBody.ReadAsync(context.Request);
         if (body is null)
         {
             return problem!;
         }
 
-        var now = time.GetUtcNow();
-        if (InvoiceDraft.Parse(body, archived: true, now) is not { } draft)
+        if (InvoiceDraft.Parse(body, archived: true, time.GetUtcNow()) is not { } order)
         {
             return body.Problem();
         }
 
-        var snapshot = await rates.GetAsync(context.RequestAborted);
-        if (snapshot?.Price(draft.Currency.Code, caller.Merchant.ReportingCurrency) is null)
-        {
-            return ApiProblem.Create(StatusCodes.Status503ServiceUnavailable, ErrorCodes.RatesUnavailable, "No rate is known to convert the amount to the reporting currency.");
-        }
-
-        if (ExceedsLimit(draft, snapshot) is { } limitProblem)
-        {
-            return limitProblem;
-        }
-
-        var created = draft.CreatedAt!.Value;
         var (id, fingerprint) = NewInvoiceId(context);
-        return await OpenAsync(context, grains, api.Value, id, Spec(draft, caller, snapshot, created, created, archived: true) with { RequestFingerprint = fingerprint });
+        var result = await context.RequestServices.GetRequiredService<InvoiceCreation>()
+            .ImportAsync(order, Requester(context.Caller()), id, fingerprint, context.RequestAborted);
+        return Created(context, api.Value, result);
     }
 
-    private static async Task<Results<Created<InvoiceResponse>, ProblemHttpResult>> OpenAsync(HttpContext context, IGrainFactory grains, ApiOptions api, Guid id, InvoiceSpec spec)
+    private static InvoiceRequester Requester(MerchantCaller caller) => new(caller.MerchantId, caller.Mode, caller.Merchant);
+
+    private static Results<Created<InvoiceResponse>, ProblemHttpResult> Created(HttpContext context, ApiOptions api, InvoiceCreationResult result)
     {
-        if (spec.OrderId is { } orderId)
+        if (result.Invoice is { } invoice)
         {
-            var owner = await grains.GetGrain<IOrderIndexGrain>(OrderIndexGrain.KeyOf(spec.MerchantId, spec.Mode, orderId)).Reserve(id, spec);
-            if (owner != id)
-            {
-                return ApiProblem.Create(StatusCodes.Status409Conflict, ErrorCodes.OrderIdExists, $"Order id '{orderId}' already belongs to invoice {owner}.", extra: new Dictionary<string, object?> { ["invoice_id"] = owner });
-            }
+            return TypedResults.Created($"/v1/invoices/{invoice.Id}", invoice.ToResponse(CheckoutBase(context, api), context.PaymentUris()));
         }
 
-        // A random id without an order id is known to nobody else yet, so the invoice grain need not look for stored
-        // state; an id derived from an Idempotency-Key may belong to an invoice an earlier attempt created.
-        var reference = spec.OrderId is null && spec.RequestFingerprint is null ? grains.GetNewGrain<IInvoiceGrain>(id) : grains.GetGrain<IInvoiceGrain>(id);
-        var invoice = await reference.Create(spec);
-        return TypedResults.Created($"/v1/invoices/{id}", invoice.ToResponse(CheckoutBase(context, api), context.PaymentUris()));
-    }
-
-    private static InvoiceSpec Spec(InvoiceDraft draft, MerchantCaller caller, RateSnapshot? snapshot, DateTimeOffset createdAt, DateTimeOffset expiresAt, bool archived)
-    {
-        var reporting = Assets.FindCurrency(caller.Merchant.ReportingCurrency)!;
-        var toReporting = snapshot?.Price(draft.Currency.Code, reporting.Code) ?? 0m;
-        return new InvoiceSpec
+        var refusal = result.Refusal!;
+        return refusal.Reason switch
         {
-            MerchantId = caller.MerchantId,
-            Mode = caller.Mode,
-            Amount = draft.Amount,
-            Currency = draft.Currency.Code,
-            Description = draft.Description,
-            OrderId = draft.OrderId,
-            CustomerId = draft.CustomerId,
-            CustomerEmail = draft.CustomerEmail,
-            MetadataJson = draft.MetadataJson,
-            LineItems = draft.LineItems,
-            CreatedAt = createdAt,
-            ExpiresAt = expiresAt,
-            AllowedErrorPercent = draft.AllowedErrorPercent,
-            CallbackUrl = draft.CallbackUrl,
-            RedirectUrl = draft.RedirectUrl,
-            ReportingCurrency = reporting.Code,
-            AmountReporting = decimal.Round(draft.Amount * toReporting, reporting.Decimals, MidpointRounding.ToEven),
-            Archived = archived,
+            InvoiceRefusalReason.RatesUnavailable => ApiProblem.Create(StatusCodes.Status503ServiceUnavailable, ErrorCodes.RatesUnavailable, refusal.Message),
+            InvoiceRefusalReason.AmountAboveLimit => ApiProblem.Invalid(refusal.Field!, refusal.Message, ErrorCodes.InvalidAmountRange),
+            InvoiceRefusalReason.UnsupportedNetwork => ApiProblem.Invalid(refusal.Field!, refusal.Message, ErrorCodes.UnsupportedNetwork),
+            InvoiceRefusalReason.OrderIdExists => ApiProblem.Create(StatusCodes.Status409Conflict, ErrorCodes.OrderIdExists, refusal.Message,
+                extra: new Dictionary<string, object?> { ["invoice_id"] = refusal.ExistingInvoiceId }),
+            _ => throw new InvalidOperationException($"Unknown refusal {refusal.Reason}."),
         };
     }
-
-    private static ProblemHttpResult? ExceedsLimit(InvoiceDraft draft, RateSnapshot? snapshot) =>
-        snapshot?.Price(draft.Currency.Code, "USD") is { } usd && draft.Amount * usd > InvoiceDraft.MaxUsdAmount
-            ? ApiProblem.Invalid("amount", $"must be at most {InvoiceDraft.MaxUsdAmount:0} USD-equivalent.", ErrorCodes.InvalidAmountRange)
-            : null;
-
-    /// <summary>
-    /// The methods the invoice offers: those asked for, else the merchant's enabled ones, within the key's mode, the
-    /// priced asset and (live) the networks this gateway has configured.
-    /// </summary>
-    private static List<PaymentMethodInfo>? ChooseMethods(InvoiceDraft draft, MerchantCaller caller, JsonBody body, LiveNetworks live)
-    {
-        var testMode = caller.Mode == Mode.Test;
-        var enabled = caller.Merchant.EnabledPaymentMethods.Select(Assets.FindMethod).OfType<PaymentMethodInfo>().ToList();
-        var candidates = draft.PaymentMethods is { } asked
-            ? asked.Select(m => Assets.FindMethod(m)!).Distinct().ToList()
-            : draft.Network is { } network
-                ? Assets.Methods.Where(m => m.Network == network).ToList()
-                : enabled.Where(m => m.IsSandbox == testMode).ToList();
-        var field = draft.PaymentMethods is null ? "network" : "payment_methods";
-        if (candidates.Exists(m => m.IsSandbox != testMode))
-        {
-            body.Fail(field, testMode ? "test-mode invoices are paid on the sandbox network only." : "the sandbox network is for test-mode keys only.", ErrorCodes.UnsupportedNetwork);
-            return null;
-        }
-
-        if (!testMode)
-        {
-            var unconfigured = candidates.Where(m => !live.Offers(m, Mode.Live)).ToList();
-            if (draft.PaymentMethods is not null && unconfigured.Count > 0)
-            {
-                body.Fail(field, $"{string.Join(", ", unconfigured.Select(m => $"'{m.Id}'"))} {(unconfigured.Count == 1 ? "is" : "are")} not configured for live payments on this gateway; "
-                    + $"configured: {Configured(live)}.", ErrorCodes.UnsupportedNetwork);
-                return null;
-            }
-
-            candidates = candidates.Except(unconfigured).ToList();
-            if (candidates.Count == 0)
-            {
-                body.Fail(field, draft.Network is { } askedNetwork
-                    ? $"the {askedNetwork} network is not configured for live payments on this gateway; configured: {Configured(live)}."
-                    : $"none of the merchant's enabled payment methods is configured for live payments on this gateway; configured: {Configured(live)}.", ErrorCodes.UnsupportedNetwork);
-                return null;
-            }
-        }
-
-        var chosen = candidates.Where(m => enabled.Contains(m) && (draft.Currency.IsFiat || m.Asset == draft.Currency.Code)).ToList();
-        if (chosen.Count == 0)
-        {
-            body.Fail(field, draft.Currency.IsFiat
-                ? "none of the merchant's enabled payment methods applies."
-                : $"no enabled payment method pays in {draft.Currency.Code}.", ErrorCodes.UnsupportedNetwork);
-            return null;
-        }
-
-        return chosen;
-    }
-
-    private static string Configured(LiveNetworks live) =>
-        live.MethodsFor(Mode.Live) is { Count: > 0 } methods ? string.Join(", ", methods.Select(m => m.Id)) : "none";
 
     private static async Task<Results<Ok<InvoiceResponse>, ProblemHttpResult>> GetAsync(string id, HttpContext context, IGrainFactory grains, IOptions<ApiOptions> api) =>
         await FindAsync(grains, context.Caller(), id) is { } invoice

@@ -6,6 +6,7 @@ using CryptoPay.Api.Errors;
 using CryptoPay.Api.Invoices;
 using CryptoPay.Api.Json;
 using CryptoPay.Api.Rates;
+using CryptoPay.Grains.Rates;
 using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Merchants;
@@ -129,7 +130,7 @@ public static class PaymentLinkEndpoints
 
     /// <summary>Opens the link: one use counted in the link's turn, a fresh invoice, then the checkout page (303).</summary>
     private static async Task<IResult> UseAsync(
-        string id, HttpContext context, IGrainFactory grains, IRateProvider rates, TimeProvider time, IOptions<RateOptions> rateOptions, IOptions<ApiOptions> api)
+        string id, HttpContext context, IGrainFactory grains, TimeProvider time, IOptions<ApiOptions> api)
     {
         if (!Guid.TryParse(id, out var linkId))
         {
@@ -165,7 +166,7 @@ public static class PaymentLinkEndpoints
             ["description"] = spec.Description,
         };
         var body = JsonBody.Of(JsonSerializer.SerializeToElement(draft));
-        var created = await InvoiceEndpoints.CreateForAsync(context, new MerchantCaller(spec.MerchantId, spec.Mode, Guid.Empty, merchant), body, grains, rates, time, rateOptions, api, (Guid.NewGuid(), null));
+        var created = await InvoiceEndpoints.CreateForAsync(context, new MerchantCaller(spec.MerchantId, spec.Mode, Guid.Empty, merchant), body, time, api, (Guid.NewGuid(), null));
         if (created.Result is not Created<InvoiceResponse> { Value: { } invoice })
         {
             await link.ReleaseUse();

@@ -1,3 +1,4 @@
+using CryptoPay.Grains.Rates;
 using System.Globalization;
 using CryptoPay.Api.Access;
 using CryptoPay.Api.Errors;

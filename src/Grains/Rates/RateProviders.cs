@@ -4,7 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace CryptoPay.Api.Rates;
+namespace CryptoPay.Grains.Rates;
 
 /// <summary>Prices of one unit of each currency in USD, as of a time.</summary>
 public sealed record RateSnapshot(IReadOnlyDictionary<string, decimal> UsdPrices, DateTimeOffset AsOf)
