@@ -2,6 +2,7 @@ using CryptoPay.Runtime;
 using CryptoPay.Runtime.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using RuntimeSilo = CryptoPay.Runtime.Silo;
+using SiloStatus = CryptoPay.Runtime.SiloStatus;
 
 namespace CryptoPay.Silo.Cluster;
 

@@ -1,6 +1,6 @@
 using System.Data.Common;
-using CryptoPay.Runtime.Grains;
 using Microsoft.AspNetCore.Diagnostics;
+using SiloUnavailableException = CryptoPay.Runtime.Grains.SiloUnavailableException;
 
 namespace CryptoPay.Silo.Hosting;
 

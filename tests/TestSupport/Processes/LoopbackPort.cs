@@ -3,7 +3,7 @@ using System.Net.Sockets;
 
 namespace CryptoPay.TestSupport.Processes;
 
-internal static class LoopbackPort
+public static class LoopbackPort
 {
     /// <summary>A loopback TCP port free right now; a server may still lose it to another process before binding.</summary>
     public static int PickFree()

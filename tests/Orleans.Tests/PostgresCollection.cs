@@ -1,0 +1,6 @@
+using CryptoPay.TestSupport.Postgres;
+
+namespace CryptoPay.OrleansTests;
+
+[CollectionDefinition("postgres")]
+public sealed class PostgresCollection : ICollectionFixture<PostgresFixture>;
