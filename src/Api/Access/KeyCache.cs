@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using CryptoPay.Grains.Hosting;
 using System.Collections.Concurrent;
 using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Merchants;
@@ -11,7 +13,7 @@ namespace CryptoPay.Api.Access;
 /// at once; one revoked through another silo stops within <see cref="MaxAge"/> (1 s). The merchant
 /// data kept (status, limit, enabled methods, reporting currency) never decides amounts paid or credited.
 /// </summary>
-public sealed class KeyCache(IGrainFactory grains, TimeProvider time)
+public sealed class KeyCache(IGrainFactory grains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time)
 {
     public static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(1);
     private readonly ConcurrentDictionary<Guid, Entry> entries = new();

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using CryptoPay.Grains.Hosting;
 using System.Collections.Concurrent;
 using CryptoPay.Grains.RateLimits;
 using CryptoPay.Runtime.Grains;
@@ -13,7 +15,7 @@ public sealed record RateLimitDecision(bool Allowed, int Limit, int Remaining, T
 /// nothing. The cluster never admits more than the limit; a silo may refuse while another still
 /// holds unspent tokens of its slice (at most one slice per silo).
 /// </summary>
-public sealed class RequestRateLimiter(TimeProvider time, IGrainFactory grains)
+public sealed class RequestRateLimiter([FromKeyedServices(GatewayClock.Key)] TimeProvider time, IGrainFactory grains)
 {
     private const int MaxSlice = 1_000;
     private readonly ConcurrentDictionary<Guid, Bucket> buckets = new();

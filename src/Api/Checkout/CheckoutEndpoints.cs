@@ -1,3 +1,4 @@
+using CryptoPay.Grains.Hosting;
 using System.Numerics;
 using System.Text;
 using CryptoPay.Api.Access;
@@ -55,7 +56,7 @@ public static class CheckoutEndpoints
     private static async Task<InvoiceState?> FindAsync(IGrainFactory grains, string id) =>
         Guid.TryParse(id, out var invoiceId) ? await grains.GetGrain<IInvoiceGrain>(invoiceId).Get() : null;
 
-    private static async Task<IResult> PageAsync(string id, HttpContext context, IGrainFactory grains, TimeProvider time, IOptions<ApiOptions> api)
+    private static async Task<IResult> PageAsync(string id, HttpContext context, IGrainFactory grains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
     {
         if (await FindAsync(grains, id) is not { } invoice || invoice.Status == InvoiceStatus.Archived)
         {

@@ -1,3 +1,4 @@
+using CryptoPay.Grains.Hosting;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using CryptoPay.Api.Access;
@@ -43,7 +44,7 @@ public static class ApiHostingExtensions
                 o.Validate();
                 return true;
             }).ValidateOnStart();
-        services.TryAddSingleton(TimeProvider.System);
+        services.AddGatewayClock();
         services.AddSingleton<RequestRateLimiter>();
         services.AddSingleton<RequestShape>();
         services.AddSingleton<KeyCache>();

@@ -1,3 +1,4 @@
+using CryptoPay.Grains.Hosting;
 using CryptoPay.Api.Access;
 using CryptoPay.Api.Errors;
 using CryptoPay.Api.Json;
@@ -64,7 +65,7 @@ public static class InvoiceEndpoints
     public static string CheckoutBase(HttpContext context, ApiOptions options) =>
         options.PublicBaseUrl ?? $"{context.Request.Scheme}://{context.Request.Host}";
 
-    private static async Task<Results<Created<InvoiceResponse>, ProblemHttpResult>> CreateAsync(HttpContext context, TimeProvider time, IOptions<ApiOptions> api)
+    private static async Task<Results<Created<InvoiceResponse>, ProblemHttpResult>> CreateAsync(HttpContext context, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
     {
         var (body, problem) = await JsonBody.ReadAsync(context.Request);
         return body is null ? problem! : await CreateForAsync(context, context.Caller(), body, time, api, NewInvoiceId(context));
@@ -96,7 +97,7 @@ public static class InvoiceEndpoints
         return Created(context, api.Value, result);
     }
 
-    private static async Task<Results<Created<InvoiceResponse>, ProblemHttpResult>> ImportAsync(HttpContext context, TimeProvider time, IOptions<ApiOptions> api)
+    private static async Task<Results<Created<InvoiceResponse>, ProblemHttpResult>> ImportAsync(HttpContext context, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
     {
         var (body, problem) = await JsonBody.ReadAsync(context.Request);
         if (body is null)
@@ -141,7 +142,7 @@ public static class InvoiceEndpoints
             ? TypedResults.Ok(invoice.ToResponse(CheckoutBase(context, api.Value), context.PaymentUris()))
             : ApiProblem.NotFound("invoice");
 
-    private static async Task<Results<Ok<InvoiceStatusResponse>, StatusCodeHttpResult, ProblemHttpResult>> StatusAsync(string id, HttpContext context, IGrainFactory grains, TimeProvider time)
+    private static async Task<Results<Ok<InvoiceStatusResponse>, StatusCodeHttpResult, ProblemHttpResult>> StatusAsync(string id, HttpContext context, IGrainFactory grains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time)
     {
         if (!Guid.TryParse(id, out var invoiceId) || await grains.GetGrain<IInvoiceGrain>(invoiceId).GetStatus() is not { } stored)
         {

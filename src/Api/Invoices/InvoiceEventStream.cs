@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using CryptoPay.Grains.Hosting;
 using System.Globalization;
 using System.Text.Json;
 using CryptoPay.Api.Access;
@@ -50,7 +52,7 @@ public static class InvoiceEventStream
     }
 
     private static async Task<Results<EmptyHttpResult, ProblemHttpResult>> StreamAsync(
-        string id, HttpContext context, IGrainFactory grains, TimeProvider time, IOptions<ApiOptions> api, IOptions<JsonOptions> json)
+        string id, HttpContext context, IGrainFactory grains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api, IOptions<JsonOptions> json)
     {
         if (!Guid.TryParse(id, out var invoiceId) || await grains.GetGrain<IInvoiceGrain>(invoiceId).Get() is not { } invoice)
         {

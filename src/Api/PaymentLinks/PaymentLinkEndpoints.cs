@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using CryptoPay.Grains.Hosting;
 using System.Globalization;
 using System.Text.Json;
 using CryptoPay.Api.Access;
@@ -42,7 +44,7 @@ public static class PaymentLinkEndpoints
         return endpoints;
     }
 
-    private static async Task<Results<Created<PaymentLinkResponse>, ProblemHttpResult>> CreateAsync(HttpContext context, IGrainFactory grains, TimeProvider time, IOptions<ApiOptions> api)
+    private static async Task<Results<Created<PaymentLinkResponse>, ProblemHttpResult>> CreateAsync(HttpContext context, IGrainFactory grains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
     {
         var caller = context.Caller();
         var (body, problem) = await JsonBody.ReadAsync(context.Request);
@@ -130,7 +132,7 @@ public static class PaymentLinkEndpoints
 
     /// <summary>Opens the link: one use counted in the link's turn, a fresh invoice, then the checkout page (303).</summary>
     private static async Task<IResult> UseAsync(
-        string id, HttpContext context, IGrainFactory grains, TimeProvider time, IOptions<ApiOptions> api)
+        string id, HttpContext context, IGrainFactory grains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
     {
         if (!Guid.TryParse(id, out var linkId))
         {

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Rates;
 using System.Globalization;
 using CryptoPay.Api.Access;
@@ -76,7 +78,7 @@ public static class RateEndpoints
     }
 
     /// <summary>Price of one unit of each currency in <c>base</c>.</summary>
-    private static async Task<Results<Ok<RatesResponse>, ProblemHttpResult>> RatesAsync(HttpContext context, IRateProvider rates, TimeProvider time, IOptions<RateOptions> options)
+    private static async Task<Results<Ok<RatesResponse>, ProblemHttpResult>> RatesAsync(HttpContext context, IRateProvider rates, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<RateOptions> options)
     {
         var requested = context.Request.Query["base"].ToString();
         var baseCurrency = Assets.FindCurrency(requested.Length == 0 ? "USD" : requested);

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using CryptoPay.Grains.Hosting;
 using System.Security.Cryptography;
 using CryptoPay.Api.Access;
 using CryptoPay.Api.Errors;
@@ -139,7 +141,7 @@ public static class WebhookEndpointsApi
         return TypedResults.Ok(new WebhookDeliveryListResponse(redelivered));
     }
 
-    private static async Task<Results<Ok<WebhookTestResponse>, ProblemHttpResult>> TestAsync(HttpContext context, IGrainFactory grains, TimeProvider time)
+    private static async Task<Results<Ok<WebhookTestResponse>, ProblemHttpResult>> TestAsync(HttpContext context, IGrainFactory grains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time)
     {
         var (body, problem) = await JsonBody.ReadAsync(context.Request);
         if (body is null)

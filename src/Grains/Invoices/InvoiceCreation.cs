@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Deposits;
 using CryptoPay.Grains.Merchants;
@@ -43,7 +45,7 @@ public sealed record InvoiceRequester(Guid MerchantId, Mode Mode, MerchantState 
 /// the request does so before an address is allocated; an index lost to a later failure is skipped, never reused.
 /// </summary>
 public sealed class InvoiceCreation(
-    IGrainFactory grains, IRateProvider rates, IOptions<RateOptions> rateOptions, LiveNetworks live, DepositAllocation allocation, TimeProvider time)
+    IGrainFactory grains, IRateProvider rates, IOptions<RateOptions> rateOptions, LiveNetworks live, DepositAllocation allocation, [FromKeyedServices(GatewayClock.Key)] TimeProvider time)
 {
     /// <param name="id">The new invoice's id (derived from an Idempotency-Key, see <see cref="InvoiceIds"/>, or random).</param>
     /// <param name="requestFingerprint">With a derived id: the request's fingerprint, so a different request reaching the id is refused.</param>

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using CryptoPay.Grains.Hosting;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -66,7 +68,7 @@ public sealed class RateOptions
 }
 
 /// <summary>The configured table: always current.</summary>
-public sealed class StaticRateProvider(IOptions<RateOptions> options, TimeProvider time) : IRateProvider
+public sealed class StaticRateProvider(IOptions<RateOptions> options, [FromKeyedServices(GatewayClock.Key)] TimeProvider time) : IRateProvider
 {
     private readonly Dictionary<string, decimal> prices = new(options.Value.UsdPrices, StringComparer.OrdinalIgnoreCase);
 
@@ -77,7 +79,7 @@ public sealed class StaticRateProvider(IOptions<RateOptions> options, TimeProvid
 /// Rates from a JSON endpoint answering <c>{"rates": {"BTC": "60000.12", …}}</c> (USD per unit), cached
 /// for <see cref="RateOptions.CacheFor"/>; when a refresh fails the last rates stay, ageing towards stale.
 /// </summary>
-public sealed class HttpRateProvider(HttpClient http, IOptions<RateOptions> options, TimeProvider time, ILogger<HttpRateProvider> logger) : IRateProvider
+public sealed class HttpRateProvider(HttpClient http, IOptions<RateOptions> options, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, ILogger<HttpRateProvider> logger) : IRateProvider
 {
     private readonly SemaphoreSlim refresh = new(1, 1);
     private RateSnapshot? cached;

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using CryptoPay.Grains.Hosting;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -44,7 +46,7 @@ public sealed class WebhookSender : IAsyncDisposable
     private int outstanding;
     private TaskCompletionSource idle = NewIdle(completed: true);
 
-    public WebhookSender(IOptions<WebhookOptions> options, TimeProvider time, ILogger<WebhookSender>? logger = null)
+    public WebhookSender(IOptions<WebhookOptions> options, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, ILogger<WebhookSender>? logger = null)
     {
         this.options = options.Value;
         this.options.Validate();

@@ -1,3 +1,4 @@
+using CryptoPay.Grains.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -15,7 +16,7 @@ public static class WebhookServices
                 o.Validate();
                 return true;
             }).ValidateOnStart();
-        services.TryAddSingleton(TimeProvider.System);
+        services.AddGatewayClock();
         services.TryAddSingleton<WebhookSender>();
         services.TryAddSingleton(sp => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<WebhookOptions>>().Value);
         return services;

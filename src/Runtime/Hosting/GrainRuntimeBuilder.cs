@@ -92,7 +92,8 @@ public static class GrainRuntimeServiceCollectionExtensions
             sp.GetRequiredService<GrainTypeRegistry>(),
             sp.GetRequiredService<IOptions<SiloOptions>>().Value,
             sp,
-            sp.GetRequiredService<TimeProvider>(),
+            // The gateway clock (CryptoPay.Grains.Hosting.GatewayClock.Key; this project cannot reference Grains and goes with src/Runtime).
+            sp.GetKeyedService<TimeProvider>("cryptopay.clock") ?? sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(sp => sp.GetRequiredService<Silo>().GrainFactory);
         services.AddHostedService<SiloHostedService>();

@@ -56,7 +56,7 @@ public sealed class GatewayHost : IAsyncDisposable
         }
 
         builder.Configuration.AddInMemoryCollection(config);
-        builder.Services.AddSingleton<TimeProvider>(clock);
+        builder.Services.AddKeyedSingleton<TimeProvider>(CryptoPay.Grains.Hosting.GatewayClock.Key, clock);
         builder.AddCryptoPayGateway();
         var app = builder.Build();
         app.MapCryptoPayGateway();
