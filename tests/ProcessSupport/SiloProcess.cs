@@ -17,7 +17,7 @@ public sealed class SiloProcess : IAsyncDisposable
 
     /// <summary>Inherited variables that would change how the child is configured; tests set what they mean explicitly.</summary>
     private static readonly string[] ClearedVariablePrefixes =
-        ["ConnectionStrings__", "Silo__", "Logging__", "ASPNETCORE_", "DOTNET_ENVIRONMENT", "URLS", "HTTP_PORTS", "HTTPS_PORTS"];
+        ["ConnectionStrings__", "Silo__", "Orleans__", "Logging__", "ASPNETCORE_", "DOTNET_ENVIRONMENT", "URLS", "HTTP_PORTS", "HTTPS_PORTS"];
 
     private readonly Process process;
     private readonly Lock gate = new();
@@ -97,7 +97,8 @@ public sealed class SiloProcess : IAsyncDisposable
         for (var attempt = 1; ; attempt++)
         {
             var port = FreeLoopbackPort();
-            var started = Launch(assemblyPath, ["--urls", $"http://127.0.0.1:{port}"], environment, port);
+            // Each silo process hosts Orleans too: its silo-to-silo and client gateway ports must be its own.
+            var started = Launch(assemblyPath, ["--urls", $"http://127.0.0.1:{port}", $"--Orleans:SiloPort={FreeLoopbackPort()}", $"--Orleans:GatewayPort={FreeLoopbackPort()}", "--Orleans:AdvertisedAddress=127.0.0.1"], environment, port);
             try
             {
                 await started.WaitUntilReadyAsync(readyPath, readyTimeout, ct);

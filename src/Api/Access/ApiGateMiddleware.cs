@@ -6,7 +6,6 @@ using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Idempotency;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Grains;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -33,7 +32,7 @@ public sealed class ApiOptions
 /// Runs after routing, before the endpoint: authenticates the key the endpoint requires, applies the
 /// per-key rate limit, and makes POSTs with an Idempotency-Key replay their first response.
 /// </summary>
-internal sealed class ApiGateMiddleware(RequestDelegate next, IGrainFactory grains, KeyCache keys, RequestRateLimiter limiter, IOptions<AdminOptions> admin, IOptions<ApiOptions> api)
+internal sealed class ApiGateMiddleware(RequestDelegate next, Orleans.IGrainFactory grains, KeyCache keys, RequestRateLimiter limiter, IOptions<AdminOptions> admin, IOptions<ApiOptions> api)
 {
     private const int MaxIdempotencyKeyLength = 255;
 

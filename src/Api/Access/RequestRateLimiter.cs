@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using CryptoPay.Grains.Hosting;
 using System.Collections.Concurrent;
 using CryptoPay.Grains.RateLimits;
-using CryptoPay.Runtime.Grains;
 
 namespace CryptoPay.Api.Access;
 
@@ -15,7 +14,7 @@ public sealed record RateLimitDecision(bool Allowed, int Limit, int Remaining, T
 /// nothing. The cluster never admits more than the limit; a silo may refuse while another still
 /// holds unspent tokens of its slice (at most one slice per silo).
 /// </summary>
-public sealed class RequestRateLimiter([FromKeyedServices(GatewayClock.Key)] TimeProvider time, IGrainFactory grains)
+public sealed class RequestRateLimiter([FromKeyedServices(GatewayClock.Key)] TimeProvider time, Orleans.IGrainFactory grains)
 {
     private const int MaxSlice = 1_000;
     private readonly ConcurrentDictionary<Guid, Bucket> buckets = new();

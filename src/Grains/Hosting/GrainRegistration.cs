@@ -32,11 +32,9 @@ public static class GrainRegistration
         registry.Add<IApiKeyGrain, ApiKeyGrain>();
         registry.Add<IInvoiceGrain, InvoiceGrain>(InvoiceProjection.Projection);
         registry.Add<IOrderIndexGrain, OrderIndexGrain>();
-        registry.Add<IIdempotencyGrain, IdempotencyGrain>();
         registry.Add<ISandboxChainGrain, SandboxChainGrain>();
         registry.Add<IWebhookEndpointsGrain, WebhookEndpointsGrain>();
         registry.Add<IWebhookDeliveryGrain, WebhookDeliveryGrain>(WebhookDeliveryProjection.Projection);
-        registry.Add<IRateLimitGrain, RateLimitGrain>();
         registry.Add<IMerchantBalanceGrain, MerchantBalanceGrain>(LedgerProjections.Balances);
         registry.Add<ILedgerOutputGrain, LedgerOutputGrain>(LedgerProjections.Outputs);
         registry.Add<IPaymentLinkGrain, PaymentLinkGrain>();

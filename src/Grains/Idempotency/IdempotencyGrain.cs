@@ -1,4 +1,7 @@
-using CryptoPay.Runtime.Grains;
+using CryptoPay.Grains.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans;
+using Orleans.Runtime;
 
 namespace CryptoPay.Grains.Idempotency;
 
@@ -14,34 +17,54 @@ public enum IdempotencyOutcome
     KeyReused,
 }
 
-public sealed record IdempotentResponse(int Status, string ContentType, string Body, IReadOnlyDictionary<string, string> Headers);
+[GenerateSerializer]
+[Alias("cryptopay.idempotent-response")]
+public sealed record IdempotentResponse(
+    [property: Id(0)] int Status,
+    [property: Id(1)] string ContentType,
+    [property: Id(2)] string Body,
+    [property: Id(3)] IReadOnlyDictionary<string, string> Headers);
 
 /// <summary>
 /// What to do with a request. <paramref name="Generation"/> numbers the uses of the key: it stays the same when an
 /// attempt that never completed (its silo died) is started again, so objects the attempt created can be found again
 /// under ids derived from it, and moves on only when a completed use is forgotten after <see cref="IdempotencyGrain.Retention"/>.
 /// </summary>
-public sealed record IdempotencyDecision(IdempotencyOutcome Outcome, IdempotentResponse? Response, int Generation = 0);
+[GenerateSerializer]
+[Alias("cryptopay.idempotency-decision")]
+public sealed record IdempotencyDecision(
+    [property: Id(0)] IdempotencyOutcome Outcome,
+    [property: Id(1)] IdempotentResponse? Response,
+    [property: Id(2)] int Generation = 0);
 
+[GenerateSerializer]
+[Alias("cryptopay.idempotency-state")]
 public sealed record IdempotencyState
 {
+    [Id(0)]
     public string? Fingerprint { get; set; }
 
+    [Id(1)]
     public DateTimeOffset StartedAt { get; set; }
 
+    [Id(2)]
     public IdempotentResponse? Response { get; set; }
 
+    [Id(3)]
     public DateTimeOffset? CompletedAt { get; set; }
 
     /// <summary>How many completed uses of the key were forgotten; see <see cref="IdempotencyDecision.Generation"/>.</summary>
+    [Id(4)]
     public int Generation { get; set; }
 }
 
 /// <summary>
-/// One Idempotency-Key of a merchant in a mode. Serial turns make "first request wins" hold across
-/// silos; the first response is kept for <see cref="Retention"/> and replayed.
+/// One Idempotency-Key of a merchant in a mode (key <c>{merchant}/{mode}/{key}</c>). Orleans runs one activation
+/// of it, so "first request wins" holds across silos; the first response is kept for <see cref="Retention"/> and
+/// replayed. Forgetting is lazy: the first use after the retention finds the completed use over, so no reminder is
+/// needed, and the row stays to carry the generation.
 /// </summary>
-[GrainType("idempotency-key")]
+[Alias("cryptopay.idempotency-key")]
 public interface IIdempotencyGrain : IGrainWithStringKey
 {
     Task<IdempotencyDecision> Begin(string fingerprint);
@@ -52,73 +75,58 @@ public interface IIdempotencyGrain : IGrainWithStringKey
     Task Abandon(string fingerprint);
 }
 
-public sealed class IdempotencyGrain : Grain<IdempotencyState>, IIdempotencyGrain, IRemindable
+public sealed class IdempotencyGrain(
+    [PersistentState("idempotency-key")] IPersistentState<IdempotencyState> state,
+    [FromKeyedServices(GatewayClock.Key)] TimeProvider clock) : Grain, IIdempotencyGrain
 {
     public static readonly TimeSpan Retention = TimeSpan.FromHours(24);
 
     /// <summary>A request still "in progress" after this long died with its silo; the key is free again.</summary>
     public static readonly TimeSpan InProgressLease = TimeSpan.FromMinutes(2);
 
-    private const string ForgetReminder = "forget";
+    private IdempotencyState State => state.State;
 
-    public Task<IdempotencyDecision> Begin(string fingerprint)
+    public async Task<IdempotencyDecision> Begin(string fingerprint)
     {
-        var expired = State.CompletedAt is { } done && Now - done >= Retention;
-        var abandoned = State.Fingerprint is not null && State.Response is null && Now - State.StartedAt >= InProgressLease;
-        if (expired)
+        var now = clock.GetUtcNow();
+        var expired = State.CompletedAt is { } done && now - done >= Retention;
+        var abandoned = State.Fingerprint is not null && State.Response is null && now - State.StartedAt >= InProgressLease;
+        if (State.Fingerprint is null || expired || abandoned)
         {
-            Forget();
-        }
-
-        if (State.Fingerprint is null || abandoned)
-        {
-            State = new IdempotencyState { Fingerprint = fingerprint, StartedAt = Now, Generation = State.Generation };
-            return Task.FromResult(new IdempotencyDecision(IdempotencyOutcome.Started, null, State.Generation));
+            // A completed use that is over makes way for the next generation; a dead attempt is started again in its own.
+            var generation = expired ? State.Generation + 1 : State.Generation;
+            state.State = new IdempotencyState { Fingerprint = fingerprint, StartedAt = now, Generation = generation };
+            await state.WriteStateAsync();
+            return new IdempotencyDecision(IdempotencyOutcome.Started, null, generation);
         }
 
         if (!string.Equals(State.Fingerprint, fingerprint, StringComparison.Ordinal))
         {
-            return Task.FromResult(new IdempotencyDecision(IdempotencyOutcome.KeyReused, null, State.Generation));
+            return new IdempotencyDecision(IdempotencyOutcome.KeyReused, null, State.Generation);
         }
 
-        return Task.FromResult(State.Response is { } response
+        return State.Response is { } response
             ? new IdempotencyDecision(IdempotencyOutcome.Replay, response, State.Generation)
-            : new IdempotencyDecision(IdempotencyOutcome.InProgress, null, State.Generation));
+            : new IdempotencyDecision(IdempotencyOutcome.InProgress, null, State.Generation);
     }
 
-    public Task Complete(string fingerprint, IdempotentResponse response)
+    public async Task Complete(string fingerprint, IdempotentResponse response)
     {
         if (State.Fingerprint == fingerprint && State.Response is null)
         {
             State.Response = response;
-            State.CompletedAt = Now;
-            RegisterOrUpdateReminder(ForgetReminder, Retention);
+            State.CompletedAt = clock.GetUtcNow();
+            await state.WriteStateAsync();
         }
-
-        return Task.CompletedTask;
     }
 
-    public Task Abandon(string fingerprint)
+    public async Task Abandon(string fingerprint)
     {
         if (State.Fingerprint == fingerprint && State.Response is null)
         {
             // The attempt may have created objects under ids derived from this generation: a retry must find them.
-            State = new IdempotencyState { Generation = State.Generation };
+            state.State = new IdempotencyState { Generation = State.Generation };
+            await state.WriteStateAsync();
         }
-
-        return Task.CompletedTask;
     }
-
-    public Task ReceiveReminder(string reminderName, ReminderTick tick)
-    {
-        if (State.CompletedAt is { } done && Now - done >= Retention)
-        {
-            Forget();
-        }
-
-        return Task.CompletedTask;
-    }
-
-    /// <summary>A completed use is over: the key is free, and its next use gets ids of its own.</summary>
-    private void Forget() => State = new IdempotencyState { Generation = State.Generation + 1 };
 }

@@ -1,45 +1,47 @@
-using CryptoPay.Runtime.Grains;
+using CryptoPay.Grains.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans;
 
 namespace CryptoPay.Grains.RateLimits;
 
-/// <summary>What a silo may spend for one key in one window: <see cref="Granted"/> tokens now, of which the cluster has handed out <see cref="GrantedInWindow"/>.</summary>
-public sealed record RateLease(DateTimeOffset WindowStart, int Granted, int GrantedInWindow, int Limit);
-
-public sealed record RateLimitState
-{
-    public DateTimeOffset WindowStart { get; set; }
-
-    public int Granted { get; set; }
-}
+[GenerateSerializer]
+[Alias("cryptopay.rate-lease")]
+public sealed record RateLease(
+    [property: Id(0)] DateTimeOffset WindowStart,
+    [property: Id(1)] int Granted,
+    [property: Id(2)] int GrantedInWindow,
+    [property: Id(3)] int Limit);
 
 /// <summary>
-/// The cluster-wide request budget of one API key per one-minute window. Silos lease slices of it
-/// and spend them in memory, so a request costs a database write only once per slice; the sum of
-/// all leases never exceeds the limit, whatever the number of silos.
+/// The request budget of one API key per minute, counted cluster-wide by the key's single activation. The count is
+/// kept in memory only: writing it would cost a database write per request, and a silo's death at worst forgives
+/// the rest of one minute's count.
 /// </summary>
-[GrainType("rate-limit")]
+[Alias("cryptopay.rate-limit")]
 public interface IRateLimitGrain : IGrainWithGuidKey
 {
-    /// <summary>Hands out up to <paramref name="wanted"/> of the current window's remaining tokens (none once spent).</summary>
     Task<RateLease> Lease(int wanted, int limit);
 }
 
-public sealed class RateLimitGrain : Grain<RateLimitState>, IRateLimitGrain
+public sealed class RateLimitGrain([FromKeyedServices(GatewayClock.Key)] TimeProvider clock) : Grain, IRateLimitGrain
 {
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+
+    private DateTimeOffset windowStart;
+    private int granted;
 
     public static DateTimeOffset WindowOf(DateTimeOffset now) => new(now.UtcTicks - now.UtcTicks % Window.Ticks, TimeSpan.Zero);
 
     public Task<RateLease> Lease(int wanted, int limit)
     {
-        var window = WindowOf(Now);
-        if (State.WindowStart != window)
+        var window = WindowOf(clock.GetUtcNow());
+        if (windowStart != window)
         {
-            State = new RateLimitState { WindowStart = window };
+            (windowStart, granted) = (window, 0);
         }
 
-        var granted = Math.Clamp(Math.Min(wanted, limit - State.Granted), 0, int.MaxValue);
-        State.Granted += granted;
-        return Task.FromResult(new RateLease(window, granted, State.Granted, limit));
+        var lease = Math.Clamp(Math.Min(wanted, limit - granted), 0, int.MaxValue);
+        granted += lease;
+        return Task.FromResult(new RateLease(window, lease, granted, limit));
     }
 }

@@ -12,10 +12,19 @@ namespace CryptoPay.Silo.Gateway;
 /// <summary>The payment gateway on top of the silo: its grains, the merchant API and the sandbox chain.</summary>
 public static class GatewayHostingExtensions
 {
-    public static GrainRuntimeBuilder AddCryptoPayGateway(this WebApplicationBuilder builder)
+    /// <param name="hostOrleans">
+    /// False for operator commands: they must not join the cluster as a silo. While grains move from src/Runtime onto
+    /// Orleans, both engines run in a silo process; those on Orleans are listed in docs/ORLEANS.md.
+    /// </param>
+    public static GrainRuntimeBuilder AddCryptoPayGateway(this WebApplicationBuilder builder, bool hostOrleans = true)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var runtime = builder.AddCryptoPaySilo();
+        if (hostOrleans)
+        {
+            builder.UseCryptoPayOrleans();
+        }
+
         var sandbox = new SandboxChainOptions();
         builder.Configuration.GetSection("Sandbox").Bind(sandbox);
         if (sandbox.BlockInterval < TimeSpan.FromMilliseconds(100))
@@ -43,6 +52,7 @@ public static class GatewayHostingExtensions
     public static WebApplication MapCryptoPayGateway(this WebApplication app)
     {
         app.MapCryptoPaySilo();
+        app.MapCryptoPayDashboard();
         app.MapCryptoPayApi();
         return app;
     }

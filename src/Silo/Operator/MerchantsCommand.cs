@@ -24,7 +24,7 @@ public static class MerchantsCommand
 
         var builder = WebApplication.CreateBuilder([.. args.Where(a => a.StartsWith("--", StringComparison.Ordinal) && a.Contains('=', StringComparison.Ordinal))]);
         builder.Logging.ClearProviders();
-        builder.AddCryptoPayGateway();
+        builder.AddCryptoPayGateway(hostOrleans: false);
         await using var app = builder.Build();
         var silo = app.Services.GetRequiredService<RuntimeSilo>();
         if (silo.Store is MemoryGrainStore)

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using CryptoPay.Runtime.Testing;
+using CryptoPay.TestSupport.Processes;
 using CryptoPay.Silo.Gateway;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -36,6 +37,9 @@ public sealed class GatewayHost : IAsyncDisposable
 
     public IServiceProvider Services => app.Services;
 
+    /// <summary>The Orleans grains of this host's silo (grains already moved off src/Runtime).</summary>
+    public Orleans.IGrainFactory Grains => app.Services.GetRequiredService<Orleans.IGrainFactory>();
+
     public static async Task<GatewayHost> StartAsync(string? postgres, IDictionary<string, string?>? settings = null, ManualTimeProvider? clock = null)
     {
         clock ??= new ManualTimeProvider();
@@ -49,6 +53,10 @@ public sealed class GatewayHost : IAsyncDisposable
             ["Silo:MessagePollInterval"] = "30.00:00:00",
             ["Sandbox:BlockInterval"] = "00:00:05",
             ["ConnectionStrings:Postgres"] = postgres,
+            // Orleans runs in the host too: ports of its own, and silos of one database reach each other on loopback.
+            ["Orleans:SiloPort"] = LoopbackPort.PickFree().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = LoopbackPort.PickFree().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:AdvertisedAddress"] = "127.0.0.1",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -180,7 +180,7 @@ public abstract class GatewayApiTests : IAsyncLifetime
         var (test, _, merchantId) = await MerchantAsync();
         // What a silo killed mid-request leaves: the key's record started with this request's fingerprint, never completed.
         var fingerprint = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes("POST /v1/invoices\n" + Invoice)));
-        var record = Host.Silo.GrainFactory.GetGrain<CryptoPay.Grains.Idempotency.IIdempotencyGrain>($"{Guid.Parse(merchantId):N}/test/died-1");
+        var record = Host.Grains.GetGrain<CryptoPay.Grains.Idempotency.IIdempotencyGrain>($"{Guid.Parse(merchantId):N}/test/died-1");
         Assert.Equal(CryptoPay.Grains.Idempotency.IdempotencyOutcome.Started, (await record.Begin(fingerprint)).Outcome);
 
         var busy = await test.PostJsonAsync("/v1/invoices", Invoice, r => r.Headers.Add("Idempotency-Key", "died-1"));

@@ -1,42 +1,11 @@
-using CryptoPay.Grains.Storage;
-using Microsoft.Extensions.DependencyInjection;
+using CryptoPay.Grains.Tests.Hosting;
 using Orleans;
-using Orleans.Hosting;
-using Orleans.TestingHost;
 
 namespace CryptoPay.Grains.Tests.Effects;
 
-/// <summary>One Orleans test cluster (memory storage and reminders, projected storage in memory) for the effect tests.</summary>
-public sealed class EffectClusterFixture : IAsyncLifetime
-{
-    private InProcessTestCluster? cluster;
-
-    public IGrainFactory Grains => (cluster ?? throw new InvalidOperationException("Not started.")).Client;
-
-    public async Task InitializeAsync()
-    {
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSilo((_, silo) =>
-        {
-            silo.AddMemoryGrainStorageAsDefault();
-            silo.UseInMemoryReminderService();
-            silo.Services.AddProjectedGrainStorage(null, [EffectReceiverGrain.Projection]);
-        });
-        cluster = builder.Build();
-        await cluster.DeployAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (cluster is not null)
-        {
-            await cluster.DisposeAsync();
-        }
-    }
-}
-
 /// <summary>Guarantee 3 on Orleans: an effect stays in its sender's state until acknowledged and is applied once, however often it is delivered.</summary>
-public sealed class EffectOutboxTests(EffectClusterFixture cluster) : IClassFixture<EffectClusterFixture>
+[Collection(OrleansCluster.Collection)]
+public sealed class EffectOutboxTests(OrleansCluster cluster)
 {
     private static string NewKey() => "k" + Guid.NewGuid().ToString("N");
 

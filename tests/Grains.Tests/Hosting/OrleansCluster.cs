@@ -1,0 +1,50 @@
+using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Storage;
+using CryptoPay.Grains.Tests.Effects;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Orleans;
+using Orleans.Hosting;
+using Orleans.TestingHost;
+
+namespace CryptoPay.Grains.Tests.Hosting;
+
+[CollectionDefinition(OrleansCluster.Collection)]
+public sealed class OrleansClusterCollection : ICollectionFixture<OrleansCluster>;
+
+/// <summary>
+/// One Orleans test cluster for the grain tests that run on Orleans: memory state and reminders, the projected
+/// storage in memory, and a fake gateway clock the tests move (Orleans keeps the real one for itself).
+/// </summary>
+public sealed class OrleansCluster : IAsyncLifetime
+{
+    public const string Collection = "orleans";
+
+    private InProcessTestCluster? cluster;
+
+    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    public IGrainFactory Grains => (cluster ?? throw new InvalidOperationException("The cluster has not started.")).Client;
+
+    public async Task InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddMemoryGrainStorageAsDefault();
+            silo.UseInMemoryReminderService();
+            silo.Services.AddKeyedSingleton<TimeProvider>(GatewayClock.Key, Clock);
+            silo.Services.AddProjectedGrainStorage(null, [EffectReceiverGrain.Projection]);
+        });
+        cluster = builder.Build();
+        await cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (cluster is not null)
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+}
