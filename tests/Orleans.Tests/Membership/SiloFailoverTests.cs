@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using CryptoPay.OrleansTests.Grains;
+using CryptoPay.OrleansProcessHost;
 using CryptoPay.Silo.Hosting;
 using CryptoPay.TestSupport.Postgres;
 using Orleans.TestingHost;

@@ -1,4 +1,4 @@
-using CryptoPay.OrleansTests.Grains;
+using CryptoPay.OrleansProcessHost;
 using CryptoPay.TestSupport.Postgres;
 using Orleans.Storage;
 using Npgsql;

@@ -13,7 +13,7 @@ namespace CryptoPay.OrleansTests.Storage;
 /// </summary>
 public sealed class StorageSerializerTests(ITestOutputHelper output)
 {
-    private const int RoundTrips = 20_000;
+    private const int RoundTrips = 5_000;
 
     [Fact]
     public async Task The_configured_serializer_keeps_written_zeros_survives_a_type_rename_and_writes_no_type_names()
