@@ -24,7 +24,6 @@ public sealed class SiloProcessCollection : ICollectionFixture<PostgresFixture>;
 public sealed class SiloProcessFailoverTests(PostgresFixture postgres, ITestOutputHelper output)
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(45);
-    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(1);
 
     [Theory]
     [InlineData("kill", 10)]
@@ -39,7 +38,7 @@ public sealed class SiloProcessFailoverTests(PostgresFixture postgres, ITestOutp
         await using var victim = await starting[1];
         using var client = await ConnectAsync(ids, survivorPorts.Gateway);
         var grains = client.Services.GetRequiredService<IGrainFactory>();
-        var (counter, before) = await ActivatedOnAsync(grains, victimPorts.Silo);
+        var (counter, before) = await Failover.ActivatedOnAsync(grains, "process-failover", r => OnPort(r, victimPorts.Silo));
 
         var clock = Stopwatch.StartNew();
         using var hung = fault == "stop" ? victim.Suspend() : null;
@@ -48,7 +47,7 @@ public sealed class SiloProcessFailoverTests(PostgresFixture postgres, ITestOutp
             victim.Kill();
         }
 
-        var after = await PollAsync(() => counter.ReadAsync(), r => OnPort(r, survivorPorts.Silo), TimeSpan.FromSeconds(limitSeconds + 30));
+        var after = await Failover.PollAsync(() => counter.ReadAsync(), r => OnPort(r, survivorPorts.Silo), TimeSpan.FromSeconds(limitSeconds + 30));
         var answeredIn = clock.Elapsed;
 
         output.WriteLine($"{fault}: the victim's grain answered on the survivor after {answeredIn.TotalSeconds:0.0} s");
@@ -101,48 +100,6 @@ public sealed class SiloProcessFailoverTests(PostgresFixture postgres, ITestOutp
         return host;
     }
 
-    private static async Task<(ICounterGrain Grain, CounterReading Reading)> ActivatedOnAsync(IGrainFactory grains, int siloPort)
-    {
-        for (var i = 0; i < 1000; i++)
-        {
-            var grain = grains.GetGrain<ICounterGrain>($"process-failover:{i}");
-            var reading = await grain.AddAsync(i + 1);
-            if (OnPort(reading, siloPort))
-            {
-                return (grain, reading);
-            }
-        }
-
-        throw new InvalidOperationException($"no grain was placed on the silo at port {siloPort}");
-    }
-
     private static bool OnPort(CounterReading reading, int siloPort) =>
         reading.Silo.Contains($":{siloPort.ToString(CultureInfo.InvariantCulture)}:", StringComparison.Ordinal);
-
-    private static async Task<T> PollAsync<T>(Func<Task<T>> call, Func<T, bool> done, TimeSpan limit)
-    {
-        var clock = Stopwatch.StartNew();
-        var last = "no answer";
-        while (clock.Elapsed < limit)
-        {
-            try
-            {
-                var answer = await call().WaitAsync(CallTimeout);
-                if (done(answer))
-                {
-                    return answer;
-                }
-
-                last = $"answer {answer}";
-            }
-            catch (Exception error) when (error is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException)
-            {
-                last = error.GetType().Name;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"no satisfying answer within {limit.TotalSeconds:0} s; last: {last}");
-    }
 }
