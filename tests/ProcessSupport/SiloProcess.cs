@@ -230,6 +230,13 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>Sends SIGTERM: the graceful stop an orchestrator asks for.</summary>
     public void Terminate() => NativeSignals.Terminate(process.Id);
 
+    /// <summary>SIGSTOP: the process hangs with its sockets open until the returned handle is disposed (SIGCONT).</summary>
+    public IDisposable Suspend()
+    {
+        NativeSignals.Stop(process.Id);
+        return new Resumption(process.Id);
+    }
+
     /// <summary>SIGKILL of the process and its children: a crash, nothing is drained or released.</summary>
     public void Kill()
     {
@@ -303,5 +310,10 @@ public sealed class SiloProcess : IAsyncDisposable
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         return ((IPEndPoint)listener.LocalEndPoint!).Port;
+    }
+
+    private sealed class Resumption(int processId) : IDisposable
+    {
+        public void Dispose() => NativeSignals.Continue(processId);
     }
 }

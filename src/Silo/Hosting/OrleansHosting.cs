@@ -63,24 +63,10 @@ public static class OrleansHosting
             o.ClusterId = settings.ClusterId;
             o.ServiceId = settings.ServiceId;
         });
-        if (configuration.GetSection($"{OrleansSettings.Section}:Endpoints").Exists())
+        // Orleans binds its own Orleans:Endpoints section (EndpointOptions) when present; test clusters set it per silo.
+        if (!configuration.GetSection($"{OrleansSettings.Section}:Endpoints").Exists())
         {
-            // Orleans binds its own Orleans:Endpoints section (EndpointOptions) itself; test clusters set it per silo.
-        }
-        else if (settings.AdvertisedIPAddress is { } advertised)
-        {
-            silo.Configure<EndpointOptions>(o =>
-            {
-                o.AdvertisedIPAddress = advertised;
-                o.SiloPort = settings.SiloPort;
-                o.GatewayPort = settings.GatewayPort;
-                o.SiloListeningEndpoint = new IPEndPoint(IPAddress.Any, settings.SiloPort);
-                o.GatewayListeningEndpoint = new IPEndPoint(IPAddress.Any, settings.GatewayPort);
-            });
-        }
-        else
-        {
-            silo.ConfigureEndpoints(settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: true);
+            ConfigureEndpoints(silo, settings);
         }
 
         silo.Services.AddSingleton<IHostedService>(services =>
@@ -130,6 +116,24 @@ public static class OrleansHosting
         var dashboard = endpoints.MapOrleansDashboard(DashboardPath);
         dashboard.AddEndpointFilter(DashboardAccess.RequireAdminKeyAsync);
         return dashboard;
+    }
+
+    private static void ConfigureEndpoints(ISiloBuilder silo, OrleansSettings settings)
+    {
+        if (settings.AdvertisedIPAddress is not { } advertised)
+        {
+            silo.ConfigureEndpoints(settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: true);
+            return;
+        }
+
+        silo.Configure<EndpointOptions>(o =>
+        {
+            o.AdvertisedIPAddress = advertised;
+            o.SiloPort = settings.SiloPort;
+            o.GatewayPort = settings.GatewayPort;
+            o.SiloListeningEndpoint = new IPEndPoint(IPAddress.Any, settings.SiloPort);
+            o.GatewayListeningEndpoint = new IPEndPoint(IPAddress.Any, settings.GatewayPort);
+        });
     }
 
     /// <summary>

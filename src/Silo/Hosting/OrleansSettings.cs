@@ -39,7 +39,7 @@ public sealed class OrleansSettings
         ArgumentNullException.ThrowIfNull(configuration);
         var settings = new OrleansSettings();
         configuration.GetSection(Section).Bind(settings);
-        settings.Postgres = configuration.GetConnectionString("Postgres") is { Length: > 0 } postgres && !string.IsNullOrWhiteSpace(postgres) ? postgres : null;
+        settings.Postgres = configuration.GetConnectionString("Postgres") is { } postgres && !string.IsNullOrWhiteSpace(postgres) ? postgres : null;
         settings.Validate();
         return settings;
     }

@@ -1,4 +1,4 @@
-using CryptoPay.OrleansTests.Grains;
+using CryptoPay.OrleansProcessHost;
 using CryptoPay.Silo.Hosting;
 
 namespace CryptoPay.OrleansTests.Hosting;

@@ -1,10 +1,10 @@
+using System.Net;
 using CryptoPay.Silo.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
-using System.Net;
 
 namespace CryptoPay.OrleansTests.Hosting;
 

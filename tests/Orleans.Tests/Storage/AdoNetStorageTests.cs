@@ -1,7 +1,7 @@
-using CryptoPay.OrleansTests.Grains;
+using CryptoPay.OrleansProcessHost;
 using CryptoPay.TestSupport.Postgres;
-using Orleans.Storage;
 using Npgsql;
+using Orleans.Storage;
 
 namespace CryptoPay.OrleansTests.Storage;
 

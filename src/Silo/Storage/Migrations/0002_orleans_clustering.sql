@@ -21,6 +21,13 @@ CREATE TABLE orleans_membership (
     PRIMARY KEY (deployment_id, address, port, generation)
 );
 
+-- A silo row under the column names the provider reads.
+CREATE VIEW orleans_membership_rows AS
+SELECT deployment_id, address AS Address, port AS Port, generation AS Generation, silo_name AS SiloName,
+       host_name AS HostName, status AS Status, proxy_port AS ProxyPort, suspect_times AS SuspectTimes,
+       start_time AS StartTime, i_am_alive_time AS IAmAliveTime
+FROM orleans_membership;
+
 INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES
 ('InsertMembershipVersionKey', $sql$
     WITH inserted AS (
@@ -75,25 +82,19 @@ $sql$),
     WHERE deployment_id = @DeploymentId AND address = @Address AND port = @Port AND generation = @Generation
 $sql$),
 
--- The version row always comes back, with the silo's columns null when it has no row yet.
+-- Both reads return the version row even when it has no silo row yet (the silo's columns are then null).
 ('MembershipReadRowKey', $sql$
-    SELECT v.deployment_id AS DeploymentId, m.address AS Address, m.port AS Port, m.generation AS Generation,
-           m.silo_name AS SiloName, m.host_name AS HostName, m.status AS Status, m.proxy_port AS ProxyPort,
-           m.suspect_times AS SuspectTimes, m.start_time AS StartTime, m.i_am_alive_time AS IAmAliveTime,
-           v.version AS Version
+    SELECT v.deployment_id AS DeploymentId, v.version AS Version, m.*
     FROM orleans_membership_versions v
-    LEFT JOIN orleans_membership m
-        ON m.deployment_id = v.deployment_id AND m.address = @Address AND m.port = @Port AND m.generation = @Generation
+    LEFT JOIN orleans_membership_rows m
+        ON m.deployment_id = v.deployment_id AND m.Address = @Address AND m.Port = @Port AND m.Generation = @Generation
     WHERE v.deployment_id = @DeploymentId
 $sql$),
 
 ('MembershipReadAllKey', $sql$
-    SELECT v.deployment_id AS DeploymentId, m.address AS Address, m.port AS Port, m.generation AS Generation,
-           m.silo_name AS SiloName, m.host_name AS HostName, m.status AS Status, m.proxy_port AS ProxyPort,
-           m.suspect_times AS SuspectTimes, m.start_time AS StartTime, m.i_am_alive_time AS IAmAliveTime,
-           v.version AS Version
+    SELECT v.deployment_id AS DeploymentId, v.version AS Version, m.*
     FROM orleans_membership_versions v
-    LEFT JOIN orleans_membership m ON m.deployment_id = v.deployment_id
+    LEFT JOIN orleans_membership_rows m ON m.deployment_id = v.deployment_id
     WHERE v.deployment_id = @DeploymentId
 $sql$),
 

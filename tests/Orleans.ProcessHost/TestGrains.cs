@@ -1,4 +1,4 @@
-namespace CryptoPay.OrleansTests.Grains;
+namespace CryptoPay.OrleansProcessHost;
 
 /// <summary>A counter whose state round-trips through the configured storage; answers with where it runs.</summary>
 [Alias("test.counter")]
