@@ -21,9 +21,12 @@ public sealed class GatewayHost : IAsyncDisposable
 
     private readonly WebApplication app;
 
-    private GatewayHost(WebApplication app, ManualTimeProvider clock)
+    private readonly string? postgres;
+
+    private GatewayHost(WebApplication app, ManualTimeProvider clock, string? postgres)
     {
         this.app = app;
+        this.postgres = postgres;
         Clock = clock;
         var address = app.Urls.First();
         Http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(60) };
@@ -69,7 +72,7 @@ public sealed class GatewayHost : IAsyncDisposable
         var app = builder.Build();
         app.MapCryptoPayGateway();
         await app.StartAsync();
-        return new GatewayHost(app, clock);
+        return new GatewayHost(app, clock, postgres);
     }
 
     /// <summary>Moves the fake clock and runs everything that became due (reminders, messages) until quiet.</summary>
@@ -115,6 +118,12 @@ public sealed class GatewayHost : IAsyncDisposable
         Http.Dispose();
         await app.StopAsync();
         await app.DisposeAsync();
+        if (postgres is not null)
+        {
+            // Orleans' ADO.NET providers open pooled connections by connection string; a finished test's database
+            // must not keep them idle while other tests need the server's connection slots.
+            Npgsql.NpgsqlConnection.ClearPool(new Npgsql.NpgsqlConnection(postgres));
+        }
     }
 }
 
