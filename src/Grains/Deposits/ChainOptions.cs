@@ -246,7 +246,7 @@ public sealed class ChainNetworkOptions
         }
 
         var masterOnRegtest = key.IsPrivate && key.Depth == 0;
-        if (!masterOnRegtest && (key.Depth != 3 || !KeyPath.IsHardened(key.ChildNumber)))
+        if (!masterOnRegtest && (key.Depth != 3 || !Bip32.IsHardened(key.ChildNumber)))
         {
             throw Bad($"{name} is at depth {key.Depth}{(key.Depth == 3 ? " with a non-hardened index" : "")}; expected the account key at depth 3 ({network.AccountPath()}).");
         }

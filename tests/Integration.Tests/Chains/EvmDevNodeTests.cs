@@ -1,6 +1,5 @@
 using System.Numerics;
 using CryptoPay.Chains.Addresses;
-using CryptoPay.Chains.Encoding;
 using CryptoPay.Chains.Hd;
 using CryptoPay.Chains.Networks;
 using CryptoPay.Chains.Rpc;
@@ -150,7 +149,7 @@ public sealed class EvmDevNodeTests(EvmDevNodeFixture fixture)
         var bytecode = contracts["TestToken"].Bytecode;
         var supplyWord = new byte[32];
         supply.TryWriteBytes(supplyWord.AsSpan(32 - supply.GetByteCount(isUnsigned: true)), out _, isUnsigned: true, isBigEndian: true);
-        var hash = await Rpc.SendTransactionAsync(new EvmTransactionRequest(deployer, null, BigInteger.Zero, bytecode + Hex.Encode(supplyWord), Gas: 3_000_000));
+        var hash = await Rpc.SendTransactionAsync(new EvmTransactionRequest(deployer, null, BigInteger.Zero, bytecode + Convert.ToHexStringLower(supplyWord), Gas: 3_000_000));
         var receipt = await RequireReceiptAsync(hash);
         Assert.True(receipt.Succeeded, $"deploying TestToken failed: {_node.Log}");
         return receipt.ContractAddress ?? throw new InvalidOperationException("The deployment receipt has no contract address.");

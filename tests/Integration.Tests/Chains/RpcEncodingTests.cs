@@ -1,5 +1,6 @@
 using System.Numerics;
-using System.Text.Json;
+using Nethereum.Hex.HexTypes;
+using Newtonsoft.Json.Linq;
 using CryptoPay.Chains.Rpc;
 
 namespace CryptoPay.Integration.Tests.Chains;
@@ -31,9 +32,9 @@ public sealed class RpcEncodingTests
     [InlineData("0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", "115792089237316195423570985008687907853269984665640564039457584007913129639935")]
     public void Hex_quantities_round_trip_exactly(string hex, string value)
     {
-        var parsed = HexQuantity.Parse(hex);
+        var parsed = new HexBigInteger(hex).Value;
         Assert.Equal(BigInteger.Parse(value, System.Globalization.CultureInfo.InvariantCulture), parsed);
-        Assert.Equal(hex, HexQuantity.Format(parsed));
+        Assert.Equal(hex, new HexBigInteger(parsed).HexValue);
     }
 
     [Theory]
@@ -43,14 +44,12 @@ public sealed class RpcEncodingTests
     [InlineData("1e-05", 1_000)]
     public void Bitcoin_amounts_become_exact_satoshis(string json, long satoshis)
     {
-        using var document = JsonDocument.Parse(json);
-        Assert.Equal(satoshis, BitcoinAmount.ToSatoshis(document.RootElement));
+        Assert.Equal(satoshis, BitcoinAmount.ToSatoshis(JToken.Parse(json)));
     }
 
     [Fact]
     public void An_amount_finer_than_a_satoshi_is_refused()
     {
-        using var document = JsonDocument.Parse("0.000000001");
-        Assert.Throws<FormatException>(() => BitcoinAmount.ToSatoshis(document.RootElement));
+        Assert.Throws<FormatException>(() => BitcoinAmount.ToSatoshis(JToken.Parse("0.000000001")));
     }
 }
