@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Numerics;
 using CryptoPay.Chains.Addresses;
+using CryptoPay.Chains.Payouts;
 using Nethereum.Hex.HexTypes;
 using Nethereum.JsonRpc.Client;
 using Nethereum.RPC.Eth.DTOs;
@@ -134,6 +135,14 @@ public sealed class EvmRpcClient
             Gas = request.Gas is { } gas ? new HexBigInteger(gas) : null,
         };
         return CallAsync("eth_sendTransaction", () => _web3.Eth.Transactions.SendTransaction.SendRequestAsync(input), ct);
+    }
+
+    /// <summary>The chain id, <paramref name="sender"/>'s next nonce (pending included) and the node's gas price, for signing a payout.</summary>
+    public async Task<EvmTransferTerms> GetTransferTermsAsync(string sender, BigInteger gasLimit, CancellationToken ct = default)
+    {
+        var nonce = await CallAsync("eth_getTransactionCount", () => _web3.Eth.Transactions.GetTransactionCount.SendRequestAsync(sender, BlockParameter.CreatePending()), ct);
+        var gasPrice = await CallAsync("eth_gasPrice", () => _web3.Eth.GasPrice.SendRequestAsync(), ct);
+        return new EvmTransferTerms(await GetChainIdAsync(ct), nonce.Value, gasPrice.Value, gasLimit);
     }
 
     /// <summary><c>eth_sendRawTransaction</c>: broadcasts a transaction signed elsewhere (payouts); returns its hash.</summary>
