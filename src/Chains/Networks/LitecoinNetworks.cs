@@ -11,50 +11,14 @@ namespace CryptoPay.Chains.Networks;
 /// </summary>
 public static class LitecoinNetworks
 {
-    private static readonly Lazy<NBitcoin.Network> LazyMainnet = new(() => Build(
-        NetworkChain.Mainnet,
-        name: "ltc-mainnet",
-        chainName: ChainName.Mainnet,
-        magic: 0xdbb6c0fb,
-        port: 9333,
-        rpcPort: 9332,
-        pubKeyHash: 48,
-        scriptHash: 50,
-        secretKey: 176,
-        extPubKey: [0x04, 0x88, 0xB2, 0x1E],
-        extSecretKey: [0x04, 0x88, 0xAD, 0xE4],
-        hrp: "ltc",
-        genesisTimeAndBits: "b9aa8e4ef0ff0f1ecd513f7c"));
+    private static readonly Lazy<NBitcoin.Network> LazyMainnet = new(() =>
+        Build(NetworkChain.Mainnet, ChainName.Mainnet, magic: 0xdbb6c0fb, port: 9333, rpcPort: 9332, hrp: "ltc", genesisTimeBitsNonce: "b9aa8e4ef0ff0f1ecd513f7c"));
 
-    private static readonly Lazy<NBitcoin.Network> LazyTestnet = new(() => Build(
-        NetworkChain.Testnet,
-        name: "ltc-testnet",
-        chainName: ChainName.Testnet,
-        magic: 0xf1c8d2fd,
-        port: 19335,
-        rpcPort: 19332,
-        pubKeyHash: 111,
-        scriptHash: 58,
-        secretKey: 239,
-        extPubKey: [0x04, 0x35, 0x87, 0xCF],
-        extSecretKey: [0x04, 0x35, 0x83, 0x94],
-        hrp: "tltc",
-        genesisTimeAndBits: "f60ba158f0ff0f1ee1790400"));
+    private static readonly Lazy<NBitcoin.Network> LazyTestnet = new(() =>
+        Build(NetworkChain.Testnet, ChainName.Testnet, magic: 0xf1c8d2fd, port: 19335, rpcPort: 19332, hrp: "tltc", genesisTimeBitsNonce: "f60ba158f0ff0f1ee1790400"));
 
-    private static readonly Lazy<NBitcoin.Network> LazyRegtest = new(() => Build(
-        NetworkChain.Regtest,
-        name: "ltc-regtest",
-        chainName: ChainName.Regtest,
-        magic: 0xdab5bffa,
-        port: 19444,
-        rpcPort: 19443,
-        pubKeyHash: 111,
-        scriptHash: 58,
-        secretKey: 239,
-        extPubKey: [0x04, 0x35, 0x87, 0xCF],
-        extSecretKey: [0x04, 0x35, 0x83, 0x94],
-        hrp: "rltc",
-        genesisTimeAndBits: "dae5494dffff7f2000000000"));
+    private static readonly Lazy<NBitcoin.Network> LazyRegtest = new(() =>
+        Build(NetworkChain.Regtest, ChainName.Regtest, magic: 0xdab5bffa, port: 19444, rpcPort: 19443, hrp: "rltc", genesisTimeBitsNonce: "dae5494dffff7f2000000000"));
 
     public static NBitcoin.Network Mainnet => LazyMainnet.Value;
 
@@ -84,19 +48,7 @@ public static class LitecoinNetworks
         + "ffffffff0100f2052a010000004341040184710fa689ad5023690c80f3a49c8f13f8d45b8c857fbcbc8bc4a8e4d3eb4b10f4d4604fa08dce601aaf0f470216fe1b51850b4acf21b179c45070ac7b03a9ac00000000";
 
     private static NBitcoin.Network Build(
-        NetworkChain chain,
-        string name,
-        ChainName chainName,
-        uint magic,
-        int port,
-        int rpcPort,
-        byte pubKeyHash,
-        byte scriptHash,
-        byte secretKey,
-        byte[] extPubKey,
-        byte[] extSecretKey,
-        string hrp,
-        string genesisTimeAndBits)
+        NetworkChain chain, ChainName chainName, uint magic, int port, int rpcPort, string hrp, string genesisTimeBitsNonce)
     {
         var mainnet = chain == NetworkChain.Mainnet;
         var consensus = new Consensus
@@ -119,7 +71,7 @@ public static class LitecoinNetworks
         };
 
         return new NetworkBuilder()
-            .SetName(name)
+            .SetName("ltc-" + chain.ToString().ToLowerInvariant())
             .SetChainName(chainName)
             .SetNetworkSet(LitecoinNetworkSet.Instance)
             .SetConsensus(consensus)
@@ -127,15 +79,16 @@ public static class LitecoinNetworks
             .SetPort(port)
             .SetRPCPort(rpcPort)
             .SetUriScheme("litecoin")
-            .SetBase58Bytes(Base58Type.PUBKEY_ADDRESS, [pubKeyHash])
-            .SetBase58Bytes(Base58Type.SCRIPT_ADDRESS, [scriptHash])
-            .SetBase58Bytes(Base58Type.SECRET_KEY, [secretKey])
-            .SetBase58Bytes(Base58Type.EXT_PUBLIC_KEY, extPubKey)
-            .SetBase58Bytes(Base58Type.EXT_SECRET_KEY, extSecretKey)
+            // Testnet and regtest share their base58 prefixes (and Bitcoin testnet's P2PKH byte and tpub/tprv).
+            .SetBase58Bytes(Base58Type.PUBKEY_ADDRESS, [mainnet ? (byte)48 : (byte)111])
+            .SetBase58Bytes(Base58Type.SCRIPT_ADDRESS, [mainnet ? (byte)50 : (byte)58])
+            .SetBase58Bytes(Base58Type.SECRET_KEY, [mainnet ? (byte)176 : (byte)239])
+            .SetBase58Bytes(Base58Type.EXT_PUBLIC_KEY, mainnet ? [0x04, 0x88, 0xB2, 0x1E] : [0x04, 0x35, 0x87, 0xCF])
+            .SetBase58Bytes(Base58Type.EXT_SECRET_KEY, mainnet ? [0x04, 0x88, 0xAD, 0xE4] : [0x04, 0x35, 0x83, 0x94])
             .SetBech32(Bech32Type.WITNESS_PUBKEY_ADDRESS, Encoders.Bech32(hrp))
             .SetBech32(Bech32Type.WITNESS_SCRIPT_ADDRESS, Encoders.Bech32(hrp))
             .SetBech32(Bech32Type.TAPROOT_ADDRESS, Encoders.Bech32(hrp))
-            .SetGenesis(GenesisHeaderPrefix + genesisTimeAndBits + GenesisTransactions)
+            .SetGenesis(GenesisHeaderPrefix + genesisTimeBitsNonce + GenesisTransactions)
             .BuildAndRegister();
     }
 

@@ -37,8 +37,7 @@ public static class BitcoinAmount
         return satoshis;
     }
 
-    /// <summary>A decimal amount in coins ("0.001", "1e-05") as an exact count of satoshis.</summary>
-    public static long ToSatoshis(string coins)
+    private static long ToSatoshis(string coins)
     {
         var value = decimal.Parse(coins, NumberStyles.Float, CultureInfo.InvariantCulture);
         var units = value * UnitsPerCoin;

@@ -38,9 +38,6 @@ public sealed class EvmRpcClient
 
     public Uri Endpoint { get; }
 
-    /// <summary>Nethereum's view of the node, for what this client does not wrap (contract calls, signed transactions).</summary>
-    public IWeb3 Web3 => _web3;
-
     /// <summary><c>web3_clientVersion</c>, e.g. Geth/v1.14…, for logs and health pages.</summary>
     public Task<string> GetClientVersionAsync(CancellationToken ct = default) =>
         CallAsync("web3_clientVersion", () => _web3.Client.SendRequestAsync<string>("web3_clientVersion"), ct);
@@ -67,9 +64,6 @@ public sealed class EvmRpcClient
         return hashesOnly is null ? null : ToBlock(hashesOnly, hashesOnly.TransactionHashes, []);
     }
 
-    public async Task<IReadOnlyList<EvmLog>> GetLogsAsync(EvmLogFilter filter, CancellationToken ct = default) =>
-        [.. (await GetFilterLogsAsync(filter, ct)).Select(ToLog)];
-
     /// <summary>
     /// The standard ERC-20 <c>Transfer</c> logs of <paramref name="contracts"/> in the block range, paid to any of
     /// <paramref name="recipients"/> (all recipients when empty). Logs that do not decode as a standard Transfer are dropped.
@@ -77,14 +71,19 @@ public sealed class EvmRpcClient
     public async Task<IReadOnlyList<Erc20TransferLog>> GetErc20TransfersAsync(
         long fromBlock, long toBlock, IReadOnlyList<string> contracts, IReadOnlyList<string> recipients, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(contracts);
         ArgumentNullException.ThrowIfNull(recipients);
-        var filter = new EvmLogFilter(
-            fromBlock,
-            toBlock,
-            contracts,
-            [[Erc20.TransferTopic], null, recipients.Count == 0 ? null : recipients.Select(Erc20.AddressTopic).ToArray()]);
+        var filter = new NewFilterInput
+        {
+            FromBlock = new BlockParameter(new HexBigInteger(fromBlock)),
+            ToBlock = new BlockParameter(new HexBigInteger(toBlock)),
+            Address = contracts.Count == 0 ? null : [.. contracts],
+            // Positional topics: Transfer, any sender, the recipients (null: anyone).
+            Topics = [new[] { Erc20.TransferTopic }, null, recipients.Count == 0 ? null : recipients.Select(Erc20.AddressTopic).ToArray()],
+        };
+        var logs = await CallAsync("eth_getLogs", () => _web3.Eth.Filters.GetLogs.SendRequestAsync(filter), ct) ?? [];
         var transfers = new List<Erc20TransferLog>();
-        foreach (var log in await GetFilterLogsAsync(filter, ct))
+        foreach (var log in logs)
         {
             if (Erc20.TryDecodeTransfer(log, out var transfer))
             {
@@ -174,19 +173,6 @@ public sealed class EvmRpcClient
         }
 
         return EvmAddress.ToChecksumAddress("0x" + hex);
-    }
-
-    private async Task<FilterLog[]> GetFilterLogsAsync(EvmLogFilter filter, CancellationToken ct)
-    {
-        ArgumentNullException.ThrowIfNull(filter);
-        var input = new NewFilterInput
-        {
-            FromBlock = new BlockParameter(new HexBigInteger(filter.FromBlock)),
-            ToBlock = new BlockParameter(new HexBigInteger(filter.ToBlock)),
-            Address = filter.Addresses.Count == 0 ? null : [.. filter.Addresses],
-            Topics = [.. filter.Topics.Select(position => (object?)position?.ToArray())],
-        };
-        return await CallAsync("eth_getLogs", () => _web3.Eth.Filters.GetLogs.SendRequestAsync(input), ct) ?? [];
     }
 
     /// <summary>Runs one Nethereum request, turning its exceptions into this client's: node errors, timeouts, HTTP failures.</summary>
