@@ -42,12 +42,17 @@ var scalars = Enumerable.Range(0, 1024).Select(_ =>
 }).ToArray();
 var arbitraryPoint = scalars[0].CreatePubKey();
 
-var fixedBase = Measure("raw k·G (NBitcoin.Secp256k1, generator table)", window, i => scalars[i & 1023].CreatePubKey());
-var variableBase = Measure("raw k·P (NBitcoin.Secp256k1, arbitrary point)", window, i => arbitraryPoint.GetSharedPubkey(scalars[i & 1023]));
 var btc = AddressDeriver.Create(Network.Btc, Zpub);
 var eth = AddressDeriver.Create(Network.Eth, ethXpub);
-var bip84 = Measure("AddressDeriver BIP84 P2WPKH (btc)", window, i => btc.DeriveReceiveAddress((uint)i));
-var evm = Measure("AddressDeriver EIP-55 (eth)", window, i => eth.DeriveReceiveAddress((uint)i));
+(string Name, Action<int> Operation)[] measurements =
+[
+    ("raw k·G (NBitcoin.Secp256k1, generator table)", i => scalars[i & 1023].CreatePubKey()),
+    ("raw k·P (NBitcoin.Secp256k1, arbitrary point)", i => arbitraryPoint.GetSharedPubkey(scalars[i & 1023])),
+    ("AddressDeriver BIP84 P2WPKH (btc)", i => btc.DeriveReceiveAddress((uint)i)),
+    ("AddressDeriver EIP-55 (eth)", i => eth.DeriveReceiveAddress((uint)i)),
+];
+var rates = MeasureInterleaved(measurements, window);
+var (fixedBase, variableBase, bip84, evm) = (rates[0], rates[1], rates[2], rates[3]);
 
 Console.WriteLine();
 Console.WriteLine($"ratio BIP84 addresses / raw k·G: {bip84 / fixedBase:0.00}");
@@ -85,25 +90,43 @@ Console.WriteLine();
 Console.WriteLine($"{"address pool allocations (memory store, serial)",-45} {allocated / watch.Elapsed.TotalSeconds,12:N0} /s   "
     + $"(derived ahead: {cache.Hits:N0} hits, {cache.SynchronousDerivations:N0} derived on the allocation path)");
 
-static double Measure(string name, TimeSpan window, Action<int> operation)
+// Each operation gets the same share of ten rounds, in turn, so a change of the machine's load hits all of them alike.
+static double[] MeasureInterleaved((string Name, Action<int> Operation)[] measurements, TimeSpan window)
 {
-    for (var i = 0; i < 200; i++)
+    const int Rounds = 10;
+    var counts = new long[measurements.Length];
+    var elapsed = new TimeSpan[measurements.Length];
+    foreach (var (_, operation) in measurements)
     {
-        operation(i);
-    }
-
-    var count = 0;
-    var watch = Stopwatch.StartNew();
-    while (watch.Elapsed < window)
-    {
-        for (var i = 0; i < 100; i++)
+        for (var i = 0; i < 200; i++)
         {
-            operation(count++);
+            operation(i);
         }
     }
 
-    watch.Stop();
-    var rate = count / watch.Elapsed.TotalSeconds;
-    Console.WriteLine($"{name,-45} {rate,12:N0} /s   ({watch.Elapsed.TotalMicroseconds / count:0.0} µs each)");
-    return rate;
+    for (var round = 0; round < Rounds; round++)
+    {
+        for (var m = 0; m < measurements.Length; m++)
+        {
+            var watch = Stopwatch.StartNew();
+            while (watch.Elapsed < window / Rounds)
+            {
+                for (var i = 0; i < 50; i++)
+                {
+                    measurements[m].Operation((int)counts[m]++);
+                }
+            }
+
+            elapsed[m] += watch.Elapsed;
+        }
+    }
+
+    var rates = new double[measurements.Length];
+    for (var m = 0; m < measurements.Length; m++)
+    {
+        rates[m] = counts[m] / elapsed[m].TotalSeconds;
+        Console.WriteLine($"{measurements[m].Name,-45} {rates[m],12:N0} /s   ({elapsed[m].TotalMicroseconds / counts[m]:0.0} µs each)");
+    }
+
+    return rates;
 }
