@@ -6,8 +6,8 @@ using CryptoPay.Grains.Deposits;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Runtime.Grains;
 using CryptoPay.TestSupport.Postgres;
-using NBitcoin.DataEncoders;
 using Microsoft.Extensions.DependencyInjection;
+using NBitcoin.DataEncoders;
 
 namespace CryptoPay.Api.Tests.Deposits;
 

@@ -1,7 +1,7 @@
 using System.Numerics;
+using CryptoPay.Chains.Rpc;
 using Nethereum.Hex.HexTypes;
 using Newtonsoft.Json.Linq;
-using CryptoPay.Chains.Rpc;
 
 namespace CryptoPay.Integration.Tests.Chains;
 
