@@ -7,7 +7,7 @@ public sealed class BitcoinRpcCredentials
 {
     private BitcoinRpcCredentials(string credentialString) => CredentialString = RPCCredentialString.Parse(credentialString);
 
-    /// <summary>In NBitcoin's form; its RPC client re-reads a cookie file when the node answers 401 after a restart.</summary>
+    /// <summary>In NBitcoin's form, for its <see cref="RPCClient"/>.</summary>
     internal RPCCredentialString CredentialString { get; }
 
     public static BitcoinRpcCredentials UserPassword(string user, string password)
@@ -17,7 +17,7 @@ public sealed class BitcoinRpcCredentials
         return new BitcoinRpcCredentials($"{user}:{password}");
     }
 
-    /// <summary>The <c>.cookie</c> file the node writes at start.</summary>
+    /// <summary>The <c>.cookie</c> file the node writes at start, read by NBitcoin's RPC client.</summary>
     public static BitcoinRpcCredentials CookieFile(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);

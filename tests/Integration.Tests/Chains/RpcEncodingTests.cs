@@ -47,6 +47,21 @@ public sealed class RpcEncodingTests
         Assert.Equal(satoshis, BitcoinAmount.ToSatoshis(JToken.Parse(json)));
     }
 
+    [Theory]
+    [InlineData("67108863.99999999", 6_710_886_399_999_999)]
+    [InlineData("67108864.00000000", null)] // from 2^26 coins a double no longer tells every satoshi apart
+    public void Json_numbers_are_read_exactly_below_2_to_the_26_coins_and_refused_above(string json, long? satoshis)
+    {
+        if (satoshis is { } exact)
+        {
+            Assert.Equal(exact, BitcoinAmount.ToSatoshis(JToken.Parse(json)));
+        }
+        else
+        {
+            Assert.Throws<FormatException>(() => BitcoinAmount.ToSatoshis(JToken.Parse(json)));
+        }
+    }
+
     [Fact]
     public void An_amount_finer_than_a_satoshi_is_refused()
     {
