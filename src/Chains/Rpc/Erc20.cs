@@ -86,7 +86,10 @@ public static class Erc20
     }
 }
 
-/// <summary>A decoded ERC-20/BEP-20/TRC-20 <c>Transfer</c> event; addresses in EIP-55 form, value in the token's smallest unit.</summary>
+/// <summary>
+/// A decoded ERC-20/BEP-20/TRC-20 <c>Transfer</c> event; addresses in the network's form (EIP-55, or "T…" from
+/// <see cref="TronRpcAdapter"/>), value in the token's smallest unit.
+/// </summary>
 public sealed record Erc20TransferLog(
     string Contract,
     string From,
