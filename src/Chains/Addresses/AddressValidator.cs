@@ -1,6 +1,7 @@
-using CryptoPay.Chains.Bitcoin;
-using CryptoPay.Chains.Encoding;
 using CryptoPay.Chains.Networks;
+using NBitcoin;
+using NBitcoin.DataEncoders;
+using Network = CryptoPay.Chains.Networks.Network;
 
 namespace CryptoPay.Chains.Addresses;
 
@@ -10,6 +11,9 @@ namespace CryptoPay.Chains.Addresses;
 /// </summary>
 public static class AddressValidator
 {
+    private static readonly Network[] UtxoNetworks =
+        [.. Network.Ids.SelectMany(id => Enum.GetValues<NetworkChain>().Select(chain => Network.Get(id, chain))).Where(n => n.IsUtxo)];
+
     public static AddressValidationResult Validate(Network network, string? address)
     {
         ArgumentNullException.ThrowIfNull(network);
@@ -43,43 +47,52 @@ public static class AddressValidator
             return ValidateSegwit(network, hrp, address);
         }
 
-        if (Base58Check.TryDecode(address, out var payload, out var base58Error))
+        byte[] payload;
+        try
         {
-            return ValidateBase58(network, payload, address);
+            payload = Encoders.Base58Check.DecodeData(address);
+        }
+        catch (FormatException base58Error)
+        {
+            // Recognise the other chains' segwit addresses so the reason names the mix-up.
+            var other = UtxoNetworks.FirstOrDefault(n => address.StartsWith(n.Bech32Hrp + "1", StringComparison.OrdinalIgnoreCase));
+            return AddressValidationResult.Invalid(other is not null
+                ? $"segwit address for '{other.Bech32Hrp}' ({other}), but {network} addresses start with '{hrp}1'"
+                : $"not a {network} address: neither '{hrp}1…' segwit nor base58check ({base58Error.Message})");
         }
 
-        // Recognise segwit addresses of the other chains so the reason names the mix-up.
-        if (SegwitAddress.TryDecode(null, address, out var other, out _))
-        {
-            return AddressValidationResult.Invalid(
-                $"segwit address for '{other.Hrp}', but {network} addresses start with '{hrp}1'");
-        }
-
-        return AddressValidationResult.Invalid($"not a {network} address: neither '{hrp}1…' segwit nor base58check ({base58Error})");
+        return ValidateBase58(network, payload, address);
     }
 
     private static AddressValidationResult ValidateSegwit(Network network, string hrp, string address)
     {
-        if (!SegwitAddress.TryDecode(hrp, address, out var segwit, out var error))
+        byte[] program;
+        byte witnessVersion;
+        try
         {
-            return AddressValidationResult.Invalid(error);
+            // NBitcoin applies BIP173 and BIP350: checksum variant per version, program lengths, case, padding.
+            program = Encoders.Bech32(hrp).Decode(address, out witnessVersion);
+        }
+        catch (FormatException error)
+        {
+            return AddressValidationResult.Invalid(error.Message);
         }
 
-        var kind = (segwit.WitnessVersion, segwit.Program.Length) switch
-        {
-            (0, 20) => AddressKind.P2wpkh,
-            (0, 32) => AddressKind.P2wsh,
-            (1, 32) => AddressKind.P2tr,
-            _ => AddressKind.Unknown,
-        };
-        if (kind == AddressKind.Unknown)
+        if ((witnessVersion, program.Length) is not ((0, 20) or (0, 32) or (1, 32)))
         {
             // BIP350 keeps these valid for forward compatibility, but coins sent there today are anyone-can-spend.
             return AddressValidationResult.Invalid(
-                $"witness version {segwit.WitnessVersion} with a {segwit.Program.Length}-byte program is not a defined output type on {network}");
+                $"witness version {witnessVersion} with a {program.Length}-byte program is not a defined output type on {network}");
         }
 
-        return AddressValidationResult.Valid(kind, address.ToLowerInvariant(), segwit.ScriptPubKey);
+        var decoded = BitcoinAddress.Create(address.ToLowerInvariant(), network.UtxoNetwork!);
+        var kind = decoded switch
+        {
+            BitcoinWitPubKeyAddress => AddressKind.P2wpkh,
+            BitcoinWitScriptAddress => AddressKind.P2wsh,
+            _ => AddressKind.P2tr,
+        };
+        return AddressValidationResult.Valid(kind, decoded.ToString(), decoded.ScriptPubKey.ToBytes());
     }
 
     private static AddressValidationResult ValidateBase58(Network network, byte[] payload, string address)
@@ -89,16 +102,18 @@ public static class AddressValidator
             return AddressValidationResult.Invalid($"base58check payload is {payload.Length} bytes, an address has 21");
         }
 
+        var utxo = network.UtxoNetwork!;
         var version = payload[0];
-        var hash = payload.AsSpan(1);
-        if (version == network.PubKeyHashVersion)
+        var hash = payload[1..];
+        if (version == utxo.GetVersionBytes(Base58Type.PUBKEY_ADDRESS, true)![0])
         {
-            return AddressValidationResult.Valid(AddressKind.P2pkh, address, Script.ForPayToPubKeyHash(hash));
+            return AddressValidationResult.Valid(AddressKind.P2pkh, address, new KeyId(hash).ScriptPubKey.ToBytes());
         }
 
-        if (network.ScriptHashVersions.Contains(version))
+        if (version == utxo.GetVersionBytes(Base58Type.SCRIPT_ADDRESS, true)![0]
+            || (network.Id == Network.Ltc.Id && version == LitecoinNetworks.LegacyScriptHashVersion(network.Chain)))
         {
-            return AddressValidationResult.Valid(AddressKind.P2sh, address, Script.ForPayToScriptHash(hash));
+            return AddressValidationResult.Valid(AddressKind.P2sh, address, new ScriptId(hash).ScriptPubKey.ToBytes());
         }
 
         return AddressValidationResult.Invalid($"version byte 0x{version:x2} is not a P2PKH or P2SH version of {network}");

@@ -1,5 +1,4 @@
-using CryptoPay.Chains.Crypto;
-using CryptoPay.Chains.Encoding;
+using NBitcoin.Crypto;
 
 namespace CryptoPay.Chains.Addresses;
 
@@ -8,8 +7,9 @@ public static class SandboxAddress
 {
     public const string Prefix = "sbx_";
 
+    /// <summary>The sandbox hashes the 33 bytes as given; its simulated keys need not be curve points.</summary>
     public static string FromPublicKey(ReadOnlySpan<byte> compressedPublicKey) =>
-        Prefix + Hex.Encode(Hashes.Hash160(compressedPublicKey));
+        Prefix + Convert.ToHexStringLower(Hashes.Hash160RawBytes(compressedPublicKey));
 
     public static bool IsValid(string address) =>
         address is { Length: 44 }

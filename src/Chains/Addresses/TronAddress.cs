@@ -1,13 +1,14 @@
-using CryptoPay.Chains.Encoding;
+using NBitcoin;
+using NBitcoin.DataEncoders;
 
 namespace CryptoPay.Chains.Addresses;
 
-/// <summary>TRON addresses: base58check of 0x41 ‖ the same 20 bytes an EVM address has.</summary>
+/// <summary>TRON addresses: NBitcoin's base58check of 0x41 ‖ the same 20 bytes an EVM address has.</summary>
 public static class TronAddress
 {
     public const byte Prefix = 0x41;
 
-    public static string FromPublicKey(ReadOnlySpan<byte> publicKey) => Encode(EvmAddress.AccountBytesFromPublicKey(publicKey));
+    public static string FromPublicKey(PubKey publicKey) => FromEvmAddress(EvmAddress.FromPublicKey(publicKey));
 
     /// <summary>Base58check ("T…") of the 20 account bytes.</summary>
     public static string Encode(ReadOnlySpan<byte> accountBytes)
@@ -17,7 +18,7 @@ public static class TronAddress
             throw new ArgumentException("A TRON account is 20 bytes.", nameof(accountBytes));
         }
 
-        return BitcoinAddress.Base58CheckWithVersion(Prefix, accountBytes);
+        return Encoders.Base58Check.EncodeData([Prefix, .. accountBytes]);
     }
 
     /// <summary>Decodes "T…" to its 20 account bytes, checking checksum, length and the 0x41 prefix.</summary>
@@ -30,8 +31,20 @@ public static class TronAddress
             return false;
         }
 
-        if (!Base58Check.TryDecode(address, out var payload, out error))
+        if (!((Base58Encoder)Encoders.Base58).IsMaybeEncoded(address))
         {
+            error = "not base58: a character outside its alphabet";
+            return false;
+        }
+
+        byte[] payload;
+        try
+        {
+            payload = Encoders.Base58Check.DecodeData(address);
+        }
+        catch (FormatException exception)
+        {
+            error = $"base58check checksum mismatch ({exception.Message})";
             return false;
         }
 
@@ -48,6 +61,7 @@ public static class TronAddress
         }
 
         accountBytes = payload[1..];
+        error = null;
         return true;
     }
 
@@ -55,12 +69,12 @@ public static class TronAddress
         TryDecode(address, out var bytes, out var error) ? bytes : throw new FormatException($"Invalid TRON address: {error}.");
 
     /// <summary>"T…" → "41" + 40 lowercase hex digits (the form TRON's HTTP API and logs use).</summary>
-    public static string ToHex(string address) => "41" + Hex.Encode(Decode(address));
+    public static string ToHex(string address) => "41" + Convert.ToHexStringLower(Decode(address));
 
     /// <summary>"41…" hex (42 digits) → "T…".</summary>
     public static string FromHex(string hex)
     {
-        var bytes = hex is { Length: 42 } && Hex.IsHexDigits(hex) ? Convert.FromHexString(hex) : [];
+        var bytes = hex is { Length: 42 } && hex.All(char.IsAsciiHexDigit) ? Convert.FromHexString(hex) : [];
         if (bytes.Length != 21 || bytes[0] != Prefix)
         {
             throw new FormatException("A TRON hex address is 41 followed by 40 hexadecimal digits.");
@@ -73,5 +87,6 @@ public static class TronAddress
     public static string ToEvmAddress(string address) => EvmAddress.ToChecksumAddress(Decode(address));
 
     /// <summary>0x address (any case) → "T…".</summary>
-    public static string FromEvmAddress(string evmAddress) => Encode(Hex.Decode(EvmAddress.ToChecksumAddress(evmAddress)));
+    public static string FromEvmAddress(string evmAddress) =>
+        EvmAddress.TryParse(evmAddress.ToLowerInvariant(), out var bytes, out var error) ? Encode(bytes) : throw new FormatException(error);
 }

@@ -1,26 +1,22 @@
-using System.Buffers.Binary;
 using CryptoPay.Chains.Addresses;
-using CryptoPay.Chains.Bitcoin;
-using CryptoPay.Chains.Crypto;
-using CryptoPay.Chains.Encoding;
 using CryptoPay.Chains.Networks;
-using Org.BouncyCastle.Math.EC;
-using HMACSHA512 = System.Security.Cryptography.HMACSHA512;
+using NBitcoin;
+using Network = CryptoPay.Chains.Networks.Network;
 
 namespace CryptoPay.Chains.Hd;
 
 /// <summary>
 /// Derives deposit addresses from an account-level extended public key: the receive address at index i is
-/// account/0/i (BIP44/BIP84 external chain). The external chain's point and chain code are computed once, so each
-/// address costs one HMAC-SHA512, one fixed-base multiplication and one point addition. Immutable and thread-safe.
+/// account/0/i (BIP44/BIP84 external chain). The external chain's key and chain code are derived once, so each
+/// address costs NBitcoin's CKDpub step (one HMAC-SHA512, one fixed-base multiplication and a point addition) plus
+/// the encoding. Immutable and thread-safe.
 /// </summary>
 public sealed class AddressDeriver
 {
     private const uint ExternalChain = 0;
 
-    private readonly byte[] _chainCode;
-    private readonly byte[] _hmacInputPrefix;
-    private readonly ECPoint _parentPoint;
+    private readonly PubKey _externalKey;
+    private readonly byte[] _externalChainCode;
 
     public AddressDeriver(Network network, ExtendedKey accountKey)
     {
@@ -30,17 +26,16 @@ public sealed class AddressDeriver
         {
             throw new ArgumentException(
                 $"A {accountKey.Version.PublicPrefix} key does not fit {network}: expected one of "
-                + $"{string.Join(", ", network.AccountKeyVersions.Select(v => v.PublicPrefix))} for the account {network.AccountPath()}"
+                + $"{string.Join(", ", network.AccountKeyVersions.Select(v => v.PublicPrefix))} for the account m/{network.AccountPath()}"
                 + (accountKey.Version.Script == ExtendedKeyScript.NestedSegwit ? " (ypub/upub/Mtub describe BIP49 P2SH-P2WPKH accounts, not BIP84)." : "."),
                 nameof(accountKey));
         }
 
         Network = network;
         AccountKey = accountKey.Neuter();
-        var external = AccountKey.Derive(ExternalChain);
-        _chainCode = external.ChainCode.ToArray();
-        _hmacInputPrefix = external.PublicKey.ToArray();
-        _parentPoint = Secp256k1.DecodePoint(_hmacInputPrefix);
+        var external = AccountKey.PublicExtKey.Derive(ExternalChain);
+        _externalKey = external.PubKey;
+        _externalChainCode = external.ChainCode;
     }
 
     public Network Network { get; }
@@ -55,45 +50,35 @@ public sealed class AddressDeriver
     /// <exception cref="InvalidChildKeyException">BIP32's negligible invalid child; skip to the next index.</exception>
     public string DeriveReceiveAddress(uint index)
     {
-        var point = DeriveChildPoint(index);
+        var key = DeriveReceiveKey(index);
         return Network.Family switch
         {
-            NetworkFamily.Utxo => SegwitAddress.Encode(Network.Bech32Hrp!, 0, Hashes.Hash160(point.GetEncoded(true))),
-            NetworkFamily.Evm => EvmAddress.ToChecksumAddress(EvmAddress.AccountBytesFromUncompressed(point.GetEncoded(false))),
-            NetworkFamily.Tron => TronAddress.Encode(EvmAddress.AccountBytesFromUncompressed(point.GetEncoded(false))),
-            NetworkFamily.Sandbox => SandboxAddress.Prefix + Hex.Encode(Hashes.Hash160(point.GetEncoded(true))),
+            NetworkFamily.Utxo => key.WitHash.GetAddress(Network.UtxoNetwork!).ToString(),
+            NetworkFamily.Evm => EvmAddress.FromPublicKey(key),
+            NetworkFamily.Tron => TronAddress.FromPublicKey(key),
+            NetworkFamily.Sandbox => SandboxAddress.FromPublicKey(key.ToBytes()),
             _ => throw new NotSupportedException($"No deposit addresses for {Network.Family}."),
         };
     }
 
     /// <summary>The compressed public key at account/0/<paramref name="index"/>.</summary>
-    public byte[] DeriveReceivePublicKey(uint index) => DeriveChildPoint(index).GetEncoded(true);
+    public byte[] DeriveReceivePublicKey(uint index) => DeriveReceiveKey(index).ToBytes();
 
-    private ECPoint DeriveChildPoint(uint index)
+    private PubKey DeriveReceiveKey(uint index)
     {
-        if (KeyPath.IsHardened(index))
+        if (Bip32.IsHardened(index))
         {
             throw new ArgumentOutOfRangeException(nameof(index), index, "Deposit addresses use non-hardened indexes below 2^31.");
         }
 
-        Span<byte> data = stackalloc byte[37];
-        _hmacInputPrefix.CopyTo(data);
-        BinaryPrimitives.WriteUInt32BigEndian(data[33..], index);
-        Span<byte> i = stackalloc byte[64];
-        HMACSHA512.HashData(_chainCode, data, i);
-
-        var tweak = i[..32];
-        if (!Secp256k1.IsBelowOrder(tweak))
+        try
         {
-            throw new InvalidChildKeyException(index);
+            // PubKey.Derivate is CKDpub without building an ExtPubKey (no parent fingerprint to hash).
+            return _externalKey.Derivate(_externalChainCode, index, out _);
         }
-
-        var child = Secp256k1.AddMultipleOfGeneratorPublic(_parentPoint, tweak);
-        if (child.IsInfinity)
+        catch (ArgumentException exception)
         {
-            throw new InvalidChildKeyException(index);
+            throw new InvalidChildKeyException(index, exception);
         }
-
-        return child;
     }
 }

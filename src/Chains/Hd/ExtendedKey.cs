@@ -1,70 +1,57 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
-using CryptoPay.Chains.Crypto;
-using CryptoPay.Chains.Encoding;
-using Org.BouncyCastle.Math;
+using NBitcoin;
+using NBitcoin.DataEncoders;
 
 namespace CryptoPay.Chains.Hd;
 
 /// <summary>
-/// A BIP32 extended key (private or public): key, chain code and position in the tree, with the base58check
-/// serialization of BIP32 and the SLIP-132 version variants. Immutable.
+/// A BIP32 extended key (private or public) on NBitcoin's <see cref="ExtKey"/>/<see cref="ExtPubKey"/>, with the
+/// version bytes it was written with. NBitcoin ties version bytes to its networks and knows no SLIP-132 variants
+/// (zpub, vpub, Ltub…), so the four version bytes are read and written here around its 74-byte key serialization.
+/// Immutable.
 /// </summary>
 public sealed class ExtendedKey
 {
     public const int SerializedLength = 78;
-    public const int ChainCodeLength = 32;
 
-    private static readonly byte[] MasterKeyHmacKey = "Bitcoin seed"u8.ToArray();
+    private const int VersionLength = 4;
 
-    private readonly byte[] _chainCode;
-    private readonly byte[]? _privateKey;
-    private readonly byte[] _publicKey;
+    private readonly ExtKey? _private;
+    private readonly ExtPubKey _public;
 
-    private ExtendedKey(
-        ExtendedKeyVersion version,
-        byte depth,
-        uint parentFingerprint,
-        uint childNumber,
-        byte[] chainCode,
-        byte[]? privateKey,
-        byte[] publicKey)
+    private ExtendedKey(ExtendedKeyVersion version, ExtKey? privateKey, ExtPubKey publicKey)
     {
         Version = version;
-        Depth = depth;
-        ParentFingerprint = parentFingerprint;
-        ChildNumber = childNumber;
-        _chainCode = chainCode;
-        _privateKey = privateKey;
-        _publicKey = publicKey;
+        _private = privateKey;
+        _public = publicKey;
     }
 
     public ExtendedKeyVersion Version { get; }
 
-    public byte Depth { get; }
+    public byte Depth => _public.Depth;
 
-    public uint ParentFingerprint { get; }
+    public uint ParentFingerprint => BinaryPrimitives.ReadUInt32BigEndian(_public.ParentFingerprint.ToBytes());
 
     /// <summary>The index this key was derived with (hardened indexes include 0x80000000).</summary>
-    public uint ChildNumber { get; }
+    public uint ChildNumber => _public.Child;
 
-    public bool IsPrivate => _privateKey is not null;
+    public bool IsPrivate => _private is not null;
 
-    public ReadOnlySpan<byte> ChainCode => _chainCode;
+    /// <summary>The public extended key as NBitcoin's type, for derivation and scripts.</summary>
+    public ExtPubKey PublicExtKey => _public;
+
+    /// <summary>The private extended key as NBitcoin's type (payout signing on test chains), or null for a public key.</summary>
+    public ExtKey? PrivateExtKey => _private;
+
+    public ReadOnlySpan<byte> ChainCode => _public.ChainCode;
 
     /// <summary>The 33-byte compressed public key.</summary>
-    public ReadOnlySpan<byte> PublicKey => _publicKey;
+    public ReadOnlySpan<byte> PublicKey => _public.PubKey.ToBytes();
 
-    /// <summary>The 32-byte private key, or empty for a public extended key.</summary>
-    public ReadOnlySpan<byte> PrivateKey => _privateKey;
+    /// <summary>The first 32 bits of HASH160(public key); children record it as their parent fingerprint.</summary>
+    public uint Fingerprint => BinaryPrimitives.ReadUInt32BigEndian(_public.PubKey.GetHDFingerPrint().ToBytes());
 
-    /// <summary>HASH160 of the public key (BIP32 "key identifier").</summary>
-    public byte[] Identifier => Hashes.Hash160(_publicKey);
-
-    /// <summary>The first 32 bits of the identifier; children record it as their parent fingerprint.</summary>
-    public uint Fingerprint => BinaryPrimitives.ReadUInt32BigEndian(Identifier);
-
-    /// <summary>The master key of BIP32: HMAC-SHA512 keyed with "Bitcoin seed" over a 16..64-byte seed.</summary>
+    /// <summary>The master key of BIP32 over a 16..64-byte seed.</summary>
     public static ExtendedKey FromSeed(ReadOnlySpan<byte> seed, ExtendedKeyVersion? version = null)
     {
         if (seed.Length is < 16 or > 64)
@@ -72,15 +59,8 @@ public sealed class ExtendedKey
             throw new ArgumentException("A BIP32 seed is 128 to 512 bits.", nameof(seed));
         }
 
-        Span<byte> i = stackalloc byte[64];
-        HMACSHA512.HashData(MasterKeyHmacKey, seed, i);
-        var key = i[..32].ToArray();
-        if (!Secp256k1.IsValidPrivateKey(key))
-        {
-            throw new InvalidOperationException("This seed gives an invalid master key (probability below 2^-127); use another seed.");
-        }
-
-        return new ExtendedKey(version ?? ExtendedKeyVersion.Xpub, 0, 0, 0, i[32..].ToArray(), key, Secp256k1.GetPublicKey(key));
+        var master = ExtKey.CreateFromSeed(seed);
+        return new ExtendedKey(version ?? ExtendedKeyVersion.Xpub, master, master.Neuter());
     }
 
     public static ExtendedKey Parse(string serialized) =>
@@ -93,9 +73,14 @@ public sealed class ExtendedKey
     {
         key = null!;
         ArgumentNullException.ThrowIfNull(serialized);
-        if (!Base58Check.TryDecode(serialized.Trim(), out var data, out var decodeError))
+        byte[] data;
+        try
         {
-            error = decodeError!;
+            data = Encoders.Base58Check.DecodeData(serialized.Trim());
+        }
+        catch (FormatException exception)
+        {
+            error = $"not base58check ({exception.Message})";
             return false;
         }
 
@@ -112,60 +97,40 @@ public sealed class ExtendedKey
             return false;
         }
 
+        // NBitcoin reads any depth-0 key; BIP32 vector 5 rejects a master key that claims a parent or an index.
         var depth = data[4];
-        var parentFingerprint = BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(5));
-        var childNumber = BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(9));
-        var chainCode = data.AsSpan(13, ChainCodeLength).ToArray();
-        var keyData = data.AsSpan(45, 33);
-
-        if (depth == 0 && parentFingerprint != 0)
+        if (depth == 0 && data.AsSpan(5, 8).ContainsAnyExcept((byte)0))
         {
-            error = "zero depth with a non-zero parent fingerprint";
+            error = "zero depth with a non-zero parent fingerprint or child number";
             return false;
         }
 
-        if (depth == 0 && childNumber != 0)
+        var keyMarker = data[45];
+        if (isPrivate != (keyMarker == 0x00))
         {
-            error = "zero depth with a non-zero child number";
+            error = isPrivate
+                ? $"{version.PrivatePrefix} version holds key data starting 0x{keyMarker:x2}, not a private key"
+                : $"{version.PublicPrefix} version holds key data starting 0x{keyMarker:x2}, not a public key";
             return false;
         }
 
-        if (isPrivate)
+        try
         {
-            if (keyData[0] != 0x00)
+            var body = data.AsSpan(VersionLength);
+            if (isPrivate)
             {
-                error = keyData[0] is 0x02 or 0x03
-                    ? $"{version.PrivatePrefix} version holds a public key"
-                    : $"private key data starts with 0x{keyData[0]:x2}, not 0x00";
-                return false;
+                var privateKey = ExtKey.CreateFromBytes(body);
+                key = new ExtendedKey(version, privateKey, privateKey.Neuter());
             }
-
-            var privateKey = keyData[1..].ToArray();
-            if (!Secp256k1.IsValidPrivateKey(privateKey))
+            else
             {
-                error = "private key is not in 1..n-1";
-                return false;
+                key = new ExtendedKey(version, null, new ExtPubKey(body));
             }
-
-            key = new ExtendedKey(version, depth, parentFingerprint, childNumber, chainCode, privateKey, Secp256k1.GetPublicKey(privateKey));
         }
-        else
+        catch (Exception exception) when (exception is FormatException or ArgumentException or InvalidOperationException)
         {
-            if (keyData[0] is not (0x02 or 0x03))
-            {
-                error = keyData[0] == 0x00
-                    ? $"{version.PublicPrefix} version holds a private key"
-                    : $"public key starts with 0x{keyData[0]:x2}, not 0x02 or 0x03";
-                return false;
-            }
-
-            if (!Secp256k1.IsValidPublicKey(keyData))
-            {
-                error = "public key is not a point on secp256k1";
-                return false;
-            }
-
-            key = new ExtendedKey(version, depth, parentFingerprint, childNumber, chainCode, null, keyData.ToArray());
+            error = isPrivate ? $"private key is not in 1..n-1 ({exception.Message})" : $"public key is not a point on secp256k1 ({exception.Message})";
+            return false;
         }
 
         error = string.Empty;
@@ -179,32 +144,17 @@ public sealed class ExtendedKey
     public string Serialize(ExtendedKeyVersion version)
     {
         ArgumentNullException.ThrowIfNull(version);
-        Span<byte> data = stackalloc byte[SerializedLength];
+        var data = new byte[SerializedLength];
         BinaryPrimitives.WriteUInt32BigEndian(data, IsPrivate ? version.PrivateVersion : version.PublicVersion);
-        data[4] = Depth;
-        BinaryPrimitives.WriteUInt32BigEndian(data[5..], ParentFingerprint);
-        BinaryPrimitives.WriteUInt32BigEndian(data[9..], ChildNumber);
-        _chainCode.CopyTo(data[13..]);
-        if (_privateKey is not null)
-        {
-            data[45] = 0;
-            _privateKey.CopyTo(data[46..]);
-        }
-        else
-        {
-            _publicKey.CopyTo(data[45..]);
-        }
-
-        return Base58Check.Encode(data);
+        (_private?.ToBytes() ?? _public.ToBytes()).CopyTo(data, VersionLength);
+        return Encoders.Base58Check.EncodeData(data);
     }
 
     /// <summary>The same key under other version bytes (the key material is unchanged).</summary>
-    public ExtendedKey WithVersion(ExtendedKeyVersion version) =>
-        new(version, Depth, ParentFingerprint, ChildNumber, _chainCode, _privateKey, _publicKey);
+    public ExtendedKey WithVersion(ExtendedKeyVersion version) => new(version, _private, _public);
 
     /// <summary>The public extended key (BIP32 "N"); a public key returns itself.</summary>
-    public ExtendedKey Neuter() =>
-        IsPrivate ? new ExtendedKey(Version, Depth, ParentFingerprint, ChildNumber, _chainCode, null, _publicKey) : this;
+    public ExtendedKey Neuter() => IsPrivate ? new ExtendedKey(Version, null, _public) : this;
 
     public ExtendedKey Derive(string path) => Derive(KeyPath.Parse(path));
 
@@ -221,16 +171,13 @@ public sealed class ExtendedKey
         return key;
     }
 
-    /// <summary>
-    /// CKDpriv for a private key, CKDpub for a public one. Indexes from 0x80000000 are hardened and need the private key.
-    /// </summary>
+    /// <summary>CKDpriv for a private key, CKDpub for a public one. Indexes from 0x80000000 are hardened and need the private key.</summary>
     public ExtendedKey Derive(uint index)
     {
-        var hardened = KeyPath.IsHardened(index);
-        if (hardened && _privateKey is null)
+        if (_private is null && Bip32.IsHardened(index))
         {
             throw new InvalidOperationException(
-                $"Cannot derive hardened child {index & ~KeyPath.HardenedOffset}' from a public extended key: hardened derivation needs the private key.");
+                $"Cannot derive hardened child {index & ~Bip32.HardenedOffset}' from a public extended key: hardened derivation needs the private key.");
         }
 
         if (Depth == byte.MaxValue)
@@ -238,60 +185,28 @@ public sealed class ExtendedKey
             throw new InvalidOperationException("BIP32 keys cannot be deeper than 255 levels.");
         }
 
-        Span<byte> data = stackalloc byte[37];
-        if (hardened)
+        try
         {
-            data[0] = 0;
-            _privateKey!.CopyTo(data[1..]);
-        }
-        else
-        {
-            _publicKey.CopyTo(data);
-        }
-
-        BinaryPrimitives.WriteUInt32BigEndian(data[33..], index);
-        Span<byte> i = stackalloc byte[64];
-        HMACSHA512.HashData(_chainCode, data, i);
-        data.Clear();
-
-        var tweak = Secp256k1.ToBigInteger(i[..32]);
-        if (tweak.CompareTo(Secp256k1.N) >= 0)
-        {
-            throw new InvalidChildKeyException(index);
-        }
-
-        var chainCode = i[32..].ToArray();
-        var fingerprint = Fingerprint;
-        var childDepth = (byte)(Depth + 1);
-        if (_privateKey is not null)
-        {
-            var childScalar = tweak.Add(new BigInteger(1, _privateKey)).Mod(Secp256k1.N);
-            if (childScalar.SignValue == 0)
+            if (_private is not null)
             {
-                throw new InvalidChildKeyException(index);
+                var child = _private.Derive(index);
+                return new ExtendedKey(Version, child, child.Neuter());
             }
 
-            var childKey = new byte[32];
-            Secp256k1.WriteScalar(childScalar, childKey);
-            var childPublic = Secp256k1.MultiplyGenerator(childScalar).GetEncoded(true);
-            return new ExtendedKey(Version, childDepth, fingerprint, index, chainCode, childKey, childPublic);
+            return new ExtendedKey(Version, null, _public.Derive(index));
         }
-
-        var point = Secp256k1.AddMultipleOfGeneratorPublic(Secp256k1.DecodePoint(_publicKey), i[..32]);
-        if (point.IsInfinity)
+        catch (ArgumentException exception)
         {
-            throw new InvalidChildKeyException(index);
+            throw new InvalidChildKeyException(index, exception);
         }
-
-        return new ExtendedKey(Version, childDepth, fingerprint, index, chainCode, null, point.GetEncoded(true));
     }
 }
 
 /// <summary>
 /// BIP32's rare invalid child (IL ≥ n, or a zero/infinite result; probability below 2^-127): the caller moves to the next index.
 /// </summary>
-public sealed class InvalidChildKeyException(uint index)
-    : InvalidOperationException($"Child index {index} gives an invalid key under BIP32; use the next index.")
+public sealed class InvalidChildKeyException(uint index, Exception? inner = null)
+    : InvalidOperationException($"Child index {index} gives an invalid key under BIP32; use the next index.", inner)
 {
     public uint Index { get; } = index;
 }

@@ -53,14 +53,13 @@ public sealed record Network
     /// <summary>EIP-155 chain id for EVM-style networks on mainnet; null where it has to come from the node (eth_chainId).</summary>
     public long? EvmChainId { get; init; }
 
+    /// <summary>NBitcoin's parameters of this chain (address prefixes, genesis, RPC port); null outside the UTXO family.</summary>
+    public NBitcoin.Network? UtxoNetwork { get; private init; }
+
     /// <summary>Bech32 human-readable part of native segwit addresses (UTXO only).</summary>
-    public string? Bech32Hrp { get; private init; }
-
-    /// <summary>Base58check version byte of P2PKH addresses (UTXO only).</summary>
-    public byte? PubKeyHashVersion { get; private init; }
-
-    /// <summary>Base58check version bytes of P2SH addresses, the preferred one first (UTXO only).</summary>
-    public IReadOnlyList<byte> ScriptHashVersions { get; private init; } = [];
+    public string? Bech32Hrp => UtxoNetwork is { } utxo
+        ? System.Text.Encoding.ASCII.GetString(utxo.GetBech32Encoder(NBitcoin.Bech32Type.WITNESS_PUBKEY_ADDRESS, true)!.HumanReadablePart)
+        : null;
 
     /// <summary>Extended public key versions accepted as the account key for deposit addresses.</summary>
     public IReadOnlyList<ExtendedKeyVersion> AccountKeyVersions { get; private init; } = [];
@@ -89,11 +88,11 @@ public sealed record Network
     }
 
     /// <summary>The account-level path whose extended public key an operator configures, e.g. m/84'/0'/0'.</summary>
-    public KeyPath AccountPath(uint account = 0) =>
+    public NBitcoin.KeyPath AccountPath(uint account = 0) =>
         new(
-            (uint)Purpose | KeyPath.HardenedOffset,
-            (uint)CoinType | KeyPath.HardenedOffset,
-            account | KeyPath.HardenedOffset);
+            (uint)Purpose | Bip32.HardenedOffset,
+            (uint)CoinType | Bip32.HardenedOffset,
+            account | Bip32.HardenedOffset);
 
     public static Network Bitcoin(NetworkChain chain) => new("btc", NetworkFamily.Utxo, chain)
     {
@@ -102,14 +101,12 @@ public sealed record Network
         DefaultConfirmations = 2,
         Purpose = 84,
         CoinType = chain == NetworkChain.Mainnet ? 0 : 1,
-        Bech32Hrp = chain switch
+        UtxoNetwork = chain switch
         {
-            NetworkChain.Mainnet => "bc",
-            NetworkChain.Testnet => "tb",
-            _ => "bcrt",
+            NetworkChain.Mainnet => NBitcoin.Network.Main,
+            NetworkChain.Testnet => NBitcoin.Network.TestNet,
+            _ => NBitcoin.Network.RegTest,
         },
-        PubKeyHashVersion = chain == NetworkChain.Mainnet ? (byte)0x00 : (byte)0x6f,
-        ScriptHashVersions = chain == NetworkChain.Mainnet ? [0x05] : [0xc4],
         AccountKeyVersions = chain == NetworkChain.Mainnet
             ? [ExtendedKeyVersion.Zpub, ExtendedKeyVersion.Xpub]
             : [ExtendedKeyVersion.Vpub, ExtendedKeyVersion.Tpub],
@@ -122,16 +119,7 @@ public sealed record Network
         DefaultConfirmations = 6,
         Purpose = 84,
         CoinType = chain == NetworkChain.Mainnet ? 2 : 1,
-        Bech32Hrp = chain switch
-        {
-            NetworkChain.Mainnet => "ltc",
-            NetworkChain.Testnet => "tltc",
-            _ => "rltc",
-        },
-        PubKeyHashVersion = chain == NetworkChain.Mainnet ? (byte)0x30 : (byte)0x6f,
-
-        // Litecoin moved P2SH to 0x32 (M…) / 0x3a (Q…) but nodes still accept the Bitcoin-era byte.
-        ScriptHashVersions = chain == NetworkChain.Mainnet ? [0x32, 0x05] : [0x3a, 0xc4],
+        UtxoNetwork = LitecoinNetworks.For(chain),
         AccountKeyVersions = chain == NetworkChain.Mainnet
             ? [ExtendedKeyVersion.Zpub, ExtendedKeyVersion.Xpub, ExtendedKeyVersion.Ltub]
             : [ExtendedKeyVersion.Vpub, ExtendedKeyVersion.Tpub, ExtendedKeyVersion.Ttub],

@@ -1,173 +1,167 @@
-using System.Text.Json;
+using NBitcoin;
+using NBitcoin.RPC;
+using Newtonsoft.Json.Linq;
 
 namespace CryptoPay.Chains.Rpc;
 
 /// <summary>
-/// JSON-RPC client for Bitcoin Core and Litecoin Core (same API). Amounts are exact: satoshis as <see cref="long"/>.
-/// Wallet calls go to the node's default wallet unless the client was made with <see cref="ForWallet"/>.
+/// Bitcoin Core and Litecoin Core (same API) through NBitcoin's <see cref="RPCClient"/>. Blocks are read as
+/// <c>getblock</c> verbosity-2 JSON rather than as NBitcoin <see cref="Block"/>s, because Litecoin's MWEB blocks do not
+/// parse as raw blocks; each output's value still comes from the transaction's own bytes, decoded by NBitcoin, so
+/// amounts are exact satoshis as <see cref="long"/>. Wallet calls go to the node's default wallet unless the client
+/// was made with <see cref="ForWallet"/>.
 /// </summary>
 public sealed class BitcoinRpcClient
 {
     /// <summary>Long enough for a block with thousands of transactions at verbosity 2 on a slow node.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 
-    private readonly HttpClient _http;
-    private readonly BitcoinRpcCredentials _credentials;
+    // RPCClient wants a network for its typed helpers (addresses, raw blocks). This client reads JSON and decodes only
+    // transactions, whose format every Bitcoin-derived chain here shares, so Bitcoin's parameters serve every node.
+    private static readonly NBitcoin.Network TransactionFormat = NBitcoin.Network.Main;
+
+    private readonly RPCClient _rpc;
     private readonly TimeSpan _timeout;
-    private readonly JsonRpcTransport _transport;
 
     /// <param name="http">Owned by the caller; one per node is plenty.</param>
     /// <param name="endpoint">The node's RPC URL, e.g. http://127.0.0.1:9332/.</param>
     public BitcoinRpcClient(HttpClient http, Uri endpoint, BitcoinRpcCredentials credentials, TimeSpan? timeout = null)
+        : this(new RPCClient(credentials?.CredentialString ?? throw new ArgumentNullException(nameof(credentials)), endpoint, TransactionFormat) { HttpClient = http }, timeout ?? DefaultTimeout)
     {
-        ArgumentNullException.ThrowIfNull(credentials);
-        _http = http;
-        _credentials = credentials;
-        _timeout = timeout ?? DefaultTimeout;
-        _transport = new JsonRpcTransport(http, endpoint, "1.0", _timeout, credentials.Header);
+        ArgumentNullException.ThrowIfNull(http);
     }
 
-    public Uri Endpoint => _transport.Endpoint;
+    private BitcoinRpcClient(RPCClient rpc, TimeSpan timeout)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
+        _rpc = rpc;
+        _timeout = timeout;
+    }
+
+    public Uri Endpoint => _rpc.Address;
 
     /// <summary>A client whose wallet calls go to the named wallet (<c>/wallet/&lt;name&gt;</c>).</summary>
-    public BitcoinRpcClient ForWallet(string walletName) =>
-        new(_http, new Uri(Endpoint, "/wallet/" + Uri.EscapeDataString(walletName)), _credentials, _timeout);
+    public BitcoinRpcClient ForWallet(string walletName) => new(_rpc.SetWalletContext(walletName), _timeout);
 
-    public Task<long> GetBlockCountAsync(CancellationToken ct = default) =>
-        _transport.CallAsync("getblockcount", _ => { }, result => result.GetInt64(), ct);
+    public async Task<long> GetBlockCountAsync(CancellationToken ct = default) =>
+        (await CallAsync("getblockcount", ct)).Value<long>();
 
-    public Task<string> GetBlockHashAsync(long height, CancellationToken ct = default) =>
-        _transport.CallAsync("getblockhash", w => w.WriteNumberValue(height), StringResult, ct);
+    public async Task<string> GetBlockHashAsync(long height, CancellationToken ct = default) =>
+        StringResult(await CallAsync("getblockhash", ct, height));
 
-    public Task<string> GetBestBlockHashAsync(CancellationToken ct = default) =>
-        _transport.CallAsync("getbestblockhash", _ => { }, StringResult, ct);
+    public async Task<string> GetBestBlockHashAsync(CancellationToken ct = default) =>
+        StringResult(await CallAsync("getbestblockhash", ct));
 
     /// <summary><c>getblock hash 2</c>: the block with every transaction decoded.</summary>
-    public Task<BitcoinBlock> GetBlockAsync(string blockHash, CancellationToken ct = default) =>
-        _transport.CallAsync(
-            "getblock",
-            w =>
-            {
-                w.WriteStringValue(blockHash);
-                w.WriteNumberValue(2);
-            },
-            ParseBlock,
-            ct);
+    public async Task<BitcoinBlock> GetBlockAsync(string blockHash, CancellationToken ct = default) =>
+        Read("getblock", await CallAsync("getblock", ct, blockHash, 2), ParseBlock);
 
     /// <summary>The txids in the node's mempool.</summary>
-    public Task<IReadOnlyList<string>> GetRawMempoolAsync(CancellationToken ct = default) =>
-        _transport.CallAsync("getrawmempool", _ => { }, result => result.StringArray(), ct);
+    public async Task<IReadOnlyList<string>> GetRawMempoolAsync(CancellationToken ct = default) =>
+        StringArray(await CallAsync("getrawmempool", ct));
 
     /// <summary>
     /// <c>getrawtransaction</c>. For a confirmed transaction outside the wallet the node needs <c>-txindex</c>
     /// (or, verbose, the block hash), as Bitcoin Core documents.
     /// </summary>
-    public Task<BitcoinRawTransaction> GetRawTransactionAsync(string txid, bool verbose, CancellationToken ct = default) =>
-        _transport.CallAsync(
-            "getrawtransaction",
-            w =>
-            {
-                w.WriteStringValue(txid);
-                w.WriteBooleanValue(verbose);
-            },
-            result => verbose
-                ? new BitcoinRawTransaction(
-                    result.RequiredString("hex"),
-                    ParseTransaction(result),
-                    result.OptionalString("blockhash"),
-                    result.TryGetProperty("confirmations", out var confirmations) ? confirmations.GetInt64() : 0)
-                : new BitcoinRawTransaction(StringResult(result), null, null, 0),
-            ct);
+    public async Task<BitcoinRawTransaction> GetRawTransactionAsync(string txid, bool verbose, CancellationToken ct = default)
+    {
+        var result = await CallAsync("getrawtransaction", ct, txid, verbose);
+        return verbose
+            ? Read("getrawtransaction", result, r => new BitcoinRawTransaction(
+                RequiredString(r, "hex"),
+                ParseTransaction(r),
+                r.Value<string?>("blockhash"),
+                r.Value<long?>("confirmations") ?? 0))
+            : new BitcoinRawTransaction(StringResult(result), null, null, 0);
+    }
 
-    public Task<BitcoinNodeVersion> GetNetworkVersionAsync(CancellationToken ct = default) =>
-        _transport.CallAsync(
-            "getnetworkinfo",
-            _ => { },
-            result => new BitcoinNodeVersion(result.Required("version").GetInt64(), result.RequiredString("subversion")),
-            ct);
+    public async Task<BitcoinNodeVersion> GetNetworkVersionAsync(CancellationToken ct = default) =>
+        Read("getnetworkinfo", await CallAsync("getnetworkinfo", ct), r => new BitcoinNodeVersion(Required(r, "version").Value<long>(), RequiredString(r, "subversion")));
+
+    /// <summary><c>sendrawtransaction</c>: broadcasts a signed transaction (payouts); returns its txid.</summary>
+    public async Task<string> SendRawTransactionAsync(Transaction transaction, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        return StringResult(await CallAsync("sendrawtransaction", ct, transaction.ToHex()));
+    }
 
     // ---- regtest and wallet helpers (tests, operator tooling) ----
 
     /// <summary>Mines <paramref name="blocks"/> blocks paying the coinbase to <paramref name="address"/> (regtest).</summary>
-    public Task<IReadOnlyList<string>> GenerateToAddressAsync(int blocks, string address, CancellationToken ct = default) =>
-        _transport.CallAsync(
-            "generatetoaddress",
-            w =>
-            {
-                w.WriteNumberValue(blocks);
-                w.WriteStringValue(address);
-            },
-            result => result.StringArray(),
-            ct);
+    public async Task<IReadOnlyList<string>> GenerateToAddressAsync(int blocks, string address, CancellationToken ct = default) =>
+        StringArray(await CallAsync("generatetoaddress", ct, blocks, address));
 
-    public Task CreateWalletAsync(string walletName, CancellationToken ct = default) =>
-        _transport.CallAsync("createwallet", w => w.WriteStringValue(walletName), result => result.RequiredString("name"), ct);
+    public Task CreateWalletAsync(string walletName, CancellationToken ct = default) => CallAsync("createwallet", ct, walletName);
 
     /// <param name="addressType">"bech32", "p2sh-segwit" or "legacy"; the node's default when null.</param>
-    public Task<string> GetNewAddressAsync(string? addressType = null, CancellationToken ct = default) =>
-        _transport.CallAsync(
-            "getnewaddress",
-            w =>
-            {
-                if (addressType is not null)
-                {
-                    w.WriteStringValue("");
-                    w.WriteStringValue(addressType);
-                }
-            },
-            StringResult,
-            ct);
+    public async Task<string> GetNewAddressAsync(string? addressType = null, CancellationToken ct = default) =>
+        StringResult(addressType is null ? await CallAsync("getnewaddress", ct) : await CallAsync("getnewaddress", ct, "", addressType));
 
     /// <summary>Sends from the wallet; returns the txid.</summary>
-    public Task<string> SendToAddressAsync(string address, long satoshis, CancellationToken ct = default) =>
-        _transport.CallAsync(
-            "sendtoaddress",
-            w =>
-            {
-                w.WriteStringValue(address);
-                w.WriteNumberValue(BitcoinAmount.ToCoins(satoshis));
-            },
-            StringResult,
-            ct);
+    public async Task<string> SendToAddressAsync(string address, long satoshis, CancellationToken ct = default) =>
+        StringResult(await CallAsync("sendtoaddress", ct, address, Coins(satoshis)));
 
     /// <summary>One wallet transaction paying every address its amount; returns the txid.</summary>
-    public Task<string> SendManyAsync(IReadOnlyDictionary<string, long> satoshisByAddress, CancellationToken ct = default)
+    public async Task<string> SendManyAsync(IReadOnlyDictionary<string, long> satoshisByAddress, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(satoshisByAddress);
-        return _transport.CallAsync(
-            "sendmany",
-            w =>
-            {
-                w.WriteStringValue("");
-                w.WriteStartObject();
-                foreach (var (address, satoshis) in satoshisByAddress)
-                {
-                    w.WriteNumber(address, BitcoinAmount.ToCoins(satoshis));
-                }
+        var amounts = new JObject();
+        foreach (var (address, satoshis) in satoshisByAddress)
+        {
+            amounts[address] = Coins(satoshis);
+        }
 
-                w.WriteEndObject();
-            },
-            StringResult,
-            ct);
+        return StringResult(await CallAsync("sendmany", ct, "", amounts));
     }
 
     /// <summary>Marks the block (and its descendants) invalid, so the node reorganises away from it.</summary>
-    public Task InvalidateBlockAsync(string blockHash, CancellationToken ct = default) =>
-        _transport.CallAsync("invalidateblock", w => w.WriteStringValue(blockHash), _ => true, ct);
+    public Task InvalidateBlockAsync(string blockHash, CancellationToken ct = default) => CallAsync("invalidateblock", ct, blockHash);
 
-    public Task ReconsiderBlockAsync(string blockHash, CancellationToken ct = default) =>
-        _transport.CallAsync("reconsiderblock", w => w.WriteStringValue(blockHash), _ => true, ct);
+    public Task ReconsiderBlockAsync(string blockHash, CancellationToken ct = default) => CallAsync("reconsiderblock", ct, blockHash);
 
-    private static string StringResult(JsonElement result) =>
-        result.GetString() ?? throw new FormatException("expected a string result");
+    /// <summary>Satoshis as the exact decimal coin amount Bitcoin Core expects in sendtoaddress and sendmany.</summary>
+    private static decimal Coins(long satoshis) => Money.Satoshis(satoshis).ToDecimal(MoneyUnit.BTC);
 
-    private static BitcoinBlock ParseBlock(JsonElement block)
+    private async Task<JToken> CallAsync(string method, CancellationToken ct, params object[] parameters)
     {
-        var transactions = block.Required("tx");
-        var parsed = new List<BitcoinTransaction>(transactions.GetArrayLength());
-        foreach (var transaction in transactions.EnumerateArray())
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_timeout);
+        try
         {
-            if (transaction.ValueKind != JsonValueKind.Object)
+            var response = await _rpc.SendCommandAsync(method, timeout.Token, parameters);
+            return response.Result;
+        }
+        catch (RPCException error)
+        {
+            throw new JsonRpcException(method, (int)error.RPCCode, error.Message, error);
+        }
+        catch (OperationCanceledException exception) when (!ct.IsCancellationRequested)
+        {
+            throw new TimeoutException($"JSON-RPC '{method}' to {Endpoint} did not answer within {_timeout.TotalSeconds:0.#} s.", exception);
+        }
+    }
+
+    private static T Read<T>(string method, JToken result, Func<JToken, T> parse)
+    {
+        try
+        {
+            return parse(result);
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or FormatException or KeyNotFoundException or OverflowException or InvalidCastException)
+        {
+            var text = result.ToString(Newtonsoft.Json.Formatting.None);
+            throw new FormatException($"JSON-RPC '{method}' returned a result this client cannot read ({exception.Message}): {(text.Length <= 500 ? text : text[..500] + "…")}", exception);
+        }
+    }
+
+    private static BitcoinBlock ParseBlock(JToken block)
+    {
+        var transactions = Required(block, "tx");
+        var parsed = new List<BitcoinTransaction>();
+        foreach (var transaction in transactions)
+        {
+            if (transaction.Type != JTokenType.Object)
             {
                 throw new FormatException("getblock returned txids only; verbosity 2 needs Bitcoin Core 0.16 or later");
             }
@@ -176,52 +170,62 @@ public sealed class BitcoinRpcClient
         }
 
         return new BitcoinBlock(
-            block.RequiredString("hash"),
-            block.Required("height").GetInt64(),
-            block.OptionalString("previousblockhash"),
-            block.Required("confirmations").GetInt64(),
-            block.Required("time").GetInt64(),
+            RequiredString(block, "hash"),
+            Required(block, "height").Value<long>(),
+            block.Value<string?>("previousblockhash"),
+            Required(block, "confirmations").Value<long>(),
+            Required(block, "time").Value<long>(),
             parsed);
     }
 
-    private static BitcoinTransaction ParseTransaction(JsonElement transaction)
+    /// <summary>
+    /// Txid, addresses and scripts from the node's JSON; values from the transaction bytes decoded by NBitcoin. A
+    /// transaction NBitcoin cannot decode (Litecoin MWEB data) falls back to the JSON numbers, read exactly or refused.
+    /// </summary>
+    private static BitcoinTransaction ParseTransaction(JToken transaction)
     {
-        var isCoinbase = false;
-        if (transaction.TryGetProperty("vin", out var inputs))
+        var decoded = transaction.Value<string?>("hex") is { } hex && TryDecode(hex, out var parsed) ? parsed : null;
+        var isCoinbase = decoded?.IsCoinBase ?? (transaction["vin"]?.Any(input => input["coinbase"] is not null) ?? false);
+        var outputs = new List<BitcoinOutput>();
+        foreach (var output in Required(transaction, "vout"))
         {
-            foreach (var input in inputs.EnumerateArray())
-            {
-                isCoinbase |= input.TryGetProperty("coinbase", out _);
-            }
+            var index = Required(output, "n").Value<int>();
+            var script = Required(output, "scriptPubKey");
+            var value = decoded is not null ? decoded.Outputs[index].Value.Satoshi : BitcoinAmount.ToSatoshis(Required(output, "value"));
+            outputs.Add(new BitcoinOutput(index, value, ScriptAddress(script), script.Value<string?>("hex") ?? ""));
         }
 
-        var vout = transaction.Required("vout");
-        var outputs = new List<BitcoinOutput>(vout.GetArrayLength());
-        foreach (var output in vout.EnumerateArray())
-        {
-            var script = output.Required("scriptPubKey");
-            outputs.Add(new BitcoinOutput(
-                output.Required("n").GetInt32(),
-                BitcoinAmount.ToSatoshis(output.Required("value")),
-                ScriptAddress(script),
-                script.OptionalString("hex") ?? ""));
-        }
+        return new BitcoinTransaction(RequiredString(transaction, "txid"), isCoinbase, outputs);
+    }
 
-        return new BitcoinTransaction(transaction.RequiredString("txid"), isCoinbase, outputs);
+    private static bool TryDecode(string hex, out Transaction transaction)
+    {
+        try
+        {
+            transaction = Transaction.Parse(hex, TransactionFormat);
+            return true;
+        }
+        catch (FormatException)
+        {
+            transaction = null!;
+            return false;
+        }
     }
 
     /// <summary>Core 22+ prints "address"; earlier versions (Litecoin Core 0.21) an "addresses" array.</summary>
-    private static string? ScriptAddress(JsonElement script)
-    {
-        if (script.OptionalString("address") is { } address)
-        {
-            return address;
-        }
+    private static string? ScriptAddress(JToken script) =>
+        script.Value<string?>("address")
+        ?? (script["addresses"] is JArray { Count: 1 } addresses ? addresses[0].Value<string>() : null);
 
-        return script.TryGetProperty("addresses", out var addresses)
-            && addresses.ValueKind == JsonValueKind.Array
-            && addresses.GetArrayLength() == 1
-                ? addresses[0].GetString()
-                : null;
-    }
+    private static JToken Required(JToken element, string name) =>
+        element[name] is { Type: not JTokenType.Null } value ? value : throw new KeyNotFoundException($"field '{name}' is missing");
+
+    private static string RequiredString(JToken element, string name) =>
+        Required(element, name).Value<string>() ?? throw new KeyNotFoundException($"field '{name}' is null");
+
+    private static string StringResult(JToken result) =>
+        result.Type == JTokenType.String ? result.Value<string>()! : throw new FormatException($"expected a string result, got {result.Type}");
+
+    private static IReadOnlyList<string> StringArray(JToken result) =>
+        [.. result.Select(item => item.Value<string>() ?? throw new FormatException("null in a list of strings"))];
 }

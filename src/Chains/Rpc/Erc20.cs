@@ -1,53 +1,95 @@
 using System.Numerics;
 using CryptoPay.Chains.Addresses;
-using CryptoPay.Chains.Crypto;
-using CryptoPay.Chains.Encoding;
+using Nethereum.ABI.FunctionEncoding.Attributes;
+using Nethereum.Contracts;
+using Nethereum.Hex.HexConvertors.Extensions;
+using Nethereum.RPC.Eth.DTOs;
 
 namespace CryptoPay.Chains.Rpc;
 
-/// <summary>The slice of the ERC-20 ABI a payment gateway needs: the Transfer event and the transfer call.</summary>
+/// <summary>The slice of the ERC-20 ABI a payment gateway needs, as Nethereum ABI types: the Transfer event and the transfer call.</summary>
 public static class Erc20
 {
-    private const int WordLength = 32;
-
     /// <summary>topic0 of <c>Transfer(address,address,uint256)</c>: keccak256 of the signature.</summary>
-    public static string TransferTopic { get; } = "0x" + Hex.Encode(Hashes.Keccak256("Transfer(address,address,uint256)"u8));
+    public static string TransferTopic { get; } = ABITypedRegistry.GetEvent<TransferEvent>().Sha3Signature.EnsureHexPrefix();
 
     /// <summary>The 4-byte selector of <c>transfer(address,uint256)</c>.</summary>
-    public static string TransferSelector { get; } = "0x" + Hex.Encode(Hashes.Keccak256("transfer(address,uint256)"u8).AsSpan(0, 4));
+    public static string TransferSelector { get; } = ABITypedRegistry.GetFunctionABI<TransferFunction>().Sha3Signature.EnsureHexPrefix();
+
+    private static readonly BigInteger MaxUint256 = BigInteger.Pow(2, 256) - 1;
 
     /// <summary>An address as a 32-byte topic (left-padded with zeros), for filtering Transfer logs by sender or recipient.</summary>
-    public static string AddressTopic(string evmAddress) => "0x" + Hex.Encode(AddressWord(evmAddress));
+    public static string AddressTopic(string evmAddress) => "0x" + new string('0', 24) + Convert.ToHexStringLower(AddressBytes(evmAddress));
 
     /// <summary>Calldata for <c>transfer(to, value)</c>.</summary>
     public static string EncodeTransfer(string toEvmAddress, BigInteger value)
     {
-        if (value.Sign < 0 || value.GetByteCount(isUnsigned: true) > WordLength)
+        if (value.Sign < 0 || value > MaxUint256)
         {
             throw new ArgumentOutOfRangeException(nameof(value), value, "A uint256 is between 0 and 2^256 - 1.");
         }
 
-        var data = new byte[4 + (2 * WordLength)];
-        Hex.Decode(TransferSelector).CopyTo(data, 0);
-        AddressWord(toEvmAddress).CopyTo(data, 4);
-        value.TryWriteBytes(data.AsSpan(4 + WordLength + WordLength - value.GetByteCount(isUnsigned: true)), out _, isUnsigned: true, isBigEndian: true);
-        return "0x" + Hex.Encode(data);
+        _ = AddressBytes(toEvmAddress);
+        return new TransferFunction { To = toEvmAddress, Value = value }.GetCallData().ToHex(prefix: true);
     }
 
-    private static byte[] AddressWord(string evmAddress)
+    /// <summary>
+    /// Decodes a log that is a standard Transfer (topic0, indexed from and to, the value as the 32-byte data word).
+    /// False for anything else, including non-standard tokens that do not index the addresses.
+    /// </summary>
+    public static bool TryDecodeTransfer(FilterLog log, out TransferEvent transfer)
     {
-        if (!EvmAddress.TryParse(evmAddress, out var bytes, out var error))
+        ArgumentNullException.ThrowIfNull(log);
+        transfer = null!;
+        if (log.Topics is not { Length: 3 } || !log.IsLogForEvent<TransferEvent>())
         {
-            throw new ArgumentException($"Invalid EVM address '{evmAddress}': {error}.", nameof(evmAddress));
+            return false;
         }
 
-        var word = new byte[WordLength];
-        bytes.CopyTo(word, WordLength - EvmAddress.Length);
-        return word;
+        try
+        {
+            transfer = log.DecodeEvent<TransferEvent>().Event;
+            return true;
+        }
+        catch (Exception exception) when (exception is FormatException or ArgumentException or InvalidOperationException or IndexOutOfRangeException)
+        {
+            return false;
+        }
+    }
+
+    private static byte[] AddressBytes(string evmAddress) =>
+        EvmAddress.TryParse(evmAddress, out var bytes, out var error) ? bytes : throw new ArgumentException($"Invalid EVM address '{evmAddress}': {error}.", nameof(evmAddress));
+
+    /// <summary>ERC-20 <c>Transfer(address indexed from, address indexed to, uint256 value)</c>.</summary>
+    [Event("Transfer")]
+    public sealed class TransferEvent : IEventDTO
+    {
+        [Parameter("address", "from", 1, true)]
+        public string From { get; set; } = "";
+
+        [Parameter("address", "to", 2, true)]
+        public string To { get; set; } = "";
+
+        [Parameter("uint256", "value", 3, false)]
+        public BigInteger Value { get; set; }
+    }
+
+    /// <summary>ERC-20 <c>transfer(address to, uint256 value) returns (bool)</c>.</summary>
+    [Function("transfer", "bool")]
+    public sealed class TransferFunction : FunctionMessage
+    {
+        [Parameter("address", "to", 1)]
+        public string To { get; set; } = "";
+
+        [Parameter("uint256", "value", 2)]
+        public BigInteger Value { get; set; }
     }
 }
 
-/// <summary>A decoded ERC-20/BEP-20/TRC-20 <c>Transfer</c> event; addresses in EIP-55 form, value in the token's smallest unit.</summary>
+/// <summary>
+/// A decoded ERC-20/BEP-20/TRC-20 <c>Transfer</c> event; addresses in the network's form (EIP-55, or "T…" from
+/// <see cref="TronRpcAdapter"/>), value in the token's smallest unit.
+/// </summary>
 public sealed record Erc20TransferLog(
     string Contract,
     string From,
@@ -57,49 +99,4 @@ public sealed record Erc20TransferLog(
     long BlockNumber,
     string BlockHash,
     long LogIndex,
-    bool Removed)
-{
-    /// <summary>
-    /// Decodes a log that is a standard Transfer (topic0, indexed from and to, the value as the 32-byte data word).
-    /// False for anything else, including non-standard tokens that do not index the addresses.
-    /// </summary>
-    public static bool TryDecode(EvmLog log, out Erc20TransferLog transfer)
-    {
-        ArgumentNullException.ThrowIfNull(log);
-        transfer = null!;
-        if (log.Topics.Count != 3 || !string.Equals(log.Topics[0], Erc20.TransferTopic, StringComparison.OrdinalIgnoreCase))
-        {
-            return false;
-        }
-
-        if (!TryTopicAddress(log.Topics[1], out var from) || !TryTopicAddress(log.Topics[2], out var to))
-        {
-            return false;
-        }
-
-        var data = log.Data.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? log.Data[2..] : log.Data;
-        if (data.Length != 64 || !Hex.IsHexDigits(data))
-        {
-            return false;
-        }
-
-        transfer = new Erc20TransferLog(
-            log.Address, from, to, HexQuantity.FromBigEndian(Convert.FromHexString(data)),
-            log.TransactionHash, log.BlockNumber, log.BlockHash, log.LogIndex, log.Removed);
-        return true;
-    }
-
-    private static bool TryTopicAddress(string topic, out string address)
-    {
-        address = "";
-        var hex = topic.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? topic[2..] : topic;
-        // An address topic is 12 zero bytes then the 20 address bytes.
-        if (hex.Length != 64 || !Hex.IsHexDigits(hex) || hex.AsSpan(0, 24).ContainsAnyExcept('0'))
-        {
-            return false;
-        }
-
-        address = EvmAddress.ToChecksumAddress(Convert.FromHexString(hex.AsSpan(24)));
-        return true;
-    }
-}
+    bool Removed);

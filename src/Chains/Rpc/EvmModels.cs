@@ -35,15 +35,5 @@ public sealed record EvmReceipt(
     BigInteger GasUsed,
     IReadOnlyList<EvmLog> Logs);
 
-/// <summary>
-/// An <c>eth_getLogs</c> filter over an inclusive block range. <paramref name="Topics"/> is positional: null matches
-/// anything at that position, several values match any of them.
-/// </summary>
-public sealed record EvmLogFilter(
-    long FromBlock,
-    long ToBlock,
-    IReadOnlyList<string> Addresses,
-    IReadOnlyList<IReadOnlyList<string>?> Topics);
-
 /// <summary>What <c>eth_sendTransaction</c> sends from a node-held account (dev nodes only).</summary>
 public sealed record EvmTransactionRequest(string From, string? To, BigInteger Value, string? Data = null, long? Gas = null);

@@ -1,84 +1,67 @@
 using System.Net.Http.Headers;
-using System.Text.Json;
+using System.Numerics;
 using CryptoPay.Chains.Addresses;
-using CryptoPay.Chains.Encoding;
+using CryptoPay.Chains.Payouts;
+using Nethereum.Hex.HexTypes;
+using Nethereum.JsonRpc.Client;
+using Nethereum.RPC.Eth.DTOs;
+using Nethereum.Web3;
 
 namespace CryptoPay.Chains.Rpc;
 
 /// <summary>
-/// Ethereum JSON-RPC client (eth, bsc, and TRON's compatible endpoint through <see cref="TronRpcAdapter"/>).
-/// Quantities are <see cref="System.Numerics.BigInteger"/> parsed from hex; addresses come back in EIP-55 form.
+/// Ethereum JSON-RPC (eth, bsc, and TRON's compatible endpoint through <see cref="TronRpcAdapter"/>) on Nethereum's
+/// <see cref="Web3"/>. Quantities are <see cref="BigInteger"/>; addresses come back in EIP-55 form; node errors surface
+/// as <see cref="JsonRpcException"/> with the node's code.
 /// </summary>
 public sealed class EvmRpcClient
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 
-    private readonly JsonRpcTransport _transport;
+    private readonly RpcClient _client;
+    private readonly Web3 _web3;
+    private readonly TimeSpan _timeout;
 
     /// <param name="http">Owned by the caller.</param>
     /// <param name="endpoint">The node's JSON-RPC URL.</param>
     /// <param name="authorization">For providers behind basic or bearer auth; null for none.</param>
-    public EvmRpcClient(HttpClient http, Uri endpoint, AuthenticationHeaderValue? authorization = null, TimeSpan? timeout = null) =>
-        _transport = new JsonRpcTransport(http, endpoint, "2.0", timeout ?? DefaultTimeout, () => authorization);
+    public EvmRpcClient(HttpClient http, Uri endpoint, AuthenticationHeaderValue? authorization = null, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(endpoint);
+        Endpoint = endpoint;
+        _client = new RpcClient(endpoint, http, authorization);
+        _timeout = timeout ?? DefaultTimeout;
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(_timeout, TimeSpan.Zero);
+        _web3 = new Web3(_client);
+    }
 
-    public Uri Endpoint => _transport.Endpoint;
+    public Uri Endpoint { get; }
 
     /// <summary><c>web3_clientVersion</c>, e.g. Geth/v1.14…, for logs and health pages.</summary>
     public Task<string> GetClientVersionAsync(CancellationToken ct = default) =>
-        _transport.CallAsync("web3_clientVersion", _ => { }, result => result.GetString() ?? "", ct);
+        CallAsync("web3_clientVersion", () => _web3.Client.SendRequestAsync<string>("web3_clientVersion"), ct);
 
-    public Task<long> GetChainIdAsync(CancellationToken ct = default) =>
-        _transport.CallAsync("eth_chainId", _ => { }, QuantityInt64, ct);
+    public async Task<long> GetChainIdAsync(CancellationToken ct = default) =>
+        (long)(await CallAsync("eth_chainId", () => _web3.Eth.ChainId.SendRequestAsync(), ct)).Value;
 
-    public Task<long> GetBlockNumberAsync(CancellationToken ct = default) =>
-        _transport.CallAsync("eth_blockNumber", _ => { }, QuantityInt64, ct);
+    public async Task<long> GetBlockNumberAsync(CancellationToken ct = default) =>
+        (long)(await CallAsync("eth_blockNumber", () => _web3.Eth.Blocks.GetBlockNumber.SendRequestAsync(), ct)).Value;
 
     /// <summary>The block at <paramref name="number"/>, or null when the node has no such block yet.</summary>
-    public Task<EvmBlock?> GetBlockByNumberAsync(long number, bool fullTransactions, CancellationToken ct = default) =>
-        _transport.CallAsync(
-            "eth_getBlockByNumber",
-            w =>
-            {
-                w.WriteStringValue(HexQuantity.Format(number));
-                w.WriteBooleanValue(fullTransactions);
-            },
-            result => result.ValueKind == JsonValueKind.Null ? null : ParseBlock(result),
-            ct);
-
-    public Task<IReadOnlyList<EvmLog>> GetLogsAsync(EvmLogFilter filter, CancellationToken ct = default)
+    public async Task<EvmBlock?> GetBlockByNumberAsync(long number, bool fullTransactions, CancellationToken ct = default)
     {
-        ArgumentNullException.ThrowIfNull(filter);
-        return _transport.CallAsync(
-            "eth_getLogs",
-            w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("fromBlock", HexQuantity.Format(filter.FromBlock));
-                w.WriteString("toBlock", HexQuantity.Format(filter.ToBlock));
-                WriteOneOrMany(w, "address", filter.Addresses);
-                w.WriteStartArray("topics");
-                foreach (var position in filter.Topics)
-                {
-                    if (position is null)
-                    {
-                        w.WriteNullValue();
-                        continue;
-                    }
+        var height = new BlockParameter(new HexBigInteger(number));
+        if (fullTransactions)
+        {
+            var block = await CallAsync("eth_getBlockByNumber", () => _web3.Eth.Blocks.GetBlockWithTransactionsByNumber.SendRequestAsync(height), ct);
+            return block is null
+                ? null
+                : ToBlock(block, [.. block.Transactions.Select(t => t.TransactionHash)], [.. block.Transactions.Select(ToTransaction)]);
+        }
 
-                    w.WriteStartArray();
-                    foreach (var topic in position)
-                    {
-                        w.WriteStringValue(topic);
-                    }
-
-                    w.WriteEndArray();
-                }
-
-                w.WriteEndArray();
-                w.WriteEndObject();
-            },
-            ParseLogs,
-            ct);
+        var hashesOnly = await CallAsync("eth_getBlockByNumber", () => _web3.Eth.Blocks.GetBlockWithTransactionsHashesByNumber.SendRequestAsync(height), ct);
+        return hashesOnly is null ? null : ToBlock(hashesOnly, hashesOnly.TransactionHashes, []);
     }
 
     /// <summary>
@@ -88,19 +71,25 @@ public sealed class EvmRpcClient
     public async Task<IReadOnlyList<Erc20TransferLog>> GetErc20TransfersAsync(
         long fromBlock, long toBlock, IReadOnlyList<string> contracts, IReadOnlyList<string> recipients, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(contracts);
         ArgumentNullException.ThrowIfNull(recipients);
-        var filter = new EvmLogFilter(
-            fromBlock,
-            toBlock,
-            contracts,
-            [[Erc20.TransferTopic], null, recipients.Count == 0 ? null : recipients.Select(Erc20.AddressTopic).ToArray()]);
-        var logs = await GetLogsAsync(filter, ct);
-        var transfers = new List<Erc20TransferLog>(logs.Count);
+        var filter = new NewFilterInput
+        {
+            FromBlock = new BlockParameter(new HexBigInteger(fromBlock)),
+            ToBlock = new BlockParameter(new HexBigInteger(toBlock)),
+            Address = contracts.Count == 0 ? null : [.. contracts],
+            // Positional topics: Transfer, any sender, the recipients (null: anyone).
+            Topics = [new[] { Erc20.TransferTopic }, null, recipients.Count == 0 ? null : recipients.Select(Erc20.AddressTopic).ToArray()],
+        };
+        var logs = await CallAsync("eth_getLogs", () => _web3.Eth.Filters.GetLogs.SendRequestAsync(filter), ct) ?? [];
+        var transfers = new List<Erc20TransferLog>();
         foreach (var log in logs)
         {
-            if (Erc20TransferLog.TryDecode(log, out var transfer))
+            if (Erc20.TryDecodeTransfer(log, out var transfer))
             {
-                transfers.Add(transfer);
+                transfers.Add(new Erc20TransferLog(
+                    NormalizeAddress(log.Address), NormalizeAddress(transfer.From), NormalizeAddress(transfer.To), transfer.Value,
+                    log.TransactionHash, (long)log.BlockNumber.Value, log.BlockHash, (long)log.LogIndex.Value, log.Removed));
             }
         }
 
@@ -108,98 +97,68 @@ public sealed class EvmRpcClient
     }
 
     /// <summary>The receipt, or null while the transaction is pending or unknown.</summary>
-    public Task<EvmReceipt?> GetTransactionReceiptAsync(string transactionHash, CancellationToken ct = default) =>
-        _transport.CallAsync(
-            "eth_getTransactionReceipt",
-            w => w.WriteStringValue(transactionHash),
-            result => result.ValueKind == JsonValueKind.Null ? null : ParseReceipt(result),
-            ct);
+    public async Task<EvmReceipt?> GetTransactionReceiptAsync(string transactionHash, CancellationToken ct = default)
+    {
+        var receipt = await CallAsync("eth_getTransactionReceipt", () => _web3.Eth.Transactions.GetTransactionReceipt.SendRequestAsync(transactionHash), ct);
+        return receipt is null
+            ? null
+            : new EvmReceipt(
+                receipt.TransactionHash,
+                (long)receipt.BlockNumber.Value,
+                receipt.BlockHash,
+                receipt.Status is null ? null : receipt.Status.Value == BigInteger.One,
+                receipt.ContractAddress is { } contract ? NormalizeAddress(contract) : null,
+                receipt.GasUsed.Value,
+                [.. (receipt.Logs ?? []).Select(ToLog)]);
+    }
 
     /// <summary>The balance in wei at the latest block.</summary>
-    public Task<System.Numerics.BigInteger> GetBalanceAsync(string address, CancellationToken ct = default) =>
-        _transport.CallAsync(
-            "eth_getBalance",
-            w =>
-            {
-                w.WriteStringValue(address);
-                w.WriteStringValue("latest");
-            },
-            result => HexQuantity.Parse(result.GetString() ?? throw new FormatException("null balance")),
-            ct);
+    public async Task<BigInteger> GetBalanceAsync(string address, CancellationToken ct = default) =>
+        (await CallAsync("eth_getBalance", () => _web3.Eth.GetBalance.SendRequestAsync(address), ct)).Value;
 
     // ---- dev-node helpers (ganache, hardhat, anvil): node-held accounts and chain snapshots ----
 
-    public Task<IReadOnlyList<string>> GetAccountsAsync(CancellationToken ct = default) =>
-        _transport.CallAsync(
-            "eth_accounts",
-            _ => { },
-            result => (IReadOnlyList<string>)result.StringArray().Select(EvmAddress.ToChecksumAddress).ToArray(),
-            ct);
+    public async Task<IReadOnlyList<string>> GetAccountsAsync(CancellationToken ct = default) =>
+        [.. (await CallAsync("eth_accounts", () => _web3.Eth.Accounts.SendRequestAsync(), ct)).Select(EvmAddress.ToChecksumAddress)];
 
     /// <summary>Sends from an account the node holds the key of; returns the transaction hash.</summary>
     public Task<string> SendTransactionAsync(EvmTransactionRequest request, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return _transport.CallAsync(
-            "eth_sendTransaction",
-            w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("from", request.From);
-                if (request.To is not null)
-                {
-                    w.WriteString("to", request.To);
-                }
-
-                w.WriteString("value", HexQuantity.Format(request.Value));
-                if (request.Data is not null)
-                {
-                    w.WriteString("data", request.Data);
-                }
-
-                if (request.Gas is { } gas)
-                {
-                    w.WriteString("gas", HexQuantity.Format(gas));
-                }
-
-                w.WriteEndObject();
-            },
-            result => result.GetString() ?? throw new FormatException("null transaction hash"),
-            ct);
+        var input = new TransactionInput
+        {
+            From = request.From,
+            To = request.To,
+            Value = new HexBigInteger(request.Value),
+            Data = request.Data,
+            Gas = request.Gas is { } gas ? new HexBigInteger(gas) : null,
+        };
+        return CallAsync("eth_sendTransaction", () => _web3.Eth.Transactions.SendTransaction.SendRequestAsync(input), ct);
     }
+
+    /// <summary>The chain id, <paramref name="sender"/>'s next nonce (pending included) and the node's gas price, for signing a payout.</summary>
+    public async Task<EvmTransferTerms> GetTransferTermsAsync(string sender, BigInteger gasLimit, CancellationToken ct = default)
+    {
+        var nonce = await CallAsync("eth_getTransactionCount", () => _web3.Eth.Transactions.GetTransactionCount.SendRequestAsync(sender, BlockParameter.CreatePending()), ct);
+        var gasPrice = await CallAsync("eth_gasPrice", () => _web3.Eth.GasPrice.SendRequestAsync(), ct);
+        return new EvmTransferTerms(await GetChainIdAsync(ct), nonce.Value, gasPrice.Value, gasLimit);
+    }
+
+    /// <summary><c>eth_sendRawTransaction</c>: broadcasts a transaction signed elsewhere (payouts); returns its hash.</summary>
+    public Task<string> SendRawTransactionAsync(string signedTransactionHex, CancellationToken ct = default) =>
+        CallAsync("eth_sendRawTransaction", () => _web3.Eth.Transactions.SendRawTransaction.SendRequestAsync(signedTransactionHex), ct);
 
     /// <summary><c>evm_snapshot</c>: the id to revert to.</summary>
     public Task<string> SnapshotAsync(CancellationToken ct = default) =>
-        _transport.CallAsync("evm_snapshot", _ => { }, result => result.ValueKind == JsonValueKind.String ? result.GetString()! : result.GetRawText(), ct);
+        CallAsync("evm_snapshot", () => _client.SendRequestAsync<string>("evm_snapshot"), ct);
 
     /// <summary><c>evm_revert</c>: true when the chain went back to the snapshot (which is then used up).</summary>
     public Task<bool> RevertAsync(string snapshotId, CancellationToken ct = default) =>
-        _transport.CallAsync("evm_revert", w => w.WriteStringValue(snapshotId), result => result.GetBoolean(), ct);
+        CallAsync("evm_revert", () => _client.SendRequestAsync<bool>("evm_revert", null, snapshotId), ct);
 
     /// <summary><c>evm_mine</c>: one new block now.</summary>
     public Task MineAsync(CancellationToken ct = default) =>
-        _transport.CallAsync("evm_mine", _ => { }, _ => true, ct);
-
-    private static long QuantityInt64(JsonElement result) =>
-        HexQuantity.ParseInt64(result.GetString() ?? throw new FormatException("null quantity"));
-
-    private static long QuantityInt64(JsonElement element, string name) => HexQuantity.ParseInt64(element.RequiredString(name));
-
-    private static void WriteOneOrMany(Utf8JsonWriter w, string name, IReadOnlyList<string> values)
-    {
-        if (values.Count == 0)
-        {
-            return;
-        }
-
-        w.WriteStartArray(name);
-        foreach (var value in values)
-        {
-            w.WriteStringValue(value);
-        }
-
-        w.WriteEndArray();
-    }
+        CallAsync("evm_mine", () => _client.SendRequestAsync<string>("evm_mine"), ct);
 
     /// <summary>
     /// EIP-55 form of a node's address. TRON's endpoint may print its 21-byte form (0x41‖20 bytes); the 0x41 is dropped
@@ -208,79 +167,62 @@ public sealed class EvmRpcClient
     internal static string NormalizeAddress(string address)
     {
         var hex = address.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? address[2..] : address;
-        if (hex.Length == 42 && hex.StartsWith("41", StringComparison.Ordinal) && Hex.IsHexDigits(hex))
+        if (hex.Length == 42 && hex.StartsWith("41", StringComparison.Ordinal))
         {
             hex = hex[2..];
         }
 
-        return EvmAddress.ToChecksumAddress(Convert.FromHexString(hex));
+        return EvmAddress.ToChecksumAddress("0x" + hex);
     }
 
-    private static EvmBlock ParseBlock(JsonElement block)
+    /// <summary>Runs one Nethereum request, turning its exceptions into this client's: node errors, timeouts, HTTP failures.</summary>
+    private async Task<T> CallAsync<T>(string method, Func<Task<T>> request, CancellationToken ct)
     {
-        var hashes = new List<string>();
-        var transactions = new List<EvmTransaction>();
-        foreach (var transaction in block.Required("transactions").EnumerateArray())
+        // Nethereum's own timeout is one process-wide setting; this client's is per call, like the Bitcoin client's.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_timeout);
+        try
         {
-            if (transaction.ValueKind == JsonValueKind.String)
-            {
-                hashes.Add(transaction.GetString()!);
-            }
-            else
-            {
-                var parsed = ParseTransaction(transaction);
-                hashes.Add(parsed.Hash);
-                transactions.Add(parsed);
-            }
+            return await request().WaitAsync(timeout.Token);
         }
-
-        return new EvmBlock(
-            QuantityInt64(block, "number"),
-            block.RequiredString("hash"),
-            block.RequiredString("parentHash"),
-            QuantityInt64(block, "timestamp"),
-            hashes,
-            transactions);
+        catch (OperationCanceledException exception) when (!ct.IsCancellationRequested)
+        {
+            throw new TimeoutException($"JSON-RPC '{method}' to {Endpoint} did not answer within {_timeout.TotalSeconds:0.#} s.", exception);
+        }
+        catch (RpcResponseException error)
+        {
+            throw new JsonRpcException(method, error.RpcError?.Code ?? 0, error.RpcError?.Message ?? error.Message, error);
+        }
+        catch (RpcClientTimeoutException nethereumTimeout)
+        {
+            throw new TimeoutException($"JSON-RPC '{method}' to {Endpoint} timed out in Nethereum.", nethereumTimeout);
+        }
+        catch (RpcClientUnknownException failure) when (failure.InnerException is HttpRequestException http)
+        {
+            throw new HttpRequestException($"JSON-RPC '{method}' to {Endpoint} failed: {http.Message}", failure, http.StatusCode);
+        }
     }
 
-    private static EvmTransaction ParseTransaction(JsonElement transaction) =>
+    private static EvmBlock ToBlock(Block block, IReadOnlyList<string> hashes, IReadOnlyList<EvmTransaction> transactions) =>
+        new((long)block.Number.Value, block.BlockHash, block.ParentHash, (long)block.Timestamp.Value, hashes, transactions);
+
+    private static EvmTransaction ToTransaction(Transaction transaction) =>
         new(
-            transaction.RequiredString("hash"),
-            NormalizeAddress(transaction.RequiredString("from")),
-            transaction.OptionalString("to") is { } to ? NormalizeAddress(to) : null,
-            HexQuantity.Parse(transaction.RequiredString("value")),
-            transaction.OptionalString("input") ?? "0x",
-            transaction.OptionalString("blockNumber") is { } number ? HexQuantity.ParseInt64(number) : null);
+            transaction.TransactionHash,
+            NormalizeAddress(transaction.From),
+            transaction.To is { } to ? NormalizeAddress(to) : null,
+            transaction.Value?.Value ?? BigInteger.Zero,
+            transaction.Input ?? "0x",
+            transaction.BlockNumber is { } number ? (long)number.Value : null);
 
-    private static IReadOnlyList<EvmLog> ParseLogs(JsonElement logs)
-    {
-        var parsed = new List<EvmLog>(logs.GetArrayLength());
-        foreach (var log in logs.EnumerateArray())
-        {
-            parsed.Add(ParseLog(log));
-        }
-
-        return parsed;
-    }
-
-    private static EvmLog ParseLog(JsonElement log) =>
+    private static EvmLog ToLog(FilterLog log) =>
         new(
-            NormalizeAddress(log.RequiredString("address")),
-            log.Required("topics").StringArray(),
-            log.RequiredString("data"),
-            QuantityInt64(log, "blockNumber"),
-            log.RequiredString("blockHash"),
-            log.RequiredString("transactionHash"),
-            QuantityInt64(log, "logIndex"),
-            log.TryGetProperty("removed", out var removed) && removed.ValueKind == JsonValueKind.True);
-
-    private static EvmReceipt ParseReceipt(JsonElement receipt) =>
-        new(
-            receipt.RequiredString("transactionHash"),
-            QuantityInt64(receipt, "blockNumber"),
-            receipt.RequiredString("blockHash"),
-            receipt.OptionalString("status") is { } status ? HexQuantity.Parse(status) == 1 : null,
-            receipt.OptionalString("contractAddress") is { } contract ? NormalizeAddress(contract) : null,
-            HexQuantity.Parse(receipt.RequiredString("gasUsed")),
-            ParseLogs(receipt.Required("logs")));
+            NormalizeAddress(log.Address),
+            [.. log.Topics.Select(topic => topic.ToString()!)],
+            log.Data,
+            (long)log.BlockNumber.Value,
+            log.BlockHash,
+            log.TransactionHash,
+            (long)log.LogIndex.Value,
+            log.Removed);
 }

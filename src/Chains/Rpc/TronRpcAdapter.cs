@@ -9,18 +9,6 @@ public sealed record TronTransaction(string Hash, string From, string? To, BigIn
 /// <summary>A TRON block with its transactions in TRON address form.</summary>
 public sealed record TronBlock(long Number, string Hash, string ParentHash, long Timestamp, IReadOnlyList<TronTransaction> Transactions);
 
-/// <summary>A decoded TRC-20 <c>Transfer</c> with TRON addresses; value in the token's smallest unit.</summary>
-public sealed record Trc20Transfer(
-    string Contract,
-    string From,
-    string To,
-    BigInteger Value,
-    string TransactionHash,
-    long BlockNumber,
-    string BlockHash,
-    long LogIndex,
-    bool Removed);
-
 /// <summary>
 /// TRON through its Ethereum-compatible JSON-RPC: the calls are the EVM ones with 0x addresses, so this adapter only
 /// converts addresses at the edges — base58 "T…" in, 0x to the node, base58 back out — and the rest of the gateway
@@ -47,8 +35,11 @@ public sealed class TronRpcAdapter(EvmRpcClient evm)
                     .ToArray());
     }
 
-    /// <summary>TRC-20 Transfer logs of the <paramref name="contracts"/> ("T…") paid to any of <paramref name="recipients"/> ("T…").</summary>
-    public async Task<IReadOnlyList<Trc20Transfer>> GetTrc20TransfersAsync(
+    /// <summary>
+    /// TRC-20 Transfer logs of the <paramref name="contracts"/> ("T…") paid to any of <paramref name="recipients"/> ("T…"),
+    /// with contract, sender and recipient in "T…" form.
+    /// </summary>
+    public async Task<IReadOnlyList<Erc20TransferLog>> GetTrc20TransfersAsync(
         long fromBlock, long toBlock, IReadOnlyList<string> contracts, IReadOnlyList<string> recipients, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(contracts);
@@ -56,8 +47,7 @@ public sealed class TronRpcAdapter(EvmRpcClient evm)
         var transfers = await _evm.GetErc20TransfersAsync(
             fromBlock, toBlock, contracts.Select(ToEvm).ToArray(), recipients.Select(ToEvm).ToArray(), ct);
         return transfers
-            .Select(t => new Trc20Transfer(
-                ToTron(t.Contract), ToTron(t.From), ToTron(t.To), t.Value, t.TransactionHash, t.BlockNumber, t.BlockHash, t.LogIndex, t.Removed))
+            .Select(t => t with { Contract = ToTron(t.Contract), From = ToTron(t.From), To = ToTron(t.To) })
             .ToArray();
     }
 

@@ -65,7 +65,7 @@ public sealed class AddressPoolGrain(LiveNetworks networks, DerivedAddressCache 
 
         while (true)
         {
-            if (State.NextIndex >= KeyPath.HardenedOffset)
+            if (State.NextIndex >= Bip32.HardenedOffset)
             {
                 throw new InvalidOperationException($"Address pool {GetPrimaryKeyString()} has handed out every non-hardened index of its account key; configure a new account key.");
             }

@@ -219,7 +219,7 @@ public sealed class ChainNetworkOptions
         var name = Key(id, nameof(AccountKey));
         if (string.IsNullOrWhiteSpace(AccountKey))
         {
-            throw Bad($"{name} is not set; an enabled network needs the account extended public key of {network.AccountPath()}.");
+            throw Bad($"{name} is not set; an enabled network needs the account extended public key of m/{network.AccountPath()}.");
         }
 
         if (!ExtendedKey.TryParse(AccountKey, out var key, out var error))
@@ -246,9 +246,9 @@ public sealed class ChainNetworkOptions
         }
 
         var masterOnRegtest = key.IsPrivate && key.Depth == 0;
-        if (!masterOnRegtest && (key.Depth != 3 || !KeyPath.IsHardened(key.ChildNumber)))
+        if (!masterOnRegtest && (key.Depth != 3 || !Bip32.IsHardened(key.ChildNumber)))
         {
-            throw Bad($"{name} is at depth {key.Depth}{(key.Depth == 3 ? " with a non-hardened index" : "")}; expected the account key at depth 3 ({network.AccountPath()}).");
+            throw Bad($"{name} is at depth {key.Depth}{(key.Depth == 3 ? " with a non-hardened index" : "")}; expected the account key at depth 3 (m/{network.AccountPath()}).");
         }
 
         try

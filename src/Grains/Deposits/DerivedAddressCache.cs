@@ -57,7 +57,7 @@ public sealed class DerivedAddressCache(ILogger<DerivedAddressCache>? logger = n
         ArgumentNullException.ThrowIfNull(network);
         var window = WindowOf(network);
         window.RaiseFloor(next, (uint)network.Options.AddressLookahead);
-        var target = (uint)Math.Min((long)next + network.Options.AddressLookahead, KeyPath.HardenedOffset);
+        var target = (uint)Math.Min((long)next + network.Options.AddressLookahead, Bip32.HardenedOffset);
         if (window.DerivedThrough >= target || Interlocked.CompareExchange(ref window.Refilling, 1, 0) != 0)
         {
             return;
@@ -93,7 +93,7 @@ public sealed class DerivedAddressCache(ILogger<DerivedAddressCache>? logger = n
                 }
 
                 Volatile.Write(ref window.Refilling, 0);
-                var wanted = (uint)Math.Min((long)window.Floor + network.Options.AddressLookahead, KeyPath.HardenedOffset);
+                var wanted = (uint)Math.Min((long)window.Floor + network.Options.AddressLookahead, Bip32.HardenedOffset);
                 if (window.DerivedThrough >= wanted || Interlocked.CompareExchange(ref window.Refilling, 1, 0) != 0)
                 {
                     return;

@@ -1,6 +1,6 @@
 using CryptoPay.Chains.Addresses;
-using CryptoPay.Chains.Bitcoin;
 using CryptoPay.Chains.Networks;
+using NBitcoin.DataEncoders;
 
 namespace CryptoPay.Chains.Tests.Addresses;
 
@@ -10,10 +10,10 @@ public sealed class AddressValidatorTests
     // BIP350's taproot program with the regtest human-readable parts.
     private static readonly byte[] ExampleKeyHash = Convert.FromHexString("751e76e8199196d454941c45d1b3a323f1433bd6");
     private static readonly byte[] ExampleTaprootKey = Convert.FromHexString("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798");
-    private static readonly string BtcRegtestP2wpkh = SegwitAddress.Encode("bcrt", 0, ExampleKeyHash);
-    private static readonly string BtcRegtestP2tr = SegwitAddress.Encode("bcrt", 1, ExampleTaprootKey);
-    private static readonly string LtcRegtestP2wpkh = SegwitAddress.Encode("rltc", 0, ExampleKeyHash);
-    private static readonly string LtcTestnetP2wpkh = SegwitAddress.Encode("tltc", 0, ExampleKeyHash);
+    private static readonly string BtcRegtestP2wpkh = Encoders.Bech32("bcrt").Encode(0, ExampleKeyHash);
+    private static readonly string BtcRegtestP2tr = Encoders.Bech32("bcrt").Encode(1, ExampleTaprootKey);
+    private static readonly string LtcRegtestP2wpkh = Encoders.Bech32("rltc").Encode(0, ExampleKeyHash);
+    private static readonly string LtcTestnetP2wpkh = Encoders.Bech32("tltc").Encode(0, ExampleKeyHash);
 
     // Accepted addresses per network and chain, from BIP84, BIP173 "Examples", BIP350 test vectors, SLIP-0132's
     // test vectors, the Bitcoin wiki's address examples and the "abandon ×11 about" wallet vectors.

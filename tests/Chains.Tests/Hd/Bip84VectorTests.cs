@@ -1,7 +1,7 @@
-using CryptoPay.Chains.Addresses;
-using CryptoPay.Chains.Encoding;
 using CryptoPay.Chains.Hd;
 using CryptoPay.Chains.Networks;
+using NBitcoin;
+using Network = CryptoPay.Chains.Networks.Network;
 
 namespace CryptoPay.Chains.Tests.Hd;
 
@@ -46,12 +46,12 @@ public sealed class Bip84VectorTests
     {
         var child = ExtendedKey.Parse(AccountZprv).Derive(relativePath);
 
-        Assert.Equal(wif, CompressedWif(child.PrivateKey));
-        Assert.Equal(publicKeyHex, Hex.Encode(child.PublicKey));
-        Assert.Equal(address, BitcoinAddress.P2wpkh(child.PublicKey, "bc"));
+        Assert.Equal(wif, child.PrivateExtKey!.PrivateKey.GetWif(NBitcoin.Network.Main).ToString());
+        Assert.Equal(publicKeyHex, Convert.ToHexStringLower(child.PublicKey));
+        Assert.Equal(address, Address(child.PublicKey, ScriptPubKeyType.Segwit));
 
         // The same public key is reachable from the zpub alone.
-        Assert.Equal(publicKeyHex, Hex.Encode(ExtendedKey.Parse(AccountZpub).Derive(relativePath).PublicKey));
+        Assert.Equal(publicKeyHex, Convert.ToHexStringLower(ExtendedKey.Parse(AccountZpub).Derive(relativePath).PublicKey));
     }
 
     [Fact]
@@ -88,19 +88,13 @@ public sealed class Bip84VectorTests
         var firstKey = account.Derive("0/0").PublicKey;
         var address = account.Version.Script switch
         {
-            ExtendedKeyScript.NativeSegwit => BitcoinAddress.P2wpkh(firstKey, "bc"),
-            ExtendedKeyScript.NestedSegwit => BitcoinAddress.P2shP2wpkh(firstKey, 0x05),
-            _ => BitcoinAddress.P2pkh(firstKey, 0x00),
+            ExtendedKeyScript.NativeSegwit => Address(firstKey, ScriptPubKeyType.Segwit),
+            ExtendedKeyScript.NestedSegwit => Address(firstKey, ScriptPubKeyType.SegwitP2SH),
+            _ => Address(firstKey, ScriptPubKeyType.Legacy),
         };
         Assert.Equal(firstAddress, address);
     }
 
-    private static string CompressedWif(ReadOnlySpan<byte> privateKey)
-    {
-        Span<byte> payload = stackalloc byte[34];
-        payload[0] = 0x80;
-        privateKey.CopyTo(payload[1..]);
-        payload[33] = 0x01;
-        return Base58Check.Encode(payload);
-    }
+    private static string Address(ReadOnlySpan<byte> publicKey, ScriptPubKeyType type) =>
+        new PubKey(publicKey).GetAddress(type, NBitcoin.Network.Main).ToString();
 }

@@ -1,30 +1,36 @@
 using CryptoPay.Chains.Networks;
+using NBitcoin;
+using Network = CryptoPay.Chains.Networks.Network;
 
 namespace CryptoPay.Chains.Tests.Networks;
 
 public sealed class NetworkTests
 {
-    // BIP173 (bc/tb), Bitcoin Core and Litecoin Core chain parameters (bcrt; ltc/tltc/rltc; base58 version bytes).
-    public static TheoryData<string, NetworkChain, string, byte, byte[]> UtxoParameters => new()
+    // BIP173 (bc/tb), Bitcoin Core and Litecoin Core chain parameters (bcrt; ltc/tltc/rltc; base58 version bytes;
+    // Litecoin's P2SH prefix 0x32/0x3a and the Bitcoin-era one its nodes still accept; genesis block hashes).
+    public static TheoryData<string, NetworkChain, string, byte, byte[], string> UtxoParameters => new()
     {
-        { "btc", NetworkChain.Mainnet, "bc", 0x00, [0x05] },
-        { "btc", NetworkChain.Testnet, "tb", 0x6f, [0xc4] },
-        { "btc", NetworkChain.Regtest, "bcrt", 0x6f, [0xc4] },
-        { "ltc", NetworkChain.Mainnet, "ltc", 0x30, [0x32, 0x05] },
-        { "ltc", NetworkChain.Testnet, "tltc", 0x6f, [0x3a, 0xc4] },
-        { "ltc", NetworkChain.Regtest, "rltc", 0x6f, [0x3a, 0xc4] },
+        { "btc", NetworkChain.Mainnet, "bc", 0x00, [0x05], "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f" },
+        { "btc", NetworkChain.Testnet, "tb", 0x6f, [0xc4], "000000000933ea01ad0ee984209779baaec3ced90fa3f408719526f8d77f4943" },
+        { "btc", NetworkChain.Regtest, "bcrt", 0x6f, [0xc4], "0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206" },
+        { "ltc", NetworkChain.Mainnet, "ltc", 0x30, [0x32, 0x05], "12a765e31ffd4059bada1e25190f6e98c99d9714d334efa41a195a7e7e04bfe2" },
+        { "ltc", NetworkChain.Testnet, "tltc", 0x6f, [0x3a, 0xc4], "4966625a4b2851d9fdee139e56211a0d88575f59ed816ff5e6a63deb4e3e29a0" },
+        { "ltc", NetworkChain.Regtest, "rltc", 0x6f, [0x3a, 0xc4], "530827f38f93b43ed12af0b3ad25a288dc02ed74d6d7857862df51fc56c416f9" },
     };
 
     [Theory]
     [MemberData(nameof(UtxoParameters))]
-    public void Utxo_networks_carry_their_address_parameters(string id, NetworkChain chain, string hrp, byte pubKeyHash, byte[] scriptHash)
+    public void Utxo_networks_carry_their_address_parameters(string id, NetworkChain chain, string hrp, byte pubKeyHash, byte[] scriptHash, string genesis)
     {
         var network = Network.Get(id, chain);
+        var utxo = network.UtxoNetwork!;
 
         Assert.Equal(NetworkFamily.Utxo, network.Family);
         Assert.Equal(hrp, network.Bech32Hrp);
-        Assert.Equal(pubKeyHash, network.PubKeyHashVersion);
-        Assert.Equal(scriptHash, network.ScriptHashVersions);
+        Assert.Equal(pubKeyHash, utxo.GetVersionBytes(Base58Type.PUBKEY_ADDRESS, true)![0]);
+        Assert.Equal(scriptHash[0], utxo.GetVersionBytes(Base58Type.SCRIPT_ADDRESS, true)![0]);
+        Assert.Equal(scriptHash[^1], id == "ltc" ? LitecoinNetworks.LegacyScriptHashVersion(chain) : utxo.GetVersionBytes(Base58Type.SCRIPT_ADDRESS, true)![0]);
+        Assert.Equal(genesis, utxo.GenesisHash.ToString());
     }
 
     // ARCHITECTURE.md "Chains": families, account paths and default confirmations.
@@ -40,7 +46,7 @@ public sealed class NetworkTests
         var network = Network.Get(id);
 
         Assert.Equal(family, network.Family);
-        Assert.Equal(accountPath, network.AccountPath().ToString());
+        Assert.Equal(accountPath, "m/" + network.AccountPath());
         Assert.Equal(confirmations, network.DefaultConfirmations);
         Assert.Equal(NetworkChain.Mainnet, network.Chain);
     }

@@ -1,8 +1,8 @@
 using System.Numerics;
 using CryptoPay.Chains.Addresses;
-using CryptoPay.Chains.Encoding;
 using CryptoPay.Chains.Hd;
 using CryptoPay.Chains.Networks;
+using CryptoPay.Chains.Payouts;
 using CryptoPay.Chains.Rpc;
 using CryptoPay.TestSupport.Evm;
 
@@ -135,6 +135,34 @@ public sealed class EvmDevNodeTests(EvmDevNodeFixture fixture)
     }
 
     [Fact]
+    public async Task Payouts_signed_with_a_derived_key_move_the_exact_native_and_token_amounts()
+    {
+        var network = Network.Ethereum(NetworkChain.Regtest);
+        var deriver = TestAccounts.Deriver(network, ExtendedKeyVersion.Tpub);
+        var hotWallet = deriver.DeriveReceiveAddress(900);
+        var hotKey = TestAccounts.PrivateKey(network, 900).ToBytes();
+        var recipient = deriver.DeriveReceiveAddress(901);
+        var sender = (await Rpc.GetAccountsAsync())[0];
+        var token = await DeployTestTokenAsync(sender, BigInteger.Pow(10, 24));
+        await RequireReceiptAsync(await Rpc.SendTransactionAsync(new EvmTransactionRequest(sender, hotWallet, BigInteger.Pow(10, 18))));
+        await RequireReceiptAsync(await Rpc.SendTransactionAsync(new EvmTransactionRequest(sender, token, BigInteger.Zero, Erc20.EncodeTransfer(hotWallet, 50_000_000))));
+        var before = await Rpc.GetBalanceAsync(recipient);
+        var wei = BigInteger.Parse("123456789012345678", System.Globalization.CultureInfo.InvariantCulture);
+
+        var native = EvmTransferSigner.SignNative(hotKey, recipient, wei, await Rpc.GetTransferTermsAsync(hotWallet, 21_000));
+        var nativeReceipt = await RequireReceiptAsync(await Rpc.SendRawTransactionAsync(native));
+        var tokenTransfer = EvmTransferSigner.SignToken(hotKey, token, recipient, 12_345_678, await Rpc.GetTransferTermsAsync(hotWallet, 100_000));
+        var tokenReceipt = await RequireReceiptAsync(await Rpc.SendRawTransactionAsync(tokenTransfer));
+
+        Assert.True(nativeReceipt.Succeeded);
+        Assert.True(tokenReceipt.Succeeded);
+        Assert.Equal(before + wei, await Rpc.GetBalanceAsync(recipient));
+        var transfer = Assert.Single(await Rpc.GetErc20TransfersAsync(tokenReceipt.BlockNumber, tokenReceipt.BlockNumber, [token], [recipient]));
+        Assert.Equal(hotWallet, transfer.From);
+        Assert.Equal(new BigInteger(12_345_678), transfer.Value);
+    }
+
+    [Fact]
     public async Task A_failing_call_reports_the_nodes_error_code_and_message()
     {
         var error = await Assert.ThrowsAsync<JsonRpcException>(() => Rpc.SendTransactionAsync(
@@ -150,7 +178,7 @@ public sealed class EvmDevNodeTests(EvmDevNodeFixture fixture)
         var bytecode = contracts["TestToken"].Bytecode;
         var supplyWord = new byte[32];
         supply.TryWriteBytes(supplyWord.AsSpan(32 - supply.GetByteCount(isUnsigned: true)), out _, isUnsigned: true, isBigEndian: true);
-        var hash = await Rpc.SendTransactionAsync(new EvmTransactionRequest(deployer, null, BigInteger.Zero, bytecode + Hex.Encode(supplyWord), Gas: 3_000_000));
+        var hash = await Rpc.SendTransactionAsync(new EvmTransactionRequest(deployer, null, BigInteger.Zero, bytecode + Convert.ToHexStringLower(supplyWord), Gas: 3_000_000));
         var receipt = await RequireReceiptAsync(hash);
         Assert.True(receipt.Succeeded, $"deploying TestToken failed: {_node.Log}");
         return receipt.ContractAddress ?? throw new InvalidOperationException("The deployment receipt has no contract address.");

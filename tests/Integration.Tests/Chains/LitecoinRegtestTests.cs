@@ -1,7 +1,10 @@
 using CryptoPay.Chains.Hd;
 using CryptoPay.Chains.Networks;
+using CryptoPay.Chains.Payouts;
 using CryptoPay.Chains.Rpc;
 using CryptoPay.TestSupport.Litecoin;
+using NBitcoin;
+using Network = CryptoPay.Chains.Networks.Network;
 
 namespace CryptoPay.Integration.Tests.Chains;
 
@@ -104,6 +107,43 @@ public sealed class LitecoinRegtestTests(LitecoinFixture fixture)
         Assert.Equal("getblock", error.Method);
         Assert.Equal(-5, error.Code); // RPC_INVALID_ADDRESS_OR_KEY
         Assert.Contains("Block not found", error.RpcMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_payout_built_and_signed_with_a_derived_key_pays_every_destination_exactly()
+    {
+        await EnsureSpendableCoinsAsync();
+        var deriver = TestAccounts.Deriver(Regtest, ExtendedKeyVersion.Vpub);
+        var hotKey = TestAccounts.PrivateKey(Regtest, 900);
+        var hotWallet = deriver.DeriveReceiveAddress(900);
+        Assert.Equal(hotWallet, hotKey.PubKey.GetAddress(ScriptPubKeyType.Segwit, LitecoinNetworks.Regtest).ToString());
+        var fundingTxid = await _node.Wallet.SendToAddressAsync(hotWallet, 50_000_000);
+        await _node.Rpc.GenerateToAddressAsync(1, await _node.Wallet.GetNewAddressAsync("bech32"));
+        var funding = Transaction.Parse((await _node.Rpc.GetRawTransactionAsync(fundingTxid, verbose: false)).Hex, LitecoinNetworks.Regtest);
+        var coin = funding.Outputs.AsCoins().Single(c => c.ScriptPubKey == hotKey.PubKey.WitHash.ScriptPubKey);
+        UtxoPayment[] payments =
+        [
+            new(deriver.DeriveReceiveAddress(901), 10_000_001),
+            new(deriver.DeriveReceiveAddress(902), 12_345_678),
+            new(await _node.Wallet.GetNewAddressAsync("legacy"), 7_000_000),
+        ];
+        var change = deriver.DeriveReceiveAddress(903);
+
+        var payout = UtxoPayoutBuilder.BuildAndSign(Regtest, [coin], [hotKey], payments, change, new FeeRate(Money.Satoshis(20), 1));
+        Assert.Equal(payout.GetHash().ToString(), await _node.Rpc.SendRawTransactionAsync(payout));
+        var blockHash = Assert.Single(await _node.Rpc.GenerateToAddressAsync(1, await _node.Wallet.GetNewAddressAsync("bech32")));
+
+        var mined = Assert.Single((await _node.Rpc.GetBlockAsync(blockHash)).Transactions, t => t.Txid == payout.GetHash().ToString());
+        foreach (var payment in payments)
+        {
+            Assert.Equal(payment.Satoshis, Assert.Single(mined.Outputs, o => o.Address == payment.Address).Value);
+        }
+
+        var fee = 50_000_000 - mined.Outputs.Sum(o => o.Value);
+        Assert.InRange(fee, 1, 20 * payout.GetVirtualSize() + 100);
+        Assert.Equal(50_000_000 - payments.Sum(p => p.Satoshis) - fee, Assert.Single(mined.Outputs, o => o.Address == change).Value);
+        Assert.Throws<NotEnoughFundsException>(() => UtxoPayoutBuilder.BuildAndSign(
+            Regtest, [coin], [hotKey], [new(change, 50_000_000)], change, new FeeRate(Money.Satoshis(20), 1)));
     }
 
     /// <summary>Coinbase outputs mature after 100 blocks, so 101 blocks to the wallet give it coins to spend.</summary>

@@ -12,5 +12,9 @@ internal static class TestAccounts
     public static ExtendedKey AccountKey(Network network, ExtendedKeyVersion version) =>
         ExtendedKey.FromSeed(Seed, version).Derive(network.AccountPath()).Neuter();
 
+    /// <summary>The private key of receive address account/0/<paramref name="index"/>, as a payout hot wallet holds it.</summary>
+    public static NBitcoin.Key PrivateKey(Network network, uint index) =>
+        ExtendedKey.FromSeed(Seed).Derive(network.AccountPath()).Derive(0).Derive(index).PrivateExtKey!.PrivateKey;
+
     public static AddressDeriver Deriver(Network network, ExtendedKeyVersion version) => new(network, AccountKey(network, version));
 }

@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Security.Cryptography;
 using CryptoPay.Chains.Addresses;
-using CryptoPay.Chains.Encoding;
 using CryptoPay.Chains.Hd;
 using CryptoPay.Chains.Networks;
 using CryptoPay.Chains.Rpc;
@@ -143,7 +142,7 @@ public sealed class EvmDepositTests(EvmDevNodeFixture evm, PostgresFixture postg
         var supply = BigInteger.Pow(10, 24);
         var supplyWord = new byte[32];
         supply.TryWriteBytes(supplyWord.AsSpan(32 - supply.GetByteCount(isUnsigned: true)), out _, isUnsigned: true, isBigEndian: true);
-        var hash = await Rpc.SendTransactionAsync(new EvmTransactionRequest(sender, null, BigInteger.Zero, contracts["TestToken"].Bytecode + Hex.Encode(supplyWord), Gas: 3_000_000));
+        var hash = await Rpc.SendTransactionAsync(new EvmTransactionRequest(sender, null, BigInteger.Zero, contracts["TestToken"].Bytecode + Convert.ToHexStringLower(supplyWord), Gas: 3_000_000));
         var receipt = await Rpc.GetTransactionReceiptAsync(hash) ?? throw new InvalidOperationException($"No receipt for {hash}.\n{node.Log}");
         Assert.True(receipt.Succeeded, $"deploying TestToken failed: {node.Log}");
         return receipt.ContractAddress!;

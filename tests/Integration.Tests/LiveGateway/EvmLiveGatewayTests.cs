@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Numerics;
 using System.Text.Json;
-using CryptoPay.Chains.Encoding;
 using CryptoPay.Chains.Hd;
 using CryptoPay.Chains.Networks;
 using CryptoPay.Chains.Rpc;
@@ -106,7 +105,7 @@ public sealed class EvmLiveGatewayTests(EvmDevNodeFixture evm, PostgresFixture p
         var supplyWord = new byte[32];
         supply.TryWriteBytes(supplyWord.AsSpan(32 - supply.GetByteCount(isUnsigned: true)), out _, isUnsigned: true, isBigEndian: true);
         var hash = await Rpc.SendTransactionAsync(
-            new EvmTransactionRequest(sender, null, BigInteger.Zero, contracts["TestToken"].Bytecode + Hex.Encode(supplyWord), Gas: 3_000_000), Ct);
+            new EvmTransactionRequest(sender, null, BigInteger.Zero, contracts["TestToken"].Bytecode + Convert.ToHexStringLower(supplyWord), Gas: 3_000_000), Ct);
         var receipt = await Rpc.GetTransactionReceiptAsync(hash, Ct) ?? throw new InvalidOperationException($"No receipt for {hash}.\n{node.Log}");
         Assert.True(receipt.Succeeded, $"deploying TestToken failed: {node.Log}");
         return receipt.ContractAddress!;
