@@ -11,6 +11,7 @@ namespace CryptoPay.Api.Invoices;
 public sealed record InvoiceDraft
 {
     public const decimal MaxUsdAmount = 1_000_000m;
+    public const int MaxDescription = 100;
     public static readonly TimeSpan DefaultExpiry = TimeSpan.FromMinutes(30);
     public static readonly TimeSpan MinExpiry = TimeSpan.FromSeconds(60);
     public static readonly TimeSpan MaxExpiry = TimeSpan.FromDays(7);
@@ -101,7 +102,7 @@ public sealed record InvoiceDraft
             body.Fail("order_id", "must not be empty.");
         }
 
-        var description = body.String("description", 100);
+        var description = body.Text("description", MaxDescription);
         var customerId = body.String("customer_id", 128);
         var email = body.String("customer_email", 254);
         if (email is not null && (email.IndexOf('@', StringComparison.Ordinal) is var at && (at <= 0 || at == email.Length - 1) || email.Any(char.IsWhiteSpace)))
@@ -220,10 +221,10 @@ public sealed record InvoiceDraft
                 continue;
             }
 
-            var description = item.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String && d.GetString()!.Length is > 0 and <= 100 ? d.GetString() : null;
+            var description = item.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String && JsonBody.Characters(d.GetString()!) is > 0 and <= MaxDescription ? d.GetString() : null;
             if (description is null)
             {
-                body.Fail($"{path}.description", "is required, at most 100 characters.");
+                body.Fail($"{path}.description", $"is required, at most {MaxDescription} characters.");
             }
 
             var itemAmount = body.Decimal(item, "amount", $"{path}.amount", ErrorCodes.InvalidAmountFormat);

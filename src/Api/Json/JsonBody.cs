@@ -162,7 +162,16 @@ public sealed class JsonBody
 
     public bool Has(string name) => root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null;
 
-    public string? String(string name, int maxLength, bool required = false)
+    /// <summary>A code, identifier or URL: its limit counts UTF-16 units, which bounds what indexes and columns hold.</summary>
+    public string? String(string name, int maxLength, bool required = false) => Read(name, maxLength, required, text => text.Length);
+
+    /// <summary>Text people write and read (a description, a name): its limit counts the characters they see.</summary>
+    public string? Text(string name, int maxCharacters, bool required = false) => Read(name, maxCharacters, required, Characters);
+
+    /// <summary>User-perceived characters (extended grapheme clusters): an emoji or a letter with its accents is one.</summary>
+    public static int Characters(string text) => new StringInfo(text).LengthInTextElements;
+
+    private string? Read(string name, int maxLength, bool required, Func<string, int> length)
     {
         if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -181,7 +190,7 @@ public sealed class JsonBody
         }
 
         var text = value.GetString()!;
-        if (text.Length > maxLength)
+        if (length(text) > maxLength)
         {
             Fail(name, $"must be at most {maxLength} characters.");
             return null;

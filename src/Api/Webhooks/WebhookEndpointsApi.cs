@@ -48,7 +48,7 @@ public static class WebhookEndpointsApi
 
         var url = Url(body, options.Value, required: true);
         var events = Events(body);
-        var description = body.String("description", MaxDescription);
+        var description = body.Text("description", MaxDescription);
         if (!body.IsValid)
         {
             return body.Problem();
@@ -79,7 +79,7 @@ public static class WebhookEndpointsApi
 
         var url = Url(body, options.Value, required: false);
         var events = Events(body);
-        var description = body.String("description", MaxDescription);
+        var description = body.Text("description", MaxDescription);
         var enabled = body.Boolean("enabled");
 
         if (!body.IsValid)

@@ -104,6 +104,31 @@ public abstract class RequestBodyTests : IAsyncLifetime
         Assert.Equal(201, (await shop.PostJsonAsync("/v1/invoices", """{"amount":"1","currency":"USD","metadata":{"a":1,"A":2}}""")).Status);
     }
 
+    [Fact]
+    public async Task Description_limits_count_the_characters_people_see()
+    {
+        var (_, shop) = await MerchantAsync();
+        var fiftyOneEmoji = string.Concat(Enumerable.Repeat("\U0001F600", 51));
+        var created = await shop.PostJsonAsync("/v1/invoices", JsonSerializer.Serialize(new { amount = "1", currency = "USD", description = fiftyOneEmoji }));
+        Assert.True(created.Status == 201, created.Body.ToString());
+        Assert.Equal(fiftyOneEmoji, created.Body.Str("description"));
+
+        // A family (seven code points joined) and a letter with a combining accent are one character each.
+        var family = string.Concat(Enumerable.Repeat("\U0001F468\u200D\U0001F469\u200D\U0001F467", 100));
+        var accented = string.Concat(Enumerable.Repeat("e\u0301", 100));
+        Assert.Equal(201, (await shop.PostJsonAsync("/v1/invoices", JsonSerializer.Serialize(new { amount = "1", currency = "USD", description = family }))).Status);
+        Assert.Equal(201, (await shop.PostJsonAsync("/v1/invoices", JsonSerializer.Serialize(new
+        {
+            amount = "1", currency = "USD", line_items = new[] { new { description = accented, amount = "1", quantity = 1 } },
+        }))).Status);
+        Assert.Equal(201, (await shop.PostJsonAsync("/v1/payment-links", JsonSerializer.Serialize(new { amount = "1", currency = "USD", description = family }))).Status);
+
+        var tooLong = string.Concat(Enumerable.Repeat("\U0001F600", 101));
+        AssertRefused(await shop.PostJsonAsync("/v1/invoices", JsonSerializer.Serialize(new { amount = "1", currency = "USD", description = tooLong })), "description", "101 emoji");
+        AssertRefused(await shop.PostJsonAsync("/v1/payment-links", JsonSerializer.Serialize(new { amount = "1", currency = "USD", description = tooLong })), "description", "101 emoji link");
+        Assert.Equal(3, await InvoiceCountAsync(shop));
+    }
+
     private async Task<(string Merchant, HttpClient Shop)> MerchantAsync()
     {
         var (id, _, test) = await host.CreateMerchantAsync();
