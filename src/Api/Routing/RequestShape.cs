@@ -67,14 +67,17 @@ public sealed class RequestShape(EndpointDataSource endpoints)
             return null;
         }
 
+        // JSON is UTF-8 (RFC 8259); a body declared in another charset would be misread, so it is refused, not guessed at.
         if (Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var media) &&
             media.MediaType.Value is { } type &&
-            (type.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.EndsWith("+json", StringComparison.OrdinalIgnoreCase)))
+            (type.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.EndsWith("+json", StringComparison.OrdinalIgnoreCase)) &&
+            Microsoft.Net.Http.Headers.HeaderUtilities.RemoveQuotes(media.Charset) is var charset &&
+            (!charset.HasValue || charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) || charset.Equals("utf8", StringComparison.OrdinalIgnoreCase)))
         {
             return null;
         }
 
         return ApiProblem.Create(StatusCodes.Status415UnsupportedMediaType, ErrorCodes.UnsupportedMediaType,
-            $"Send the body as 'Content-Type: application/json'{(request.ContentType is { Length: > 0 } sent ? $", not '{sent}'" : "")}.");
+            $"Send the body as UTF-8 with 'Content-Type: application/json'{(request.ContentType is { Length: > 0 } sent ? $", not '{sent}'" : "")}.");
     }
 }
