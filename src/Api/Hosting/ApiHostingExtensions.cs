@@ -52,7 +52,14 @@ public static class ApiHostingExtensions
         services.AddSingleton<IRateProvider>(sp => sp.GetRequiredService<IOptions<RateOptions>>().Value.Source == "http"
             ? sp.GetRequiredService<HttpRateProvider>()
             : ActivatorUtilities.CreateInstance<StaticRateProvider>(sp));
-        services.Configure<KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = Json.JsonBody.MaxBytes);
+        services.Configure<KestrelServerOptions>(o =>
+        {
+            o.Limits.MaxRequestBodySize = Json.JsonBody.MaxBytes;
+            o.Limits.MaxRequestHeadersTotalSize = RequestShape.MaxHeaderBytes * RequestShape.ServerLimitFactor;
+            o.Limits.MaxRequestHeaderCount = RequestShape.MaxHeaderCount * RequestShape.ServerLimitFactor;
+            o.Limits.MaxRequestLineSize = RequestShape.MaxTargetLength * RequestShape.ServerLimitFactor;
+            o.RequestHeaderEncodingSelector = _ => RequestShape.HeaderEncoding;
+        });
         services.ConfigureHttpJsonOptions(o => Configure(o.SerializerOptions));
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
         {
@@ -85,6 +92,12 @@ public static class ApiHostingExtensions
 
                 return Task.CompletedTask;
             });
+            if (RequestShape.Malformed(context) is { } refused)
+            {
+                await refused.ExecuteAsync(context);
+                return;
+            }
+
             await next(context);
         });
         app.UseStatusCodePages();
