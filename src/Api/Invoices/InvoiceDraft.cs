@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using CryptoPay.Api.Errors;
 using CryptoPay.Api.Json;
 using CryptoPay.Grains.Catalog;
@@ -16,8 +17,11 @@ public sealed record InvoiceDraft
     public static readonly TimeSpan MinExpiry = TimeSpan.FromSeconds(60);
     public static readonly TimeSpan MaxExpiry = TimeSpan.FromDays(7);
 
+    /// <summary>API.md's created_at forms; an RFC 3339 fraction is brought to the seven digits a timestamp holds first.</summary>
     private static readonly string[] DateFormats =
-        ["yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd", "yyyy-MM-dd HH:mm:ss"];
+        ["yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.fffffffK", "yyyy-MM-dd", "yyyy-MM-dd HH:mm:ss", "dd/MM/yyyy HH:mm:ss"];
+
+    private static readonly Regex Fraction = new(@"(?<=T\d{2}:\d{2}:\d{2})\.(\d*)(?=Z|[+-]\d{2}:\d{2}|$)", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
 
     public decimal Amount { get; init; }
 
@@ -154,7 +158,7 @@ public sealed record InvoiceDraft
             {
                 if (ParseDate(text) is not { } parsed)
                 {
-                    body.Fail("created_at", "must be RFC 3339 (with or without fractions), yyyy-MM-dd or yyyy-MM-dd HH:mm:ss.");
+                    body.Fail("created_at", "must be RFC 3339 (with 0 to 9 fraction digits), yyyy-MM-dd, yyyy-MM-dd HH:mm:ss or dd/MM/yyyy HH:mm:ss.");
                 }
                 else if (parsed >= now)
                 {
@@ -192,10 +196,30 @@ public sealed record InvoiceDraft
         };
     }
 
-    public static DateTimeOffset? ParseDate(string? text) =>
-        text is not null && DateTimeOffset.TryParseExact(text, DateFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed)
+    public static DateTimeOffset? ParseDate(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        // RFC 3339 fractions have 1 to 9 digits here; the 8th and 9th (below 100 ns) are cut, the rest padded to 7.
+        var fraction = Fraction.Match(text);
+        if (fraction.Success)
+        {
+            var digits = fraction.Groups[1].Value;
+            if (digits.Length is 0 or > 9)
+            {
+                return null;
+            }
+
+            text = string.Concat(text.AsSpan(0, fraction.Index), ".", digits.PadRight(7, '0').AsSpan(0, 7), text.AsSpan(fraction.Index + fraction.Length));
+        }
+
+        return DateTimeOffset.TryParseExact(text, DateFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed)
             ? parsed
             : null;
+    }
 
     private static List<LineItem> ParseLineItems(JsonBody body, decimal? amount, CurrencyInfo? currency)
     {
