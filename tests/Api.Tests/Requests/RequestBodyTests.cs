@@ -119,7 +119,9 @@ public abstract class RequestBodyTests : IAsyncLifetime
         Assert.Equal(201, (await shop.PostJsonAsync("/v1/invoices", JsonSerializer.Serialize(new { amount = "1", currency = "USD", description = family }))).Status);
         Assert.Equal(201, (await shop.PostJsonAsync("/v1/invoices", JsonSerializer.Serialize(new
         {
-            amount = "1", currency = "USD", line_items = new[] { new { description = accented, amount = "1", quantity = 1 } },
+            amount = "1",
+            currency = "USD",
+            line_items = new[] { new { description = accented, amount = "1", quantity = 1 } },
         }))).Status);
         Assert.Equal(201, (await shop.PostJsonAsync("/v1/payment-links", JsonSerializer.Serialize(new { amount = "1", currency = "USD", description = family }))).Status);
 
