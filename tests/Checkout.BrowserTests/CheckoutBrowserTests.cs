@@ -81,6 +81,25 @@ public sealed class CheckoutBrowserTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_ether_amount_reads_rounded_up_and_copies_exactly()
+    {
+        var (_, _, key) = await host.CreateMerchantAsync();
+        using var merchant = host.ClientWith(key);
+        var invoice = (await merchant.PostJsonAsync("/v1/invoices", """{"amount":"25","currency":"USD","payment_methods":["eth_sandbox"]}""")).Body;
+        var method = invoice.GetProperty("payment_methods")[0];
+        Assert.Equal("0.008333333333333334", method.Str("amount"));
+        var page = await browser.Context.NewPageAsync();
+        await page.GotoAsync(invoice.Str("checkout_url"));
+
+        Assert.Equal("0.0083333334", await page.InnerTextAsync("#crypto-amount"));
+        Assert.Equal(method.Str("amount"), await page.InnerTextAsync("#exact-amount"));
+        Assert.Equal(method.Str("payment_uri"), await DecodeQrAsync(page));
+        await page.ClickAsync("button[aria-label='Copy amount']");
+        await page.WaitForFunctionAsync("t => document.getElementById('copied').textContent === t", "Copied " + method.Str("amount"), new PageWaitForFunctionOptions { Timeout = 15_000 });
+        await Browser.ScreenshotsAsync(page, "ether-amount");
+    }
+
+    [Fact]
     public async Task Choosing_one_of_several_methods_shows_its_address()
     {
         var (_, _, key) = await host.CreateMerchantAsync();

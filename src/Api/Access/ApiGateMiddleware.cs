@@ -139,6 +139,13 @@ internal sealed class ApiGateMiddleware(RequestDelegate next, Orleans.IGrainFact
             return;
         }
 
+        // Bytes that were not UTF-8 arrive as U+FFFD (RequestShape.HeaderEncoding); a control character is no key a client meant.
+        if (idempotencyKey.Any(c => char.IsControl(c) || c == '\uFFFD'))
+        {
+            await Deny(context, StatusCodes.Status400BadRequest, ErrorCodes.ValidationFailed, "Idempotency-Key must be UTF-8 text without control characters.");
+            return;
+        }
+
         // The fingerprint covers what the request asks for: method, path and body.
         context.Request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: 64 * 1024);
         string fingerprint;

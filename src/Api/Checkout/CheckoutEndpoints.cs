@@ -146,7 +146,7 @@ public static class CheckoutEndpoints
                 var selected = ReferenceEquals(m, method);
                 html.Append("<button type=\"submit\" name=\"method\" value=\"").Append(E(m.Method)).Append('"')
                     .Append(selected ? " aria-pressed=\"true\" class=\"method selected\"" : " aria-pressed=\"false\" class=\"method\"").Append('>')
-                    .Append(E(m.Asset)).Append(" on ").Append(E(m.Network)).Append(" · ").Append(E(Amounts.Format(m.Amount, m.Decimals))).Append("</button>\n");
+                    .Append(E(m.Asset)).Append(" on ").Append(E(m.Network)).Append(" · ").Append(E(CheckoutAmounts.Display(m.Amount, m.Decimals))).Append("</button>\n");
             }
 
             html.Append("</fieldset>\n</form>\n");
@@ -155,10 +155,16 @@ public static class CheckoutEndpoints
         if (method is not null && chosen is { } index)
         {
             var uri = response.PaymentMethods[index].PaymentUri ?? "";
-            var amount = Amounts.Format(method.Amount, method.Decimals);
+            var exact = Amounts.Format(method.Amount, method.Decimals);
+            var shown = CheckoutAmounts.Display(method.Amount, method.Decimals);
             html.Append("<section class=\"pay\" aria-labelledby=\"pay-heading\">\n<h2 id=\"pay-heading\">Send exactly</h2>\n");
-            html.Append("<p class=\"row\"><span id=\"crypto-amount\">").Append(E(amount)).Append("</span> <span class=\"asset\">").Append(E(method.Asset))
-                .Append("</span> <button type=\"button\" class=\"copy\" data-copy=\"").Append(E(amount)).Append("\" aria-label=\"Copy amount\">Copy</button></p>\n");
+            html.Append("<p class=\"row\"><span id=\"crypto-amount\">").Append(E(shown)).Append("</span> <span class=\"asset\">").Append(E(method.Asset))
+                .Append("</span> <button type=\"button\" class=\"copy\" data-copy=\"").Append(E(exact)).Append("\" aria-label=\"Copy amount\">Copy</button></p>\n");
+            if (shown != exact)
+            {
+                html.Append("<p class=\"exact\">Exact amount (copied and in the wallet link): <span id=\"exact-amount\">").Append(E(exact)).Append("</span></p>\n");
+            }
+
             html.Append("<p class=\"network\">on the ").Append(E(method.Network)).Append(" network</p>\n");
             html.Append("<h2 id=\"address-heading\">To this address</h2>\n<p class=\"row\"><code id=\"address\">").Append(E(method.Address))
                 .Append("</code> <button type=\"button\" class=\"copy\" data-copy=\"").Append(E(method.Address)).Append("\" aria-label=\"Copy address\">Copy</button></p>\n");
@@ -180,7 +186,7 @@ public static class CheckoutEndpoints
     private static string StatusText(InvoiceState invoice, InvoicePaymentMethod? method)
     {
         var remaining = method is null ? BigInteger.Zero : method.AmountUnits - method.PaidUnits;
-        var remainder = method is null ? "" : $"{Amounts.Format(Amounts.FromUnits(remaining, method.Decimals), method.Decimals)} {method.Asset}";
+        var remainder = method is null ? "" : $"{CheckoutAmounts.Display(Amounts.FromUnits(remaining, method.Decimals), method.Decimals)} {method.Asset}";
         return invoice.Status switch
         {
             InvoiceStatus.Pending when method is not null && method.PaidUnits > 0 => $"Under-paid: send the remaining {remainder}.",

@@ -20,6 +20,8 @@ public static class ErrorCodes
     public const string RateLimited = "RATE_LIMITED";
     public const string MethodNotAllowed = "METHOD_NOT_ALLOWED";
     public const string UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE";
+    public const string RequestHeadersTooLarge = "REQUEST_HEADERS_TOO_LARGE";
+    public const string UriTooLong = "URI_TOO_LONG";
     public const string RatesUnavailable = "RATES_UNAVAILABLE";
     public const string InvalidStateTransition = "INVALID_STATE_TRANSITION";
     public const string ServiceUnavailable = "SERVICE_UNAVAILABLE";
@@ -30,7 +32,7 @@ public static class ErrorCodes
     [
         InvalidAmountFormat, InvalidAmountRange, UnsupportedCurrency, UnsupportedNetwork, ValidationFailed, OrderIdExists,
         IdempotencyKeyReused, IdempotencyInProgress, Unauthorized, Forbidden, NotFound, MethodNotAllowed, UnsupportedMediaType,
-        RateLimited, RatesUnavailable, InvalidStateTransition, ServiceUnavailable, InternalError,
+        RequestHeadersTooLarge, UriTooLong, RateLimited, RatesUnavailable, InvalidStateTransition, ServiceUnavailable, InternalError,
     ];
 
     /// <summary>The code of a problem that did not name one (routing, status code pages, framework errors).</summary>
@@ -40,7 +42,9 @@ public static class ErrorCodes
         StatusCodes.Status403Forbidden => Forbidden,
         StatusCodes.Status404NotFound => NotFound,
         StatusCodes.Status405MethodNotAllowed => MethodNotAllowed,
+        StatusCodes.Status414UriTooLong => UriTooLong,
         StatusCodes.Status415UnsupportedMediaType => UnsupportedMediaType,
+        StatusCodes.Status431RequestHeaderFieldsTooLarge => RequestHeadersTooLarge,
         StatusCodes.Status429TooManyRequests => RateLimited,
         StatusCodes.Status503ServiceUnavailable => ServiceUnavailable,
         >= 500 => InternalError,
@@ -84,9 +88,11 @@ public static class ApiProblem
         405 => "Method not allowed",
         409 => "Conflict",
         413 => "Request too large",
+        414 => "Request target too long",
         415 => "Unsupported media type",
         422 => "Unprocessable request",
         429 => "Too many requests",
+        431 => "Request headers too large",
         503 => "Service unavailable",
         _ => "Error",
     };

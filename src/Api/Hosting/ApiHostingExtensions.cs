@@ -4,11 +4,11 @@ using System.Text.Json.Serialization;
 using CryptoPay.Api.Access;
 using CryptoPay.Api.Balances;
 using CryptoPay.Api.Checkout;
+using CryptoPay.Api.Docs;
 using CryptoPay.Api.Errors;
 using CryptoPay.Api.Invoices;
 using CryptoPay.Api.Merchants;
 using CryptoPay.Api.PaymentLinks;
-using CryptoPay.Api.Docs;
 using CryptoPay.Api.Rates;
 using CryptoPay.Grains.Rates;
 using CryptoPay.Api.Routing;
@@ -54,7 +54,14 @@ public static class ApiHostingExtensions
         services.AddSingleton<IRateProvider>(sp => sp.GetRequiredService<IOptions<RateOptions>>().Value.Source == "http"
             ? sp.GetRequiredService<HttpRateProvider>()
             : ActivatorUtilities.CreateInstance<StaticRateProvider>(sp));
-        services.Configure<KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = Json.JsonBody.MaxBytes);
+        services.Configure<KestrelServerOptions>(o =>
+        {
+            o.Limits.MaxRequestBodySize = Json.JsonBody.MaxBytes;
+            o.Limits.MaxRequestHeadersTotalSize = RequestShape.MaxHeaderBytes * RequestShape.ServerLimitFactor;
+            o.Limits.MaxRequestHeaderCount = RequestShape.MaxHeaderCount * RequestShape.ServerLimitFactor;
+            o.Limits.MaxRequestLineSize = RequestShape.MaxTargetLength * RequestShape.ServerLimitFactor;
+            o.RequestHeaderEncodingSelector = _ => RequestShape.HeaderEncoding;
+        });
         services.ConfigureHttpJsonOptions(o => Configure(o.SerializerOptions));
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
         {
@@ -87,6 +94,12 @@ public static class ApiHostingExtensions
 
                 return Task.CompletedTask;
             });
+            if (RequestShape.Malformed(context) is { } refused)
+            {
+                await refused.ExecuteAsync(context);
+                return;
+            }
+
             await next(context);
         });
         app.UseStatusCodePages();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using CryptoPay.Api.Errors;
 using CryptoPay.Api.Json;
 using CryptoPay.Grains.Catalog;
@@ -11,12 +12,16 @@ namespace CryptoPay.Api.Invoices;
 public static class InvoiceDraft
 {
     public const decimal MaxUsdAmount = InvoiceOrder.MaxUsdAmount;
+    public const int MaxDescription = 100;
     private static readonly TimeSpan DefaultExpiry = InvoiceOrder.DefaultExpiry;
     private static readonly TimeSpan MinExpiry = InvoiceOrder.MinExpiry;
     private static readonly TimeSpan MaxExpiry = InvoiceOrder.MaxExpiry;
 
+    /// <summary>API.md's created_at forms; an RFC 3339 fraction is brought to the seven digits a timestamp holds first.</summary>
     private static readonly string[] DateFormats =
-        ["yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd", "yyyy-MM-dd HH:mm:ss"];
+        ["yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.fffffffK", "yyyy-MM-dd", "yyyy-MM-dd HH:mm:ss", "dd/MM/yyyy HH:mm:ss"];
+
+    private static readonly Regex Fraction = new(@"(?<=T\d{2}:\d{2}:\d{2})\.(\d*)(?=Z|[+-]\d{2}:\d{2}|$)", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
 
     /// <summary>Reads and checks the body; null with the errors recorded on <paramref name="body"/> when it breaks a rule.</summary>
     public static InvoiceOrder? Parse(JsonBody body, bool archived, DateTimeOffset now)
@@ -71,7 +76,7 @@ public static class InvoiceDraft
             body.Fail("order_id", "must not be empty.");
         }
 
-        var description = body.String("description", 100);
+        var description = body.Text("description", MaxDescription);
         var customerId = body.String("customer_id", 128);
         var email = body.String("customer_email", 254);
         if (email is not null && (email.IndexOf('@', StringComparison.Ordinal) is var at && (at <= 0 || at == email.Length - 1) || email.Any(char.IsWhiteSpace)))
@@ -123,7 +128,7 @@ public static class InvoiceDraft
             {
                 if (ParseDate(text) is not { } parsed)
                 {
-                    body.Fail("created_at", "must be RFC 3339 (with or without fractions), yyyy-MM-dd or yyyy-MM-dd HH:mm:ss.");
+                    body.Fail("created_at", "must be RFC 3339 (with 0 to 9 fraction digits), yyyy-MM-dd, yyyy-MM-dd HH:mm:ss or dd/MM/yyyy HH:mm:ss.");
                 }
                 else if (parsed >= now)
                 {
@@ -161,10 +166,30 @@ public static class InvoiceDraft
         };
     }
 
-    public static DateTimeOffset? ParseDate(string? text) =>
-        text is not null && DateTimeOffset.TryParseExact(text, DateFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed)
+    public static DateTimeOffset? ParseDate(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        // RFC 3339 fractions have 1 to 9 digits here; the 8th and 9th (below 100 ns) are cut, the rest padded to 7.
+        var fraction = Fraction.Match(text);
+        if (fraction.Success)
+        {
+            var digits = fraction.Groups[1].Value;
+            if (digits.Length is 0 or > 9)
+            {
+                return null;
+            }
+
+            text = string.Concat(text.AsSpan(0, fraction.Index), ".", digits.PadRight(7, '0').AsSpan(0, 7), text.AsSpan(fraction.Index + fraction.Length));
+        }
+
+        return DateTimeOffset.TryParseExact(text, DateFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed)
             ? parsed
             : null;
+    }
 
     private static List<LineItem> ParseLineItems(JsonBody body, decimal? amount, CurrencyInfo? currency)
     {
@@ -190,10 +215,10 @@ public static class InvoiceDraft
                 continue;
             }
 
-            var description = item.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String && d.GetString()!.Length is > 0 and <= 100 ? d.GetString() : null;
+            var description = item.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String && JsonBody.Characters(d.GetString()!) is > 0 and <= MaxDescription ? d.GetString() : null;
             if (description is null)
             {
-                body.Fail($"{path}.description", "is required, at most 100 characters.");
+                body.Fail($"{path}.description", $"is required, at most {MaxDescription} characters.");
             }
 
             var itemAmount = body.Decimal(item, "amount", $"{path}.amount", ErrorCodes.InvalidAmountFormat);

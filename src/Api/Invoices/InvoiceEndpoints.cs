@@ -288,7 +288,7 @@ public static class InvoiceEndpoints
         }
 
         var statusText = body.String("status", 20, required: true);
-        var comment = body.String("comment", 500);
+        var comment = body.Text("comment", 500);
         InvoiceStatus? status = statusText switch { "confirmed" => InvoiceStatus.Confirmed, "cancelled" => InvoiceStatus.Cancelled, _ => null };
         if (statusText is not null && status is null)
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Unicode;
 using CryptoPay.Api.Errors;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -57,6 +58,11 @@ public sealed class JsonBody
             return (new JsonBody(JsonDocument.Parse("{}").RootElement), null);
         }
 
+        if (!Utf8.IsValid(bytes))
+        {
+            return (null, ApiProblem.Invalid("body", "The body is not UTF-8 text."));
+        }
+
         try
         {
             using var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 32 });
@@ -65,12 +71,82 @@ public sealed class JsonBody
                 return (null, ApiProblem.Invalid("body", "The body must be a JSON object."));
             }
 
+            if (FindRefusal(document.RootElement, "") is { } refused)
+            {
+                return (null, ApiProblem.Invalid(refused.Path, refused.Message));
+            }
+
             return (new JsonBody(document.RootElement.Clone()), null);
         }
         catch (JsonException error)
         {
             return (null, ApiProblem.Invalid("body", $"The body is not valid JSON: {error.Message}"));
         }
+    }
+
+    /// <summary>
+    /// Every name and string in the body, at any depth, must be text every store keeps as sent: valid UTF-16 (no lone
+    /// surrogate escapes) without U+0000, which PostgreSQL text and jsonb cannot hold; and no object may name a key twice,
+    /// which would leave the value read to the parser's choice. Checked once here so no field can forget it.
+    /// </summary>
+    private static (string Path, string Message)? FindRefusal(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var names = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (Unstorable(() => property.Name) is { } nameProblem)
+                    {
+                        return (path.Length == 0 ? "body" : path, $"has a key that {nameProblem}");
+                    }
+
+                    var child = path.Length == 0 ? property.Name : $"{path}.{property.Name}";
+                    if (!names.Add(property.Name))
+                    {
+                        return (child, "is given more than once.");
+                    }
+
+                    if (FindRefusal(property.Value, child) is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (FindRefusal(item, $"{path}[{index++}]") is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.String:
+                return Unstorable(() => element.GetString()!) is { } valueProblem ? (path, valueProblem) : null;
+            default:
+                return null;
+        }
+    }
+
+    private static string? Unstorable(Func<string> read)
+    {
+        string text;
+        try
+        {
+            text = read();
+        }
+        catch (InvalidOperationException)
+        {
+            // System.Text.Json refuses to decode an escaped lone surrogate ("\ud800").
+            return "is not valid Unicode text (a lone surrogate escape).";
+        }
+
+        return text.Contains('\0', StringComparison.Ordinal) ? "contains the NUL character (U+0000), which cannot be stored." : null;
     }
 
     public ProblemHttpResult Problem() => ApiProblem.Validation(Code, Errors);
@@ -86,7 +162,16 @@ public sealed class JsonBody
 
     public bool Has(string name) => root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null;
 
-    public string? String(string name, int maxLength, bool required = false)
+    /// <summary>A code, identifier or URL: its limit counts UTF-16 units, which bounds what indexes and columns hold.</summary>
+    public string? String(string name, int maxLength, bool required = false) => Read(name, maxLength, required, text => text.Length);
+
+    /// <summary>Text people write and read (a description, a name): its limit counts the characters they see.</summary>
+    public string? Text(string name, int maxCharacters, bool required = false) => Read(name, maxCharacters, required, Characters);
+
+    /// <summary>User-perceived characters (extended grapheme clusters): an emoji or a letter with its accents is one.</summary>
+    public static int Characters(string text) => new StringInfo(text).LengthInTextElements;
+
+    private string? Read(string name, int maxLength, bool required, Func<string, int> length)
     {
         if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -105,7 +190,7 @@ public sealed class JsonBody
         }
 
         var text = value.GetString()!;
-        if (text.Length > maxLength)
+        if (length(text) > maxLength)
         {
             Fail(name, $"must be at most {maxLength} characters.");
             return null;

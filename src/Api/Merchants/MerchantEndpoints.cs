@@ -55,7 +55,7 @@ public static class MerchantEndpoints
             return problem!;
         }
 
-        var name = body.String("name", 200, required: true);
+        var name = body.Text("name", 200, required: true);
         var currency = body.String("reporting_currency", 10) ?? "USD";
         if (Assets.FindCurrency(currency) is not { IsFiat: true })
         {

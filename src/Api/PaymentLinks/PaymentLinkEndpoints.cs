@@ -66,7 +66,7 @@ public static class PaymentLinkEndpoints
             body.Fail("amount", $"must be positive, at most {InvoiceDraft.MaxUsdAmount:0}, with at most {currency?.Decimals ?? 8} decimals.", ErrorCodes.InvalidAmountRange);
         }
 
-        var description = body.String("description", 100);
+        var description = body.Text("description", InvoiceDraft.MaxDescription);
         var reusable = body.Boolean("reusable") ?? false;
         var maxUses = (int?)body.Integer("max_uses", 1, 1_000_000);
         if (!reusable && maxUses is > 1)

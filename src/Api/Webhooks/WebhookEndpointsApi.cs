@@ -50,7 +50,7 @@ public static class WebhookEndpointsApi
 
         var url = Url(body, options.Value, required: true);
         var events = Events(body);
-        var description = body.String("description", MaxDescription);
+        var description = body.Text("description", MaxDescription);
         if (!body.IsValid)
         {
             return body.Problem();
@@ -81,7 +81,7 @@ public static class WebhookEndpointsApi
 
         var url = Url(body, options.Value, required: false);
         var events = Events(body);
-        var description = body.String("description", MaxDescription);
+        var description = body.Text("description", MaxDescription);
         var enabled = body.Boolean("enabled");
 
         if (!body.IsValid)

@@ -163,4 +163,13 @@ public static class HttpJson
         client.SendJsonAsync(HttpMethod.Get, path);
 
     public static string Str(this JsonElement element, string name) => element.GetProperty(name).ToString();
+
+    /// <summary>The answer is an RFC 9457 problem with this status and machine code.</summary>
+    public static void AssertProblem((int Status, JsonElement Body, HttpResponseMessage Response) answer, int status, string code)
+    {
+        Assert.True(answer.Status == status, $"expected {status} {code}, got {answer.Status}: {answer.Body}");
+        Assert.Equal("application/problem+json", answer.Response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(code, answer.Body.Str("code"));
+        Assert.False(string.IsNullOrEmpty(answer.Body.Str("request_id")));
+    }
 }

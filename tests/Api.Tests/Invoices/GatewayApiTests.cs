@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using CryptoPay.Api.Tests.Hosting;
 using CryptoPay.TestSupport.Postgres;
+using static CryptoPay.Api.Tests.Hosting.HttpJson;
 
 namespace CryptoPay.Api.Tests.Invoices;
 
@@ -49,14 +50,6 @@ public abstract class GatewayApiTests : IAsyncLifetime
     {
         var (id, live, test) = await Host.CreateMerchantAsync(body);
         return (Host.ClientWith(test), Host.ClientWith(live), id);
-    }
-
-    private static void AssertProblem((int Status, JsonElement Body, HttpResponseMessage Response) answer, int status, string code)
-    {
-        Assert.True(answer.Status == status, $"expected {status} {code}, got {answer.Status}: {answer.Body}");
-        Assert.Equal("application/problem+json", answer.Response.Content.Headers.ContentType?.MediaType);
-        Assert.Equal(code, answer.Body.Str("code"));
-        Assert.False(string.IsNullOrEmpty(answer.Body.Str("request_id")));
     }
 
     [Fact]

@@ -56,7 +56,7 @@ public sealed class HostileInputTests : IAsyncLifetime
         Assert.Equal(before, (await client.GetJsonAsync("/v1/invoices")).Body.ToString());
     }
 
-    private static (HttpMethod, string, string?, string?) Generate(Random random, string existing)
+    internal static (HttpMethod, string, string?, string?) Generate(Random random, string existing)
     {
         var badIds = new[] { "x", "00000000-0000-0000-0000-000000000000", Guid.NewGuid().ToString(), "%00", "..%2F..%2Fetc", new string('9', 300) };
         return random.Next(10) switch

@@ -43,6 +43,15 @@
     return decimals === 0 ? digits : digits.slice(0, digits.length - decimals) + "." + digits.slice(digits.length - decimals);
   }
 
+  // What people read, as CheckoutAmounts.Display on the server: at most 8 significant digits, rounded up.
+  function displayUnits(units, decimals) {
+    var wholeDigits = units.toString().length - decimals;
+    var places = units === 0n ? 8 : wholeDigits > 0 ? Math.max(0, 8 - wholeDigits) : 8 - wholeDigits;
+    places = Math.min(decimals, places);
+    var step = 10n ** BigInt(decimals - places);
+    return formatUnits((units + step - 1n) / step, places);
+  }
+
   function describe(event) {
     var asset = root.dataset.asset || "";
     var decimals = parseInt(root.dataset.decimals || "0", 10);
@@ -50,7 +59,7 @@
     if (root.dataset.amountUnits) {
       remaining = BigInt(root.dataset.amountUnits) - toUnits(event.paid_amount, decimals);
     }
-    var remainder = remaining === null ? "" : formatUnits(remaining > 0n ? remaining : 0n, decimals) + " " + asset;
+    var remainder = remaining === null ? "" : displayUnits(remaining > 0n ? remaining : 0n, decimals) + " " + asset;
     switch (event.status) {
       case "pending":
         return remaining !== null && event.paid_amount !== "0" && toUnits(event.paid_amount, decimals) > 0n
