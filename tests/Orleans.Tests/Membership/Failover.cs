@@ -41,7 +41,9 @@ internal static class Failover
 
                 last = $"answer {answer}";
             }
-            catch (Exception error) when (error is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException)
+            // A client still holding the killed silo's gateway fails to connect until membership drops it: also a retry.
+            catch (Exception error) when (error is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException
+                or Orleans.Runtime.Messaging.ConnectionFailedException)
             {
                 last = error.GetType().Name;
             }
