@@ -23,6 +23,7 @@ public sealed class SiloProcess : IAsyncDisposable
     private readonly Lock gate = new();
     private readonly List<string> outputLines = [];
     private readonly List<string> errorLines = [];
+    private readonly List<(string Line, TaskCompletionSource Seen)> lineWaiters = [];
     private bool disposed;
 
     private SiloProcess(Process process, string name, int? port)
@@ -273,6 +274,30 @@ public sealed class SiloProcess : IAsyncDisposable
         process.Dispose();
     }
 
+    /// <summary>
+    /// Waits until the process prints <paramref name="line"/> on stdout (at once if it did already); throws when it
+    /// exits first or <paramref name="timeout"/> passes.
+    /// </summary>
+    public async Task WaitForOutputLineAsync(string line, TimeSpan timeout)
+    {
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (gate)
+        {
+            if (outputLines.Contains(line))
+            {
+                return;
+            }
+
+            lineWaiters.Add((line, seen));
+        }
+
+        var first = await Task.WhenAny(seen.Task, process.WaitForExitAsync()).WaitAsync(timeout);
+        if (first != seen.Task)
+        {
+            throw new InvalidOperationException($"{Name} exited before printing '{line}'.");
+        }
+    }
+
     private void Keep(List<string> lines, string? line)
     {
         if (line is null)
@@ -288,6 +313,14 @@ public sealed class SiloProcess : IAsyncDisposable
             }
 
             lines.Add(line);
+            if (lines == outputLines)
+            {
+                foreach (var waiter in lineWaiters.Where(w => w.Line == line).ToList())
+                {
+                    lineWaiters.Remove(waiter);
+                    waiter.Seen.TrySetResult();
+                }
+            }
         }
     }
 

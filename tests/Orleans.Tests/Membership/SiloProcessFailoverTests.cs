@@ -71,20 +71,17 @@ public sealed class SiloProcessFailoverTests(PostgresFixture postgres, ITestOutp
                 ["Orleans__ClusterId"] = ids,
                 ["Orleans__ServiceId"] = ids,
             });
-        var clock = Stopwatch.StartNew();
-        while (!silo.OutputLines.Contains("silo started"))
+        try
         {
-            if (silo.HasExited || clock.Elapsed > StartTimeout)
-            {
-                var output = silo.Output;
-                await silo.DisposeAsync();
-                throw new InvalidOperationException($"the silo process did not start\n{output}");
-            }
-
-            await Task.Delay(100);
+            await silo.WaitForOutputLineAsync("silo started", StartTimeout);
+            return silo;
         }
-
-        return silo;
+        catch (Exception error) when (error is TimeoutException or InvalidOperationException)
+        {
+            var output = silo.Output;
+            await silo.DisposeAsync();
+            throw new InvalidOperationException($"the silo process did not start\n{output}", error);
+        }
     }
 
     private static async Task<IHost> ConnectAsync(string ids, int gatewayPort)
