@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Net.Sockets;
+using CryptoPay.Runtime.Storage.Postgres;
 using CryptoPay.Silo.Hosting;
 using Npgsql;
 
@@ -7,7 +8,8 @@ namespace CryptoPay.Silo.Storage;
 
 /// <summary>
 /// The PostgreSQL schema of the Orleans ADO.NET providers (clustering, grain state, reminders): our own
-/// SQL in Storage/Migrations, written to the providers' OrleansQuery contract.
+/// SQL in Storage/Migrations, written to the providers' OrleansQuery contract. Applied by the migrator of
+/// src/Runtime (advisory lock, cp_schema_migrations), which moves here when src/Runtime goes.
 /// </summary>
 public static class OrleansSchema
 {
