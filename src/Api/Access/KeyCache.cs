@@ -1,9 +1,9 @@
-using Microsoft.Extensions.DependencyInjection;
-using CryptoPay.Grains.Hosting;
 using System.Collections.Concurrent;
 using CryptoPay.Grains.ApiKeys;
+using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Runtime.Grains;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CryptoPay.Api.Access;
 

@@ -1,7 +1,7 @@
-using Microsoft.Extensions.DependencyInjection;
-using CryptoPay.Grains.Hosting;
 using System.Collections.Concurrent;
+using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.RateLimits;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CryptoPay.Api.Access;
 

@@ -1,4 +1,3 @@
-using CryptoPay.Grains.Hosting;
 using System.Numerics;
 using System.Text;
 using CryptoPay.Api.Access;
@@ -7,6 +6,7 @@ using CryptoPay.Api.Json;
 using CryptoPay.Api.Sandbox;
 using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Deposits;
+using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Runtime.Grains;

@@ -1,4 +1,3 @@
-using CryptoPay.Grains.Hosting;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using CryptoPay.Api.Access;
@@ -10,10 +9,11 @@ using CryptoPay.Api.Invoices;
 using CryptoPay.Api.Merchants;
 using CryptoPay.Api.PaymentLinks;
 using CryptoPay.Api.Rates;
-using CryptoPay.Grains.Rates;
 using CryptoPay.Api.Routing;
 using CryptoPay.Api.Sandbox;
 using CryptoPay.Api.Webhooks;
+using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Rates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;

@@ -1,15 +1,11 @@
-using CryptoPay.Grains.Hosting;
 using CryptoPay.Api.Access;
 using CryptoPay.Api.Errors;
 using CryptoPay.Api.Json;
-using CryptoPay.Api.Rates;
-using CryptoPay.Grains.Rates;
 using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Catalog;
-using CryptoPay.Grains.Deposits;
+using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Grains.Sandbox;
 using CryptoPay.Runtime.Grains;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

@@ -1,18 +1,18 @@
-using Microsoft.Extensions.DependencyInjection;
-using CryptoPay.Grains.Hosting;
-using CryptoPay.Grains.Rates;
 using System.Globalization;
 using CryptoPay.Api.Access;
 using CryptoPay.Api.Errors;
 using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Deposits;
+using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Merchants;
+using CryptoPay.Grains.Rates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace CryptoPay.Api.Rates;

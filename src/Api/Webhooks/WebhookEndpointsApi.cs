@@ -1,17 +1,17 @@
-using Microsoft.Extensions.DependencyInjection;
-using CryptoPay.Grains.Hosting;
 using System.Security.Cryptography;
 using CryptoPay.Api.Access;
 using CryptoPay.Api.Errors;
 using CryptoPay.Api.Invoices;
 using CryptoPay.Api.Json;
 using CryptoPay.Grains.ApiKeys;
+using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Webhooks;
 using CryptoPay.Runtime.Grains;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace CryptoPay.Api.Webhooks;

@@ -1,11 +1,11 @@
-using Microsoft.Extensions.DependencyInjection;
-using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Deposits;
+using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.Rates;
 using CryptoPay.Grains.Sandbox;
 using CryptoPay.Runtime.Grains;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace CryptoPay.Grains.Invoices;

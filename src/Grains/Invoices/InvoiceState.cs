@@ -164,19 +164,22 @@ public sealed record InvoiceState
     /// partially when it has payments) even before its expiry reminder has run, with the revision that change will have.
     /// </summary>
     public InvoiceState AsOf(DateTimeOffset now) =>
-        Status == InvoiceStatus.Pending && now >= Spec.ExpiresAt ? Expired(this with { }) : this;
+        IsPastExpiry(Status, Spec.ExpiresAt, now) ? Expired(this with { }) : this;
 
-    /// <summary>Moves a pending invoice to what its expiry makes of it; the one rule the reminder and <see cref="AsOf"/> share.</summary>
+    /// <summary>True when a pending invoice's expiry has come: the one condition the reminder's change and readers share.</summary>
+    public static bool IsPastExpiry(InvoiceStatus status, DateTimeOffset expiresAt, DateTimeOffset now) =>
+        status == InvoiceStatus.Pending && now >= expiresAt;
+
+    /// <summary>What expiry makes of a pending invoice: paid partially (underpaid) with payments, else expired.</summary>
+    public static InvoiceStatus StatusAfterExpiry(bool hasPayments) => hasPayments ? InvoiceStatus.PaidPartial : InvoiceStatus.Expired;
+
+    /// <summary>Moves a pending invoice to what its expiry makes of it; the reminder and <see cref="AsOf"/> both use it.</summary>
     public static InvoiceState Expired(InvoiceState invoice)
     {
+        invoice.Status = StatusAfterExpiry(invoice.HasPayments);
         if (invoice.HasPayments)
         {
-            invoice.Status = InvoiceStatus.PaidPartial;
             invoice.Exception = InvoiceException.Underpaid;
-        }
-        else
-        {
-            invoice.Status = InvoiceStatus.Expired;
         }
 
         invoice.UpdatedAt = invoice.Spec.ExpiresAt;
@@ -197,7 +200,7 @@ public sealed record InvoiceStatusView(Guid Id, InvoiceStatus Status, DateTimeOf
 
     /// <summary>The view at <paramref name="now"/>, by the rule of <see cref="InvoiceState.AsOf"/> (views are shared, so this copies).</summary>
     public InvoiceStatusView AsOf(DateTimeOffset now) =>
-        Status == InvoiceStatus.Pending && now >= ExpiresAt
-            ? this with { Status = HasPayments ? InvoiceStatus.PaidPartial : InvoiceStatus.Expired, Revision = Revision + 1 }
+        InvoiceState.IsPastExpiry(Status, ExpiresAt, now)
+            ? this with { Status = InvoiceState.StatusAfterExpiry(HasPayments), Revision = Revision + 1 }
             : this;
 }

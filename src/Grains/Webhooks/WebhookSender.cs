@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using CryptoPay.Grains.Hosting;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -7,7 +5,9 @@ using System.Net.Http;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Threading.Channels;
+using CryptoPay.Grains.Hosting;
 using CryptoPay.Runtime.Grains;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
