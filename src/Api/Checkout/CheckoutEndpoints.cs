@@ -9,7 +9,7 @@ using CryptoPay.Grains.Deposits;
 using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Grains;
+using Orleans;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -56,7 +56,8 @@ public static class CheckoutEndpoints
     private static async Task<InvoiceState?> FindAsync(IGrainFactory grains, string id) =>
         Guid.TryParse(id, out var invoiceId) ? await grains.GetGrain<IInvoiceGrain>(invoiceId).Get() : null;
 
-    private static async Task<IResult> PageAsync(string id, HttpContext context, IGrainFactory grains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
+    private static async Task<IResult> PageAsync(
+        string id, HttpContext context, IGrainFactory grains, CryptoPay.Runtime.Grains.IGrainFactory runtimeGrains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
     {
         if (await FindAsync(grains, id) is not { } invoice || invoice.Status == InvoiceStatus.Archived)
         {
@@ -72,7 +73,7 @@ public static class CheckoutEndpoints
             invoice = updated ?? invoice;
         }
 
-        var merchant = await grains.GetGrain<IMerchantGrain>(invoice.Spec.MerchantId).Get();
+        var merchant = await runtimeGrains.GetGrain<IMerchantGrain>(invoice.Spec.MerchantId).Get();
         var response = invoice.ToResponse(InvoiceEndpoints.CheckoutBase(context, api.Value), context.PaymentUris());
         var chosen = Chosen(invoice, asked);
         var title = $"Pay {merchant?.Name ?? "merchant"}";

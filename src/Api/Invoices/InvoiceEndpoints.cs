@@ -6,7 +6,7 @@ using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Grains;
+using Orleans;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;

@@ -4,7 +4,7 @@ using CryptoPay.Api.Access;
 using CryptoPay.Api.Errors;
 using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Invoices;
-using CryptoPay.Runtime.Grains;
+using Orleans;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -97,7 +97,7 @@ public static class InvoiceEventStream
                     lastWrite = time.GetUtcNow();
                 }
 
-                invoice = await grains.GetGrain<IInvoiceGrain>(invoiceId).GetCached() ?? invoice;
+                invoice = await grains.GetGrain<IInvoiceGrain>(invoiceId).Get() ?? invoice;
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

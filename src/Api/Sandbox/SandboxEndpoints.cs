@@ -7,7 +7,7 @@ using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.Sandbox;
-using CryptoPay.Runtime.Grains;
+using Orleans;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;

@@ -6,7 +6,7 @@ using CryptoPay.Api.Json;
 using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Webhooks;
-using CryptoPay.Runtime.Grains;
+using Orleans;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;

@@ -1,28 +1,37 @@
 using CryptoPay.Chains.Hd;
 using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Grains;
+using Orleans;
+using Orleans.Runtime;
 
 namespace CryptoPay.Grains.Deposits;
 
 /// <summary>The durable cursor of one address pool: the next index never handed out, per account key.</summary>
+[GenerateSerializer]
+[Alias("cryptopay.address-pool-state")]
 public sealed record AddressPoolState
 {
     /// <summary>Fingerprint of the account key <see cref="NextIndex"/> belongs to (see <see cref="LiveNetwork.AccountKeyId"/>).</summary>
+    [Id(0)]
     public string AccountKeyId { get; set; } = "";
 
     /// <summary>The next index to hand out under the current key; only ever grows.</summary>
+    [Id(1)]
     public long NextIndex { get; set; }
 
     /// <summary>Cursors of account keys configured before, kept so that going back to one resumes where it stopped.</summary>
+    [Id(2)]
     public Dictionary<string, long> EarlierKeys { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Addresses handed out by this pool, all keys together.</summary>
+    [Id(3)]
     public long Allocated { get; set; }
 }
 
 /// <summary>An address handed out by a pool: fresh, never handed out before under this account key.</summary>
-public sealed record PooledAddress(string Network, string Address, long Index, string AccountKeyId);
+[GenerateSerializer]
+[Alias("cryptopay.pooled-address")]
+public sealed record PooledAddress([property: Id(0)] string Network, [property: Id(1)] string Address, [property: Id(2)] long Index, [property: Id(3)] string AccountKeyId);
 
 /// <summary>The network is not configured and enabled for live invoices on this gateway.</summary>
 public sealed class NetworkNotConfiguredException(string network)
@@ -38,20 +47,26 @@ public sealed class NetworkNotConfiguredException(string network)
 /// silo's <see cref="DerivedAddressCache"/>, which refills after the turn commits. An index handed out but never
 /// shown (a lost race, a failed request) is simply skipped: wallets see a gap, never a reuse.
 /// </summary>
-[GrainType("address-pool")]
+[Alias("cryptopay.address-pool")]
 public interface IAddressPoolGrain : IGrainWithStringKey
 {
-    /// <exception cref="NetworkNotConfiguredException">The network is not configured (or the pool is not a live one).</exception>
     Task<PooledAddress> Allocate();
 
     Task<AddressPoolState> Get();
 }
 
-public sealed class AddressPoolGrain(LiveNetworks networks, DerivedAddressCache cache) : Grain<AddressPoolState>, IAddressPoolGrain
+[GrainType("address-pool")]
+public sealed class AddressPoolGrain(
+    [PersistentState("address-pool")] IPersistentState<AddressPoolState> state,
+    LiveNetworks networks,
+    DerivedAddressCache cache)
+    : Grain, IAddressPoolGrain
 {
-    public Task<PooledAddress> Allocate()
+    private AddressPoolState State => state.State;
+
+    public async Task<PooledAddress> Allocate()
     {
-        var (networkId, mode) = AddressPoolKeys.Parse(GetPrimaryKeyString());
+        var (networkId, mode) = AddressPoolKeys.Parse(this.GetPrimaryKeyString());
         var network = mode == Mode.Live ? networks.Find(networkId) : null;
         if (network is null)
         {
@@ -67,7 +82,7 @@ public sealed class AddressPoolGrain(LiveNetworks networks, DerivedAddressCache 
         {
             if (State.NextIndex >= Bip32.HardenedOffset)
             {
-                throw new InvalidOperationException($"Address pool {GetPrimaryKeyString()} has handed out every non-hardened index of its account key; configure a new account key.");
+                throw new InvalidOperationException($"Address pool {this.GetPrimaryKeyString()} has handed out every non-hardened index of its account key; configure a new account key.");
             }
 
             var index = (uint)State.NextIndex;
@@ -79,15 +94,24 @@ public sealed class AddressPoolGrain(LiveNetworks networks, DerivedAddressCache 
             }
 
             State.Allocated++;
-            var next = (uint)State.NextIndex;
-            AfterCommit(() => cache.EnsureAhead(network, next));
-            return Task.FromResult(new PooledAddress(network.Id, address, index, network.AccountKeyId));
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                // The indexes taken in memory may or may not be stored: read the pool again rather than guess.
+                DeactivateOnIdle();
+                throw;
+            }
+
+            cache.EnsureAhead(network, (uint)State.NextIndex);
+            return new PooledAddress(network.Id, address, index, network.AccountKeyId);
         }
     }
 
     public Task<AddressPoolState> Get() => Task.FromResult(State);
 
-    /// <summary>A new account key starts at its own cursor (0, or where it stopped before); the old key's cursor is kept.</summary>
     private void SwitchTo(string accountKeyId)
     {
         if (State.AccountKeyId.Length > 0)

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using CryptoPay.Runtime.Grains;
+using Orleans;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -1,32 +1,43 @@
 using System.Numerics;
 using CryptoPay.Grains.Invoices;
-using CryptoPay.Runtime.Grains;
+using CryptoPay.Grains.Effects;
+using CryptoPay.Grains.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans;
+using Orleans.Runtime;
 
 namespace CryptoPay.Grains.Deposits;
 
 /// <summary>A payment to one of our deposit addresses, as read from a block or the mempool, already matched to its invoice.</summary>
-public sealed record ObservedPayment(Guid InvoiceId, string Address, string Txid, int OutputIndex, BigInteger AmountUnits, int RequiredConfirmations)
+[GenerateSerializer]
+[Alias("cryptopay.observed-payment")]
+public sealed record ObservedPayment([property: Id(0)] Guid InvoiceId, [property: Id(1)] string Address, [property: Id(2)] string Txid, [property: Id(3)] int OutputIndex, [property: Id(4)] BigInteger AmountUnits, [property: Id(5)] int RequiredConfirmations)
 {
     public (string Txid, int OutputIndex) Output => (Txid, OutputIndex);
 }
 
 /// <summary>A block of the node's active chain with the payments to our addresses it carries.</summary>
-public sealed record ObservedBlock(long Height, string Hash, string PreviousHash, IReadOnlyList<ObservedPayment> Payments);
+[GenerateSerializer]
+[Alias("cryptopay.observed-block")]
+public sealed record ObservedBlock([property: Id(0)] long Height, [property: Id(1)] string Hash, [property: Id(2)] string PreviousHash, [property: Id(3)] IReadOnlyList<ObservedPayment> Payments);
 
 /// <summary>
 /// What a reader saw outside any turn: built on the watcher's cursor (<see cref="CursorHeight"/>, <see cref="CursorHash"/>),
 /// the last block both the watcher and the node agree on (the fork point; the cursor itself when nothing was reorganised),
 /// the node's blocks after it, and our payments in the mempool (null for chains whose mempool is not watched).
 /// </summary>
+[GenerateSerializer]
+[Alias("cryptopay.chain-batch")]
 public sealed record ChainBatch(
-    long CursorHeight,
-    string? CursorHash,
-    long ForkHeight,
-    string? ForkHash,
-    IReadOnlyList<ObservedBlock> Blocks,
-    IReadOnlyList<ObservedPayment>? Mempool,
-    int ReorgDepth,
-    bool EndsPoll);
+    [property: Id(0)] long CursorHeight,
+    [property: Id(1)] string? CursorHash,
+    [property: Id(2)] long ForkHeight,
+    [property: Id(3)] string? ForkHash,
+    [property: Id(4)] IReadOnlyList<ObservedBlock> Blocks,
+    [property: Id(5)] IReadOnlyList<ObservedPayment>? Mempool,
+    [property: Id(6)] int ReorgDepth,
+    [property: Id(7)] bool EndsPoll);
 
 public enum ChainBatchOutcome
 {
@@ -37,43 +48,64 @@ public enum ChainBatchOutcome
 }
 
 /// <summary>Where the watcher is: the tip it has processed and the recent block hashes it remembers to find a fork.</summary>
-public sealed record ChainCursor(long Height, string? TipHash, IReadOnlyList<RememberedBlock> Recent);
+[GenerateSerializer]
+[Alias("cryptopay.chain-cursor")]
+public sealed record ChainCursor([property: Id(0)] long Height, [property: Id(1)] string? TipHash, [property: Id(2)] IReadOnlyList<RememberedBlock> Recent);
 
-public sealed record RememberedBlock(long Height, string Hash);
+[GenerateSerializer]
+[Alias("cryptopay.remembered-block")]
+public sealed record RememberedBlock([property: Id(0)] long Height, [property: Id(1)] string Hash);
 
 /// <summary>A payment the watcher still follows: its block may be reorganised away, or it needs more confirmations.</summary>
-public sealed record WatchedPayment(Guid InvoiceId, string Txid, int OutputIndex, int RequiredConfirmations);
+[GenerateSerializer]
+[Alias("cryptopay.watched-payment")]
+public sealed record WatchedPayment([property: Id(0)] Guid InvoiceId, [property: Id(1)] string Txid, [property: Id(2)] int OutputIndex, [property: Id(3)] int RequiredConfirmations);
 
 /// <summary>One recent block: its hash, and only our payments in it (most blocks carry none), so the state stays small.</summary>
+[GenerateSerializer]
+[Alias("cryptopay.watched-block")]
 public sealed record WatchedBlock
 {
+    [Id(0)]
     public long Height { get; set; }
 
+    [Id(1)]
     public string Hash { get; set; } = "";
 
+    [Id(2)]
     public List<WatchedPayment> Payments { get; set; } = [];
 }
 
+[GenerateSerializer]
+[Alias("cryptopay.chain-watcher-state")]
 public sealed record ChainWatcherState
 {
     /// <summary>The last block processed; -1 before the first batch.</summary>
+    [Id(0)]
     public long Height { get; set; } = -1;
 
     /// <summary>The recent blocks, oldest first, up to the reorg depth (longer while a payment in them still needs confirmations).</summary>
+    [Id(1)]
     public List<WatchedBlock> Blocks { get; set; } = [];
 
     /// <summary>Our payments seen in the mempool and in no block yet.</summary>
+    [Id(2)]
     public List<WatchedPayment> Mempool { get; set; } = [];
 
+    [Id(3)]
     public TimeSpan PollInterval { get; set; }
 
     /// <summary>A poll was started until then (by a reminder tick); ticks meanwhile do not start a second one.</summary>
+    [Id(4)]
     public DateTimeOffset? PollClaimedUntil { get; set; }
 
+    [Id(5)]
     public long BatchesRecorded { get; set; }
 
+    [Id(6)]
     public long PaymentsSeen { get; set; }
 
+    [Id(7)]
     public long PaymentsReorged { get; set; }
 
     public string? TipHash => Blocks.Count == 0 ? null : Blocks[^1].Hash;
@@ -85,41 +117,56 @@ public sealed record ChainWatcherState
 /// <see cref="Record"/>, a short turn that checks the batch continues the chain it remembers and tells invoices by
 /// exactly-once messages: new payments, confirmations, and payments whose block was reorganised away.
 /// </summary>
-[GrainType("chain-watcher")]
-public interface IChainWatcherGrain : IGrainWithStringKey
+[Alias("cryptopay.chain-watcher")]
+public interface IChainWatcherGrain : IGrainWithStringKey, IWakeable
 {
-    /// <summary>Starts (or re-times) the periodic poll reminder.</summary>
+    /// <summary>Starts (or re-times) polling: a poll is asked for every <paramref name="pollInterval"/> while the watcher is active, and its wake reminder keeps it active.</summary>
     Task Start(TimeSpan pollInterval);
 
     Task Stop();
 
     Task<ChainCursor> GetCursor();
 
-    /// <summary>Records a batch read on the current cursor; a batch read on an older cursor is refused as <see cref="ChainBatchOutcome.Stale"/>.</summary>
-    /// <exception cref="ChainContinuityException">The batch does not continue the remembered chain (a reorganisation deeper than the remembered blocks, or a reader bug).</exception>
+    /// <summary>Records what a poll read, if it was read from the watcher's current cursor (else <see cref="ChainBatchOutcome.Stale"/>).</summary>
     Task<ChainBatchOutcome> Record(ChainBatch batch);
 
-    /// <summary>Ends a poll that failed before its last batch, so the next tick may start another at once.</summary>
+    /// <summary>Ends the current poll's claim early (a poll that failed), so the next tick polls again.</summary>
     Task ReleasePoll();
 
     Task<ChainWatcherState> Get();
 }
 
-/// <summary>A batch that cannot follow the remembered chain; the message says why.</summary>
 public sealed class ChainContinuityException(string message) : Exception(message);
 
-public sealed class ChainWatcherGrain(ChainWatchSignals? signals = null) : Grain<ChainWatcherState>, IChainWatcherGrain, IRemindable
+/// <summary>
+/// Follows one network's chain: remembers recent blocks and which of our payments they carry, tells invoices about
+/// payments, confirmations and reorganisations as effects of its writes, and asks this silo's
+/// <see cref="ChainWatchRunner"/> to poll the node. Polls are timed by a grain timer while the watcher is active (precise
+/// to the poll interval); its wake reminder, due every minute while polling is on, re-activates it on a survivor after a
+/// silo dies. A poll is claimed in the state for a while, so two silos do not read the same node at once.
+/// </summary>
+[GrainType("chain-watcher")]
+public sealed class ChainWatcherGrain(
+    [PersistentState("chain-watcher")] IPersistentState<GrainRecord<ChainWatcherState>> record,
+    [FromKeyedServices(GatewayClock.Key)] TimeProvider clock,
+    ILogger<ChainWatcherGrain> logger,
+    ChainWatchSignals? signals = null)
+    : EffectGrain<ChainWatcherState>(record, clock, logger), IChainWatcherGrain
 {
-    public const string PollReminder = "poll";
-
-    /// <summary>
-    /// How long a started poll keeps later ticks from starting another, at least: a lease, renewed by each batch it records
-    /// and released when the poll ends. Short, because a silo that dies mid-poll holds it until it runs out, and meanwhile
-    /// no silo reads the chain; a second poll beside a slow one is harmless (its batches are refused as stale).
-    /// </summary>
     public static readonly TimeSpan MinimumPollClaim = TimeSpan.FromSeconds(10);
 
-    public Task Start(TimeSpan pollInterval)
+    private IGrainTimer? pollTimer;
+
+    /// <summary>While polling is on, due within a reminder period, always: the reminder keeps ticking and keeps the watcher active.</summary>
+    protected override DateTimeOffset? DueAt => State.PollInterval > TimeSpan.Zero ? Now + RetryPeriod : null;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        await base.OnActivateAsync(cancellationToken);
+        StartTimer();
+    }
+
+    public async Task Start(TimeSpan pollInterval)
     {
         if (pollInterval < TimeSpan.FromMilliseconds(100))
         {
@@ -129,17 +176,18 @@ public sealed class ChainWatcherGrain(ChainWatchSignals? signals = null) : Grain
         if (State.PollInterval != pollInterval)
         {
             State.PollInterval = pollInterval;
-            RegisterOrUpdateReminder(PollReminder, pollInterval, pollInterval);
+            await SaveAsync();
         }
 
-        return Task.CompletedTask;
+        StartTimer();
     }
 
-    public Task Stop()
+    public async Task Stop()
     {
         State.PollInterval = TimeSpan.Zero;
-        UnregisterReminder(PollReminder);
-        return Task.CompletedTask;
+        pollTimer?.Dispose();
+        pollTimer = null;
+        await SaveAsync();
     }
 
     private TimeSpan PollClaim => State.PollInterval * 5 > MinimumPollClaim ? State.PollInterval * 5 : MinimumPollClaim;
@@ -149,24 +197,37 @@ public sealed class ChainWatcherGrain(ChainWatchSignals? signals = null) : Grain
 
     public Task<ChainWatcherState> Get() => Task.FromResult(State);
 
-    public Task ReleasePoll()
+    public async Task ReleasePoll()
     {
         State.PollClaimedUntil = null;
-        return Task.CompletedTask;
+        await SaveAsync();
     }
 
-    public Task ReceiveReminder(string reminderName, ReminderTick tick)
+    protected override Task OnWakeAsync()
     {
-        // A silo that cannot poll (no watchers role) lets the tick pass rather than claim a poll nobody runs.
-        if (reminderName != PollReminder || State.PollClaimedUntil > Now || signals?.CanPoll != true)
+        StartTimer();
+        return RequestPollAsync();
+    }
+
+    private void StartTimer()
+    {
+        if (pollTimer is null && State.PollInterval > TimeSpan.Zero)
         {
-            return Task.CompletedTask;
+            pollTimer = this.RegisterGrainTimer(_ => RequestPollAsync(), new GrainTimerCreationOptions(State.PollInterval, State.PollInterval));
+        }
+    }
+
+    /// <summary>Claims a poll and asks this silo's runner for it, unless one is claimed or this silo cannot poll (no watchers role).</summary>
+    private async Task RequestPollAsync()
+    {
+        if (State.PollInterval <= TimeSpan.Zero || State.PollClaimedUntil > Now || signals?.CanPoll != true)
+        {
+            return;
         }
 
         State.PollClaimedUntil = Now + PollClaim;
-        var network = GetPrimaryKeyString();
-        AfterCommit(() => signals?.RequestPoll(network));
-        return Task.CompletedTask;
+        await SaveAsync();
+        signals.RequestPoll(this.GetPrimaryKeyString());
     }
 
     public async Task<ChainBatchOutcome> Record(ChainBatch batch)
@@ -198,12 +259,12 @@ public sealed class ChainWatcherGrain(ChainWatchSignals? signals = null) : Grain
             State.PaymentsReorged++;
             if (inMempool?.ContainsKey((payment.Txid, payment.OutputIndex)) == true)
             {
-                await Send<IInvoiceGrain>(payment.InvoiceId).UpdateConfirmations(payment.Txid, payment.OutputIndex, 0);
+                Send(new SetConfirmations(payment.InvoiceId, payment.Txid, payment.OutputIndex, 0));
                 State.Mempool.Add(payment);
             }
             else
             {
-                await Send<IInvoiceGrain>(payment.InvoiceId).RemovePayment(payment.Txid, payment.OutputIndex);
+                Send(new RemovePaymentEffect(payment.InvoiceId, payment.Txid, payment.OutputIndex));
             }
         }
 
@@ -214,7 +275,7 @@ public sealed class ChainWatcherGrain(ChainWatchSignals? signals = null) : Grain
             var now = (int)(newTip - block.Height + 1);
             foreach (var payment in block.Payments.Where(p => now != before && (before < p.RequiredConfirmations || now < p.RequiredConfirmations)))
             {
-                await Send<IInvoiceGrain>(payment.InvoiceId).UpdateConfirmations(payment.Txid, payment.OutputIndex, now);
+                Send(new SetConfirmations(payment.InvoiceId, payment.Txid, payment.OutputIndex, now));
             }
         }
 
@@ -223,8 +284,7 @@ public sealed class ChainWatcherGrain(ChainWatchSignals? signals = null) : Grain
             var confirmations = (int)(newTip - block.Height + 1);
             foreach (var payment in block.Payments)
             {
-                await Send<IInvoiceGrain>(payment.InvoiceId).RecordPayment(
-                    new PaymentObservation(payment.Address, payment.Txid, payment.OutputIndex, payment.AmountUnits, confirmations));
+                Send(new ObservePayment(payment.InvoiceId, new PaymentObservation(payment.Address, payment.Txid, payment.OutputIndex, payment.AmountUnits, confirmations)));
             }
 
             State.PaymentsSeen += block.Payments.Count;
@@ -239,7 +299,7 @@ public sealed class ChainWatcherGrain(ChainWatchSignals? signals = null) : Grain
         State.Mempool.RemoveAll(p => inNewBlocks.Contains((p.Txid, p.OutputIndex)));
         if (inMempool is not null)
         {
-            await RecordMempool(inMempool, inNewBlocks);
+            RecordMempool(inMempool, inNewBlocks);
         }
 
         State.Height = newTip;
@@ -254,16 +314,17 @@ public sealed class ChainWatcherGrain(ChainWatchSignals? signals = null) : Grain
             State.PollClaimedUntil = Now + PollClaim; // a poll catching up batch by batch is alive: renew its lease
         }
 
+        await SaveAsync();
         return ChainBatchOutcome.Recorded;
     }
 
     /// <summary>New mempool payments count with 0 confirmations; followed ones that left the mempool without a block are gone (replaced or evicted).</summary>
-    private async Task RecordMempool(Dictionary<(string, int), ObservedPayment> inMempool, HashSet<(string, int)> inNewBlocks)
+    private void RecordMempool(Dictionary<(string, int), ObservedPayment> inMempool, HashSet<(string, int)> inNewBlocks)
     {
         var inBlocks = State.Blocks.SelectMany(b => b.Payments).Select(p => (p.Txid, p.OutputIndex)).ToHashSet();
         foreach (var vanished in State.Mempool.Where(p => !inMempool.ContainsKey((p.Txid, p.OutputIndex))).ToList())
         {
-            await Send<IInvoiceGrain>(vanished.InvoiceId).RemovePayment(vanished.Txid, vanished.OutputIndex);
+            Send(new RemovePaymentEffect(vanished.InvoiceId, vanished.Txid, vanished.OutputIndex));
             State.Mempool.Remove(vanished);
         }
 
@@ -275,8 +336,7 @@ public sealed class ChainWatcherGrain(ChainWatchSignals? signals = null) : Grain
                 continue;
             }
 
-            await Send<IInvoiceGrain>(payment.InvoiceId).RecordPayment(
-                new PaymentObservation(payment.Address, payment.Txid, payment.OutputIndex, payment.AmountUnits, 0));
+            Send(new ObservePayment(payment.InvoiceId, new PaymentObservation(payment.Address, payment.Txid, payment.OutputIndex, payment.AmountUnits, 0)));
             State.Mempool.Add(new WatchedPayment(payment.InvoiceId, payment.Txid, payment.OutputIndex, payment.RequiredConfirmations));
             State.PaymentsSeen++;
         }
@@ -288,14 +348,14 @@ public sealed class ChainWatcherGrain(ChainWatchSignals? signals = null) : Grain
         {
             if (batch.ForkHeight > State.Height)
             {
-                throw new ChainContinuityException($"Batch for {GetPrimaryKeyString()} starts after block {batch.ForkHeight}, beyond the watcher's tip {State.Height}.");
+                throw new ChainContinuityException($"Batch for {this.GetPrimaryKeyString()} starts after block {batch.ForkHeight}, beyond the watcher's tip {State.Height}.");
             }
 
             var fork = State.Blocks.Find(b => b.Height == batch.ForkHeight);
             if (fork is null || fork.Hash != batch.ForkHash)
             {
                 throw new ChainContinuityException(
-                    $"Batch for {GetPrimaryKeyString()} forks at block {batch.ForkHeight} ({batch.ForkHash}), which the watcher does not remember " +
+                    $"Batch for {this.GetPrimaryKeyString()} forks at block {batch.ForkHeight} ({batch.ForkHash}), which the watcher does not remember " +
                     $"(it remembers {State.Blocks.FirstOrDefault()?.Height}..{State.Height}): a reorganisation deeper than the reorg depth needs an operator.");
             }
         }
@@ -306,7 +366,7 @@ public sealed class ChainWatcherGrain(ChainWatchSignals? signals = null) : Grain
         {
             if (block.Height != ++height || (previous is not null && block.PreviousHash != previous))
             {
-                throw new ChainContinuityException($"Block {block.Height} ({block.Hash}) of the batch for {GetPrimaryKeyString()} does not follow block {height - 1} ({previous}).");
+                throw new ChainContinuityException($"Block {block.Height} ({block.Hash}) of the batch for {this.GetPrimaryKeyString()} does not follow block {height - 1} ({previous}).");
             }
 
             previous = block.Hash;

@@ -1,5 +1,5 @@
 using CryptoPay.Chains.Networks;
-using CryptoPay.Runtime.Grains;
+using Orleans;
 using CryptoPay.Runtime.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

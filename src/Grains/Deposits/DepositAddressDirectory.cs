@@ -1,9 +1,8 @@
 using System.Text.Json;
 using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Ledger;
-using CryptoPay.Runtime.Serialization;
+using CryptoPay.Grains.Storage;
 using CryptoPay.Runtime.Storage;
-using CryptoPay.Runtime.Storage.Memory;
 using CryptoPay.Runtime.Storage.Postgres;
 using Npgsql;
 using NpgsqlTypes;
@@ -21,46 +20,36 @@ public interface IDepositAddressDirectory
 public static class DepositAddressProjection
 {
     public const string Table = "deposit_addresses";
-    public const int DocumentColumn = 8;
+    public const string StateName = "deposit-address";
 
-    public static JsonSerializerOptions Json { get; } = GrainJson.CreateOptions();
+    public static TableProjection<DepositAddressState> Projection { get; } = new TableProjection<DepositAddressState>(StateName, Table)
+        .Column("network", ColumnType.Text, s => s.Network)
+        .Column("address", ColumnType.Text, s => s.Address)
+        .Column("idx", ColumnType.BigInt, s => s.Index)
+        .Column("invoice_id", ColumnType.Uuid, s => s.InvoiceId)
+        .Column("merchant_id", ColumnType.Uuid, s => s.MerchantId)
+        .Column("mode", ColumnType.Text, s => LedgerKeys.ModeName(s.Mode))
+        .Column("method", ColumnType.Text, s => s.Method)
+        .Column("assigned_at", ColumnType.TimestampTz, s => s.AssignedAt);
 
-    public static StateProjection<DepositAddressState> Projection { get; } = new StateProjection<DepositAddressState>(Table)
-        .Column("network", ProjectionColumnType.Text, s => s.Network)
-        .Column("address", ProjectionColumnType.Text, s => s.Address)
-        .Column("idx", ProjectionColumnType.BigInt, s => s.Index)
-        .Column("invoice_id", ProjectionColumnType.Uuid, s => s.InvoiceId)
-        .Column("merchant_id", ProjectionColumnType.Uuid, s => s.MerchantId)
-        .Column("mode", ProjectionColumnType.Text, s => LedgerKeys.ModeName(s.Mode))
-        .Column("method", ProjectionColumnType.Text, s => s.Method)
-        .Column("assigned_at", ProjectionColumnType.TimestampTz, s => s.AssignedAt)
-        .Column("document", ProjectionColumnType.Jsonb, s => JsonSerializer.Serialize(s, Json));
-
+    /// <summary>The schema of deposit addresses (source "chains").</summary>
     public static IMigrationSource Migrations { get; } =
         new EmbeddedMigrations(typeof(DepositAddressProjection).Assembly, "chains", "CryptoPay.Grains.Deposits.Migrations.");
 }
 
 public static class DepositAddressDirectories
 {
-    public static IDepositAddressDirectory For(IGrainStore store) =>
-        StoreQueries.For<IDepositAddressDirectory>(store, source => new PostgresDepositAddressDirectory(source), memory => new MemoryDepositAddressDirectory(memory), "deposit address");
+    public static IDepositAddressDirectory For(ProjectedGrainStorage storage) =>
+        StoreQueries.For<IDepositAddressDirectory>(storage, source => new PostgresDepositAddressDirectory(source), memory => new MemoryDepositAddressDirectory(memory));
 }
 
-public sealed class MemoryDepositAddressDirectory(MemoryGrainStore store) : IDepositAddressDirectory
+public sealed class MemoryDepositAddressDirectory(MemoryProjectedGrainStorage storage) : IDepositAddressDirectory
 {
     public Task<IReadOnlyList<DepositAddressState>> FindAsync(string network, IReadOnlyCollection<string> addresses, CancellationToken ct)
     {
-        var rows = store.GetProjection(DepositAddressProjection.Table);
-        var found = new List<DepositAddressState>();
-        foreach (var key in addresses.Select(a => DepositAddressKeys.Of(network, a)).Distinct(StringComparer.Ordinal))
-        {
-            if (rows.TryGetValue(key, out var row))
-            {
-                found.Add(JsonSerializer.Deserialize<DepositAddressState>((string)row[DepositAddressProjection.DocumentColumn]!, DepositAddressProjection.Json)!);
-            }
-        }
-
-        return Task.FromResult<IReadOnlyList<DepositAddressState>>(found);
+        var keys = addresses.Select(a => DepositAddressKeys.Of(network, a)).Distinct(StringComparer.Ordinal);
+        return Task.FromResult<IReadOnlyList<DepositAddressState>>(
+            [.. keys.Select(key => storage.Row(DepositAddressProjection.Table, key)).OfType<ProjectedRow>().Select(r => r.Read<DepositAddressState>())]);
     }
 }
 
@@ -74,13 +63,13 @@ public sealed class PostgresDepositAddressDirectory(NpgsqlDataSource dataSource)
         }
 
         var keys = addresses.Select(a => DepositAddressKeys.Of(network, a)).Distinct(StringComparer.Ordinal).ToArray();
-        await using var command = dataSource.CreateCommand("SELECT document::text FROM deposit_addresses WHERE grain_key = ANY(@keys)");
+        await using var command = dataSource.CreateCommand("SELECT state FROM deposit_addresses WHERE grain_key = ANY(@keys)");
         command.Parameters.Add(new NpgsqlParameter("keys", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = keys });
         var found = new List<DepositAddressState>();
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            found.Add(JsonSerializer.Deserialize<DepositAddressState>(reader.GetString(0), DepositAddressProjection.Json)!);
+            found.Add(JsonSerializer.Deserialize<DepositAddressState>(reader.GetString(0), StateJson.Options)!);
         }
 
         return found;

@@ -1,35 +1,51 @@
 using CryptoPay.Chains.Addresses;
 using CryptoPay.Chains.Networks;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Grains;
+using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans;
+using Orleans.Runtime;
 
 namespace CryptoPay.Grains.Deposits;
 
 /// <summary>Which invoice, merchant and payment method an on-chain address belongs to.</summary>
+[GenerateSerializer]
+[Alias("cryptopay.deposit-address-state")]
 public sealed record DepositAddressState
 {
+    [Id(0)]
     public string Network { get; set; } = "";
 
     /// <summary>The address as customers see it (bech32, EIP-55, TRON base58).</summary>
+    [Id(1)]
     public string Address { get; set; } = "";
 
     /// <summary>Derivation index under the network's account key.</summary>
+    [Id(2)]
     public long Index { get; set; }
 
+    [Id(3)]
     public Guid InvoiceId { get; set; }
 
+    [Id(4)]
     public Guid MerchantId { get; set; }
 
+    [Id(5)]
     public Mode Mode { get; set; }
 
     /// <summary>The payment method (<c>usdt_eth</c>) and its asset (<c>USDT</c>): only that asset paid to this address pays the invoice.</summary>
+    [Id(6)]
     public string Method { get; set; } = "";
 
+    [Id(7)]
     public string Asset { get; set; } = "";
 
     /// <summary>Confirmations this invoice's payments need (network default or the merchant's override), fixed at assignment.</summary>
+    [Id(8)]
     public int RequiredConfirmations { get; set; }
 
+    [Id(9)]
     public DateTimeOffset AssignedAt { get; set; }
 
     public bool Exists => Address.Length > 0;
@@ -39,41 +55,43 @@ public sealed record DepositAddressState
 /// One deposit address, keyed by <see cref="DepositAddressKeys.Of"/>. Assigned once, to one invoice:
 /// a second assignment to another invoice is refused, so an address is never reused.
 /// </summary>
-[GrainType("deposit-address")]
+[Alias("cryptopay.deposit-address")]
 public interface IDepositAddressGrain : IGrainWithStringKey
 {
-    /// <summary>Records the assignment; a repeat of the same assignment returns it unchanged.</summary>
-    /// <exception cref="InvalidOperationException">The address belongs to another invoice.</exception>
     Task<DepositAddressState> Assign(DepositAddressState assignment);
 
     Task<DepositAddressState?> Get();
 }
 
-public sealed class DepositAddressGrain : Grain<DepositAddressState>, IDepositAddressGrain
+[GrainType("deposit-address")]
+public sealed class DepositAddressGrain(
+    [PersistentState(DepositAddressProjection.StateName, ProjectedGrainStorage.Name)] IPersistentState<DepositAddressState> state,
+    [FromKeyedServices(GatewayClock.Key)] TimeProvider clock)
+    : Grain, IDepositAddressGrain
 {
-    public Task<DepositAddressState> Assign(DepositAddressState assignment)
+    public async Task<DepositAddressState> Assign(DepositAddressState assignment)
     {
         ArgumentNullException.ThrowIfNull(assignment);
-        if (DepositAddressKeys.Of(assignment.Network, assignment.Address) != GetPrimaryKeyString())
+        if (DepositAddressKeys.Of(assignment.Network, assignment.Address) != this.GetPrimaryKeyString())
         {
-            throw new ArgumentException($"Assignment of {assignment.Network}:{assignment.Address} sent to deposit address {GetPrimaryKeyString()}.", nameof(assignment));
+            throw new ArgumentException($"Assignment of {assignment.Network}:{assignment.Address} sent to deposit address {this.GetPrimaryKeyString()}.", nameof(assignment));
         }
 
-        if (State.Exists)
+        if (state.State.Exists)
         {
-            return State.InvoiceId == assignment.InvoiceId && State.Method == assignment.Method
-                ? Task.FromResult(State)
-                : throw new InvalidOperationException($"Address {State.Address} on {State.Network} already belongs to invoice {State.InvoiceId}; addresses are never reused.");
+            return state.State.InvoiceId == assignment.InvoiceId && state.State.Method == assignment.Method
+                ? state.State
+                : throw new InvalidOperationException($"Address {state.State.Address} on {state.State.Network} already belongs to invoice {state.State.InvoiceId}; addresses are never reused.");
         }
 
-        State = assignment with { AssignedAt = assignment.AssignedAt == default ? Now : assignment.AssignedAt };
-        return Task.FromResult(State);
+        state.State = assignment with { AssignedAt = assignment.AssignedAt == default ? clock.GetUtcNow() : assignment.AssignedAt };
+        await state.WriteStateAsync();
+        return state.State;
     }
 
-    public Task<DepositAddressState?> Get() => Task.FromResult(State.Exists ? State : null);
+    public Task<DepositAddressState?> Get() => Task.FromResult(state.State.Exists ? state.State : null);
 }
 
-/// <summary>Grain keys of deposit addresses: one canonical form per address, whatever its spelling.</summary>
 public static class DepositAddressKeys
 {
     /// <summary>

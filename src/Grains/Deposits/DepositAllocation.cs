@@ -1,6 +1,6 @@
 using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Grains;
+using Orleans;
 
 namespace CryptoPay.Grains.Deposits;
 
@@ -16,8 +16,7 @@ public sealed class DepositAllocation(IGrainFactory grains)
         ArgumentNullException.ThrowIfNull(method);
         var pooled = await grains.GetGrain<IAddressPoolGrain>(AddressPoolKeys.Of(method.Network, mode)).Allocate();
 
-        // The address is fresh (its index was never handed out), so nobody can have stored state for it yet.
-        return await grains.GetNewGrain<IDepositAddressGrain>(DepositAddressKeys.Of(pooled.Network, pooled.Address)).Assign(new DepositAddressState
+        return await grains.GetGrain<IDepositAddressGrain>(DepositAddressKeys.Of(pooled.Network, pooled.Address)).Assign(new DepositAddressState
         {
             Network = pooled.Network,
             Address = pooled.Address,

@@ -42,27 +42,41 @@ public sealed class EffectOutbox<TEffect> where TEffect : IGrainEffect
     /// Delivers pending effects in order until one fails, and removes the delivered ones from the outbox (the caller
     /// writes its state afterwards; until then a crash only means delivering them again). Returns how many were delivered.
     /// </summary>
-    public async Task<int> DeliverAsync(Func<TEffect, Task> deliver, ILogger logger)
+    public Task<int> DeliverAsync(Func<TEffect, Task> deliver, ILogger logger) => DeliverAsync(deliver, static _ => "", logger);
+
+    /// <summary>
+    /// Like <see cref="DeliverAsync(Func{TEffect, Task}, ILogger)"/>, but in order per receiver only: the effects of
+    /// different receivers (<paramref name="receiverOf"/>) are delivered side by side, and a receiver that fails holds
+    /// back only its own later effects.
+    /// </summary>
+    public async Task<int> DeliverAsync(Func<TEffect, Task> deliver, Func<TEffect, string> receiverOf, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(deliver);
-        var delivered = 0;
-        foreach (var effect in Pending.ToList())
+        ArgumentNullException.ThrowIfNull(receiverOf);
+        var delivered = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        var lanes = Pending.ToList().GroupBy(receiverOf, StringComparer.Ordinal).Select(async lane =>
         {
-            try
+            foreach (var effect in lane)
             {
-                await deliver(effect);
-            }
-            catch (Exception error)
-            {
-                logger.LogWarning("Effect {EffectId} was not acknowledged ({Error}); it stays pending and is delivered again.", effect.Id, error.Message);
-                break;
-            }
+                try
+                {
+                    await deliver(effect);
+                }
+                catch (Exception error)
+                {
+                    logger.LogWarning("Effect {EffectId} was not acknowledged ({Error}); it stays pending and is delivered again.", effect.Id, error.Message);
+                    return;
+                }
 
-            delivered++;
-        }
-
-        Pending.RemoveRange(0, delivered);
-        return delivered;
+                lock (delivered)
+                {
+                    delivered.Add(effect);
+                }
+            }
+        });
+        await Task.WhenAll(lanes);
+        Pending.RemoveAll(e => delivered.Contains(e));
+        return delivered.Count;
     }
 }
 

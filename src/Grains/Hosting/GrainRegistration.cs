@@ -11,8 +11,9 @@ using CryptoPay.Grains.Sandbox;
 using CryptoPay.Grains.Webhooks;
 using CryptoPay.Runtime.Grains;
 using CryptoPay.Runtime.Hosting;
-using CryptoPay.Runtime.Storage;
+using CryptoPay.Grains.Storage;
 using CryptoPay.Runtime.Storage.Postgres;
+using Npgsql;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -25,23 +26,20 @@ public static class GrainRegistration
     public static IReadOnlyList<IMigrationSource> Migrations { get; } =
         [InvoiceProjection.Migrations, LedgerProjections.Migrations, DepositAddressProjection.Migrations];
 
-    /// <summary>Every grain of the gateway, with the invoices projection.</summary>
+    /// <summary>The tables of the grain types stored in <see cref="ProjectedGrainStorage"/>.</summary>
+    public static IReadOnlyList<TableProjection> Projections { get; } =
+    [
+        InvoiceProjection.Projection, WebhookDeliveryProjection.Projection, LedgerProjections.Balances, LedgerProjections.Outputs,
+        DepositAddressProjection.Projection,
+    ];
+
+    /// <summary>The grains still on src/Runtime.</summary>
     public static GrainTypeRegistry AddCryptoPayGrains(this GrainTypeRegistry registry)
     {
         registry.Add<IMerchantGrain, MerchantGrain>();
         registry.Add<IApiKeyGrain, ApiKeyGrain>();
-        registry.Add<IInvoiceGrain, InvoiceGrain>(InvoiceProjection.Projection);
-        registry.Add<IOrderIndexGrain, OrderIndexGrain>();
-        registry.Add<ISandboxChainGrain, SandboxChainGrain>();
-        registry.Add<IWebhookEndpointsGrain, WebhookEndpointsGrain>();
-        registry.Add<IWebhookDeliveryGrain, WebhookDeliveryGrain>(WebhookDeliveryProjection.Projection);
-        registry.Add<IMerchantBalanceGrain, MerchantBalanceGrain>(LedgerProjections.Balances);
-        registry.Add<ILedgerOutputGrain, LedgerOutputGrain>(LedgerProjections.Outputs);
         registry.Add<IPaymentLinkGrain, PaymentLinkGrain>();
         registry.Add<IPaymentLinkIndexGrain, PaymentLinkIndexGrain>();
-        registry.Add<IDepositAddressGrain, DepositAddressGrain>(DepositAddressProjection.Projection);
-        registry.Add<IChainWatcherGrain, ChainWatcherGrain>();
-        registry.Add<IAddressPoolGrain, AddressPoolGrain>();
         return registry;
     }
 
@@ -52,18 +50,26 @@ public static class GrainRegistration
     public static GrainRuntimeBuilder AddCryptoPayGrains(this GrainRuntimeBuilder builder, SandboxChainOptions? sandbox = null, ChainsOptions? chains = null)
     {
         builder.Registry.AddCryptoPayGrains();
-        foreach (var migrations in Migrations)
-        {
-            builder.AddMigrations(migrations);
-        }
-        builder.Services.TryAddSingleton(new LedgerOptions());
-        builder.Services.TryAddSingleton(sp => LedgerQueries.For(sp.GetRequiredService<IGrainStore>()));
-        builder.Services.TryAddSingleton(sandbox ?? new SandboxChainOptions());
-        builder.Services.TryAddSingleton(sp => InvoiceQueries.For(sp.GetRequiredService<IGrainStore>()));
-        builder.Services.TryAddSingleton(sp => WebhookDeliveryQueries.For(sp.GetRequiredService<IGrainStore>()));
-        builder.Services.TryAddSingleton(sp => DepositAddressDirectories.For(sp.GetRequiredService<IGrainStore>()));
-        builder.Services.AddCryptoPayDeposits(chains);
+        builder.Services.AddCryptoPayGrainServices(sp => sp.GetService<NpgsqlDataSource>(), sandbox, chains);
         return builder;
+    }
+
+    /// <summary>
+    /// What the Orleans grains of the gateway need beside Orleans itself: the projected storage (on PostgreSQL when
+    /// <paramref name="dataSource"/> gives one, its tables created by <see cref="Migrations"/>; else in memory), the
+    /// list queries over it, and the services the grains take.
+    /// </summary>
+    public static IServiceCollection AddCryptoPayGrainServices(this IServiceCollection services, Func<IServiceProvider, NpgsqlDataSource?> dataSource, SandboxChainOptions? sandbox = null, ChainsOptions? chains = null)
+    {
+        services.AddProjectedGrainStorage(dataSource, Projections);
+        services.TryAddSingleton(new LedgerOptions());
+        services.TryAddSingleton(sandbox ?? new SandboxChainOptions());
+        services.TryAddSingleton(sp => LedgerQueries.For(sp.GetRequiredService<ProjectedGrainStorage>()));
+        services.TryAddSingleton(sp => InvoiceQueries.For(sp.GetRequiredService<ProjectedGrainStorage>()));
+        services.TryAddSingleton(sp => WebhookDeliveryQueries.For(sp.GetRequiredService<ProjectedGrainStorage>()));
+        services.TryAddSingleton(sp => DepositAddressDirectories.For(sp.GetRequiredService<ProjectedGrainStorage>()));
+        services.AddCryptoPayDeposits(chains);
+        return services;
     }
 
     /// <summary>The live networks (from validated "Chains" settings), address pools' cache, allocation and payment URIs.</summary>

@@ -1,17 +1,15 @@
-using CryptoPay.Runtime.Storage;
-using CryptoPay.Runtime.Storage.Memory;
-using CryptoPay.Runtime.Storage.Postgres;
+using CryptoPay.Grains.Storage;
 using Npgsql;
 
 namespace CryptoPay.Grains.Hosting;
 
-/// <summary>Picks the implementation of a projection query that matches the store the silo runs on.</summary>
+/// <summary>Picks the implementation of a list query that matches the projected storage the silo runs on.</summary>
 public static class StoreQueries
 {
-    public static TQuery For<TQuery>(IGrainStore store, Func<NpgsqlDataSource, TQuery> postgres, Func<MemoryGrainStore, TQuery> memory, string what) => store switch
+    public static TQuery For<TQuery>(ProjectedGrainStorage storage, Func<NpgsqlDataSource, TQuery> postgres, Func<MemoryProjectedGrainStorage, TQuery> memory) => storage switch
     {
-        PostgresGrainStore postgresStore => postgres(postgresStore.DataSource),
-        MemoryGrainStore memoryStore => memory(memoryStore),
-        _ => throw new InvalidOperationException($"No {what} query for the {store.Name} store."),
+        PostgresProjectedGrainStorage onPostgres => postgres(onPostgres.DataSource),
+        MemoryProjectedGrainStorage inMemory => memory(inMemory),
+        _ => throw new InvalidOperationException($"No {typeof(TQuery).Name} for {storage.GetType().Name}."),
     };
 }

@@ -4,7 +4,7 @@ using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.Rates;
 using CryptoPay.Grains.Sandbox;
-using CryptoPay.Runtime.Grains;
+using Orleans;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -135,10 +135,7 @@ public sealed class InvoiceCreation(
             }
         }
 
-        // A random id without an order id is known to nobody else yet, so the invoice grain need not look for stored
-        // state; an id derived from an Idempotency-Key may belong to an invoice an earlier attempt created.
-        var reference = spec.OrderId is null && spec.RequestFingerprint is null ? grains.GetNewGrain<IInvoiceGrain>(id) : grains.GetGrain<IInvoiceGrain>(id);
-        return new InvoiceCreationResult(await reference.Create(spec), null);
+        return new InvoiceCreationResult(await grains.GetGrain<IInvoiceGrain>(id).Create(spec), null);
     }
 
     private static InvoiceSpec Spec(InvoiceOrder order, InvoiceRequester requester, RateSnapshot? snapshot, DateTimeOffset createdAt, DateTimeOffset expiresAt, bool archived)

@@ -2,7 +2,13 @@ using System.Numerics;
 using CryptoPay.Grains.Idempotency;
 using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Webhooks;
-using CryptoPay.Runtime.Grains;
+using CryptoPay.Grains.Effects;
+using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans;
+using Orleans.Runtime;
 
 namespace CryptoPay.Grains.Invoices;
 
@@ -10,29 +16,25 @@ namespace CryptoPay.Grains.Invoices;
 public sealed class InvalidInvoiceTransitionException(string message) : Exception(message);
 
 /// <summary>An output seen on a chain paying one of the invoice's addresses.</summary>
-public sealed record PaymentObservation(string Address, string Txid, int OutputIndex, BigInteger AmountUnits, int Confirmations);
+[GenerateSerializer]
+[Alias("cryptopay.payment-observation")]
+public sealed record PaymentObservation([property: Id(0)] string Address, [property: Id(1)] string Txid, [property: Id(2)] int OutputIndex, [property: Id(3)] BigInteger AmountUnits, [property: Id(4)] int Confirmations);
 
-[GrainType(InvoiceProjection.GrainType)]
-public interface IInvoiceGrain : IGrainWithGuidKey
+[Alias("cryptopay.invoice")]
+public interface IInvoiceGrain : IGrainWithGuidKey, IWakeable
 {
     /// <summary>Creates the invoice; when it exists already (a retried or raced creation) returns it unchanged.</summary>
     Task<InvoiceState> Create(InvoiceSpec spec);
 
-    /// <summary>The same as <see cref="Create"/>, sent as a message by the order index.</summary>
-    Task Open(InvoiceSpec spec);
+    /// <summary>The same as <see cref="Create"/>, as the effect of the order index that reserved the invoice's order id.</summary>
+    Task Open(OpenInvoice effect);
 
     Task<InvoiceState?> Get();
 
-    /// <summary>For public polling (status, events): may trail another silo's change by up to 500 ms, never this silo's.</summary>
-    [CachedRead(500)]
-    Task<InvoiceState?> GetCached();
-
     /// <summary>
-    /// For the public status endpoint: what <see cref="GetCached"/> promises, as a small immutable answer that
-    /// pollers of an unchanged invoice share (null: no such invoice). Being shared, it is the stored status: readers
-    /// apply <see cref="InvoiceStatusView.AsOf"/> to see an invoice past its expiry as expired.
+    /// For the public status endpoint: a small answer (null: no such invoice). It is the stored status: readers apply
+    /// <see cref="InvoiceStatusView.AsOf"/> to see an invoice past its expiry as expired.
     /// </summary>
-    [CachedRead(500, Shared = true)]
     Task<InvoiceStatusView?> GetStatus();
 
     Task<InvoiceState> Cancel();
@@ -49,19 +51,32 @@ public interface IInvoiceGrain : IGrainWithGuidKey
     /// <summary>Records a payment (idempotent per txid and output index); payments after expiry are kept as paid_late.</summary>
     Task RecordPayment(PaymentObservation payment);
 
+    /// <summary><see cref="RecordPayment"/> as the effect of a chain watcher.</summary>
+    Task Observe(ObservePayment effect);
+
     /// <summary>
     /// Sets a recorded payment's confirmations (0: its block was reorganised away and it waits in the mempool again).
     /// A confirmed invoice whose confirmed payments no longer suffice goes back with <c>exception: reorged</c>.
     /// </summary>
-    Task UpdateConfirmations(string txid, int outputIndex, int confirmations);
+    Task Confirm(SetConfirmations effect);
 
     /// <summary>Removes a payment that left the chain (its block reorganised away and the transaction in no block or mempool); its credit is reversed.</summary>
-    Task RemovePayment(string txid, int outputIndex);
+    Task Remove(RemovePaymentEffect effect);
 }
 
-public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindable
+/// <summary>
+/// One invoice. Its state and the <c>invoices</c> list columns are one write (<see cref="InvoiceProjection"/>); its
+/// webhook events and ledger changes are effects of that write; its expiry is the wake reminder's due time.
+/// </summary>
+[GrainType(InvoiceProjection.GrainType)]
+public sealed class InvoiceGrain(
+    [PersistentState(InvoiceProjection.StateName, ProjectedGrainStorage.Name)] IPersistentState<GrainRecord<InvoiceState>> record,
+    [FromKeyedServices(GatewayClock.Key)] TimeProvider clock,
+    ILogger<InvoiceGrain> logger)
+    : EffectGrain<InvoiceState>(record, clock, logger), IInvoiceGrain
 {
-    public const string ExpiryReminder = "expire";
+    protected override DateTimeOffset? DueAt =>
+        State.Exists && State.Status == InvoiceStatus.Pending ? State.Spec.ExpiresAt : null;
 
     public async Task<InvoiceState> Create(InvoiceSpec spec)
     {
@@ -70,11 +85,20 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
             throw new IdempotencyKeyReusedException($"Invoice {State.Id} was created by another request with this Idempotency-Key.");
         }
 
-        await Open(spec);
+        await OpenAsync(spec);
         return State.AsOf(Now);
     }
 
-    public async Task Open(InvoiceSpec spec)
+    public async Task Open(OpenInvoice effect)
+    {
+        ArgumentNullException.ThrowIfNull(effect);
+        if (await AcceptAsync(effect))
+        {
+            await OpenAsync(effect.Spec);
+        }
+    }
+
+    private async Task OpenAsync(InvoiceSpec spec)
     {
         if (State.Exists)
         {
@@ -82,27 +106,20 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         }
 
         var before = WebhookEventTypes.InvoiceMark.Of(State);
-
         State = new InvoiceState
         {
-            Id = GetPrimaryKey(),
+            Id = this.GetPrimaryKey(),
             Spec = spec with { PaymentMethods = [] },
             Status = spec.Archived ? InvoiceStatus.Archived : InvoiceStatus.Pending,
             UpdatedAt = spec.Archived ? spec.CreatedAt : Now,
             PaymentMethods = [.. spec.PaymentMethods],
             Revision = 1,
         };
-        if (!spec.Archived)
-        {
-            RegisterReminderAt(ExpiryReminder, spec.ExpiresAt);
-        }
-
-        await PublishEventsSince(before);
+        PublishEventsSince(before);
+        await SaveAsync();
     }
 
     public Task<InvoiceState?> Get() => Task.FromResult(State.Exists ? State.AsOf(Now) : null);
-
-    public Task<InvoiceState?> GetCached() => Get();
 
     public Task<InvoiceStatusView?> GetStatus() =>
         Task.FromResult(State.Exists ? InvoiceStatusView.Of(State) : null);
@@ -118,8 +135,8 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
 
         State.Status = InvoiceStatus.Cancelled;
         Touch();
-        UnregisterReminder(ExpiryReminder);
-        await PublishEventsSince(before);
+        PublishEventsSince(before);
+        await SaveAsync();
         return State;
     }
 
@@ -147,13 +164,13 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         }
 
         Touch();
-        UnregisterReminder(ExpiryReminder);
-        await PublishEventsSince(before);
-        await CreditOutputsSince(credited);
+        PublishEventsSince(before);
+        CreditOutputsSince(credited);
+        await SaveAsync();
         return State;
     }
 
-    public Task<InvoiceState> AssignAddress(string method, string address)
+    public async Task<InvoiceState> AssignAddress(string method, string address)
     {
         EnsureExists();
         ArgumentException.ThrowIfNullOrWhiteSpace(address);
@@ -168,24 +185,93 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
 
             target.Address = address;
             Touch();
+            await SaveAsync();
         }
 
-        return Task.FromResult(State);
+        return State;
     }
 
     public async Task RecordPayment(PaymentObservation payment)
     {
+        if (ApplyPayment(payment))
+        {
+            await SaveAsync();
+        }
+    }
+
+    public async Task Observe(ObservePayment effect)
+    {
+        ArgumentNullException.ThrowIfNull(effect);
+        if (await AcceptAsync(effect))
+        {
+            ApplyPayment(effect.Payment);
+            await SaveAsync();
+        }
+    }
+
+    public async Task Confirm(SetConfirmations effect)
+    {
+        ArgumentNullException.ThrowIfNull(effect);
+        if (await AcceptAsync(effect))
+        {
+            ApplyConfirmations(effect.Txid, effect.OutputIndex, effect.Confirmations);
+            await SaveAsync();
+        }
+    }
+
+    public async Task Remove(RemovePaymentEffect effect)
+    {
+        ArgumentNullException.ThrowIfNull(effect);
+        if (!await AcceptAsync(effect))
+        {
+            return;
+        }
+
+        var before = WebhookEventTypes.InvoiceMark.Of(State);
+        var credited = InvoiceCredits.Of(State);
+        foreach (var method in State.PaymentMethods)
+        {
+            if (method.Payments.RemoveAll(p => p.Txid == effect.Txid && p.OutputIndex == effect.OutputIndex) > 0)
+            {
+                Settle(method, late: false);
+                Touch();
+            }
+        }
+
+        CreditOutputsSince(credited);
+        PublishEventsSince(before);
+        await SaveAsync();
+    }
+
+    protected override async Task OnWakeAsync()
+    {
+        if (!State.Exists || !InvoiceState.IsPastExpiry(State.Status, State.Spec.ExpiresAt, Now))
+        {
+            return;
+        }
+
+        var before = WebhookEventTypes.InvoiceMark.Of(State);
+        var credited = InvoiceCredits.Of(State);
+        InvoiceState.Expired(State);
+        // The confirmed part of an underpayment is the merchant's now.
+        CreditOutputsSince(credited);
+        PublishEventsSince(before);
+        await SaveAsync();
+    }
+
+    /// <summary>Applies a payment; false when there is nothing to write (not ours, or seen with these confirmations).</summary>
+    private bool ApplyPayment(PaymentObservation payment)
+    {
         var method = State.PaymentMethods.Find(m => string.Equals(m.Address, payment.Address, StringComparison.Ordinal));
         if (method is null || State.Status == InvoiceStatus.Archived)
         {
-            return;
+            return false;
         }
 
         if (method.Payments.Exists(p => p.Txid == payment.Txid && p.OutputIndex == payment.OutputIndex))
         {
             // Seen again (mined after the mempool, or re-mined after a reorganisation): only its confirmations change.
-            await UpdateConfirmations(payment.Txid, payment.OutputIndex, payment.Confirmations);
-            return;
+            return ApplyConfirmations(payment.Txid, payment.OutputIndex, payment.Confirmations);
         }
 
         var before = WebhookEventTypes.InvoiceMark.Of(State);
@@ -202,31 +288,16 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         });
         Settle(method, late: State.Status is InvoiceStatus.Expired or InvoiceStatus.PaidPartial or InvoiceStatus.Cancelled);
         Touch();
-        await CreditOutputsSince(credited);
-        await PublishEventsSince(before);
+        CreditOutputsSince(credited);
+        PublishEventsSince(before);
+        return true;
     }
 
-    public async Task RemovePayment(string txid, int outputIndex)
+    private bool ApplyConfirmations(string txid, int outputIndex, int confirmations)
     {
         var before = WebhookEventTypes.InvoiceMark.Of(State);
         var credited = InvoiceCredits.Of(State);
-        foreach (var method in State.PaymentMethods)
-        {
-            if (method.Payments.RemoveAll(p => p.Txid == txid && p.OutputIndex == outputIndex) > 0)
-            {
-                Settle(method, late: false);
-                Touch();
-            }
-        }
-
-        await CreditOutputsSince(credited);
-        await PublishEventsSince(before);
-    }
-
-    public async Task UpdateConfirmations(string txid, int outputIndex, int confirmations)
-    {
-        var before = WebhookEventTypes.InvoiceMark.Of(State);
-        var credited = InvoiceCredits.Of(State);
+        var changed = false;
         foreach (var method in State.PaymentMethods)
         {
             var payment = method.Payments.Find(p => p.Txid == txid && p.OutputIndex == outputIndex);
@@ -239,51 +310,33 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
             payment.Status = confirmations >= method.RequiredConfirmations ? PaymentStatus.Confirmed : PaymentStatus.Detected;
             Settle(method, late: false);
             Touch();
+            changed = true;
         }
 
-        await CreditOutputsSince(credited);
-        await PublishEventsSince(before);
-    }
-
-    public async Task ReceiveReminder(string reminderName, ReminderTick tick)
-    {
-        if (reminderName != ExpiryReminder || State.Status != InvoiceStatus.Pending)
-        {
-            return;
-        }
-
-        var before = WebhookEventTypes.InvoiceMark.Of(State);
-        var credited = InvoiceCredits.Of(State);
-        InvoiceState.Expired(State);
-        // The confirmed part of an underpayment is the merchant's now.
-        await CreditOutputsSince(credited);
-        await PublishEventsSince(before);
+        CreditOutputsSince(credited);
+        PublishEventsSince(before);
+        return changed;
     }
 
     /// <summary>
-    /// Emits the webhook events of this turn's change as one message of this turn, so they exist if and only if the
-    /// change committed; the message's id gives the events their ids.
+    /// Emits the webhook events of this call's change as one effect, written with the change, so they exist if and only
+    /// if the change was written; the effect's id gives the events their ids.
     /// </summary>
-    private async Task PublishEventsSince(WebhookEventTypes.InvoiceMark before)
+    private void PublishEventsSince(WebhookEventTypes.InvoiceMark before)
     {
         var types = WebhookEventTypes.Between(before, State).ToList();
-        if (types.Count == 0)
+        if (types.Count > 0)
         {
-            return;
+            var key = WebhookEndpointsGrain.KeyFor(State.Spec.MerchantId, State.Spec.Mode);
+            Send(new PublishInvoiceEvents(key, new WebhookEventBatch(types, Now.ToUnixTimeSeconds(), StateJson.Clone(State))));
         }
-
-        // Without a callback URL only the merchant's endpoints can want the events, and a merchant who never
-        // configured one has no endpoints grain stored: then the events cost no message and no turn.
-        var key = WebhookEndpointsGrain.KeyFor(State.Spec.MerchantId, State.Spec.Mode);
-        var endpoints = State.Spec.CallbackUrl is null ? SendIfExists<IWebhookEndpointsGrain>(key) : Send<IWebhookEndpointsGrain>(key);
-        await endpoints.PublishAll(new WebhookEventBatch(types, Now.ToUnixTimeSeconds(), State));
     }
 
     /// <summary>
-    /// Brings the merchant's balance in line with this turn, as messages of this turn: credits for outputs it made count,
+    /// Brings the merchant's balance in line with this call, as effects of its write: credits for outputs it made count,
     /// compensating reversals for outputs it stopped counting (reorganised away), and pending amounts shown or dropped.
     /// </summary>
-    private async Task CreditOutputsSince(InvoiceCredits credited)
+    private void CreditOutputsSince(InvoiceCredits credited)
     {
         var changes = credited.Since(State);
         if (changes.Lost.Count > 0)
@@ -293,23 +346,22 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
 
         foreach (var credit in changes.Lost)
         {
-            await Send<ILedgerOutputGrain>(credit.OutputKey).Reverse();
+            Send(new ReverseOutput(credit.OutputKey));
         }
 
         foreach (var credit in changes.Credits)
         {
-            await Send<ILedgerOutputGrain>(credit.OutputKey).Credit(credit);
+            Send(new CreditOutput(credit));
         }
 
         foreach (var pending in changes.NewlyPending)
         {
-            var balance = Send<IMerchantBalanceGrain>(pending.BalanceKey);
-            await (changes.Lost.Any(l => l.OutputKey == pending.OutputKey) ? balance.Unconfirm(pending) : balance.Detect(pending));
+            Send(new ShowPending(pending, changes.Lost.Any(l => l.OutputKey == pending.OutputKey) ? PendingChange.Unconfirm : PendingChange.Detect));
         }
 
         foreach (var dropped in changes.Dropped)
         {
-            await Send<IMerchantBalanceGrain>(dropped.BalanceKey).Forget(dropped);
+            Send(new ShowPending(dropped, PendingChange.Forget));
         }
 
         changes.MarkCredited(State);
@@ -337,7 +389,6 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         {
             State.Status = InvoiceStatus.Confirming;
             State.PaidAt ??= Now;
-            UnregisterReminder(ExpiryReminder);
             if (!late && State.Exception != InvoiceException.Reorged)
             {
                 State.Exception = paid < method.AmountUnits ? InvoiceException.Underpaid
@@ -382,7 +433,6 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
             if (Now < State.Spec.ExpiresAt)
             {
                 State.Status = InvoiceStatus.Pending;
-                RegisterReminderAt(ExpiryReminder, State.Spec.ExpiresAt);
             }
             else
             {
@@ -411,7 +461,7 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
     {
         if (!State.Exists)
         {
-            throw new KeyNotFoundException($"Invoice {GetPrimaryKey()} does not exist.");
+            throw new KeyNotFoundException($"Invoice {this.GetPrimaryKey()} does not exist.");
         }
     }
 

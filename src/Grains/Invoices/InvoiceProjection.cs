@@ -1,43 +1,41 @@
 using System.Text.Json;
-using CryptoPay.Runtime.Serialization;
+using CryptoPay.Grains.Effects;
+using CryptoPay.Grains.Storage;
 using CryptoPay.Runtime.Storage;
 using CryptoPay.Runtime.Storage.Postgres;
 
 namespace CryptoPay.Grains.Invoices;
 
 /// <summary>
-/// The <c>invoices</c> table: one row of typed columns per invoice, written with its state, so lists are indexed
-/// SQL. The invoice itself is not copied here: lists join its grain state (<see cref="GrainType"/>) by key.
+/// The <c>invoices</c> table: each invoice grain's stored state and version, with typed columns for lists, written by
+/// one statement (<see cref="ProjectedGrainStorage"/>), so lists are indexed SQL.
 /// </summary>
 public static class InvoiceProjection
 {
     public const string Table = "invoices";
 
-    /// <summary>Column order of <see cref="Projection"/>; the memory query reads rows by these positions.</summary>
-    public static readonly IReadOnlyList<string> ColumnNames =
-        ["merchant_id", "mode", "status", "currency", "networks", "order_id", "customer_id", "amount", "reporting_currency", "amount_reporting", "created_at", "updated_at"];
-
-    public static StateProjection<InvoiceState> Projection { get; } = new StateProjection<InvoiceState>(Table)
-        .Column("merchant_id", ProjectionColumnType.Uuid, s => s.Spec.MerchantId)
-        .Column("mode", ProjectionColumnType.Text, s => Name(s.Spec.Mode))
-        .Column("status", ProjectionColumnType.Text, s => Name(s.Status))
-        .Column("currency", ProjectionColumnType.Text, s => s.Spec.Currency)
-        .Column("networks", ProjectionColumnType.Jsonb, s => JsonSerializer.Serialize(s.PaymentMethods.Select(m => m.Network).Distinct().ToArray()))
-        .Column("order_id", ProjectionColumnType.Text, s => s.Spec.OrderId)
-        .Column("customer_id", ProjectionColumnType.Text, s => s.Spec.CustomerId)
-        .Column("amount", ProjectionColumnType.Numeric, s => s.Spec.Amount)
-        .Column("reporting_currency", ProjectionColumnType.Text, s => s.Spec.ReportingCurrency)
-        .Column("amount_reporting", ProjectionColumnType.Numeric, s => s.Spec.AmountReporting)
-        .Column("created_at", ProjectionColumnType.TimestampTz, s => s.Spec.CreatedAt)
-        .Column("updated_at", ProjectionColumnType.TimestampTz, s => s.UpdatedAt);
-
-    /// <summary>The grain type whose state rows (<c>cp_grains</c>) hold the invoices the table indexes.</summary>
+    /// <summary>The Orleans grain type of invoices.</summary>
     public const string GrainType = "invoice";
 
-    /// <summary>How invoice grain states are written, to read them back in lists.</summary>
-    public static JsonSerializerOptions Json { get; } = GrainJson.CreateOptions();
+    /// <summary>The invoice grain's <c>[PersistentState]</c> name.</summary>
+    public const string StateName = "invoice";
 
-    /// <summary>The schema of this project (source "grains"), applied with the runtime's migrations.</summary>
+    public static TableProjection<GrainRecord<InvoiceState>> Projection { get; } = new TableProjection<GrainRecord<InvoiceState>>(StateName, Table)
+        .Column("merchant_id", ColumnType.Uuid, r => r.State.Spec.MerchantId)
+        .Column("mode", ColumnType.Text, r => Name(r.State.Spec.Mode))
+        .Column("status", ColumnType.Text, r => Name(r.State.Status))
+        .Column("currency", ColumnType.Text, r => r.State.Spec.Currency)
+        .Column("networks", ColumnType.Jsonb, r => JsonSerializer.Serialize(r.State.PaymentMethods.Select(m => m.Network).Distinct().ToArray()))
+        .Column("order_id", ColumnType.Text, r => r.State.Spec.OrderId)
+        .Column("customer_id", ColumnType.Text, r => r.State.Spec.CustomerId)
+        .Column("amount", ColumnType.Numeric, r => r.State.Spec.Amount)
+        .Column("reporting_currency", ColumnType.Text, r => r.State.Spec.ReportingCurrency)
+        .Column("amount_reporting", ColumnType.Numeric, r => r.State.Spec.AmountReporting)
+        .Column("created_at", ColumnType.TimestampTz, r => r.State.Spec.CreatedAt)
+        .Column("updated_at", ColumnType.TimestampTz, r => r.State.UpdatedAt)
+        .Column("expires_at", ColumnType.TimestampTz, r => r.State.Spec.ExpiresAt);
+
+    /// <summary>The schema of this project (source "grains").</summary>
     public static IMigrationSource Migrations { get; } =
         new EmbeddedMigrations(typeof(InvoiceProjection).Assembly, "grains", "CryptoPay.Grains.Migrations.");
 

@@ -3,10 +3,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Grains;
-using CryptoPay.Runtime.Storage;
-using CryptoPay.Runtime.Storage.Memory;
-using CryptoPay.Runtime.Storage.Postgres;
+using CryptoPay.Grains.Effects;
+using CryptoPay.Grains.Storage;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -65,20 +63,20 @@ public interface IInvoiceQuery
 
 public static class InvoiceQueries
 {
-    /// <summary>The query matching the store the silo runs on.</summary>
-    public static IInvoiceQuery For(IGrainStore store) =>
-        StoreQueries.For<IInvoiceQuery>(store, source => new PostgresInvoiceQuery(source), memory => new MemoryInvoiceQuery(memory), "invoice");
+    /// <summary>The query matching the projected storage the silo runs on.</summary>
+    public static IInvoiceQuery For(ProjectedGrainStorage storage) =>
+        StoreQueries.For<IInvoiceQuery>(storage, source => new PostgresInvoiceQuery(source), memory => new MemoryInvoiceQuery(memory));
 }
 
-/// <summary>The in-memory store's projection rows, filtered and sorted like the SQL.</summary>
-public sealed class MemoryInvoiceQuery(MemoryGrainStore store) : IInvoiceQuery
+/// <summary>The in-memory projection rows, filtered and sorted like the SQL.</summary>
+public sealed class MemoryInvoiceQuery(MemoryProjectedGrainStorage storage) : IInvoiceQuery
 {
     private static readonly int MerchantColumn = Column("merchant_id");
     private static readonly int ModeColumn = Column("mode");
 
-    public async Task<InvoicePage> ListAsync(InvoiceFilter filter, CancellationToken ct)
+    public Task<InvoicePage> ListAsync(InvoiceFilter filter, CancellationToken ct)
     {
-        IEnumerable<InvoiceState> rows = (await RowsAsync(filter.MerchantId, filter.Mode, ct).ConfigureAwait(false))
+        IEnumerable<InvoiceState> rows = Rows(filter.MerchantId, filter.Mode)
             .Where(i => filter.Status is null || i.Status == filter.Status)
             .Where(i => filter.Currency is null || i.Spec.Currency == filter.Currency)
             .Where(i => filter.Network is null || i.PaymentMethods.Exists(m => m.Network == filter.Network))
@@ -97,38 +95,31 @@ public sealed class MemoryInvoiceQuery(MemoryGrainStore store) : IInvoiceQuery
             ? matching.OrderByDescending(key).ThenByDescending(i => i.Id)
             : matching.OrderBy(key).ThenBy(i => i.Id);
         var page = ordered.Skip((filter.Page - 1) * filter.PageSize).Take(filter.PageSize).ToList();
-        return new InvoicePage(page, matching.Count);
+        return Task.FromResult(new InvoicePage(page, matching.Count));
     }
 
-    public async Task<InvoiceTotals> TotalsAsync(Guid merchantId, Mode mode, string reportingCurrency, CancellationToken ct)
+    public Task<InvoiceTotals> TotalsAsync(Guid merchantId, Mode mode, string reportingCurrency, CancellationToken ct)
     {
-        var totals = (await RowsAsync(merchantId, mode, ct).ConfigureAwait(false))
+        var totals = Rows(merchantId, mode)
             .Where(i => i.Spec.ReportingCurrency == reportingCurrency)
             .GroupBy(i => i.Status)
             .Select(g => new StatusTotal(g.Key, g.Count(), g.Sum(i => i.Spec.AmountReporting)))
             .OrderBy(t => t.Status)
             .ToList();
-        return new InvoiceTotals(reportingCurrency, totals);
+        return Task.FromResult(new InvoiceTotals(reportingCurrency, totals));
     }
 
-    /// <summary>The merchant's invoices in this mode: keys from the projection, each invoice from its grain state.</summary>
-    private async Task<List<InvoiceState>> RowsAsync(Guid merchantId, Mode mode, CancellationToken ct)
+    /// <summary>The merchant's invoices in this mode.</summary>
+    private IEnumerable<InvoiceState> Rows(Guid merchantId, Mode mode)
     {
         var modeName = InvoiceProjection.Name(mode);
-        var invoices = new List<InvoiceState>();
-        foreach (var (key, row) in store.GetProjection(InvoiceProjection.Table))
-        {
-            if ((Guid)row[MerchantColumn]! == merchantId && (string)row[ModeColumn]! == modeName &&
-                (await store.ReadAsync(new GrainId(InvoiceProjection.GrainType, key), -1, ct).ConfigureAwait(false)).StateJson is { } state)
-            {
-                invoices.Add(JsonSerializer.Deserialize<InvoiceState>(state, InvoiceProjection.Json)!);
-            }
-        }
-
-        return invoices;
+        return storage.Rows(InvoiceProjection.Table)
+            .Where(row => (Guid)row.Columns[MerchantColumn]! == merchantId && (string)row.Columns[ModeColumn]! == modeName)
+            .Select(row => row.Read<GrainRecord<InvoiceState>>().State)
+            .ToList();
     }
 
-    private static int Column(string name) => InvoiceProjection.ColumnNames.ToList().IndexOf(name);
+    private static int Column(string name) => InvoiceProjection.Projection.Columns.ToList().FindIndex(c => c.Name == name);
 }
 
 /// <summary>Plain SQL over the indexed invoices table: named filters, ORDER BY, LIMIT/OFFSET and a count.</summary>
@@ -196,10 +187,8 @@ public sealed class PostgresInvoiceQuery(NpgsqlDataSource dataSource) : IInvoice
             _ => "created_at",
         };
         var direction = filter.Descending ? "DESC" : "ASC";
-        // The page's keys come from the indexed table; each invoice from its grain state (stored once), by primary key.
         list.CommandText = string.Create(CultureInfo.InvariantCulture,
-            $"SELECT g.state::text FROM invoices i JOIN cp_grains g ON g.grain_type = '{InvoiceProjection.GrainType}' AND g.grain_key = i.grain_key " +
-            $"WHERE {where} ORDER BY i.{column} {direction}, i.grain_key {direction} LIMIT @limit OFFSET @offset");
+            $"SELECT i.state->'state' FROM invoices i WHERE {where} ORDER BY i.{column} {direction}, i.grain_key {direction} LIMIT @limit OFFSET @offset");
         list.Parameters.Add(new NpgsqlParameter("limit", NpgsqlDbType.Integer) { Value = filter.PageSize });
         list.Parameters.Add(new NpgsqlParameter("offset", NpgsqlDbType.Bigint) { Value = (long)(filter.Page - 1) * filter.PageSize });
         count.CommandText = $"SELECT count(*) FROM invoices i WHERE {where}";
@@ -209,7 +198,7 @@ public sealed class PostgresInvoiceQuery(NpgsqlDataSource dataSource) : IInvoice
         {
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
-                items.Add(JsonSerializer.Deserialize<InvoiceState>(reader.GetString(0), InvoiceProjection.Json)!);
+                items.Add(JsonSerializer.Deserialize<InvoiceState>(reader.GetString(0), StateJson.Options)!);
             }
         }
 

@@ -1,6 +1,7 @@
 using System.Numerics;
 using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Merchants;
+using Orleans;
 
 namespace CryptoPay.Grains.Invoices;
 
@@ -30,49 +31,72 @@ public enum PaymentStatus
     Confirmed,
 }
 
-public sealed record LineItem(string Description, decimal Amount, decimal Quantity);
+[GenerateSerializer]
+[Alias("cryptopay.line-item")]
+public sealed record LineItem([property: Id(0)] string Description, [property: Id(1)] decimal Amount, [property: Id(2)] decimal Quantity);
 
 /// <summary>One on-chain output paying the invoice; (txid, output index) identifies it on any chain.</summary>
+[GenerateSerializer]
+[Alias("cryptopay.payment")]
 public sealed record Payment
 {
+    [Id(0)]
     public string Txid { get; set; } = "";
 
+    [Id(1)]
     public int OutputIndex { get; set; }
 
+    [Id(2)]
     public BigInteger AmountUnits { get; set; }
 
+    [Id(3)]
     public int Confirmations { get; set; }
 
+    [Id(4)]
     public PaymentStatus Status { get; set; }
 
+    [Id(5)]
     public DateTimeOffset DetectedAt { get; set; }
 
     /// <summary>True while the merchant's balance holds this output: it stays credited until a reorganisation takes its confirmations away.</summary>
+    [Id(6)]
     public bool Credited { get; set; }
 }
 
 /// <summary>A way to pay the invoice: asset on a network, address, the price in that asset and the rate locked at creation.</summary>
+[GenerateSerializer]
+[Alias("cryptopay.invoice-payment-method")]
 public sealed record InvoicePaymentMethod
 {
+    [Id(0)]
     public string Method { get; set; } = "";
 
+    [Id(1)]
     public string Network { get; set; } = "";
 
+    [Id(2)]
     public string Asset { get; set; } = "";
 
+    [Id(3)]
     public int Decimals { get; set; }
 
+    [Id(4)]
     public string? Address { get; set; }
 
+    [Id(5)]
     public decimal Amount { get; set; }
 
+    [Id(6)]
     public BigInteger AmountUnits { get; set; }
 
     /// <summary>Price of one unit of the asset in the invoice currency, locked at creation.</summary>
+    [Id(7)]
     public decimal Rate { get; set; }
 
+    [Id(8)]
     public int RequiredConfirmations { get; set; }
 
+    [Id(9)]
     public List<Payment> Payments { get; set; } = [];
 
     public BigInteger PaidUnits => Payments.Aggregate(BigInteger.Zero, (sum, p) => sum + p.AmountUnits);
@@ -83,76 +107,110 @@ public sealed record InvoicePaymentMethod
 }
 
 /// <summary>Everything an invoice is created with; prices and rates are computed before the turn (no I/O inside it).</summary>
+[GenerateSerializer]
+[Alias("cryptopay.invoice-spec")]
 public sealed record InvoiceSpec
 {
+    [Id(0)]
     public Guid MerchantId { get; init; }
 
+    [Id(1)]
     public Mode Mode { get; init; }
 
+    [Id(2)]
     public decimal Amount { get; init; }
 
+    [Id(3)]
     public string Currency { get; init; } = "";
 
+    [Id(4)]
     public string? Description { get; init; }
 
+    [Id(5)]
     public string? OrderId { get; init; }
 
+    [Id(6)]
     public string? CustomerId { get; init; }
 
+    [Id(7)]
     public string? CustomerEmail { get; init; }
 
+    [Id(8)]
     public string? MetadataJson { get; init; }
 
+    [Id(9)]
     public List<LineItem> LineItems { get; init; } = [];
 
+    [Id(10)]
     public List<InvoicePaymentMethod> PaymentMethods { get; init; } = [];
 
+    [Id(11)]
     public DateTimeOffset CreatedAt { get; init; }
 
+    [Id(12)]
     public DateTimeOffset ExpiresAt { get; init; }
 
+    [Id(13)]
     public decimal AllowedErrorPercent { get; init; }
 
+    [Id(14)]
     public string? CallbackUrl { get; init; }
 
+    [Id(15)]
     public string? RedirectUrl { get; init; }
 
+    [Id(16)]
     public string ReportingCurrency { get; init; } = "USD";
 
     /// <summary>The amount in the merchant's reporting currency at the creation rate.</summary>
+    [Id(17)]
     public decimal AmountReporting { get; init; }
 
     /// <summary>A historical invoice imported as it was: archived, never watched.</summary>
+    [Id(18)]
     public bool Archived { get; init; }
 
     /// <summary>
     /// The fingerprint of the request that asked for the invoice under an Idempotency-Key (its id is derived from the
     /// key): a retry must ask for the same invoice, so a different request reaching the same id is refused.
     /// </summary>
+    [Id(19)]
     public string? RequestFingerprint { get; init; }
 }
 
+[GenerateSerializer]
+[Alias("cryptopay.invoice-state")]
 public sealed record InvoiceState
 {
+    [Id(0)]
     public Guid Id { get; set; }
 
+    [Id(1)]
     public InvoiceSpec Spec { get; set; } = new();
 
+    [Id(2)]
     public InvoiceStatus Status { get; set; }
 
+    [Id(3)]
     public InvoiceException? Exception { get; set; }
 
+    [Id(4)]
     public string? Comment { get; set; }
 
+    [Id(5)]
     public DateTimeOffset UpdatedAt { get; set; }
 
+    [Id(6)]
     public DateTimeOffset? PaidAt { get; set; }
 
+    [Id(7)]
     public DateTimeOffset? ConfirmedAt { get; set; }
 
+    [Id(8)]
     public List<InvoicePaymentMethod> PaymentMethods { get; set; } = [];
 
     /// <summary>Changes with every visible change; the public status endpoint uses it as its ETag.</summary>
+    [Id(9)]
     public long Revision { get; set; }
 
     public bool Exists => Id != Guid.Empty;
@@ -193,7 +251,9 @@ public sealed record InvoiceState
 }
 
 /// <summary>What a status poll shows of an invoice; <see cref="Revision"/> changes with every change of the invoice.</summary>
-public sealed record InvoiceStatusView(Guid Id, InvoiceStatus Status, DateTimeOffset ExpiresAt, long Revision, bool HasPayments = false)
+[GenerateSerializer]
+[Alias("cryptopay.invoice-status-view")]
+public sealed record InvoiceStatusView([property: Id(0)] Guid Id, [property: Id(1)] InvoiceStatus Status, [property: Id(2)] DateTimeOffset ExpiresAt, [property: Id(3)] long Revision, [property: Id(4)] bool HasPayments = false)
 {
     public static InvoiceStatusView Of(InvoiceState invoice) =>
         new(invoice.Id, invoice.Status, invoice.Spec.ExpiresAt, invoice.Revision, invoice.HasPayments);

@@ -1,5 +1,4 @@
 using System.Numerics;
-using CryptoPay.Runtime.Storage;
 
 namespace CryptoPay.Grains.Ledger;
 
@@ -10,8 +9,11 @@ namespace CryptoPay.Grains.Ledger;
 /// </summary>
 public static class LedgerInvariants
 {
-    public static async Task CheckAsync(IGrainStore store, CancellationToken ct = default) =>
-        Check(await LedgerQueries.For(store).SnapshotAsync(ct).ConfigureAwait(false));
+    public static async Task CheckAsync(ILedgerQuery ledger, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
+        Check(await ledger.SnapshotAsync(ct).ConfigureAwait(false));
+    }
 
     public static void Check(LedgerSnapshot snapshot)
     {

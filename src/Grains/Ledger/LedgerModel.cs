@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Numerics;
 using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Merchants;
+using Orleans;
 
 namespace CryptoPay.Grains.Ledger;
 
@@ -34,7 +35,9 @@ public sealed class LedgerOptions
 }
 
 /// <summary>One leg of a movement: a signed amount on an account, positive = credit (the account holds more), negative = debit.</summary>
-public sealed record LedgerEntry(string Account, string Asset, BigInteger Amount);
+[GenerateSerializer]
+[Alias("cryptopay.ledger-entry")]
+public sealed record LedgerEntry([property: Id(0)] string Account, [property: Id(1)] string Asset, [property: Id(2)] BigInteger Amount);
 
 public enum LedgerMovementKind
 {
@@ -43,7 +46,9 @@ public enum LedgerMovementKind
 }
 
 /// <summary>A balanced set of entries (per asset they sum to zero), recorded once and never edited.</summary>
-public sealed record LedgerMovement(string Id, LedgerMovementKind Kind, string OutputKey, DateTimeOffset At, IReadOnlyList<LedgerEntry> Entries)
+[GenerateSerializer]
+[Alias("cryptopay.ledger-movement")]
+public sealed record LedgerMovement([property: Id(0)] string Id, [property: Id(1)] LedgerMovementKind Kind, [property: Id(2)] string OutputKey, [property: Id(3)] DateTimeOffset At, [property: Id(4)] IReadOnlyList<LedgerEntry> Entries)
 {
     /// <summary>Throws when the entries of an asset do not sum to zero.</summary>
     public void EnsureBalanced()
@@ -63,7 +68,9 @@ public sealed record LedgerMovement(string Id, LedgerMovementKind Kind, string O
 }
 
 /// <summary>An on-chain output paying a merchant: unique on (network, txid, output or log index).</summary>
-public sealed record DepositCredit(Guid MerchantId, Mode Mode, string Network, string Asset, string Txid, int OutputIndex, BigInteger AmountUnits, Guid InvoiceId)
+[GenerateSerializer]
+[Alias("cryptopay.deposit-credit")]
+public sealed record DepositCredit([property: Id(0)] Guid MerchantId, [property: Id(1)] Mode Mode, [property: Id(2)] string Network, [property: Id(3)] string Asset, [property: Id(4)] string Txid, [property: Id(5)] int OutputIndex, [property: Id(6)] BigInteger AmountUnits, [property: Id(7)] Guid InvoiceId)
 {
     public string OutputKey => LedgerKeys.Output(Network, Txid, OutputIndex);
 

@@ -1,37 +1,57 @@
 using System.Numerics;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Grains;
+using CryptoPay.Grains.Effects;
+using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans;
+using Orleans.Runtime;
 
 namespace CryptoPay.Grains.Ledger;
 
+[GenerateSerializer]
+[Alias("cryptopay.ledger-output-state")]
 public sealed record LedgerOutputState
 {
+    [Id(0)]
     public string OutputKey { get; set; } = "";
 
+    [Id(1)]
     public string Network { get; set; } = "";
 
+    [Id(2)]
     public string Txid { get; set; } = "";
 
+    [Id(3)]
     public int OutputIndex { get; set; }
 
+    [Id(4)]
     public Guid MerchantId { get; set; }
 
+    [Id(5)]
     public Mode Mode { get; set; }
 
     /// <summary>The asset as merchants see it (<c>USDT-TRON</c>); entries are in this asset.</summary>
+    [Id(6)]
     public string Asset { get; set; } = "";
 
     /// <summary>The asset's code on its network (<c>USDT</c>).</summary>
+    [Id(7)]
     public string AssetCode { get; set; } = "";
 
+    [Id(8)]
     public Guid InvoiceId { get; set; }
 
+    [Id(9)]
     public BigInteger GrossUnits { get; set; }
 
     /// <summary>True while the latest movement is a credit (not reversed).</summary>
+    [Id(10)]
     public bool Credited { get; set; }
 
     /// <summary>Append-only: credits and their compensating reversals, alternating, never edited.</summary>
+    [Id(11)]
     public List<LedgerMovement> Movements { get; set; } = [];
 
     public bool Exists => OutputKey.Length > 0;
@@ -44,30 +64,38 @@ public sealed record LedgerOutputState
 /// it is serial cluster-wide, so it alone decides whether the output is credited: exactly once,
 /// whichever silo or redelivered message asks.
 /// </summary>
-[GrainType("ledger-output")]
-public interface ILedgerOutputGrain : IGrainWithStringKey
+[Alias("cryptopay.ledger-output")]
+public interface ILedgerOutputGrain : IGrainWithStringKey, IWakeable
 {
     /// <summary>Credits the output to its merchant unless it is credited already (then a no-op).</summary>
-    Task Credit(DepositCredit credit);
+    Task Credit(CreditOutput effect);
 
     /// <summary>Reverses the current credit with a compensating movement (a reorganised-away deposit); a no-op when not credited.</summary>
-    Task Reverse();
+    Task Reverse(ReverseOutput effect);
 
     Task<LedgerOutputState> Get();
 }
 
-public sealed class LedgerOutputGrain(LedgerOptions? options = null) : Grain<LedgerOutputState>, ILedgerOutputGrain
+[GrainType("ledger-output")]
+public sealed class LedgerOutputGrain(
+    [PersistentState(LedgerProjections.OutputStateName, ProjectedGrainStorage.Name)] IPersistentState<GrainRecord<LedgerOutputState>> record,
+    [FromKeyedServices(GatewayClock.Key)] TimeProvider clock,
+    ILogger<LedgerOutputGrain> logger,
+    LedgerOptions? options = null)
+    : EffectGrain<LedgerOutputState>(record, clock, logger), ILedgerOutputGrain
 {
-    public async Task Credit(DepositCredit credit)
+    public async Task Credit(CreditOutput effect)
     {
-        if (credit.OutputKey != GetPrimaryKeyString())
+        ArgumentNullException.ThrowIfNull(effect);
+        var credit = effect.Credit;
+        if (credit.OutputKey != this.GetPrimaryKeyString())
         {
-            throw new ArgumentException($"Credit for output {credit.OutputKey} sent to output grain {GetPrimaryKeyString()}.", nameof(credit));
+            throw new ArgumentException($"Credit for output {credit.OutputKey} sent to output grain {this.GetPrimaryKeyString()}.", nameof(effect));
         }
 
         if (credit.AmountUnits.Sign <= 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(credit), credit.AmountUnits, "A deposit credit must be positive.");
+            throw new ArgumentOutOfRangeException(nameof(effect), credit.AmountUnits, "A deposit credit must be positive.");
         }
 
         if (State.Exists && (State.MerchantId != credit.MerchantId || State.Mode != credit.Mode || State.GrossUnits != credit.AmountUnits))
@@ -75,7 +103,7 @@ public sealed class LedgerOutputGrain(LedgerOptions? options = null) : Grain<Led
             throw new LedgerInvariantException("one output, one owner", $"output {State.OutputKey} was credited {State.GrossUnits} to {State.MerchantId}; now {credit.AmountUnits} to {credit.MerchantId}.");
         }
 
-        if (State.Credited)
+        if (!await AcceptAsync(effect) || State.Credited)
         {
             return;
         }
@@ -108,31 +136,44 @@ public sealed class LedgerOutputGrain(LedgerOptions? options = null) : Grain<Led
             entries.Add(new LedgerEntry(LedgerKeys.OperatorFees, State.Asset, fee));
         }
 
-        await Record(new LedgerMovement($"credit:{State.OutputKey}:{State.Movements.Count / 2 + 1}", LedgerMovementKind.DepositCredit, State.OutputKey, Now, entries));
+        Record(new LedgerMovement($"credit:{State.OutputKey}:{State.Movements.Count / 2 + 1}", LedgerMovementKind.DepositCredit, State.OutputKey, Now, entries));
         State.Credited = true;
+        await PostAsync();
     }
 
-    public async Task Reverse()
+    public async Task Reverse(ReverseOutput effect)
     {
-        if (!State.Credited)
+        ArgumentNullException.ThrowIfNull(effect);
+        if (!await AcceptAsync(effect) || !State.Credited)
         {
             return;
         }
 
         var credit = State.Movements[^1];
         var compensating = credit.Entries.Select(e => e with { Amount = -e.Amount }).ToList();
-        await Record(new LedgerMovement($"reversal:{State.OutputKey}:{State.Movements.Count / 2 + 1}", LedgerMovementKind.DepositReversal, State.OutputKey, Now, compensating));
+        Record(new LedgerMovement($"reversal:{State.OutputKey}:{State.Movements.Count / 2 + 1}", LedgerMovementKind.DepositReversal, State.OutputKey, Now, compensating));
         State.Credited = false;
+        await PostAsync();
     }
 
     public Task<LedgerOutputState> Get() => Task.FromResult(State);
 
-    /// <summary>Appends the movement and tells the merchant's balance in the same commit: both happen or neither.</summary>
-    private async Task Record(LedgerMovement movement)
+    /// <summary>Appends the movement and tells the merchant's balance as an effect of the same write: both happen or neither.</summary>
+    private void Record(LedgerMovement movement)
     {
         movement.EnsureBalanced();
         State.Movements.Add(movement);
-        await Send<IMerchantBalanceGrain>(LedgerKeys.Balance(State.MerchantId, State.Mode, State.Asset))
-            .Apply(new BalancePosting(State.MerchantId, State.Mode, State.Network, State.AssetCode, movement));
+        Send(new PostMovement(LedgerKeys.Balance(State.MerchantId, State.Mode, State.Asset),
+            new BalancePosting(State.MerchantId, State.Mode, State.Network, State.AssetCode, movement)));
+    }
+
+    /// <summary>
+    /// Writes and posts; then writes again so the stored outbox is empty: the balance recognises a repeated posting only
+    /// within its window of recent movements, so a posting must not wait in storage to be repeated long after.
+    /// </summary>
+    private async Task PostAsync()
+    {
+        await SaveAsync();
+        await SaveAsync();
     }
 }

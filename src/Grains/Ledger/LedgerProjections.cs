@@ -1,48 +1,42 @@
-using System.Text.Json;
-using CryptoPay.Runtime.Serialization;
+using CryptoPay.Grains.Effects;
+using CryptoPay.Grains.Storage;
 using CryptoPay.Runtime.Storage;
 using CryptoPay.Runtime.Storage.Postgres;
 
 namespace CryptoPay.Grains.Ledger;
 
-/// <summary>The <c>merchant_balances</c> and <c>ledger_outputs</c> tables, written in the same commit as their grains.</summary>
+/// <summary>The <c>merchant_balances</c> and <c>ledger_outputs</c> tables: their grains' stored state with typed columns, one write each.</summary>
 public static class LedgerProjections
 {
     public const string BalancesTable = "merchant_balances";
     public const string OutputsTable = "ledger_outputs";
+    public const string BalanceStateName = "merchant-balance";
+    public const string OutputStateName = "ledger-output";
 
-    /// <summary>Position of the <c>document</c> column in both projections; the memory query reads rows by it.</summary>
-    public const int BalanceDocumentColumn = 9;
-    public const int OutputDocumentColumn = 10;
+    public static TableProjection<GrainRecord<MerchantBalanceState>> Balances { get; } = new TableProjection<GrainRecord<MerchantBalanceState>>(BalanceStateName, BalancesTable)
+        .Column("merchant_id", ColumnType.Uuid, r => r.State.MerchantId)
+        .Column("mode", ColumnType.Text, r => LedgerKeys.ModeName(r.State.Mode))
+        .Column("asset", ColumnType.Text, r => r.State.Asset)
+        .Column("decimals", ColumnType.Integer, r => r.State.Decimals)
+        .Column("available", ColumnType.Numeric, r => r.State.Available)
+        .Column("pending", ColumnType.Numeric, r => r.State.Pending)
+        .Column("deposited", ColumnType.Numeric, r => r.State.Deposited)
+        .Column("fees", ColumnType.Numeric, r => r.State.Fees)
+        .Column("withdrawn", ColumnType.Numeric, r => r.State.Withdrawn);
 
-    public static JsonSerializerOptions Json { get; } = GrainJson.CreateOptions();
+    public static TableProjection<GrainRecord<LedgerOutputState>> Outputs { get; } = new TableProjection<GrainRecord<LedgerOutputState>>(OutputStateName, OutputsTable)
+        .Column("network", ColumnType.Text, r => r.State.Network)
+        .Column("txid", ColumnType.Text, r => r.State.Txid)
+        .Column("output_index", ColumnType.Integer, r => r.State.OutputIndex)
+        .Column("merchant_id", ColumnType.Uuid, r => r.State.MerchantId)
+        .Column("mode", ColumnType.Text, r => LedgerKeys.ModeName(r.State.Mode))
+        .Column("asset", ColumnType.Text, r => r.State.Asset)
+        .Column("credited", ColumnType.Boolean, r => r.State.Credited)
+        .Column("gross_units", ColumnType.Numeric, r => r.State.GrossUnits)
+        .Column("fee_units", ColumnType.Numeric, r => r.State.FeeUnits)
+        .Column("movements", ColumnType.Integer, r => r.State.Movements.Count);
 
-    public static StateProjection<MerchantBalanceState> Balances { get; } = new StateProjection<MerchantBalanceState>(BalancesTable)
-        .Column("merchant_id", ProjectionColumnType.Uuid, s => s.MerchantId)
-        .Column("mode", ProjectionColumnType.Text, s => LedgerKeys.ModeName(s.Mode))
-        .Column("asset", ProjectionColumnType.Text, s => s.Asset)
-        .Column("decimals", ProjectionColumnType.Integer, s => s.Decimals)
-        .Column("available", ProjectionColumnType.Numeric, s => s.Available)
-        .Column("pending", ProjectionColumnType.Numeric, s => s.Pending)
-        .Column("deposited", ProjectionColumnType.Numeric, s => s.Deposited)
-        .Column("fees", ProjectionColumnType.Numeric, s => s.Fees)
-        .Column("withdrawn", ProjectionColumnType.Numeric, s => s.Withdrawn)
-        .Column("document", ProjectionColumnType.Jsonb, s => JsonSerializer.Serialize(s, Json));
-
-    public static StateProjection<LedgerOutputState> Outputs { get; } = new StateProjection<LedgerOutputState>(OutputsTable)
-        .Column("network", ProjectionColumnType.Text, s => s.Network)
-        .Column("txid", ProjectionColumnType.Text, s => s.Txid)
-        .Column("output_index", ProjectionColumnType.Integer, s => s.OutputIndex)
-        .Column("merchant_id", ProjectionColumnType.Uuid, s => s.MerchantId)
-        .Column("mode", ProjectionColumnType.Text, s => LedgerKeys.ModeName(s.Mode))
-        .Column("asset", ProjectionColumnType.Text, s => s.Asset)
-        .Column("credited", ProjectionColumnType.Boolean, s => s.Credited)
-        .Column("gross_units", ProjectionColumnType.Numeric, s => s.GrossUnits)
-        .Column("fee_units", ProjectionColumnType.Numeric, s => s.FeeUnits)
-        .Column("movements", ProjectionColumnType.Integer, s => s.Movements.Count)
-        .Column("document", ProjectionColumnType.Jsonb, s => JsonSerializer.Serialize(s, Json));
-
-    /// <summary>The ledger's schema (source "ledger"), applied with the runtime's migrations.</summary>
+    /// <summary>The ledger's schema (source "ledger").</summary>
     public static IMigrationSource Migrations { get; } =
         new EmbeddedMigrations(typeof(LedgerProjections).Assembly, "ledger", "CryptoPay.Grains.Ledger.Migrations.");
 }

@@ -1,9 +1,8 @@
 using CryptoPay.Grains.Hosting;
 using System.Text.Json;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Storage;
-using CryptoPay.Runtime.Storage.Memory;
-using CryptoPay.Runtime.Storage.Postgres;
+using CryptoPay.Grains.Effects;
+using CryptoPay.Grains.Storage;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -23,26 +22,21 @@ public interface ILedgerQuery
 
 public static class LedgerQueries
 {
-    /// <summary>The query matching the store the silo runs on.</summary>
-    public static ILedgerQuery For(IGrainStore store) =>
-        StoreQueries.For<ILedgerQuery>(store, source => new PostgresLedgerQuery(source), memory => new MemoryLedgerQuery(memory), "ledger");
+    /// <summary>The query matching the projected storage the silo runs on.</summary>
+    public static ILedgerQuery For(ProjectedGrainStorage storage) =>
+        StoreQueries.For<ILedgerQuery>(storage, source => new PostgresLedgerQuery(source), memory => new MemoryLedgerQuery(memory));
 }
 
-public sealed class MemoryLedgerQuery(MemoryGrainStore store) : ILedgerQuery
+public sealed class MemoryLedgerQuery(MemoryProjectedGrainStorage storage) : ILedgerQuery
 {
     public Task<IReadOnlyList<MerchantBalanceState>> BalancesAsync(Guid merchantId, Mode mode, CancellationToken ct) =>
-        Task.FromResult<IReadOnlyList<MerchantBalanceState>>([.. Balances().Where(b => b.MerchantId == merchantId && b.Mode == mode).OrderBy(b => b.Asset, StringComparer.Ordinal)]);
+        Task.FromResult<IReadOnlyList<MerchantBalanceState>>([.. Rows<MerchantBalanceState>(LedgerProjections.BalancesTable).Where(b => b.MerchantId == merchantId && b.Mode == mode).OrderBy(b => b.Asset, StringComparer.Ordinal)]);
 
     public Task<LedgerSnapshot> SnapshotAsync(CancellationToken ct) =>
-        Task.FromResult(new LedgerSnapshot(
-            [.. Balances()],
-            [.. Rows(LedgerProjections.OutputsTable, LedgerProjections.OutputDocumentColumn).Select(d => JsonSerializer.Deserialize<LedgerOutputState>(d, LedgerProjections.Json)!)]));
+        Task.FromResult(new LedgerSnapshot([.. Rows<MerchantBalanceState>(LedgerProjections.BalancesTable)], [.. Rows<LedgerOutputState>(LedgerProjections.OutputsTable)]));
 
-    private IEnumerable<MerchantBalanceState> Balances() =>
-        Rows(LedgerProjections.BalancesTable, LedgerProjections.BalanceDocumentColumn).Select(d => JsonSerializer.Deserialize<MerchantBalanceState>(d, LedgerProjections.Json)!);
-
-    private IEnumerable<string> Rows(string table, int documentColumn) =>
-        [.. store.GetProjection(table).Values.Select(r => (string)r[documentColumn]!)];
+    private IEnumerable<T> Rows<T>(string table) where T : class, new() =>
+        storage.Rows(table).Select(r => r.Read<GrainRecord<T>>().State).ToList();
 }
 
 public sealed class PostgresLedgerQuery(NpgsqlDataSource dataSource) : ILedgerQuery
@@ -50,7 +44,7 @@ public sealed class PostgresLedgerQuery(NpgsqlDataSource dataSource) : ILedgerQu
     public async Task<IReadOnlyList<MerchantBalanceState>> BalancesAsync(Guid merchantId, Mode mode, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand(
-            "SELECT document::text FROM merchant_balances WHERE merchant_id = @merchant_id AND mode = @mode ORDER BY asset");
+            "SELECT state->'state' FROM merchant_balances WHERE merchant_id = @merchant_id AND mode = @mode ORDER BY asset");
         command.Parameters.Add(new NpgsqlParameter("merchant_id", NpgsqlDbType.Uuid) { Value = merchantId });
         command.Parameters.Add(new NpgsqlParameter("mode", NpgsqlDbType.Text) { Value = LedgerKeys.ModeName(mode) });
         return await ReadAsync<MerchantBalanceState>(command, ct).ConfigureAwait(false);
@@ -61,8 +55,8 @@ public sealed class PostgresLedgerQuery(NpgsqlDataSource dataSource) : ILedgerQu
         await using var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         // One repeatable-read snapshot, so balances and journals are seen at the same moment.
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct).ConfigureAwait(false);
-        await using var balances = new NpgsqlCommand("SELECT document::text FROM merchant_balances", connection, transaction);
-        await using var outputs = new NpgsqlCommand("SELECT document::text FROM ledger_outputs", connection, transaction);
+        await using var balances = new NpgsqlCommand("SELECT state->'state' FROM merchant_balances", connection, transaction);
+        await using var outputs = new NpgsqlCommand("SELECT state->'state' FROM ledger_outputs", connection, transaction);
         var snapshot = new LedgerSnapshot(await ReadAsync<MerchantBalanceState>(balances, ct).ConfigureAwait(false), await ReadAsync<LedgerOutputState>(outputs, ct).ConfigureAwait(false));
         await transaction.CommitAsync(ct).ConfigureAwait(false);
         return snapshot;
@@ -74,7 +68,7 @@ public sealed class PostgresLedgerQuery(NpgsqlDataSource dataSource) : ILedgerQu
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            rows.Add(JsonSerializer.Deserialize<T>(reader.GetString(0), LedgerProjections.Json)!);
+            rows.Add(JsonSerializer.Deserialize<T>(reader.GetString(0), StateJson.Options)!);
         }
 
         return rows;

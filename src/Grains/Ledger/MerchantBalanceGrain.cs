@@ -1,40 +1,62 @@
 using System.Numerics;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Grains;
+using CryptoPay.Grains.Effects;
+using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans;
+using Orleans.Runtime;
 
 namespace CryptoPay.Grains.Ledger;
 
 /// <summary>A movement of one output's journal, posted to the balance of the merchant it concerns.</summary>
-public sealed record BalancePosting(Guid MerchantId, Mode Mode, string Network, string AssetCode, LedgerMovement Movement);
+[GenerateSerializer]
+[Alias("cryptopay.balance-posting")]
+public sealed record BalancePosting([property: Id(0)] Guid MerchantId, [property: Id(1)] Mode Mode, [property: Id(2)] string Network, [property: Id(3)] string AssetCode, [property: Id(4)] LedgerMovement Movement);
 
+[GenerateSerializer]
+[Alias("cryptopay.merchant-balance-state")]
 public sealed record MerchantBalanceState
 {
+    [Id(0)]
     public Guid MerchantId { get; set; }
 
+    [Id(1)]
     public Mode Mode { get; set; }
 
     /// <summary>The asset as merchants see it: <c>BTC</c>, <c>USDT-TRON</c>.</summary>
+    [Id(2)]
     public string Asset { get; set; } = "";
 
+    [Id(3)]
     public string Network { get; set; } = "";
 
+    [Id(4)]
     public int Decimals { get; set; }
 
+    [Id(5)]
     public BigInteger Available { get; set; }
 
     /// <summary>Gross deposits credited, less those reversed.</summary>
+    [Id(6)]
     public BigInteger Deposited { get; set; }
 
+    [Id(7)]
     public BigInteger Fees { get; set; }
 
+    [Id(8)]
     public BigInteger Withdrawn { get; set; }
 
     /// <summary>Detected but not yet confirmed outputs (not money of the merchant yet, so outside the double-entry ledger).</summary>
+    [Id(9)]
     public Dictionary<string, BigInteger> PendingOutputs { get; set; } = [];
 
+    [Id(10)]
     public long MovementCount { get; set; }
 
     /// <summary>Ids of the latest movements, oldest first, bounded: a second line of defence after the output grain and message de-duplication.</summary>
+    [Id(11)]
     public List<string> RecentMovementIds { get; set; } = [];
 
     public BigInteger Pending => PendingOutputs.Values.Aggregate(BigInteger.Zero, (s, v) => s + v);
@@ -48,62 +70,72 @@ public sealed record MerchantBalanceState
 /// movement here with <see cref="Apply"/>, so this grain keeps only totals and a bounded window of recent movement ids: it stays small for a merchant with
 /// millions of deposits, whose journal lives in the ledger_outputs table (one row per output).
 /// </summary>
-[GrainType("merchant-balance")]
+[Alias("cryptopay.merchant-balance")]
 public interface IMerchantBalanceGrain : IGrainWithStringKey
 {
-    /// <summary>Shows a detected, unconfirmed output as pending until it is credited or forgotten.</summary>
-    Task Detect(DepositCredit credit);
-
-    /// <summary>Shows a credited output that a reorganisation sent back to unconfirmed as pending again, whichever arrives first: this or its reversal.</summary>
-    Task Unconfirm(DepositCredit credit);
-
-    /// <summary>Drops a pending output that left the chain before it confirmed.</summary>
-    Task Forget(DepositCredit credit);
+    /// <summary>
+    /// Shows a detected, unconfirmed output as pending until it is credited or forgotten; shows a credited output that a
+    /// reorganisation sent back to unconfirmed as pending again; drops a pending output that left the chain.
+    /// </summary>
+    Task ShowPending(ShowPending effect);
 
     /// <summary>Posts a movement of an output's journal; sent only by <see cref="ILedgerOutputGrain"/>.</summary>
-    Task Apply(BalancePosting posting);
+    Task Apply(PostMovement effect);
 
     Task<MerchantBalanceState> Get();
 }
 
-public sealed class MerchantBalanceGrain : Grain<MerchantBalanceState>, IMerchantBalanceGrain
+/// <summary>
+/// The balances of one merchant, mode and asset. Its senders are countless (every output's journal, every invoice), so
+/// it recognises a repeated posting by the movement's id among its <see cref="RecentMovementWindow"/> latest, and a
+/// repeated pending change by what it would change.
+/// </summary>
+[GrainType("merchant-balance")]
+public sealed class MerchantBalanceGrain(
+    [PersistentState(LedgerProjections.BalanceStateName, ProjectedGrainStorage.Name)] IPersistentState<GrainRecord<MerchantBalanceState>> record,
+    [FromKeyedServices(GatewayClock.Key)] TimeProvider clock,
+    ILogger<MerchantBalanceGrain> logger)
+    : EffectGrain<MerchantBalanceState>(record, clock, logger), IMerchantBalanceGrain
 {
     public const int RecentMovementWindow = 1024;
 
-    public Task Detect(DepositCredit credit)
+    public async Task ShowPending(ShowPending effect)
     {
+        ArgumentNullException.ThrowIfNull(effect);
+        DeliveringEffect();
+        var credit = effect.Credit;
         EnsureAddressedHere(credit);
-        Initialize(credit.MerchantId, credit.Mode, credit.Network, credit.Asset);
-        if (!RecentlyCredited(credit.OutputKey))
+        switch (effect.Change)
         {
-            State.PendingOutputs[credit.OutputKey] = credit.AmountUnits;
+            case PendingChange.Detect when !RecentlyCredited(credit.OutputKey):
+            case PendingChange.Unconfirm:
+                Initialize(credit.MerchantId, credit.Mode, credit.Network, credit.Asset);
+                if (State.PendingOutputs.TryGetValue(credit.OutputKey, out var shown) && shown == credit.AmountUnits)
+                {
+                    return;
+                }
+
+                State.PendingOutputs[credit.OutputKey] = credit.AmountUnits;
+                break;
+            case PendingChange.Forget when State.PendingOutputs.Remove(credit.OutputKey):
+                break;
+            default:
+                return;
         }
 
-        return Task.CompletedTask;
+        await SaveAsync();
     }
 
-    public Task Unconfirm(DepositCredit credit)
+    public async Task Apply(PostMovement effect)
     {
-        EnsureAddressedHere(credit);
-        Initialize(credit.MerchantId, credit.Mode, credit.Network, credit.Asset);
-        State.PendingOutputs[credit.OutputKey] = credit.AmountUnits;
-        return Task.CompletedTask;
-    }
-
-    public Task Forget(DepositCredit credit)
-    {
-        EnsureAddressedHere(credit);
-        State.PendingOutputs.Remove(credit.OutputKey);
-        return Task.CompletedTask;
-    }
-
-    public Task Apply(BalancePosting posting)
-    {
+        ArgumentNullException.ThrowIfNull(effect);
+        DeliveringEffect();
+        var posting = effect.Posting;
         var movement = posting.Movement;
         Initialize(posting.MerchantId, posting.Mode, posting.Network, posting.AssetCode);
         if (State.RecentMovementIds.Contains(movement.Id))
         {
-            return Task.CompletedTask;
+            return;
         }
 
         movement.EnsureBalanced();
@@ -135,7 +167,7 @@ public sealed class MerchantBalanceGrain : Grain<MerchantBalanceState>, IMerchan
             State.RecentMovementIds.RemoveRange(0, State.RecentMovementIds.Count - RecentMovementWindow);
         }
 
-        return Task.CompletedTask;
+        await SaveAsync();
     }
 
     public Task<MerchantBalanceState> Get() => Task.FromResult(State);
@@ -160,17 +192,17 @@ public sealed class MerchantBalanceGrain : Grain<MerchantBalanceState>, IMerchan
         State.Network = network;
         State.Asset = LedgerKeys.AssetLabel(assetCode, network);
         State.Decimals = LedgerKeys.DecimalsOf(assetCode, network);
-        if (LedgerKeys.Balance(merchantId, mode, State.Asset) != GetPrimaryKeyString())
+        if (LedgerKeys.Balance(merchantId, mode, State.Asset) != this.GetPrimaryKeyString())
         {
-            throw new ArgumentException($"Balance grain {GetPrimaryKeyString()} does not hold {State.Asset} of merchant {merchantId} ({LedgerKeys.ModeName(mode)}).");
+            throw new ArgumentException($"Balance grain {this.GetPrimaryKeyString()} does not hold {State.Asset} of merchant {merchantId} ({LedgerKeys.ModeName(mode)}).");
         }
     }
 
     private void EnsureAddressedHere(DepositCredit credit)
     {
-        if (credit.BalanceKey != GetPrimaryKeyString())
+        if (credit.BalanceKey != this.GetPrimaryKeyString())
         {
-            throw new ArgumentException($"Credit for balance {credit.BalanceKey} sent to balance grain {GetPrimaryKeyString()}.", nameof(credit));
+            throw new ArgumentException($"Credit for balance {credit.BalanceKey} sent to balance grain {this.GetPrimaryKeyString()}.", nameof(credit));
         }
     }
 }

@@ -211,6 +211,10 @@ public sealed class MemoryProjectedGrainStorage(IEnumerable<TableProjection> pro
     public IEnumerable<ProjectedRow> Rows(string table) =>
         tables.TryGetValue(table, out var rows) ? rows.Values : [];
 
+    /// <summary>The row of <paramref name="key"/> in <paramref name="table"/>, if one is stored.</summary>
+    public ProjectedRow? Row(string table, string key) =>
+        tables.TryGetValue(table, out var rows) && rows.TryGetValue(key, out var row) ? row : null;
+
     protected override Task<(long Version, byte[] State)?> ReadAsync(TableProjection projection, string key) =>
         Task.FromResult<(long, byte[])?>(Table(projection).TryGetValue(key, out var row) ? (row.Version, row.State) : null);
 

@@ -12,12 +12,15 @@ public static class ProjectedStorageRegistration
     /// <paramref name="dataSource"/> is given (its tables created by migrations), else in memory. The concrete storage
     /// is also registered as itself, for the list queries that read it.
     /// </summary>
-    public static IServiceCollection AddProjectedGrainStorage(this IServiceCollection services, NpgsqlDataSource? dataSource, IReadOnlyList<TableProjection> projections)
+    public static IServiceCollection AddProjectedGrainStorage(this IServiceCollection services, NpgsqlDataSource? dataSource, IReadOnlyList<TableProjection> projections) =>
+        services.AddProjectedGrainStorage(_ => dataSource, projections);
+
+    /// <inheritdoc cref="AddProjectedGrainStorage(IServiceCollection, NpgsqlDataSource?, IReadOnlyList{TableProjection})"/>
+    public static IServiceCollection AddProjectedGrainStorage(this IServiceCollection services, Func<IServiceProvider, NpgsqlDataSource?> dataSource, IReadOnlyList<TableProjection> projections)
     {
-        ProjectedGrainStorage storage = dataSource is null
-            ? new MemoryProjectedGrainStorage(projections)
-            : new PostgresProjectedGrainStorage(dataSource, projections);
-        services.TryAddSingleton(storage);
+        services.TryAddSingleton<ProjectedGrainStorage>(sp => dataSource(sp) is { } postgres
+            ? new PostgresProjectedGrainStorage(postgres, projections)
+            : new MemoryProjectedGrainStorage(projections));
         services.AddGrainStorage(ProjectedGrainStorage.Name, (sp, _) => sp.GetRequiredService<ProjectedGrainStorage>());
         return services;
     }

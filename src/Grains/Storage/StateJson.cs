@@ -14,6 +14,10 @@ public static class StateJson
 {
     public static JsonSerializerOptions Options { get; } = Create();
 
+    /// <summary>A deep copy of <paramref name="value"/>, through its stored form (for snapshots a later change must not reach).</summary>
+    public static T Clone<T>(T value) where T : class =>
+        JsonSerializer.Deserialize<T>(JsonSerializer.SerializeToUtf8Bytes(value, Options), Options)!;
+
     private static JsonSerializerOptions Create()
     {
         var options = new JsonSerializerOptions(JsonSerializerDefaults.General)

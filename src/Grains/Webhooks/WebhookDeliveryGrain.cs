@@ -1,6 +1,12 @@
 using System.Net;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Grains;
+using CryptoPay.Grains.Effects;
+using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans;
+using Orleans.Runtime;
 
 namespace CryptoPay.Grains.Webhooks;
 
@@ -13,44 +19,58 @@ public enum WebhookDeliveryStatus
 }
 
 /// <summary>One event for one endpoint; <see cref="Body"/> is the same on every attempt, as the webhook-id (<see cref="EventId"/>) is.</summary>
+[GenerateSerializer]
+[Alias("cryptopay.webhook-delivery-spec")]
 public sealed record WebhookDeliverySpec(
-    string Id, string EventId, string EventType, Guid MerchantId, Mode Mode, string EndpointsKey, string EndpointId, string Url, string Body, DateTimeOffset CreatedAt);
+    [property: Id(0)] string Id, [property: Id(1)] string EventId, [property: Id(2)] string EventType, [property: Id(3)] Guid MerchantId, [property: Id(4)] Mode Mode, [property: Id(5)] string EndpointsKey, [property: Id(6)] string EndpointId, [property: Id(7)] string Url, [property: Id(8)] string Body, [property: Id(9)] DateTimeOffset CreatedAt);
 
-public sealed record WebhookAttempt(int Number, DateTimeOffset StartedAt, int? HttpStatus, string? ResponseBody, string? Error, long DurationMs);
+[GenerateSerializer]
+[Alias("cryptopay.webhook-attempt")]
+public sealed record WebhookAttempt([property: Id(0)] int Number, [property: Id(1)] DateTimeOffset StartedAt, [property: Id(2)] int? HttpStatus, [property: Id(3)] string? ResponseBody, [property: Id(4)] string? Error, [property: Id(5)] long DurationMs);
 
 /// <summary>What the sender saw; <see cref="Refused"/> means no request could be made (endpoint gone or disabled).</summary>
-public sealed record WebhookAttemptResult(int? HttpStatus, string? ResponseBody, string? Error, TimeSpan Duration, TimeSpan? RetryAfter, bool Refused = false);
+[GenerateSerializer]
+[Alias("cryptopay.webhook-attempt-result")]
+public sealed record WebhookAttemptResult([property: Id(0)] int? HttpStatus, [property: Id(1)] string? ResponseBody, [property: Id(2)] string? Error, [property: Id(3)] TimeSpan Duration, [property: Id(4)] TimeSpan? RetryAfter, [property: Id(5)] bool Refused = false);
 
+[GenerateSerializer]
+[Alias("cryptopay.webhook-delivery-state")]
 public sealed record WebhookDeliveryState
 {
+    [Id(0)]
     public WebhookDeliverySpec? Spec { get; set; }
 
+    [Id(1)]
     public WebhookDeliveryStatus Status { get; set; }
 
     /// <summary>Position in <see cref="WebhookDeliveryGrain.Schedule"/> of the current or next attempt.</summary>
+    [Id(2)]
     public int Step { get; set; }
 
     /// <summary>The attempt being sent; its result is recorded only while it is still this one.</summary>
+    [Id(3)]
     public int? InFlight { get; set; }
 
+    [Id(4)]
     public DateTimeOffset? InFlightSince { get; set; }
 
+    [Id(5)]
     public DateTimeOffset? NextAttemptAt { get; set; }
 
+    [Id(6)]
     public string? FailureReason { get; set; }
 
+    [Id(7)]
     public List<WebhookAttempt> Attempts { get; set; } = [];
 
+    [Id(8)]
     public DateTimeOffset UpdatedAt { get; set; }
 }
 
-[GrainType("webhook-delivery")]
-public interface IWebhookDeliveryGrain : IGrainWithStringKey
+[Alias("cryptopay.webhook-delivery")]
+public interface IWebhookDeliveryGrain : IGrainWithStringKey, IWakeable
 {
-    /// <summary>
-    /// Starts a delivery from a message; a repeated start is ignored. The endpoints grain's fan-out now creates deliveries
-    /// already started (<see cref="WebhookDeliveryGrain.Started"/>); this stays for Start messages written before that.
-    /// </summary>
+    /// <summary>Starts a delivery with its first attempt; a repeated start (a redelivered event) is ignored.</summary>
     Task Start(WebhookDeliverySpec spec);
 
     Task<WebhookDeliveryState?> Get();
@@ -58,20 +78,25 @@ public interface IWebhookDeliveryGrain : IGrainWithStringKey
     /// <summary>Sends again from the start of the schedule (merchant's redeliver); a delivery being sent is left alone.</summary>
     Task<WebhookDeliveryState?> Redeliver();
 
-    /// <summary>The sender's outcome of attempt <paramref name="attempt"/>, recorded in a short turn after the POST.</summary>
+    /// <summary>The sender's outcome of attempt <paramref name="attempt"/>, recorded after the POST.</summary>
     Task RecordAttempt(int attempt, WebhookAttemptResult result);
 }
 
 /// <summary>
-/// One delivery, driven by one durable reminder. A turn never does network I/O: the turn that starts
-/// an attempt records it as in flight, arms the reminder as a lease and hands the POST to this silo's
-/// <see cref="WebhookSender"/>, which performs it outside the turn and reports back through
-/// <see cref="RecordAttempt"/>. If the silo dies meanwhile, the lease fires on another silo and the
-/// attempt is sent again with the same webhook-id (at least once).
+/// One delivery, driven by its wake reminder. The grain never does network I/O itself: a call that starts an attempt
+/// records it as in flight (due again when its lease runs out) and, once written, hands the POST to this silo's
+/// <see cref="WebhookSender"/>, which performs it and reports back through <see cref="RecordAttempt"/>. If the silo dies
+/// meanwhile, the lease wakes the grain on another silo and the attempt is sent again with the same webhook-id (at least once).
 /// </summary>
-public sealed class WebhookDeliveryGrain(WebhookSender sender, WebhookOptions options) : Grain<WebhookDeliveryState>, IWebhookDeliveryGrain, IRemindable
+[GrainType("webhook-delivery")]
+public sealed class WebhookDeliveryGrain(
+    [PersistentState(WebhookDeliveryProjection.StateName, ProjectedGrainStorage.Name)] IPersistentState<GrainRecord<WebhookDeliveryState>> record,
+    [FromKeyedServices(GatewayClock.Key)] TimeProvider clock,
+    ILogger<WebhookDeliveryGrain> logger,
+    WebhookSender sender,
+    WebhookOptions options)
+    : EffectGrain<WebhookDeliveryState>(record, clock, logger), IWebhookDeliveryGrain
 {
-    public const string AttemptReminder = "attempt";
     public const int MaxResponseBodyBytes = 1024;
 
     /// <summary>Delay before each attempt: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.</summary>
@@ -85,69 +110,62 @@ public sealed class WebhookDeliveryGrain(WebhookSender sender, WebhookOptions op
 
     public static string KeyFor(string eventId, string endpointId) => $"{eventId}.{endpointId}";
 
-    /// <summary>
-    /// A new delivery with its first attempt in flight: the state the endpoints grain's fan-out creates it with (see
-    /// <see cref="WebhookEndpointsGrain"/>), together with the <see cref="AttemptReminder"/> lease, so no message and no
-    /// turn of this grain precede the first POST.
-    /// </summary>
-    public static WebhookDeliveryState Started(WebhookDeliverySpec spec, DateTimeOffset now)
+    protected override DateTimeOffset? DueAt => State.Status switch
     {
-        var state = new WebhookDeliveryState { Spec = spec };
-        MarkSending(state, now);
-        return state;
-    }
+        WebhookDeliveryStatus.Sending when State.Spec is not null => (State.InFlightSince ?? Now) + options.AttemptLease,
+        WebhookDeliveryStatus.Pending when State.Spec is not null => State.NextAttemptAt ?? Now,
+        _ => null,
+    };
 
-    public Task Start(WebhookDeliverySpec spec)
+    public async Task Start(WebhookDeliverySpec spec)
     {
+        ArgumentNullException.ThrowIfNull(spec);
         if (State.Spec is null)
         {
             State.Spec = spec;
-            Begin();
+            await BeginAsync();
         }
-
-        return Task.CompletedTask;
     }
 
     public Task<WebhookDeliveryState?> Get() => Task.FromResult(State.Spec is null ? null : State);
 
-    public Task<WebhookDeliveryState?> Redeliver()
+    public async Task<WebhookDeliveryState?> Redeliver()
     {
         if (State.Spec is not null && State.Status != WebhookDeliveryStatus.Sending)
         {
             State.Step = 0;
             State.FailureReason = null;
-            Begin();
+            await BeginAsync();
         }
 
-        return Get();
+        return await Get();
     }
 
-    public Task ReceiveReminder(string reminderName, ReminderTick tick)
+    protected override async Task OnWakeAsync()
     {
-        if (reminderName != AttemptReminder || State.Spec is null)
+        if (State.Spec is null || DueAt is not { } due || due > Now)
         {
-            return Task.CompletedTask;
+            return;
         }
 
         if (State.Status == WebhookDeliveryStatus.Sending && State.InFlight is { } lost)
         {
             // The lease ran out: the silo sending this attempt stopped before recording it. Send it again.
             State.Attempts.Add(new WebhookAttempt(lost, State.InFlightSince ?? Now, null, null, "no result recorded: the sending silo stopped during the attempt", 0));
-            Begin();
+            await BeginAsync();
         }
         else if (State.Status == WebhookDeliveryStatus.Pending)
         {
-            Begin();
+            await BeginAsync();
         }
-
-        return Task.CompletedTask;
     }
 
-    public Task RecordAttempt(int attempt, WebhookAttemptResult result)
+    public async Task RecordAttempt(int attempt, WebhookAttemptResult result)
     {
+        ArgumentNullException.ThrowIfNull(result);
         if (State.Spec is not { } spec || State.InFlight != attempt)
         {
-            return Task.CompletedTask;
+            return;
         }
 
         State.Attempts.Add(new WebhookAttempt(attempt, State.InFlightSince ?? Now, result.HttpStatus, Truncate(result.ResponseBody), result.Error, (long)result.Duration.TotalMilliseconds));
@@ -168,7 +186,7 @@ public sealed class WebhookDeliveryGrain(WebhookSender sender, WebhookOptions op
             Finish(WebhookDeliveryStatus.Failed, reason);
             if (spec.EndpointId != WebhookEndpointsGrain.CallbackEndpointId)
             {
-                Send<IWebhookEndpointsGrain>(spec.EndpointsKey).Disable(spec.EndpointId, reason);
+                Send(new DisableEndpoint(spec.EndpointsKey, spec.EndpointId, reason));
             }
         }
         else if (State.Step + 1 < Schedule.Count)
@@ -182,24 +200,22 @@ public sealed class WebhookDeliveryGrain(WebhookSender sender, WebhookOptions op
 
             State.Status = WebhookDeliveryStatus.Pending;
             State.NextAttemptAt = Now + delay;
-            RegisterOrUpdateReminder(AttemptReminder, delay);
         }
         else
         {
             Finish(WebhookDeliveryStatus.Failed, $"no 2xx answer after {Schedule.Count} scheduled attempts");
         }
 
-        return Task.CompletedTask;
+        await SaveAsync();
     }
 
-    private void Begin()
+    private async Task BeginAsync()
     {
         var spec = State.Spec!;
         var attempt = MarkSending(State, Now);
-        RegisterOrUpdateReminder(AttemptReminder, options.AttemptLease);
-        // Handed to the sender only once this turn has committed: a rolled-back or replayed turn never POSTs.
-        var factory = GrainFactory;
-        AfterCommit(() => sender.Enqueue(new WebhookWork(factory, spec, attempt)));
+        await SaveAsync();
+        // Handed to the sender only once the attempt is written as in flight.
+        sender.Enqueue(new WebhookWork(GrainFactory, spec, attempt));
     }
 
     /// <summary>Records the next attempt as in flight; returns its number.</summary>
@@ -219,7 +235,6 @@ public sealed class WebhookDeliveryGrain(WebhookSender sender, WebhookOptions op
         State.Status = status;
         State.FailureReason = reason;
         State.NextAttemptAt = null;
-        UnregisterReminder(AttemptReminder);
     }
 
     private static string? Truncate(string? body)

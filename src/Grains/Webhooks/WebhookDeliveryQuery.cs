@@ -2,36 +2,29 @@ using CryptoPay.Grains.Hosting;
 using System.Text.Json;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Serialization;
-using CryptoPay.Runtime.Storage;
-using CryptoPay.Runtime.Storage.Memory;
-using CryptoPay.Runtime.Storage.Postgres;
+using CryptoPay.Grains.Effects;
+using CryptoPay.Grains.Storage;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace CryptoPay.Grains.Webhooks;
 
 /// <summary>
-/// The <c>webhook_deliveries</c> table: one row per delivery, written with its state, so the delivery log is indexed SQL.
-/// The document leaves out the event body (the log shows attempts, not payloads; the grain keeps the body for retries),
-/// which halves the JSON written per delivery.
+/// The <c>webhook_deliveries</c> table: each delivery grain's stored state with typed columns, one write, so the
+/// delivery log is indexed SQL. Lists leave out the event body (the log shows attempts, not payloads).
 /// </summary>
 public static class WebhookDeliveryProjection
 {
     public const string Table = "webhook_deliveries";
+    public const string StateName = "webhook-delivery";
 
-    public static readonly IReadOnlyList<string> ColumnNames = ["merchant_id", "mode", "endpoint_id", "event_id", "status", "created_at", "document"];
-
-    public static JsonSerializerOptions Json { get; } = GrainJson.CreateOptions();
-
-    public static StateProjection<WebhookDeliveryState> Projection { get; } = new StateProjection<WebhookDeliveryState>(Table)
-        .Column("merchant_id", ProjectionColumnType.Uuid, s => s.Spec!.MerchantId)
-        .Column("mode", ProjectionColumnType.Text, s => InvoiceProjection.Name(s.Spec!.Mode))
-        .Column("endpoint_id", ProjectionColumnType.Text, s => s.Spec!.EndpointId)
-        .Column("event_id", ProjectionColumnType.Text, s => s.Spec!.EventId)
-        .Column("status", ProjectionColumnType.Text, s => InvoiceProjection.Name(s.Status))
-        .Column("created_at", ProjectionColumnType.TimestampTz, s => s.Spec!.CreatedAt)
-        .Column("document", ProjectionColumnType.Jsonb, s => JsonSerializer.Serialize(s with { Spec = s.Spec! with { Body = "" } }, Json));
+    public static TableProjection<GrainRecord<WebhookDeliveryState>> Projection { get; } = new TableProjection<GrainRecord<WebhookDeliveryState>>(StateName, Table)
+        .Column("merchant_id", ColumnType.Uuid, r => r.State.Spec!.MerchantId)
+        .Column("mode", ColumnType.Text, r => InvoiceProjection.Name(r.State.Spec!.Mode))
+        .Column("endpoint_id", ColumnType.Text, r => r.State.Spec!.EndpointId)
+        .Column("event_id", ColumnType.Text, r => r.State.Spec!.EventId)
+        .Column("status", ColumnType.Text, r => InvoiceProjection.Name(r.State.Status))
+        .Column("created_at", ColumnType.TimestampTz, r => r.State.Spec!.CreatedAt);
 }
 
 public sealed record WebhookDeliveryFilter(Guid MerchantId, Mode Mode, string? EndpointId, string? EventId, WebhookDeliveryStatus? Status, int Limit);
@@ -44,18 +37,16 @@ public interface IWebhookDeliveryQuery
 
 public static class WebhookDeliveryQueries
 {
-    public static IWebhookDeliveryQuery For(IGrainStore store) =>
-        StoreQueries.For<IWebhookDeliveryQuery>(store, source => new PostgresWebhookDeliveryQuery(source), memory => new MemoryWebhookDeliveryQuery(memory), "webhook delivery");
+    public static IWebhookDeliveryQuery For(ProjectedGrainStorage storage) =>
+        StoreQueries.For<IWebhookDeliveryQuery>(storage, source => new PostgresWebhookDeliveryQuery(source), memory => new MemoryWebhookDeliveryQuery(memory));
 }
 
-public sealed class MemoryWebhookDeliveryQuery(MemoryGrainStore store) : IWebhookDeliveryQuery
+public sealed class MemoryWebhookDeliveryQuery(MemoryProjectedGrainStorage storage) : IWebhookDeliveryQuery
 {
-    private static readonly int DocumentColumn = WebhookDeliveryProjection.ColumnNames.ToList().IndexOf("document");
-
     public Task<IReadOnlyList<WebhookDeliveryState>> ListAsync(WebhookDeliveryFilter filter, CancellationToken ct)
     {
-        var rows = store.GetProjection(WebhookDeliveryProjection.Table).Values
-            .Select(r => JsonSerializer.Deserialize<WebhookDeliveryState>((string)r[DocumentColumn]!, WebhookDeliveryProjection.Json)!)
+        var rows = storage.Rows(WebhookDeliveryProjection.Table)
+            .Select(r => WithoutBody(r.Read<GrainRecord<WebhookDeliveryState>>().State))
             .Where(d => d.Spec!.MerchantId == filter.MerchantId && d.Spec.Mode == filter.Mode)
             .Where(d => filter.EndpointId is null || d.Spec!.EndpointId == filter.EndpointId)
             .Where(d => filter.EventId is null || d.Spec!.EventId == filter.EventId)
@@ -65,6 +56,10 @@ public sealed class MemoryWebhookDeliveryQuery(MemoryGrainStore store) : IWebhoo
             .ToList();
         return Task.FromResult<IReadOnlyList<WebhookDeliveryState>>(rows);
     }
+
+    /// <summary>The log shows attempts, not payloads, as the SQL's does.</summary>
+    private static WebhookDeliveryState WithoutBody(WebhookDeliveryState delivery) =>
+        delivery with { Spec = delivery.Spec! with { Body = "" } };
 }
 
 public sealed class PostgresWebhookDeliveryQuery(NpgsqlDataSource dataSource) : IWebhookDeliveryQuery
@@ -72,7 +67,7 @@ public sealed class PostgresWebhookDeliveryQuery(NpgsqlDataSource dataSource) : 
     public async Task<IReadOnlyList<WebhookDeliveryState>> ListAsync(WebhookDeliveryFilter filter, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand(
-            "SELECT document::text FROM webhook_deliveries WHERE merchant_id = @merchant_id AND mode = @mode " +
+            "SELECT jsonb_set(state->'state', '{spec,body}', '\"\"') FROM webhook_deliveries WHERE merchant_id = @merchant_id AND mode = @mode " +
             "AND (@endpoint_id::text IS NULL OR endpoint_id = @endpoint_id) AND (@event_id::text IS NULL OR event_id = @event_id) " +
             "AND (@status::text IS NULL OR status = @status) ORDER BY created_at DESC, grain_key DESC LIMIT @limit");
         command.Parameters.Add(new NpgsqlParameter("merchant_id", NpgsqlDbType.Uuid) { Value = filter.MerchantId });
@@ -85,7 +80,7 @@ public sealed class PostgresWebhookDeliveryQuery(NpgsqlDataSource dataSource) : 
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            items.Add(JsonSerializer.Deserialize<WebhookDeliveryState>(reader.GetString(0), WebhookDeliveryProjection.Json)!);
+            items.Add(JsonSerializer.Deserialize<WebhookDeliveryState>(reader.GetString(0), StateJson.Options)!);
         }
 
         return items;

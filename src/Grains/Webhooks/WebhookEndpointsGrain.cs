@@ -2,55 +2,88 @@ using System.Text;
 using System.Text.Json;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Grains;
+using CryptoPay.Grains.Effects;
+using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans;
+using Orleans.Runtime;
 
 namespace CryptoPay.Grains.Webhooks;
 
-public sealed record WebhookSecret(string Secret, DateTimeOffset? ExpiresAt);
+[GenerateSerializer]
+[Alias("cryptopay.webhook-secret")]
+public sealed record WebhookSecret([property: Id(0)] string Secret, [property: Id(1)] DateTimeOffset? ExpiresAt);
 
+[GenerateSerializer]
+[Alias("cryptopay.webhook-endpoint")]
 public sealed record WebhookEndpoint
 {
+    [Id(0)]
     public string Id { get; set; } = "";
 
+    [Id(1)]
     public string Url { get; set; } = "";
 
     /// <summary>The event types sent to this endpoint; empty means every type.</summary>
+    [Id(2)]
     public List<string> Events { get; set; } = [];
 
+    [Id(3)]
     public string? Description { get; set; }
 
+    [Id(4)]
     public bool Enabled { get; set; } = true;
 
+    [Id(5)]
     public string? DisabledReason { get; set; }
 
     /// <summary>The current secret first; a rotated-out one stays until it expires, so both sign meanwhile.</summary>
+    [Id(6)]
     public List<WebhookSecret> Secrets { get; set; } = [];
 
+    [Id(7)]
     public DateTimeOffset CreatedAt { get; set; }
 
+    [Id(8)]
     public DateTimeOffset UpdatedAt { get; set; }
 
     public bool Wants(string type) => Enabled && (Events.Count == 0 || Events.Contains(type));
 }
 
-public sealed record WebhookEndpointDraft(string Id, string Url, IReadOnlyList<string> Events, string? Description, string Secret);
+[GenerateSerializer]
+[Alias("cryptopay.webhook-endpoint-draft")]
+public sealed record WebhookEndpointDraft([property: Id(0)] string Id, [property: Id(1)] string Url, [property: Id(2)] IReadOnlyList<string> Events, [property: Id(3)] string? Description, [property: Id(4)] string Secret);
 
-public sealed record WebhookEndpointPatch(string? Url, IReadOnlyList<string>? Events, string? Description, bool? Enabled);
+[GenerateSerializer]
+[Alias("cryptopay.webhook-endpoint-patch")]
+public sealed record WebhookEndpointPatch([property: Id(0)] string? Url, [property: Id(1)] IReadOnlyList<string>? Events, [property: Id(2)] string? Description, [property: Id(3)] bool? Enabled);
 
 /// <summary>An event as the invoice turn emits it; its id comes from the message that carries it.</summary>
-public sealed record WebhookEventDraft(string Type, long Created, InvoiceState Invoice);
+[GenerateSerializer]
+[Alias("cryptopay.webhook-event-draft")]
+public sealed record WebhookEventDraft([property: Id(0)] string Type, [property: Id(1)] long Created, [property: Id(2)] InvoiceState Invoice);
 
 /// <summary>The events of one invoice turn, in order, with the invoice as that turn left it.</summary>
-public sealed record WebhookEventBatch(IReadOnlyList<string> Types, long Created, InvoiceState Invoice);
+[GenerateSerializer]
+[Alias("cryptopay.webhook-event-batch")]
+public sealed record WebhookEventBatch([property: Id(0)] IReadOnlyList<string> Types, [property: Id(1)] long Created, [property: Id(2)] InvoiceState Invoice);
 
 /// <summary>Where and how the sender posts one attempt: the live signing secrets at that moment.</summary>
-public sealed record WebhookTarget(string? Url, bool Enabled, IReadOnlyList<string> Secrets);
+[GenerateSerializer]
+[Alias("cryptopay.webhook-target")]
+public sealed record WebhookTarget([property: Id(0)] string? Url, [property: Id(1)] bool Enabled, [property: Id(2)] IReadOnlyList<string> Secrets);
 
+[GenerateSerializer]
+[Alias("cryptopay.webhook-endpoints-state")]
 public sealed record WebhookEndpointsState
 {
+    [Id(0)]
     public List<WebhookEndpoint> Endpoints { get; set; } = [];
 
     /// <summary>Signs deliveries to invoices' callback_url; created on first need.</summary>
+    [Id(1)]
     public string? DefaultSecret { get; set; }
 }
 
@@ -61,8 +94,8 @@ public sealed record WebhookEndpointsState
 /// index: listing endpoints is one grain call, no projection table needed. Deliveries, which grow
 /// without bound, are listed from the <c>webhook_deliveries</c> projection instead.
 /// </summary>
-[GrainType("webhook-endpoints")]
-public interface IWebhookEndpointsGrain : IGrainWithStringKey
+[Alias("cryptopay.webhook-endpoints")]
+public interface IWebhookEndpointsGrain : IGrainWithStringKey, IWakeable
 {
     Task<WebhookEndpoint?> Create(WebhookEndpointDraft draft);
 
@@ -74,15 +107,16 @@ public interface IWebhookEndpointsGrain : IGrainWithStringKey
 
     Task<WebhookEndpoint?> RotateSecret(string endpointId, string secret);
 
-    /// <summary>Sent by a delivery whose endpoint answered 410 Gone.</summary>
-    Task Disable(string endpointId, string reason);
+    /// <summary>The effect of a delivery whose endpoint answered 410 Gone.</summary>
+    Task Disable(DisableEndpoint effect);
 
     /// <summary>
-    /// Sent by the turn that changed an invoice, with all of that turn's events in order: fans each out to every
-    /// subscribed endpoint and the callback URL. The first event's id is the message's
-    /// (<see cref="WebhookEndpointsGrain.EventIdFor(Guid)"/>), each next one derived from it and its position.
+    /// The effect of an invoice's change, with all of that change's events in order: fans each out to every subscribed
+    /// endpoint and the callback URL. Event ids derive from the effect's id and the event's position
+    /// (<see cref="WebhookEndpointsGrain.EventIdFor(PublishInvoiceEvents, int)"/>), so a redelivered effect starts the
+    /// same deliveries, which exist already and are left alone.
     /// </summary>
-    Task PublishAll(WebhookEventBatch batch);
+    Task PublishAll(PublishInvoiceEvents effect);
 
     /// <summary>A test event with a caller-chosen id, to the merchant's endpoints only; returns the deliveries started.</summary>
     Task<int> PublishTest(string eventId, WebhookEventDraft draft);
@@ -90,8 +124,13 @@ public interface IWebhookEndpointsGrain : IGrainWithStringKey
     Task<WebhookTarget?> GetTarget(string endpointId);
 }
 
-public sealed class WebhookEndpointsGrain(WebhookSender sender, WebhookOptions options, IWebhookPayloadRenderer? renderer = null)
-    : Grain<WebhookEndpointsState>, IWebhookEndpointsGrain
+[GrainType("webhook-endpoints")]
+public sealed class WebhookEndpointsGrain(
+    [PersistentState("webhook-endpoints")] IPersistentState<GrainRecord<WebhookEndpointsState>> record,
+    [FromKeyedServices(GatewayClock.Key)] TimeProvider clock,
+    ILogger<WebhookEndpointsGrain> logger,
+    IWebhookPayloadRenderer? renderer = null)
+    : EffectGrain<WebhookEndpointsState>(record, clock, logger), IWebhookEndpointsGrain
 {
     public const int MaxEndpoints = 16;
     public const string CallbackEndpointId = "callback";
@@ -100,8 +139,15 @@ public sealed class WebhookEndpointsGrain(WebhookSender sender, WebhookOptions o
 
     public static string KeyFor(Guid merchantId, Mode mode) => $"{merchantId:N}.{InvoiceProjection.Name(mode)}";
 
-    /// <summary>Event ids derive from the id of the message that carried the event: stable across redeliveries.</summary>
+    /// <summary>Event ids derive from the id of the effect that carried the event: stable across redeliveries.</summary>
     public static string EventIdFor(Guid messageId) => $"evt_{messageId:N}";
+
+    /// <summary>The id of the event at <paramref name="position"/> of a published batch: stable across redeliveries.</summary>
+    public static string EventIdFor(PublishInvoiceEvents effect, int position)
+    {
+        ArgumentNullException.ThrowIfNull(effect);
+        return EventIdFor(new Guid(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(effect.Id))[..16]), position);
+    }
 
     /// <summary>The id of the event at <paramref name="position"/> of a batch sent as message <paramref name="messageId"/>: stable across redeliveries.</summary>
     public static string EventIdFor(Guid messageId, int position)
@@ -117,16 +163,17 @@ public sealed class WebhookEndpointsGrain(WebhookSender sender, WebhookOptions o
         return $"evt_{new Guid(System.Security.Cryptography.SHA256.HashData(seed)[..16]):N}";
     }
 
-    public Task<WebhookEndpoint?> Create(WebhookEndpointDraft draft)
+    public async Task<WebhookEndpoint?> Create(WebhookEndpointDraft draft)
     {
+        ArgumentNullException.ThrowIfNull(draft);
         if (State.Endpoints.Find(e => e.Id == draft.Id) is { } existing)
         {
-            return Task.FromResult<WebhookEndpoint?>(existing);
+            return existing;
         }
 
         if (State.Endpoints.Count >= MaxEndpoints)
         {
-            return Task.FromResult<WebhookEndpoint?>(null);
+            return null;
         }
 
         var endpoint = new WebhookEndpoint
@@ -140,13 +187,15 @@ public sealed class WebhookEndpointsGrain(WebhookSender sender, WebhookOptions o
             UpdatedAt = Now,
         };
         State.Endpoints.Add(endpoint);
-        return Task.FromResult<WebhookEndpoint?>(endpoint);
+        await SaveAsync();
+        return endpoint;
     }
 
     public Task<IReadOnlyList<WebhookEndpoint>> List() => Task.FromResult<IReadOnlyList<WebhookEndpoint>>(State.Endpoints);
 
-    public Task<WebhookEndpoint?> Update(string endpointId, WebhookEndpointPatch patch)
+    public async Task<WebhookEndpoint?> Update(string endpointId, WebhookEndpointPatch patch)
     {
+        ArgumentNullException.ThrowIfNull(patch);
         var endpoint = State.Endpoints.Find(e => e.Id == endpointId);
         if (endpoint is not null)
         {
@@ -160,14 +209,24 @@ public sealed class WebhookEndpointsGrain(WebhookSender sender, WebhookOptions o
             }
 
             endpoint.UpdatedAt = Now;
+            await SaveAsync();
         }
 
-        return Task.FromResult(endpoint);
+        return endpoint;
     }
 
-    public Task<bool> Delete(string endpointId) => Task.FromResult(State.Endpoints.RemoveAll(e => e.Id == endpointId) > 0);
+    public async Task<bool> Delete(string endpointId)
+    {
+        if (State.Endpoints.RemoveAll(e => e.Id == endpointId) == 0)
+        {
+            return false;
+        }
 
-    public Task<WebhookEndpoint?> RotateSecret(string endpointId, string secret)
+        await SaveAsync();
+        return true;
+    }
+
+    public async Task<WebhookEndpoint?> RotateSecret(string endpointId, string secret)
     {
         var endpoint = State.Endpoints.Find(e => e.Id == endpointId);
         if (endpoint is not null)
@@ -176,30 +235,33 @@ public sealed class WebhookEndpointsGrain(WebhookSender sender, WebhookOptions o
             var previous = endpoint.Secrets[0] with { ExpiresAt = now + RotationOverlap };
             endpoint.Secrets = [new WebhookSecret(secret, null), previous];
             endpoint.UpdatedAt = now;
+            await SaveAsync();
         }
 
-        return Task.FromResult(endpoint);
+        return endpoint;
     }
 
-    public Task Disable(string endpointId, string reason)
+    public async Task Disable(DisableEndpoint effect)
     {
-        if (State.Endpoints.Find(e => e.Id == endpointId) is { Enabled: true } endpoint)
+        ArgumentNullException.ThrowIfNull(effect);
+        DeliveringEffect();
+        if (State.Endpoints.Find(e => e.Id == effect.EndpointId) is { Enabled: true } endpoint)
         {
             endpoint.Enabled = false;
-            endpoint.DisabledReason = reason;
+            endpoint.DisabledReason = effect.Reason;
             endpoint.UpdatedAt = Now;
+            await SaveAsync();
         }
-
-        return Task.CompletedTask;
     }
 
-    public async Task PublishAll(WebhookEventBatch batch)
+    public async Task PublishAll(PublishInvoiceEvents effect)
     {
-        ArgumentNullException.ThrowIfNull(batch);
-        var messageId = CurrentMessageId ?? throw new GrainUsageException("PublishAll is sent as a message by the turn that changed the invoice.");
+        ArgumentNullException.ThrowIfNull(effect);
+        DeliveringEffect();
+        var batch = effect.Batch;
         for (var position = 0; position < batch.Types.Count; position++)
         {
-            await FanOutAsync(EventIdFor(messageId, position), new WebhookEventDraft(batch.Types[position], batch.Created, batch.Invoice), batch.Invoice.Spec.CallbackUrl);
+            await FanOutAsync(EventIdFor(effect, position), new WebhookEventDraft(batch.Types[position], batch.Created, batch.Invoice), batch.Invoice.Spec.CallbackUrl);
         }
     }
 
@@ -220,40 +282,33 @@ public sealed class WebhookEndpointsGrain(WebhookSender sender, WebhookOptions o
 
     private async Task<int> FanOutAsync(string eventId, WebhookEventDraft draft, string? callbackUrl)
     {
-        // Rendered only when some endpoint wants the event: most events of a merchant without endpoints go nowhere.
-        string? body = null;
-        var invoice = draft.Invoice.Spec;
-        var started = 0;
-        foreach (var endpoint in State.Endpoints.Where(e => e.Wants(draft.Type)))
-        {
-            await StartAsync(endpoint.Id, endpoint.Url);
-        }
-
+        var targets = State.Endpoints.Where(e => e.Wants(draft.Type)).Select(e => (e.Id, e.Url)).ToList();
         if (callbackUrl is not null)
         {
-            State.DefaultSecret ??= WebhookSignature.GenerateSecret();
-            await StartAsync(CallbackEndpointId, callbackUrl);
+            if (State.DefaultSecret is null)
+            {
+                // Written before any delivery can be signed with it.
+                State.DefaultSecret = WebhookSignature.GenerateSecret();
+                await SaveAsync();
+            }
+
+            targets.Add((CallbackEndpointId, callbackUrl));
         }
 
-        return started;
-
-        // Each delivery is created by this turn, already started with its lease reminder, and its first POST is handed to
-        // the sender once the turn has committed: no message, no load of a grain that cannot exist yet, no turn of its own.
-        // A delivery that already exists (a repeated test event id) is left alone, as a repeated Start was.
-        Task StartAsync(string endpointId, string url)
+        if (targets.Count == 0)
         {
-            started++;
-            var spec = new WebhookDeliverySpec(
-                WebhookDeliveryGrain.KeyFor(eventId, endpointId), eventId, draft.Type, invoice.MerchantId, invoice.Mode,
-                GetPrimaryKeyString(), endpointId, url, body ??= Body(eventId, draft), Now);
-            var factory = GrainFactory;
-            CreateIfAbsent<IWebhookDeliveryGrain, WebhookDeliveryState>(
-                spec.Id,
-                WebhookDeliveryGrain.Started(spec, Now),
-                [(WebhookDeliveryGrain.AttemptReminder, options.AttemptLease)],
-                () => sender.Enqueue(new WebhookWork(factory, spec, Attempt: 1)));
-            return Task.CompletedTask;
+            return 0;
         }
+
+        // Rendered only when some endpoint wants the event: most events of a merchant without endpoints go nowhere.
+        var body = Body(eventId, draft);
+        var invoice = draft.Invoice.Spec;
+        var now = Now;
+        // Each delivery starts at once with its first attempt; one that exists already (a redelivered event) is left alone.
+        await Task.WhenAll(targets.Select(target => GrainFactory.GetGrain<IWebhookDeliveryGrain>(WebhookDeliveryGrain.KeyFor(eventId, target.Id)).Start(
+            new WebhookDeliverySpec(WebhookDeliveryGrain.KeyFor(eventId, target.Id), eventId, draft.Type, invoice.MerchantId, invoice.Mode,
+                this.GetPrimaryKeyString(), target.Id, target.Url, body, now))));
+        return targets.Count;
     }
 
     /// <summary>The body of an event: <c>{id, type, created, mode, data: {object}}</c>, the same bytes on every attempt.</summary>
@@ -287,5 +342,5 @@ public interface IWebhookPayloadRenderer
 /// <summary>The stored state as JSON, for silos without the merchant API (grain tests).</summary>
 public sealed class StateJsonRenderer : IWebhookPayloadRenderer
 {
-    public string Render(InvoiceState invoice) => JsonSerializer.Serialize(invoice, InvoiceProjection.Json);
+    public string Render(InvoiceState invoice) => JsonSerializer.Serialize(invoice, StateJson.Options);
 }

@@ -6,7 +6,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Threading.Channels;
 using CryptoPay.Grains.Hosting;
-using CryptoPay.Runtime.Grains;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -15,7 +14,7 @@ using Microsoft.Extensions.Options;
 namespace CryptoPay.Grains.Webhooks;
 
 /// <summary>An attempt handed over by a delivery turn, to be sent after it; results go back through <see cref="Grains"/>, the silo the turn ran on.</summary>
-public sealed record WebhookWork(IGrainFactory Grains, WebhookDeliverySpec Delivery, int Attempt);
+public sealed record WebhookWork(Orleans.IGrainFactory Grains, WebhookDeliverySpec Delivery, int Attempt);
 
 /// <summary>
 /// The per-silo worker that performs webhook POSTs outside turns: a queue, a fixed number of

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Net.Sockets;
+using CryptoPay.Grains.Hosting;
 using CryptoPay.Runtime.Storage.Postgres;
 using CryptoPay.Silo.Hosting;
 using Npgsql;
@@ -8,8 +9,9 @@ namespace CryptoPay.Silo.Storage;
 
 /// <summary>
 /// The PostgreSQL schema of the Orleans ADO.NET providers (clustering, grain state, reminders): our own
-/// SQL in Storage/Migrations, written to the providers' OrleansQuery contract. Applied by the migrator of
-/// src/Runtime (advisory lock, cp_schema_migrations), which moves here when src/Runtime goes.
+/// SQL in Storage/Migrations, written to the providers' OrleansQuery contract; with the tables of the grains in
+/// projected storage (<see cref="GrainRegistration.Migrations"/>). Applied by the migrator of src/Runtime (advisory
+/// lock, cp_schema_migrations), which moves here when src/Runtime goes.
 /// </summary>
 public static class OrleansSchema
 {
@@ -20,7 +22,7 @@ public static class OrleansSchema
     public static async Task<IReadOnlyList<Migration>> ApplyAsync(string connectionString, CancellationToken ct)
     {
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
-        return await PostgresMigrator.ApplyAsync(dataSource, [Migrations], ct).ConfigureAwait(false);
+        return await PostgresMigrator.ApplyAsync(dataSource, [Migrations, .. GrainRegistration.Migrations], ct).ConfigureAwait(false);
     }
 }
 

@@ -32,7 +32,7 @@ public abstract class BalanceApiTests : IAsyncLifetime
         try
         {
             await host.RunDueWorkAsync();
-            await LedgerInvariants.CheckAsync(host.Services.GetRequiredService<IGrainStore>());
+            await LedgerInvariants.CheckAsync(host.Services.GetRequiredService<ILedgerQuery>());
         }
         finally
         {

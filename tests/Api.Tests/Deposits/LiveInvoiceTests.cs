@@ -152,7 +152,7 @@ public abstract class LiveInvoiceTests : IAsyncLifetime
         Assert.All(addresses, a => Assert.Contains(a, expected));
         var found = await Host.Services.GetRequiredService<IDepositAddressDirectory>().FindAsync("ltc", addresses, default);
         Assert.Equal(invoices.Select(i => Guid.Parse(i.Str("id"))).Order(), found.Select(d => d.InvoiceId).Order());
-        Assert.Equal(50, (await Host.Services.GetRequiredService<IGrainFactory>().GetGrain<IAddressPoolGrain>(AddressPoolKeys.Of("ltc", Mode.Live)).Get()).NextIndex);
+        Assert.Equal(50, (await Host.Grains.GetGrain<IAddressPoolGrain>(AddressPoolKeys.Of("ltc", Mode.Live)).Get()).NextIndex);
         clients.ForEach(c => c.Dispose());
     }
 
@@ -228,7 +228,7 @@ public abstract class LiveInvoiceTests : IAsyncLifetime
         Assert.StartsWith("sbx_", method.Str("address"), StringComparison.Ordinal);
         Assert.Equal($"sandbox:{method.Str("address")}?asset=USDT&amount=1.000000", method.Str("payment_uri"));
         AssertProblem(await test.PostJsonAsync("/v1/invoices", """{"amount":"1","currency":"LTC","network":"ltc"}"""), 400, "UNSUPPORTED_NETWORK");
-        Assert.Equal(0, (await Host.Services.GetRequiredService<IGrainFactory>().GetGrain<IAddressPoolGrain>(AddressPoolKeys.Of("ltc", Mode.Live)).Get()).NextIndex);
+        Assert.Equal(0, (await Host.Grains.GetGrain<IAddressPoolGrain>(AddressPoolKeys.Of("ltc", Mode.Live)).Get()).NextIndex);
     }
 
     [Fact]

@@ -446,7 +446,7 @@ public abstract class GatewayApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_public_status_on_one_silo_shows_a_change_made_through_another_once_its_change_feed_caught_up()
+    public async Task The_public_status_on_one_silo_shows_a_change_made_through_another_at_once()
     {
         if (database is null)
         {
@@ -459,22 +459,12 @@ public abstract class GatewayApiTests : IAsyncLifetime
         var (test, _, _) = await MerchantAsync();
         var id = (await test.PostJsonAsync("/v1/invoices", """{"amount":"10","currency":"EUR","network":"sandbox"}""")).Body.Str("id");
         using var otherSilo = new HttpClient { BaseAddress = hosts[1].Http.BaseAddress };
-        // A copy confirmed before the feed connected is trusted for its max age only: let it connect first.
-        await hosts[1].Silo.WhenChangeFeedCaughtUpAsync(Host.Clock.GetUtcNow(), CancellationToken.None);
         using var first = await otherSilo.GetAsync($"/v1/invoices/{id}/status");
         Assert.Contains("\"pending\"", await first.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
-        // Nobody changed the invoice: the other silo answers from memory long after the 500 ms max age.
-        await Host.AdvanceAsync(TimeSpan.FromSeconds(5));
-        await hosts[1].Silo.WhenChangeFeedCaughtUpAsync(Host.Clock.GetUtcNow(), CancellationToken.None);
-        var fromMemory = hosts[1].Silo.Metrics.CachedReadsFromMemory;
-        Assert.Equal("pending", (await otherSilo.GetJsonAsync($"/v1/invoices/{id}/status")).Body.Str("status"));
-        Assert.Equal(fromMemory + 1, hosts[1].Silo.Metrics.CachedReadsFromMemory);
-
-        // Cancelled through the first silo: once the other silo's feed has caught up, its status and ETag change.
+        // Cancelled through the first silo: the invoice has one activation in the cluster, so the other silo's very next
+        // read shows it, with a new ETag.
         Assert.Equal(200, (await test.PostJsonAsync($"/v1/invoices/{id}/cancel", "")).Status);
-        await Host.AdvanceAsync(TimeSpan.FromMilliseconds(1));
-        await hosts[1].Silo.WhenChangeFeedCaughtUpAsync(Host.Clock.GetUtcNow(), CancellationToken.None);
         using var changed = new HttpRequestMessage(HttpMethod.Get, $"/v1/invoices/{id}/status");
         changed.Headers.IfNoneMatch.Add(first.Headers.ETag!);
         using var after = await otherSilo.SendAsync(changed);

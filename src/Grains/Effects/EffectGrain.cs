@@ -1,0 +1,278 @@
+using CryptoPay.Grains.Storage;
+using Microsoft.Extensions.Logging;
+using Orleans;
+using Orleans.Runtime;
+
+namespace CryptoPay.Grains.Effects;
+
+/// <summary>
+/// What a grain built on <see cref="EffectGrain{TState}"/> stores: its own state, the effects it sent that their
+/// receivers have not answered yet, how many effects it has numbered, and the highest effect number it applied from
+/// each grain that sends it effects.
+/// </summary>
+[GenerateSerializer]
+[Alias("cryptopay.grain-record")]
+public sealed class GrainRecord<TState> where TState : class, new()
+{
+    [Id(0)]
+    public TState State { get; set; } = new();
+
+    [Id(1)]
+    public EffectOutbox<GrainEffect> Outbox { get; set; } = new();
+
+    [Id(2)]
+    public long EffectsSent { get; set; }
+
+    [Id(3)]
+    public Dictionary<string, long> Received { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>Implemented by every grain that keeps time-driven work or effects: does what is due now.</summary>
+[Alias("cryptopay.wakeable")]
+public interface IWakeable : IGrain
+{
+    /// <summary>
+    /// Does what is due by the gateway clock (an expiry, a retry, a block to mine) and delivers pending effects. The
+    /// grain's <see cref="EffectGrain{TState}.WakeReminder"/> calls it; tests moving a fake clock call it directly.
+    /// </summary>
+    Task Wake();
+}
+
+/// <summary>The effects of this call could not all be delivered; the sender keeps the effect that caused them and sends it again.</summary>
+public sealed class EffectsPendingException(string message) : Exception(message);
+
+/// <summary>
+/// Base of grains that change other grains (ARCHITECTURE.md, guarantee 3, on Orleans). A call changes
+/// <see cref="State"/>, queues effects with <see cref="Send"/> and ends with <see cref="SaveAsync"/>: one write of the
+/// state together with its effects, then delivery. An effect leaves the outbox once its receiver answered; the written
+/// outbox is brought up to date by the grain's next write.
+/// <para>
+/// Who brings a pending effect to its receiver after a crash: when the call is itself the delivery of an effect
+/// (<see cref="AcceptAsync"/>), the sender upstream, which keeps its effect until this call returns, so the call fails
+/// unless its own effects were delivered, and the next attempt finds them in this grain's outbox and delivers them
+/// first. Otherwise the grain's <see cref="WakeReminder"/>, registered before the write. The same reminder wakes the
+/// grain when <see cref="DueAt"/> comes (an expiry, a retry); it removes itself when nothing is pending or due.
+/// </para>
+/// </summary>
+public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IIncomingGrainCallFilter where TState : class, new()
+{
+    public const string WakeReminder = "wake";
+
+    /// <summary>How soon an effect nobody upstream will resend is retried after a crash or a refusal, and how often after that.</summary>
+    public static readonly TimeSpan RetryPeriod = EffectRedelivery.Period;
+
+    private readonly IPersistentState<GrainRecord<TState>> record;
+    private readonly ILogger logger;
+    private DateTimeOffset? wakeRegisteredFor;
+    private bool wakeKnown;
+    private bool storedOutboxStale;
+    private bool deliveringEffect;
+
+    protected EffectGrain(IPersistentState<GrainRecord<TState>> record, TimeProvider clock, ILogger logger)
+    {
+        this.record = record;
+        Clock = clock;
+        this.logger = logger;
+    }
+
+    protected TimeProvider Clock { get; }
+
+    protected DateTimeOffset Now => Clock.GetUtcNow();
+
+    protected TState State
+    {
+        get => record.State.State;
+        set => record.State.State = value;
+    }
+
+    /// <summary>True once the grain's record has been written.</summary>
+    protected bool Stored => record.RecordExists;
+
+    /// <summary>This grain as the sender of effects: <c>{type}/{key}</c>.</summary>
+    protected string Address => this.GetGrainId().ToString();
+
+    /// <summary>When the grain next has time-driven work (null: none); the wake reminder is kept due by then.</summary>
+    protected virtual DateTimeOffset? DueAt => null;
+
+    /// <summary>The time-driven work: called by <see cref="Wake"/>; saves what it changes.</summary>
+    protected virtual Task OnWakeAsync() => Task.CompletedTask;
+
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        deliveringEffect = false;
+        await context.Invoke();
+    }
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (!record.State.Outbox.IsEmpty)
+        {
+            // Delivered in a turn of its own after the activation, so an activation caused by a receiver's call can't wait on that receiver.
+            this.RegisterGrainTimer(DeliverLeftoversAsync, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+        }
+
+        return base.OnActivateAsync(cancellationToken);
+    }
+
+    /// <summary>Queues an effect to be written with the next <see cref="SaveAsync"/> and delivered after it.</summary>
+    protected void Send(GrainEffect effect)
+    {
+        ArgumentNullException.ThrowIfNull(effect);
+        record.State.EffectsSent++;
+        record.State.Outbox.Add(effect with { Sender = Address, Sequence = record.State.EffectsSent });
+    }
+
+    /// <summary>
+    /// Starts applying an effect delivered to this grain: true when it is new (its number is recorded with this call's
+    /// write); false for one applied before, after delivering what that application left pending, so the sender may
+    /// forget it. For receivers with few senders (each sender's number is kept).
+    /// </summary>
+    protected async Task<bool> AcceptAsync(GrainEffect effect)
+    {
+        ArgumentNullException.ThrowIfNull(effect);
+        deliveringEffect = true;
+        if (record.State.Received.TryGetValue(effect.Sender, out var last) && effect.Sequence <= last)
+        {
+            await DeliverAsync();
+            return false;
+        }
+
+        record.State.Received[effect.Sender] = effect.Sequence;
+        return true;
+    }
+
+    /// <summary>Marks this call as the delivery of an effect deduplicated by the receiver itself (not by <see cref="AcceptAsync"/>).</summary>
+    protected void DeliveringEffect() => deliveringEffect = true;
+
+    /// <summary>Writes the state with its pending effects, then delivers them.</summary>
+    protected async Task SaveAsync()
+    {
+        var retryBy = !deliveringEffect && !record.State.Outbox.IsEmpty ? Now + RetryPeriod : (DateTimeOffset?)null;
+        await EnsureWakeAsync(Earliest(DueAt, retryBy));
+        await WriteAsync();
+        await DeliverAsync();
+    }
+
+    public async Task Wake()
+    {
+        await OnWakeAsync();
+        if (!record.State.Outbox.IsEmpty)
+        {
+            await record.State.Outbox.DeliverAsync(e => e.DeliverAsync(GrainFactory), e => e.Receiver, logger);
+            storedOutboxStale = true;
+        }
+
+        if (storedOutboxStale && Stored)
+        {
+            await WriteAsync();
+        }
+
+        await SettleWakeAsync();
+    }
+
+    public Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName == WakeReminder)
+        {
+            // Orleans repeats the reminder every period after its first tick.
+            wakeRegisteredFor = Now + RetryPeriod;
+            wakeKnown = true;
+            return Wake();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task DeliverAsync()
+    {
+        if (record.State.Outbox.IsEmpty)
+        {
+            return;
+        }
+
+        if (await record.State.Outbox.DeliverAsync(e => e.DeliverAsync(GrainFactory), e => e.Receiver, logger) > 0)
+        {
+            storedOutboxStale = true;
+        }
+
+        if (!record.State.Outbox.IsEmpty)
+        {
+            if (deliveringEffect)
+            {
+                throw new EffectsPendingException($"{Address} could not deliver {record.State.Outbox.Pending.Count} effect(s); the effect that caused them is to be sent again.");
+            }
+
+            await EnsureWakeAsync(Now + RetryPeriod);
+        }
+    }
+
+    private async Task DeliverLeftoversAsync(CancellationToken cancellationToken)
+    {
+        deliveringEffect = false;
+        await DeliverAsync();
+        if (storedOutboxStale)
+        {
+            await WriteAsync();
+        }
+    }
+
+    private async Task WriteAsync()
+    {
+        try
+        {
+            await record.WriteStateAsync();
+            storedOutboxStale = false;
+        }
+        catch
+        {
+            // What this activation holds may now differ from what is stored: start again from the store.
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
+    /// <summary>Makes sure the wake reminder fires by <paramref name="due"/> (no-op when null or already so).</summary>
+    private async Task EnsureWakeAsync(DateTimeOffset? due)
+    {
+        if (due is not { } at || (wakeKnown && wakeRegisteredFor is { } registered && registered <= at))
+        {
+            return;
+        }
+
+        var dueIn = at - Now;
+        await this.RegisterOrUpdateReminder(WakeReminder, dueIn > TimeSpan.Zero ? dueIn : TimeSpan.Zero, RetryPeriod);
+        wakeRegisteredFor = at;
+        wakeKnown = true;
+    }
+
+    /// <summary>After a wake: removes the reminder when nothing is pending or due, or moves it to the next due time.</summary>
+    private async Task SettleWakeAsync()
+    {
+        if (!record.State.Outbox.IsEmpty)
+        {
+            return;
+        }
+
+        if (DueAt is { } due)
+        {
+            if (due > Now + RetryPeriod)
+            {
+                wakeKnown = false;
+                await EnsureWakeAsync(due);
+            }
+
+            return;
+        }
+
+        if (await this.GetReminder(WakeReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+
+        wakeRegisteredFor = null;
+        wakeKnown = true;
+    }
+
+    private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) =>
+        a is null ? b : b is null ? a : a < b ? a : b;
+}
