@@ -54,6 +54,8 @@ public static class ApiHostingExtensions
         services.AddSingleton<IRateProvider>(sp => sp.GetRequiredService<IOptions<RateOptions>>().Value.Source == "http"
             ? sp.GetRequiredService<HttpRateProvider>()
             : ActivatorUtilities.CreateInstance<StaticRateProvider>(sp));
+        // Invoices are priced at these rates: the one creation path lives with them.
+        services.AddSingleton<CryptoPay.Grains.Invoices.InvoiceCreation>();
         services.Configure<KestrelServerOptions>(o =>
         {
             o.Limits.MaxRequestBodySize = Json.JsonBody.MaxBytes;

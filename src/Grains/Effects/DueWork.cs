@@ -18,7 +18,8 @@ public static class DueWork
         // (0, max] and then the wrap-around range (max, 0]: every hash once.
         var entries = (await reminders.ReadRows(0, uint.MaxValue)).Reminders.Concat((await reminders.ReadRows(uint.MaxValue, 0)).Reminders);
         var due = entries.Where(r => r.ReminderName == EffectGrain<object>.WakeReminder).Select(r => r.GrainId).Distinct().ToList();
-        await Task.WhenAll(due.Select(id => grains.GetGrain<IWakeable>(id).Wake()));
+        await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = EffectOutbox<GrainEffect>.MaxConcurrentReceivers }, async (id, _) =>
+            await grains.GetGrain<IWakeable>(id).Wake());
         return due.Count;
     }
 }

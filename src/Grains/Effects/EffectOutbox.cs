@@ -44,17 +44,21 @@ public sealed class EffectOutbox<TEffect> where TEffect : IGrainEffect
     /// </summary>
     public Task<int> DeliverAsync(Func<TEffect, Task> deliver, ILogger logger) => DeliverAsync(deliver, static _ => "", logger);
 
+    /// <summary>How many receivers one sender delivers to at the same time (a block's thousand payments must not open a thousand database connections at once).</summary>
+    public const int MaxConcurrentReceivers = 32;
+
     /// <summary>
     /// Like <see cref="DeliverAsync(Func{TEffect, Task}, ILogger)"/>, but in order per receiver only: the effects of
-    /// different receivers (<paramref name="receiverOf"/>) are delivered side by side, and a receiver that fails holds
-    /// back only its own later effects.
+    /// different receivers (<paramref name="receiverOf"/>) are delivered side by side, up to
+    /// <see cref="MaxConcurrentReceivers"/> at a time, and a receiver that fails holds back only its own later effects.
     /// </summary>
     public async Task<int> DeliverAsync(Func<TEffect, Task> deliver, Func<TEffect, string> receiverOf, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(deliver);
         ArgumentNullException.ThrowIfNull(receiverOf);
         var delivered = new HashSet<object>(ReferenceEqualityComparer.Instance);
-        var lanes = Pending.ToList().GroupBy(receiverOf, StringComparer.Ordinal).Select(async lane =>
+        var groups = Pending.ToList().GroupBy(receiverOf, StringComparer.Ordinal).ToList();
+        await Parallel.ForEachAsync(groups, new ParallelOptions { MaxDegreeOfParallelism = MaxConcurrentReceivers, TaskScheduler = TaskScheduler.Current }, async (lane, _) =>
         {
             foreach (var effect in lane)
             {
@@ -74,7 +78,6 @@ public sealed class EffectOutbox<TEffect> where TEffect : IGrainEffect
                 }
             }
         });
-        await Task.WhenAll(lanes);
         Pending.RemoveAll(e => delivered.Contains(e));
         return delivered.Count;
     }

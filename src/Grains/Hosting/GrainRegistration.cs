@@ -79,7 +79,6 @@ public static class GrainRegistration
         services.TryAddSingleton(sp => new LiveNetworks(sp.GetRequiredService<ChainsOptions>()));
         services.TryAddSingleton(sp => new DerivedAddressCache(sp.GetService<ILogger<DerivedAddressCache>>()));
         services.TryAddSingleton<DepositAllocation>();
-        services.TryAddSingleton<InvoiceCreation>();
         services.TryAddSingleton<PaymentUris>();
         return services;
     }

@@ -116,7 +116,7 @@ public sealed class EvmDepositTests(EvmDevNodeFixture evm, PostgresFixture postg
         var output = await deposits.OutputAsync("eth", hash, 0);
         Assert.False(output.Credited);
         Assert.Equal([LedgerMovementKind.DepositCredit, LedgerMovementKind.DepositReversal], output.Movements.Select(m => m.Kind));
-        Assert.Equal(1, (await deposits.Cluster.Client.GetGrain<IChainWatcherGrain>("eth").Get()).PaymentsReorged);
+        Assert.Equal(1, (await deposits.Grains.GetGrain<IChainWatcherGrain>("eth").Get()).PaymentsReorged);
     }
 
     [Fact]

@@ -152,7 +152,7 @@ public sealed class LitecoinDepositTests(LitecoinFixture litecoin, PostgresFixtu
     {
         const long amount = 7_000_000;
         var invoice = await deposits.CreateInvoiceAsync(Ltc, "LTC", NewAddress(), amount, requiredConfirmations: 1, expiresIn: TimeSpan.FromMinutes(10));
-        await deposits.Cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(11));
+        await deposits.AdvanceTimeAsync(TimeSpan.FromMinutes(11));
         Assert.Equal(InvoiceStatus.Expired, (await InvoiceAsync(invoice.Id)).Status);
 
         await node.Wallet.SendToAddressAsync(invoice.PaymentMethods[0].Address!, amount);
@@ -195,7 +195,7 @@ public sealed class LitecoinDepositTests(LitecoinFixture litecoin, PostgresFixtu
 
         var expected = invoices.Values.Aggregate(BigInteger.Zero, (sum, i) => sum + DepositCluster.NetOf(i.Amount));
         Assert.Equal((expected, BigInteger.Zero), await deposits.BalanceAsync("LTC"));
-        var snapshot = await LedgerQueries.For(deposits.Store).SnapshotAsync(CancellationToken.None);
+        var snapshot = await deposits.Ledger.SnapshotAsync(CancellationToken.None);
         Assert.Equal(1000, snapshot.Outputs.Count(o => o.Txid == txid && o.Credited && o.Movements.Count == 1));
     }
 
@@ -235,7 +235,7 @@ public sealed class LitecoinDepositTests(LitecoinFixture litecoin, PostgresFixtu
         var recredited = await deposits.OutputAsync(Ltc, txid, again.PaymentMethods[0].Payments[0].OutputIndex);
         Assert.True(recredited.Credited);
         Assert.Equal(3, recredited.Movements.Count);
-        Assert.Equal(1, (await deposits.Cluster.Client.GetGrain<IChainWatcherGrain>(Ltc).Get()).PaymentsReorged);
+        Assert.Equal(1, (await deposits.Grains.GetGrain<IChainWatcherGrain>(Ltc).Get()).PaymentsReorged);
         Assert.Equal(-1, (await node.Rpc.GetBlockAsync(paidIn)).Confirmations);
     }
 
@@ -248,12 +248,12 @@ public sealed class LitecoinDepositTests(LitecoinFixture litecoin, PostgresFixtu
         await node.Wallet.SendToAddressAsync(invoice.PaymentMethods[0].Address!, amount);
         await MineAsync(1);
 
-        await deposits.Cluster.AdvanceTimeAsync(new ChainNetworkOptions().PollInterval);
+        await deposits.AdvanceTimeAsync(new ChainNetworkOptions().PollInterval);
         await deposits.Runner.WhenBackgroundPollsDoneAsync();
-        await deposits.Cluster.RunUntilIdleAsync();
+        await deposits.WakeDueAsync();
 
         Assert.Equal(InvoiceStatus.Confirmed, (await InvoiceAsync(invoice.Id)).Status);
-        var watcher = await deposits.Cluster.Client.GetGrain<IChainWatcherGrain>(Ltc).Get();
+        var watcher = await deposits.Grains.GetGrain<IChainWatcherGrain>(Ltc).Get();
         Assert.Null(watcher.PollClaimedUntil); // the poll's last batch released its claim
         Assert.Equal(await node.Rpc.GetBlockCountAsync(), watcher.Height);
     }

@@ -204,7 +204,7 @@ internal sealed class GatewayCluster : IAsyncDisposable
     public async Task<LedgerSnapshot> LedgerAsync(CancellationToken ct)
     {
         await using var dataSource = NpgsqlDataSource.Create(database);
-        return await LedgerQueries.For(new PostgresGrainStore(dataSource, GrainRegistration.Migrations)).SnapshotAsync(ct);
+        return await new PostgresLedgerQuery(dataSource).SnapshotAsync(ct);
     }
 
     public async ValueTask DisposeAsync()
