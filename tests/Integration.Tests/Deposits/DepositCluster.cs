@@ -5,14 +5,9 @@ using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Grains.Effects;
-using CryptoPay.Grains.Storage;
-using CryptoPay.Silo.Hosting;
-using Microsoft.Extensions.Configuration;
+using CryptoPay.ClusterSupport;
 using Microsoft.Extensions.Time.Testing;
 using Orleans;
-using Orleans.Hosting;
-using Orleans.TestingHost;
 using CryptoPay.TestSupport.Evm;
 using CryptoPay.TestSupport.Litecoin;
 using CryptoPay.TestSupport.Postgres;
@@ -37,68 +32,42 @@ public sealed class DepositCluster : IAsyncDisposable
 {
     public const int FeeBasisPoints = 250;
 
-    // Silo configurators are created by type, so what the silos share with the test is handed over here; the
-    // deposit tests of a collection run one at a time.
-    internal static FakeTimeProvider SiloClock { get; private set; } = new();
-
-    internal static ChainWatchSignals SiloSignals { get; private set; } = new();
-
-    private DepositCluster(TestCluster cluster, FakeTimeProvider clock, ChainWatchRunner runner, ILedgerQuery ledger)
+    private DepositCluster(GatewayGrainCluster cluster, ChainWatchRunner runner)
     {
         Cluster = cluster;
-        Clock = clock;
         Runner = runner;
-        Ledger = ledger;
     }
 
-    public TestCluster Cluster { get; }
+    public GatewayGrainCluster Cluster { get; }
 
-    public FakeTimeProvider Clock { get; }
+    public FakeTimeProvider Clock => Cluster.Clock;
 
-    public IGrainFactory Grains => Cluster.Client;
+    public IGrainFactory Grains => Cluster.Grains;
 
     public ChainWatchRunner Runner { get; }
 
-    public ILedgerQuery Ledger { get; }
+    public ILedgerQuery Ledger => Cluster.Ledger;
 
     public Guid MerchantId { get; } = Guid.NewGuid();
 
     public static async Task<DepositCluster> StartAsync(PostgresFixture postgres, IEnumerable<ChainWatch> watches)
     {
-        var database = await postgres.CreateDatabaseAsync();
-        SiloClock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        SiloSignals = new ChainWatchSignals();
-        var builder = new TestClusterBuilder(2);
-        builder.Options.UseTestClusterMembership = false;
-        builder.Options.ConfigureFileLogging = false;
-        builder.ConfigureHostConfiguration(configuration => configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var signals = new ChainWatchSignals();
+        var cluster = await GatewayGrainCluster.StartAsync(await postgres.CreateDatabaseAsync(), new GatewayGrainClusterOptions
         {
-            ["ConnectionStrings:Postgres"] = database,
-        }));
-        builder.AddSiloBuilderConfigurator<DepositSilo>();
-        builder.AddClientBuilderConfigurator<PostgresClient>();
-        var cluster = builder.Build();
-        await cluster.DeployAsync();
-        var storage = ((InProcessSiloHandle)cluster.Silos[0]).SiloHost.Services.GetRequiredService<ProjectedGrainStorage>();
-        var runner = new ChainWatchRunner(cluster.Client, DepositAddressDirectories.For(storage), watches, SiloSignals);
-        return new DepositCluster(cluster, SiloClock, runner, LedgerQueries.For(storage));
+            Ledger = new LedgerOptions { FeeBasisPoints = FeeBasisPoints },
+            Signals = signals,
+        });
+        return new DepositCluster(cluster, new ChainWatchRunner(cluster.Grains, cluster.Directory, watches, signals));
     }
 
     /// <summary>One poll of the network's node; every effect it caused was delivered before the poll's calls returned.</summary>
     public Task PollAsync(string network) => Runner.PollAsync(network);
 
     /// <summary>Moves the gateway clock and wakes every grain with something due (expiries, polls).</summary>
-    public async Task AdvanceTimeAsync(TimeSpan by)
-    {
-        Clock.Advance(by);
-        await WakeDueAsync();
-    }
+    public Task AdvanceTimeAsync(TimeSpan by) => Cluster.AdvanceTimeAsync(by);
 
-    public async Task WakeDueAsync()
-    {
-        var silo = ((InProcessSiloHandle)Cluster.Silos[0]).SiloHost.Services;
-        await DueWork.WakeAllAsync(silo.GetRequiredService<IReminderTable>(), Grains);
-    }
+    public Task WakeDueAsync() => Cluster.WakeDueAsync();
 
     /// <summary>A live invoice payable with one method, its address assigned to it as the address pool would.</summary>
     public async Task<InvoiceState> CreateInvoiceAsync(
@@ -168,34 +137,7 @@ public sealed class DepositCluster : IAsyncDisposable
         }
         finally
         {
-            await Cluster.StopAllSilosAsync();
             await Cluster.DisposeAsync();
         }
     }
-}
-
-/// <summary>A silo of <see cref="DepositCluster"/>: the operator's hosting on PostgreSQL plus the gateway's grain services.</summary>
-internal sealed class DepositSilo : ISiloConfigurator
-{
-    public void Configure(ISiloBuilder siloBuilder)
-    {
-        siloBuilder.ConfigureCryptoPay(siloBuilder.Configuration);
-        var services = siloBuilder.Services;
-        var postgres = siloBuilder.Configuration.GetConnectionString("Postgres")!;
-        services.AddKeyedSingleton<TimeProvider>(GatewayClock.Key, DepositCluster.SiloClock);
-        services.AddSingleton(new LedgerOptions { FeeBasisPoints = DepositCluster.FeeBasisPoints });
-        services.AddSingleton(DepositCluster.SiloSignals);
-        services.AddSingleton(_ => NpgsqlDataSource.Create(postgres));
-        services.AddCryptoPayGrainServices(sp => sp.GetRequiredService<NpgsqlDataSource>());
-    }
-}
-
-internal sealed class PostgresClient : IClientBuilderConfigurator
-{
-    public void Configure(IConfiguration configuration, IClientBuilder clientBuilder) =>
-        clientBuilder.UseAdoNetClustering(o =>
-        {
-            o.Invariant = OrleansHosting.AdoNetInvariant;
-            o.ConnectionString = configuration.GetConnectionString("Postgres");
-        });
 }

@@ -1,0 +1,155 @@
+using System.Collections.Concurrent;
+using CryptoPay.Grains.Deposits;
+using CryptoPay.Grains.Effects;
+using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Ledger;
+using CryptoPay.Grains.Storage;
+using CryptoPay.Silo.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+using Orleans;
+using Orleans.Hosting;
+using Orleans.TestingHost;
+
+namespace CryptoPay.ClusterSupport;
+
+/// <summary>What the silos of a <see cref="GatewayGrainCluster"/> get beside the operator's hosting.</summary>
+public sealed record GatewayGrainClusterOptions
+{
+    public int Silos { get; init; } = 2;
+
+    public LedgerOptions Ledger { get; init; } = new();
+
+    /// <summary>Handed to the silos' chain watchers (a runner outside the cluster subscribes to it).</summary>
+    public ChainWatchSignals? Signals { get; init; }
+
+    /// <summary>More services for every silo (a webhook sender, test grains' dependencies).</summary>
+    public Action<IServiceCollection>? Services { get; init; }
+}
+
+/// <summary>
+/// An Orleans test cluster of the gateway's grains on a PostgreSQL database: each silo configured by the silo's own
+/// hosting (<see cref="OrleansHosting.ConfigureCryptoPay"/>: ADO.NET clustering, state and reminders on our schema) with
+/// the grains' services and projected storage, and a fake gateway clock the caller moves (Orleans keeps real time).
+/// </summary>
+public sealed class GatewayGrainCluster : IAsyncDisposable
+{
+    private const string ClusterKey = "CryptoPay:TestCluster";
+
+    // Silo configurators are created by type, so each silo finds its cluster's clock and options here by the key its
+    // configuration carries (silos started later, after a kill, too).
+    private static readonly ConcurrentDictionary<string, (FakeTimeProvider Clock, GatewayGrainClusterOptions Options)> Clusters = new();
+
+    private readonly NpgsqlDataSource dataSource;
+
+    private readonly string key;
+
+    private GatewayGrainCluster(string key, TestCluster cluster, FakeTimeProvider clock, NpgsqlDataSource dataSource)
+    {
+        this.key = key;
+        Cluster = cluster;
+        Clock = clock;
+        this.dataSource = dataSource;
+        Storage = new PostgresProjectedGrainStorage(dataSource, GrainRegistration.Projections);
+        Ledger = LedgerQueries.For(Storage);
+    }
+
+    public TestCluster Cluster { get; }
+
+    public FakeTimeProvider Clock { get; }
+
+    public IGrainFactory Grains => Cluster.Client;
+
+    /// <summary>The projected tables, read directly (as the list endpoints read them).</summary>
+    public ProjectedGrainStorage Storage { get; }
+
+    public ILedgerQuery Ledger { get; }
+
+    public IDepositAddressDirectory Directory => DepositAddressDirectories.For(Storage);
+
+    public static async Task<GatewayGrainCluster> StartAsync(string postgres, GatewayGrainClusterOptions? options = null)
+    {
+        options ??= new GatewayGrainClusterOptions();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var key = Guid.NewGuid().ToString("N");
+        Clusters[key] = (clock, options);
+        var builder = new TestClusterBuilder((short)options.Silos);
+        builder.Options.UseTestClusterMembership = false;
+        builder.Options.ConfigureFileLogging = false;
+        builder.ConfigureHostConfiguration(configuration => configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = postgres,
+            [ClusterKey] = key,
+        }));
+        builder.AddSiloBuilderConfigurator<GatewaySilo>();
+        builder.AddClientBuilderConfigurator<PostgresClient>();
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return new GatewayGrainCluster(key, cluster, clock, NpgsqlDataSource.Create(postgres));
+    }
+
+    /// <summary>Moves the gateway clock and runs what became due.</summary>
+    public async Task AdvanceTimeAsync(TimeSpan by)
+    {
+        Clock.Advance(by);
+        await WakeDueAsync();
+    }
+
+    /// <summary>Wakes every grain with a wake reminder: what is due by the gateway clock runs, pending effects are delivered.</summary>
+    public async Task WakeDueAsync()
+    {
+        var silo = ActiveSilo;
+        await DueWork.WakeAllAsync(silo.GetRequiredService<IReminderTable>(), silo.GetRequiredService<IGrainFactory>());
+    }
+
+    /// <summary>
+    /// The grains as a live silo reaches them: after silos were killed, the client may still be waiting to learn of a new
+    /// silo's gateway (its gateway list is refreshed once a minute), while a silo knows its cluster at once.
+    /// </summary>
+    public IGrainFactory SiloGrains => ActiveSilo.GetRequiredService<IGrainFactory>();
+
+    private IServiceProvider ActiveSilo => Cluster.Silos.OfType<InProcessSiloHandle>().First(s => s.IsActive).SiloHost.Services;
+
+    public async ValueTask DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+        await dataSource.DisposeAsync();
+        Clusters.TryRemove(key, out _);
+    }
+
+    private sealed class GatewaySilo : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            var (clock, options) = Clusters.TryGetValue(siloBuilder.Configuration[ClusterKey] ?? "", out var cluster)
+                ? cluster
+                : throw new InvalidOperationException("Silos of a GatewayGrainCluster start through GatewayGrainCluster.StartAsync.");
+            var postgres = siloBuilder.Configuration.GetConnectionString("Postgres")!;
+            siloBuilder.ConfigureCryptoPay(siloBuilder.Configuration);
+            var services = siloBuilder.Services;
+            services.AddKeyedSingleton<TimeProvider>(GatewayClock.Key, clock);
+            services.AddSingleton(options.Ledger);
+            if (options.Signals is { } signals)
+            {
+                services.AddSingleton(signals);
+            }
+
+            services.AddSingleton(_ => NpgsqlDataSource.Create(postgres));
+            services.AddCryptoPayGrainServices(sp => sp.GetRequiredService<NpgsqlDataSource>());
+            options.Services?.Invoke(services);
+        }
+    }
+
+    private sealed class PostgresClient : IClientBuilderConfigurator
+    {
+        public void Configure(IConfiguration configuration, IClientBuilder clientBuilder) =>
+            clientBuilder.UseAdoNetClustering(o =>
+            {
+                o.Invariant = OrleansHosting.AdoNetInvariant;
+                o.ConnectionString = configuration.GetConnectionString("Postgres");
+            });
+    }
+}
