@@ -1,5 +1,6 @@
 using System.Numerics;
 using CryptoPay.Grains.Catalog;
+using CryptoPay.Grains.Effects;
 using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Idempotency;
 using CryptoPay.Grains.Invoices;
@@ -107,6 +108,29 @@ public sealed class InvoiceGrainTests : IAsyncLifetime
         Assert.Equal(InvoiceStatus.Confirmed, late.Status);
         Assert.Equal(InvoiceException.PaidLate, late.Exception);
         Assert.Equal(method.AmountUnits, late.PaymentMethods[0].PaidUnits);
+    }
+
+    [Fact]
+    public async Task A_chain_report_delivered_twice_is_applied_once_and_a_stale_removal_does_not_undo_a_newer_payment()
+    {
+        // The runtime delivered each chain message once; on Orleans a sender may deliver an effect again, and the
+        // invoice recognises it by its sender and number.
+        var invoice = await CreateAsync(Spec(Guid.NewGuid()));
+        var grain = cluster.Grains.GetGrain<IInvoiceGrain>(invoice.Id);
+        var address = invoice.PaymentMethods[0].Address!;
+        var observed = new ObservePayment(invoice.Id, new PaymentObservation(address, "aa01", 0, 40_000_000, 0)) { Sender = "test/chain", Sequence = 1 };
+        await grain.Observe(observed);
+        await grain.Observe(observed);
+        Assert.Equal(new BigInteger(40_000_000), (await grain.Get())!.PaymentMethods[0].PaidUnits);
+
+        var removal = new RemovePaymentEffect(invoice.Id, "aa01", 0) { Sender = "test/chain", Sequence = 2 };
+        await grain.Remove(removal);
+        Assert.Empty((await grain.Get())!.PaymentMethods[0].Payments);
+
+        await grain.Observe(observed with { Sequence = 3 });
+        await grain.Remove(removal);
+        var after = (await grain.Get())!;
+        Assert.Equal(("aa01", new BigInteger(40_000_000)), (Assert.Single(after.PaymentMethods[0].Payments).Txid, after.PaymentMethods[0].PaidUnits));
     }
 
     [Fact]
