@@ -86,10 +86,10 @@ public abstract class LedgerExplorationTests : LedgerClusterTests
             }
             else
             {
-                // The sender writes, then dies before delivering: its wake reminder delivers.
+                // The sender writes, then dies before or after delivering: its next activation or wake reminder delivers (again).
                 var output = outputs[random.Next(outputs.Count)];
                 output.Credited = true;
-                await Cluster.Grains.GetGrain<ILedgerSenderGrain>($"sender-{sender}").CommitCreditAndCrash(output.Credit, 2);
+                await Cluster.Grains.GetGrain<ILedgerSenderGrain>($"sender-{sender}").CommitCreditAndCrash(output.Credit, 2, afterDelivering: random.Next(2) == 0);
                 await Cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(1));
             }
 

@@ -35,10 +35,11 @@ public interface ILedgerSenderGrain : IGrainWithStringKey, IWakeable
     Task SendReverse(DepositCredit credit);
 
     /// <summary>
-    /// Writes credit effects and dies before delivering them (a silo killed after its commit): the wake reminder is
-    /// registered before the write, as <see cref="EffectGrain{TState}"/> does, and the activation is dropped.
+    /// Writes credit effects and dies (a silo killed after its commit): before delivering them (the wake reminder is
+    /// registered before the write, as <see cref="EffectGrain{TState}"/> does), or after delivering them but before
+    /// writing that they were (so the next activation delivers them again). The activation is dropped either way.
     /// </summary>
-    Task CommitCreditAndCrash(DepositCredit credit, int copies);
+    Task CommitCreditAndCrash(DepositCredit credit, int copies, bool afterDelivering);
 }
 
 [GrainType("test-ledger-sender")]
@@ -73,7 +74,7 @@ public sealed class LedgerSenderGrain : EffectGrain<LedgerSenderState>, ILedgerS
         await SaveAsync();
     }
 
-    public async Task CommitCreditAndCrash(DepositCredit credit, int copies)
+    public async Task CommitCreditAndCrash(DepositCredit credit, int copies, bool afterDelivering)
     {
         for (var i = 0; i < copies; i++)
         {
@@ -81,8 +82,17 @@ public sealed class LedgerSenderGrain : EffectGrain<LedgerSenderState>, ILedgerS
             Send(new CreditOutput(credit));
         }
 
-        await this.RegisterOrUpdateReminder(WakeReminder, RetryPeriod, RetryPeriod);
-        await record.WriteStateAsync();
+        if (afterDelivering)
+        {
+            // Written with the effects, delivered; the write that empties the stored outbox never happens.
+            await SaveAsync();
+        }
+        else
+        {
+            await this.RegisterOrUpdateReminder(WakeReminder, RetryPeriod, RetryPeriod);
+            await record.WriteStateAsync();
+        }
+
         DeactivateOnIdle();
     }
 }

@@ -91,14 +91,17 @@ public abstract class MerchantBalanceTests : LedgerClusterTests
         Assert.Equal((BigInteger.Zero, 2L), (balance.Available, balance.MovementCount));
     }
 
-    [Fact]
-    public async Task A_credit_committed_by_a_sender_that_died_before_delivering_is_delivered_by_its_reminder_once()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_credit_committed_by_a_sender_that_died_before_or_after_delivering_is_credited_once(bool afterDelivering)
     {
         // The old test killed the sender's silo after its commit; here the sender writes its effect and loses its
-        // activation before delivering it. Its wake reminder redelivers; a new credit after that is not applied twice.
+        // activation before delivering it (its wake reminder delivers) or after (its next activation delivers the
+        // same effect again). A new credit after that is not applied twice either.
         var credit = Deposit(Guid.NewGuid(), 1_000, asset: "BTC", network: "btc");
-        await Cluster.Grains.GetGrain<ILedgerSenderGrain>("dying").CommitCreditAndCrash(credit, 1);
-        Assert.Equal(0, (await BalanceAsync(credit)).MovementCount);
+        await Cluster.Grains.GetGrain<ILedgerSenderGrain>("dying").CommitCreditAndCrash(credit, 1, afterDelivering);
+        Assert.Equal(afterDelivering ? 1 : 0, (await BalanceAsync(credit)).MovementCount);
         await Cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(1));
         await Cluster.Grains.GetGrain<ILedgerSenderGrain>("dying").SendCredit(credit, 1);
         await Cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(1));
