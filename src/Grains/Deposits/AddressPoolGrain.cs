@@ -34,9 +34,12 @@ public sealed record AddressPoolState
 public sealed record PooledAddress([property: Id(0)] string Network, [property: Id(1)] string Address, [property: Id(2)] long Index, [property: Id(3)] string AccountKeyId);
 
 /// <summary>The network is not configured and enabled for live invoices on this gateway.</summary>
+[GenerateSerializer]
+[Alias("cryptopay.network-not-configured")]
 public sealed class NetworkNotConfiguredException(string network)
     : InvalidOperationException($"The {network} network is not configured for live payments on this gateway.")
 {
+    [Id(0)]
     public string Network { get; } = network;
 }
 

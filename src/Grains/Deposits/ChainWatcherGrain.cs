@@ -136,6 +136,8 @@ public interface IChainWatcherGrain : IGrainWithStringKey, IWakeable
     Task<ChainWatcherState> Get();
 }
 
+[GenerateSerializer]
+[Alias("cryptopay.chain-continuity")]
 public sealed class ChainContinuityException(string message) : Exception(message);
 
 /// <summary>

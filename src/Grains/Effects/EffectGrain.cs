@@ -39,6 +39,8 @@ public interface IWakeable : IGrain
 }
 
 /// <summary>The effects of this call could not all be delivered; the sender keeps the effect that caused them and sends it again.</summary>
+[GenerateSerializer]
+[Alias("cryptopay.effects-pending")]
 public sealed class EffectsPendingException(string message) : Exception(message);
 
 /// <summary>

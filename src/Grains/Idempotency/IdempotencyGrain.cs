@@ -6,6 +6,8 @@ using Orleans.Runtime;
 namespace CryptoPay.Grains.Idempotency;
 
 /// <summary>An Idempotency-Key reached an object that another request created with it.</summary>
+[GenerateSerializer]
+[Alias("cryptopay.idempotency-key-reused")]
 public sealed class IdempotencyKeyReusedException(string message) : Exception(message);
 
 public enum IdempotencyOutcome

@@ -13,6 +13,8 @@ using Orleans.Runtime;
 namespace CryptoPay.Grains.Invoices;
 
 /// <summary>The state change asked for is not possible from the invoice's current status.</summary>
+[GenerateSerializer]
+[Alias("cryptopay.invalid-invoice-transition")]
 public sealed class InvalidInvoiceTransitionException(string message) : Exception(message);
 
 /// <summary>An output seen on a chain paying one of the invoice's addresses.</summary>

@@ -7,8 +7,11 @@ using Orleans;
 namespace CryptoPay.Grains.Ledger;
 
 /// <summary>An impossible ledger state, detected at once; the message names the invariant broken.</summary>
+[GenerateSerializer]
+[Alias("cryptopay.ledger-invariant")]
 public sealed class LedgerInvariantException(string invariant, string detail) : Exception($"Ledger invariant '{invariant}' broken: {detail}")
 {
+    [Id(0)]
     public string Invariant { get; } = invariant;
 }
 

@@ -4,8 +4,6 @@ using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.Tests.Ledger;
-using CryptoPay.Runtime.Storage;
-using CryptoPay.Runtime.Storage.Memory;
 
 namespace CryptoPay.Grains.Tests.Deposits;
 
@@ -18,9 +16,7 @@ public sealed class ChainWatcherTests : LedgerClusterTests
     private const string Net = "ltc";
     private static readonly string Address = "rltc1qw508d6qejxtdg4y5r3zarvary0c5xw7kgmn4n9";
 
-    protected override Task<IGrainStore> CreateStoreAsync() => Task.FromResult<IGrainStore>(new MemoryGrainStore());
-
-    private IChainWatcherGrain Watcher => Cluster.Client.GetGrain<IChainWatcherGrain>(Net);
+    private IChainWatcherGrain Watcher => Cluster.Grains.GetGrain<IChainWatcherGrain>(Net);
 
     private static string Hash(string name) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)));
 
@@ -31,14 +27,14 @@ public sealed class ChainWatcherTests : LedgerClusterTests
     {
         var cursor = await Watcher.GetCursor();
         var outcome = await Watcher.Record(new ChainBatch(cursor.Height, cursor.TipHash, forkHeight, fork is null ? null : Hash(fork), blocks, mempool ?? [], 10, true));
-        await Cluster.RunUntilIdleAsync();
+        await Cluster.RunDueWorkAsync();
         return outcome;
     }
 
     private async Task<InvoiceState> CreateInvoiceAsync(long amountUnits, int required)
     {
-        var now = Cluster.Time.GetUtcNow();
-        return await Cluster.Client.GetGrain<IInvoiceGrain>(Guid.NewGuid()).Create(new InvoiceSpec
+        var now = Cluster.Clock.GetUtcNow();
+        return await Cluster.Grains.GetGrain<IInvoiceGrain>(Guid.NewGuid()).Create(new InvoiceSpec
         {
             MerchantId = Guid.NewGuid(),
             Mode = Mode.Live,
@@ -59,12 +55,12 @@ public sealed class ChainWatcherTests : LedgerClusterTests
     }
 
     private async Task<MerchantBalanceState> BalanceOf(InvoiceState invoice) =>
-        await Cluster.Client.GetGrain<IMerchantBalanceGrain>(LedgerKeys.Balance(invoice.Spec.MerchantId, Mode.Live, "LTC")).Get();
+        await Cluster.Grains.GetGrain<IMerchantBalanceGrain>(LedgerKeys.Balance(invoice.Spec.MerchantId, Mode.Live, "LTC")).Get();
 
     [Fact]
     public async Task A_poll_tick_on_a_silo_that_cannot_poll_claims_nothing()
     {
-        // This cluster's silos run no chain watch runner (no watchers role): a claim would stall the network.
+        // This cluster's silo runs no chain watch runner (no watchers role): a claim would stall the network.
         await Watcher.Start(TimeSpan.FromSeconds(5));
         await Cluster.AdvanceTimeAsync(TimeSpan.FromSeconds(11));
         Assert.Null((await Watcher.Get()).PollClaimedUntil);
@@ -90,25 +86,25 @@ public sealed class ChainWatcherTests : LedgerClusterTests
         await RecordAsync(9, "b9", [Mined(10, "b10", "b9")]);
 
         await RecordAsync(10, "b10", [], mempool: [payment]);
-        Assert.Equal(InvoiceStatus.Confirming, (await Cluster.Client.GetGrain<IInvoiceGrain>(invoice.Id).Get())!.Status);
+        Assert.Equal(InvoiceStatus.Confirming, (await Cluster.Grains.GetGrain<IInvoiceGrain>(invoice.Id).Get())!.Status);
         Assert.Equal(new BigInteger(1_000_000), (await BalanceOf(invoice)).Pending);
 
         await RecordAsync(10, "b10", [Mined(11, "b11", "b10", payment), Mined(12, "b12", "b11")]);
-        var confirmed = (await Cluster.Client.GetGrain<IInvoiceGrain>(invoice.Id).Get())!;
+        var confirmed = (await Cluster.Grains.GetGrain<IInvoiceGrain>(invoice.Id).Get())!;
         Assert.Equal((InvoiceStatus.Confirmed, 2), (confirmed.Status, confirmed.PaymentMethods[0].Payments[0].Confirmations));
         var credited = await BalanceOf(invoice);
         Assert.Equal((1_000_000 - 25_000, BigInteger.Zero), ((long)credited.Available, credited.Pending));
 
         // Blocks 11 and 12 replaced by a chain without the payment, which is back in the mempool.
         await RecordAsync(10, "b10", [Mined(11, "c11", "b10"), Mined(12, "c12", "c11"), Mined(13, "c13", "c12")], mempool: [payment]);
-        var unconfirmed = (await Cluster.Client.GetGrain<IInvoiceGrain>(invoice.Id).Get())!;
+        var unconfirmed = (await Cluster.Grains.GetGrain<IInvoiceGrain>(invoice.Id).Get())!;
         Assert.Equal((InvoiceStatus.Confirming, InvoiceException.Reorged, 0), (unconfirmed.Status, unconfirmed.Exception, unconfirmed.PaymentMethods[0].Payments[0].Confirmations));
         var reversed = await BalanceOf(invoice);
         Assert.Equal((BigInteger.Zero, new BigInteger(1_000_000)), (reversed.Available, reversed.Pending));
 
         // Then it leaves the mempool without a block (replaced): gone from the invoice and from the pending balance.
         await RecordAsync(13, "c13", [Mined(14, "c14", "c13")], mempool: []);
-        var gone = (await Cluster.Client.GetGrain<IInvoiceGrain>(invoice.Id).Get())!;
+        var gone = (await Cluster.Grains.GetGrain<IInvoiceGrain>(invoice.Id).Get())!;
         Assert.Equal((InvoiceStatus.Pending, InvoiceException.Reorged), (gone.Status, gone.Exception));
         Assert.Empty(gone.PaymentMethods[0].Payments);
         var after = await BalanceOf(invoice);

@@ -2,21 +2,18 @@ using CryptoPay.Chains.Addresses;
 using CryptoPay.Grains.Deposits;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.Tests.Ledger;
-using CryptoPay.Runtime.Storage;
-using CryptoPay.Runtime.Storage.Memory;
 using CryptoPay.TestSupport.Postgres;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace CryptoPay.Grains.Tests.Deposits;
 
-public sealed class MemoryDepositAddressTests : DepositAddressTests
-{
-    protected override Task<IGrainStore> CreateStoreAsync() => Task.FromResult<IGrainStore>(new MemoryGrainStore());
-}
+public sealed class MemoryDepositAddressTests : DepositAddressTests;
 
 [Collection("postgres")]
 public sealed class PostgresDepositAddressTests(PostgresFixture postgres) : DepositAddressTests
 {
-    protected override Task<IGrainStore> CreateStoreAsync() => PostgresStoreAsync(postgres);
+    protected override Task<NpgsqlDataSource?> CreateDataSourceAsync() => PostgresDataSourceAsync(postgres);
 }
 
 /// <summary>An address is assigned to one invoice only, and the directory finds it by any spelling.</summary>
@@ -39,7 +36,7 @@ public abstract class DepositAddressTests : LedgerClusterTests
     };
 
     private IDepositAddressGrain Grain(string network, string address) =>
-        Cluster.Client.GetGrain<IDepositAddressGrain>(DepositAddressKeys.Of(network, address));
+        Cluster.Grains.GetGrain<IDepositAddressGrain>(DepositAddressKeys.Of(network, address));
 
     [Fact]
     public async Task An_address_belongs_to_the_first_invoice_it_is_assigned_to()
@@ -74,7 +71,7 @@ public abstract class DepositAddressTests : LedgerClusterTests
         await Grain("tron", tron).Assign(Assignment("tron", tron, tronInvoice, "usdt_tron", "USDT"));
         await Grain("ltc", LtcAddress).Assign(Assignment("ltc", LtcAddress, ltcInvoice, "ltc_ltc", "LTC"));
 
-        var directory = DepositAddressDirectories.For(Store);
+        var directory = Cluster.Services.GetRequiredService<IDepositAddressDirectory>();
         var evm = await directory.FindAsync("eth", [EvmAddress.ToLowerInvariant(), "0x0000000000000000000000000000000000000001"], default);
         Assert.Equal(evmInvoice, Assert.Single(evm).InvoiceId);
         Assert.Equal(EvmAddress, evm[0].Address);

@@ -3,6 +3,7 @@ using CryptoPay.Grains.Storage;
 using CryptoPay.Grains.Tests.Effects;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Npgsql;
 using Orleans;
 using Orleans.Hosting;
 using Orleans.TestingHost;
@@ -34,7 +35,7 @@ public sealed class OrleansCluster : IAsyncLifetime
             silo.AddMemoryGrainStorageAsDefault();
             silo.UseInMemoryReminderService();
             silo.Services.AddKeyedSingleton<TimeProvider>(GatewayClock.Key, Clock);
-            silo.Services.AddProjectedGrainStorage(null, [EffectReceiverGrain.Projection]);
+            silo.Services.AddProjectedGrainStorage((NpgsqlDataSource?)null, [EffectReceiverGrain.Projection]);
         });
         cluster = builder.Build();
         await cluster.DeployAsync();

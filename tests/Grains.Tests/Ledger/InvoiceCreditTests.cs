@@ -1,23 +1,20 @@
 using System.Numerics;
+using CryptoPay.Grains.Effects;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.Sandbox;
-using CryptoPay.Runtime.Storage;
-using CryptoPay.Runtime.Storage.Memory;
 using CryptoPay.TestSupport.Postgres;
+using Npgsql;
 
 namespace CryptoPay.Grains.Tests.Ledger;
 
-public sealed class MemoryInvoiceCreditTests : InvoiceCreditTests
-{
-    protected override Task<IGrainStore> CreateStoreAsync() => Task.FromResult<IGrainStore>(new MemoryGrainStore());
-}
+public sealed class MemoryInvoiceCreditTests : InvoiceCreditTests;
 
 [Collection("postgres")]
 public sealed class PostgresInvoiceCreditTests(PostgresFixture postgres) : InvoiceCreditTests
 {
-    protected override Task<IGrainStore> CreateStoreAsync() => PostgresStoreAsync(postgres);
+    protected override Task<NpgsqlDataSource?> CreateDataSourceAsync() => PostgresDataSourceAsync(postgres);
 }
 
 /// <summary>Invoices credit their merchant's balance from the turn that confirms them, once per counted output.</summary>
@@ -25,9 +22,9 @@ public abstract class InvoiceCreditTests : LedgerClusterTests
 {
     private async Task<InvoiceState> CreateAsync(Guid merchant)
     {
-        var now = Cluster.Time.GetUtcNow();
+        var now = Cluster.Clock.GetUtcNow();
         var id = Guid.NewGuid();
-        return await Cluster.Client.GetGrain<IInvoiceGrain>(id).Create(new InvoiceSpec
+        return await Cluster.Grains.GetGrain<IInvoiceGrain>(id).Create(new InvoiceSpec
         {
             MerchantId = merchant,
             Mode = Mode.Test,
@@ -48,10 +45,10 @@ public abstract class InvoiceCreditTests : LedgerClusterTests
     }
 
     private Task<MerchantBalanceState> BalanceAsync(Guid merchant) =>
-        Cluster.Client.GetGrain<IMerchantBalanceGrain>(LedgerKeys.Balance(merchant, Mode.Test, "USDT-SANDBOX")).Get();
+        Cluster.Grains.GetGrain<IMerchantBalanceGrain>(LedgerKeys.Balance(merchant, Mode.Test, "USDT-SANDBOX")).Get();
 
     private async Task PayAsync(InvoiceState invoice, BigInteger units) =>
-        await Cluster.Client.GetGrain<ISandboxChainGrain>(SandboxChainGrain.Key).Pay(invoice.Id, invoice.PaymentMethods[0].Address!, units);
+        await Cluster.Grains.GetGrain<ISandboxChainGrain>(SandboxChainGrain.Key).Pay(invoice.Id, invoice.PaymentMethods[0].Address!, units);
 
     [Fact]
     public async Task A_confirmed_invoice_credits_each_output_once_and_a_late_payment_once_it_confirms()
@@ -60,29 +57,31 @@ public abstract class InvoiceCreditTests : LedgerClusterTests
         var invoice = await CreateAsync(merchant);
         await PayAsync(invoice, 40_000_000);
         await PayAsync(invoice, 60_000_000);
-        await Cluster.RunUntilIdleAsync();
+        await Cluster.RunDueWorkAsync();
         Assert.Equal(BigInteger.Zero, (await BalanceAsync(merchant)).Available);
 
         await Cluster.AdvanceTimeAsync(Block);
-        var confirmed = (await Cluster.Client.GetGrain<IInvoiceGrain>(invoice.Id).Get())!;
+        var confirmed = (await Cluster.Grains.GetGrain<IInvoiceGrain>(invoice.Id).Get())!;
         Assert.Equal(InvoiceStatus.Confirmed, confirmed.Status);
         var balance = await BalanceAsync(merchant);
         Assert.Equal((new BigInteger(97_500_000), 2L), (balance.Available, balance.MovementCount));
 
-        // The chain reports the same confirmations again: nothing more is credited.
+        // The chain reports more confirmations, and the same report is delivered twice: nothing more is credited.
         foreach (var payment in confirmed.PaymentMethods[0].Payments)
         {
-            await Cluster.Client.GetGrain<IInvoiceGrain>(invoice.Id).UpdateConfirmations(payment.Txid, payment.OutputIndex, 2);
+            var report = Direct(new SetConfirmations(invoice.Id, payment.Txid, payment.OutputIndex, 2));
+            await Cluster.Grains.GetGrain<IInvoiceGrain>(invoice.Id).Confirm(report);
+            await Cluster.Grains.GetGrain<IInvoiceGrain>(invoice.Id).Confirm(report);
         }
 
-        await Cluster.RunUntilIdleAsync();
+        await Cluster.RunDueWorkAsync();
         Assert.Equal(2L, (await BalanceAsync(merchant)).MovementCount);
 
         var late = await CreateAsync(merchant);
         await Cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(31));
         await PayAsync(late, 100_000_000);
         await Cluster.AdvanceTimeAsync(Block);
-        var paidLate = (await Cluster.Client.GetGrain<IInvoiceGrain>(late.Id).Get())!;
+        var paidLate = (await Cluster.Grains.GetGrain<IInvoiceGrain>(late.Id).Get())!;
         Assert.Equal((InvoiceStatus.Confirmed, InvoiceException.PaidLate), (paidLate.Status, paidLate.Exception));
         Assert.Equal(new BigInteger(97_500_000 * 2), (await BalanceAsync(merchant)).Available);
     }
@@ -99,7 +98,7 @@ public abstract class InvoiceCreditTests : LedgerClusterTests
         Assert.Equal((BigInteger.Zero, new BigInteger(40_000_000)), (waiting.Available, waiting.Pending));
 
         await Cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(30));
-        var partial = (await Cluster.Client.GetGrain<IInvoiceGrain>(invoice.Id).Get())!;
+        var partial = (await Cluster.Grains.GetGrain<IInvoiceGrain>(invoice.Id).Get())!;
         Assert.Equal((InvoiceStatus.PaidPartial, InvoiceException.Underpaid), (partial.Status, partial.Exception));
         var afterExpiry = await BalanceAsync(merchant);
         Assert.Equal((new BigInteger(39_000_000), BigInteger.Zero), (afterExpiry.Available, afterExpiry.Pending));
@@ -107,10 +106,10 @@ public abstract class InvoiceCreditTests : LedgerClusterTests
         // An unpaid invoice that expired and then receives too little becomes paid_partial, and that money is credited too.
         var expired = await CreateAsync(merchant);
         await Cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(31));
-        Assert.Equal(InvoiceStatus.Expired, (await Cluster.Client.GetGrain<IInvoiceGrain>(expired.Id).Get())!.Status);
+        Assert.Equal(InvoiceStatus.Expired, (await Cluster.Grains.GetGrain<IInvoiceGrain>(expired.Id).Get())!.Status);
         await PayAsync(expired, 10_000_000);
         await Cluster.AdvanceTimeAsync(Block);
-        var latePartial = (await Cluster.Client.GetGrain<IInvoiceGrain>(expired.Id).Get())!;
+        var latePartial = (await Cluster.Grains.GetGrain<IInvoiceGrain>(expired.Id).Get())!;
         Assert.Equal((InvoiceStatus.PaidPartial, InvoiceException.PaidLate), (latePartial.Status, latePartial.Exception));
         Assert.Equal(new BigInteger(39_000_000 + 9_750_000), (await BalanceAsync(merchant)).Available);
     }

@@ -1,68 +1,138 @@
+using CryptoPay.Grains.Effects;
 using CryptoPay.Grains.Hosting;
-using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Sandbox;
-using CryptoPay.Runtime.Grains;
-using CryptoPay.Runtime.Storage;
+using CryptoPay.Grains.Storage;
+using CryptoPay.Grains.Tests.Hosting;
 using CryptoPay.Runtime.Storage.Postgres;
-using CryptoPay.Runtime.Testing;
 using CryptoPay.TestSupport.Postgres;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
+using Orleans;
+using Orleans.Runtime;
 
 namespace CryptoPay.Grains.Tests.Ledger;
 
 [CollectionDefinition("postgres")]
 public sealed class PostgresCollection : ICollectionFixture<PostgresFixture>;
 
-/// <summary>Sends ledger messages from inside its turns, as the invoice grain does, so they commit iff the turn did.</summary>
-[GrainType("test-ledger-sender")]
-public interface ILedgerSenderGrain : IGrainWithStringKey
+[GenerateSerializer]
+[Alias("test.ledger-sender-state")]
+public sealed class LedgerSenderState
 {
+    [Id(0)]
+    public int Sent { get; set; }
+}
+
+/// <summary>Sends ledger effects from its own writes, as the invoice grain does, so they are delivered iff the write happened.</summary>
+[Alias("test.ledger-sender")]
+public interface ILedgerSenderGrain : IGrainWithStringKey, IWakeable
+{
+    /// <summary>Sends <paramref name="copies"/> credit effects for the output (each a new effect, as repeated chain reports are).</summary>
     Task SendCredit(DepositCredit credit, int copies);
 
     Task SendReverse(DepositCredit credit);
+
+    /// <summary>
+    /// Writes credit effects and dies (a silo killed after its commit): before delivering them (the wake reminder is
+    /// registered before the write, as <see cref="EffectGrain{TState}"/> does), or after delivering them but before
+    /// writing that they were (so the next activation delivers them again). The activation is dropped either way.
+    /// </summary>
+    Task CommitCreditAndCrash(DepositCredit credit, int copies, bool afterDelivering);
 }
 
-public sealed class LedgerSenderGrain : Grain, ILedgerSenderGrain
+[GrainType("test-ledger-sender")]
+public sealed class LedgerSenderGrain : EffectGrain<LedgerSenderState>, ILedgerSenderGrain
 {
+    private readonly IPersistentState<GrainRecord<LedgerSenderState>> record;
+
+    public LedgerSenderGrain(
+        [PersistentState("test-ledger-sender")] IPersistentState<GrainRecord<LedgerSenderState>> record,
+        [FromKeyedServices(GatewayClock.Key)] TimeProvider clock,
+        ILogger<LedgerSenderGrain> logger)
+        : base(record, clock, logger)
+    {
+        this.record = record;
+    }
+
     public async Task SendCredit(DepositCredit credit, int copies)
     {
         for (var i = 0; i < copies; i++)
         {
-            await Send<ILedgerOutputGrain>(credit.OutputKey).Credit(credit);
+            State.Sent++;
+            Send(new CreditOutput(credit));
         }
+
+        await SaveAsync();
     }
 
-    public async Task SendReverse(DepositCredit credit) => await Send<ILedgerOutputGrain>(credit.OutputKey).Reverse();
+    public async Task SendReverse(DepositCredit credit)
+    {
+        State.Sent++;
+        Send(new ReverseOutput(credit.OutputKey));
+        await SaveAsync();
+    }
+
+    public async Task CommitCreditAndCrash(DepositCredit credit, int copies, bool afterDelivering)
+    {
+        for (var i = 0; i < copies; i++)
+        {
+            State.Sent++;
+            Send(new CreditOutput(credit));
+        }
+
+        if (afterDelivering)
+        {
+            // Written with the effects, delivered; the write that empties the stored outbox never happens.
+            await SaveAsync();
+        }
+        else
+        {
+            await this.RegisterOrUpdateReminder(WakeReminder, RetryPeriod, RetryPeriod);
+            await record.WriteStateAsync();
+        }
+
+        DeactivateOnIdle();
+    }
 }
 
-/// <summary>A two-silo cluster on one store with the gateway's grains, a 2.5 % fee, and the ledger checked when it ends.</summary>
+/// <summary>
+/// A cluster with the gateway's grains, a 2.5 % fee and a 5 s sandbox block, on memory or PostgreSQL projected storage;
+/// the ledger is checked when it ends.
+/// </summary>
 public abstract class LedgerClusterTests : IAsyncLifetime
 {
     public const int FeeBasisPoints = 250;
     public static readonly TimeSpan Block = TimeSpan.FromSeconds(5);
 
-    protected TestCluster Cluster { get; private set; } = null!;
+    private static long directSequence;
+    private NpgsqlDataSource? dataSource;
 
-    protected IGrainStore Store { get; private set; } = null!;
+    protected GatewayCluster Cluster { get; private set; } = null!;
 
-    protected abstract Task<IGrainStore> CreateStoreAsync();
+    /// <summary>The PostgreSQL database of this test, migrated; null: the projected storage is in memory.</summary>
+    protected virtual Task<NpgsqlDataSource?> CreateDataSourceAsync() => Task.FromResult<NpgsqlDataSource?>(null);
 
-    protected static async Task<IGrainStore> PostgresStoreAsync(PostgresFixture postgres) =>
-        new PostgresGrainStore(NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync()), GrainRegistration.Migrations);
+    protected static async Task<NpgsqlDataSource?> PostgresDataSourceAsync(PostgresFixture postgres)
+    {
+        var source = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
+        await PostgresMigrator.ApplyAsync(source, GrainRegistration.Migrations, CancellationToken.None);
+        return source;
+    }
+
+    /// <summary>Stamps an effect as the test's own (sender "test/direct"), numbered after every one before it: deliver it again to redeliver it.</summary>
+    protected static T Direct<T>(T effect) where T : GrainEffect =>
+        effect with { Sender = "test/direct", Sequence = Interlocked.Increment(ref directSequence) };
 
     public async Task InitializeAsync()
     {
-        Store = await CreateStoreAsync();
-        Cluster = await TestCluster.StartAsync(new TestClusterOptions
+        dataSource = await CreateDataSourceAsync();
+        Cluster = await GatewayCluster.StartAsync(new GatewayClusterOptions
         {
-            Silos = 2,
-            Store = Store,
-            Grains = r => r.AddCryptoPayGrains().Add<ILedgerSenderGrain, LedgerSenderGrain>(),
-            Services = s => s
-                .AddSingleton(new LedgerOptions { FeeBasisPoints = FeeBasisPoints })
-                .AddSingleton(new SandboxChainOptions { BlockInterval = Block }),
+            DataSource = dataSource,
+            Ledger = new LedgerOptions { FeeBasisPoints = FeeBasisPoints },
+            Sandbox = new SandboxChainOptions { BlockInterval = Block },
         });
     }
 
@@ -70,15 +140,15 @@ public abstract class LedgerClusterTests : IAsyncLifetime
     {
         try
         {
-            await Cluster.RunUntilIdleAsync();
-            await LedgerInvariants.CheckAsync(Store);
+            await Cluster.RunDueWorkAsync();
+            await LedgerInvariants.CheckAsync(Cluster.Ledger);
         }
         finally
         {
             await Cluster.DisposeAsync();
-            if (Store is PostgresGrainStore postgres)
+            if (dataSource is not null)
             {
-                await postgres.DataSource.DisposeAsync();
+                await dataSource.DisposeAsync();
             }
         }
     }

@@ -1,21 +1,18 @@
 using System.Numerics;
+using CryptoPay.Grains.Effects;
 using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Storage;
-using CryptoPay.Runtime.Storage.Memory;
 using CryptoPay.TestSupport.Postgres;
+using Npgsql;
 
 namespace CryptoPay.Grains.Tests.Ledger;
 
-public sealed class MemoryMerchantBalanceTests : MerchantBalanceTests
-{
-    protected override Task<IGrainStore> CreateStoreAsync() => Task.FromResult<IGrainStore>(new MemoryGrainStore());
-}
+public sealed class MemoryMerchantBalanceTests : MerchantBalanceTests;
 
 [Collection("postgres")]
 public sealed class PostgresMerchantBalanceTests(PostgresFixture postgres) : MerchantBalanceTests
 {
-    protected override Task<IGrainStore> CreateStoreAsync() => PostgresStoreAsync(postgres);
+    protected override Task<NpgsqlDataSource?> CreateDataSourceAsync() => PostgresDataSourceAsync(postgres);
 }
 
 /// <summary>Crediting, de-duplication, reversal and the fee split, on both stores; the ledger invariants are checked after each test.</summary>
@@ -25,17 +22,17 @@ public abstract class MerchantBalanceTests : LedgerClusterTests
         new(merchant, mode, network, asset, txid ?? Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()), index, units, Guid.NewGuid());
 
     private Task<MerchantBalanceState> BalanceAsync(DepositCredit credit) =>
-        Cluster.Client.GetGrain<IMerchantBalanceGrain>(credit.BalanceKey).Get();
+        Cluster.Grains.GetGrain<IMerchantBalanceGrain>(credit.BalanceKey).Get();
 
     private Task<LedgerOutputState> OutputAsync(DepositCredit credit) =>
-        Cluster.Client.GetGrain<ILedgerOutputGrain>(credit.OutputKey).Get();
+        Cluster.Grains.GetGrain<ILedgerOutputGrain>(credit.OutputKey).Get();
 
     [Fact]
-    public async Task A_credit_message_moves_the_deposit_to_the_merchant_less_the_fee()
+    public async Task A_credit_effect_moves_the_deposit_to_the_merchant_less_the_fee()
     {
         var credit = Deposit(Guid.NewGuid(), 100_000_000);
-        await Cluster.Client.GetGrain<ILedgerSenderGrain>("sender").SendCredit(credit, 1);
-        await Cluster.RunUntilIdleAsync();
+        await Cluster.Grains.GetGrain<ILedgerSenderGrain>("sender").SendCredit(credit, 1);
+        await Cluster.RunDueWorkAsync();
 
         var balance = await BalanceAsync(credit);
         Assert.Equal("USDT-TRON", balance.Asset);
@@ -53,17 +50,21 @@ public abstract class MerchantBalanceTests : LedgerClusterTests
     }
 
     [Fact]
-    public async Task The_same_output_credited_by_duplicate_messages_from_two_silos_and_direct_calls_is_credited_once()
+    public async Task The_same_output_credited_by_duplicate_effects_from_two_senders_and_direct_calls_is_credited_once()
     {
+        // The old runtime raced two silos; on Orleans the output grain is one activation cluster-wide, so the race is
+        // between senders and direct deliveries, and a redelivered effect (same sender and number) must be applied once.
         var credit = Deposit(Guid.NewGuid(), 5_000_000, index: 3);
+        var direct = Direct(new CreditOutput(credit));
         await Task.WhenAll(
-            Cluster.FactoryOf(0).GetGrain<ILedgerSenderGrain>("a").SendCredit(credit, 3),
-            Cluster.FactoryOf(1).GetGrain<ILedgerSenderGrain>("b").SendCredit(credit, 2),
-            Cluster.FactoryOf(0).GetGrain<ILedgerOutputGrain>(credit.OutputKey).Credit(credit),
-            Cluster.FactoryOf(1).GetGrain<ILedgerOutputGrain>(credit.OutputKey).Credit(credit));
-        await Cluster.RunUntilIdleAsync();
-        await Cluster.FactoryOf(1).GetGrain<ILedgerSenderGrain>("b").SendCredit(credit with { InvoiceId = Guid.NewGuid() }, 1);
-        await Cluster.RunUntilIdleAsync();
+            Cluster.Grains.GetGrain<ILedgerSenderGrain>("a").SendCredit(credit, 3),
+            Cluster.Grains.GetGrain<ILedgerSenderGrain>("b").SendCredit(credit, 2),
+            Cluster.Grains.GetGrain<ILedgerOutputGrain>(credit.OutputKey).Credit(direct),
+            Cluster.Grains.GetGrain<ILedgerOutputGrain>(credit.OutputKey).Credit(direct),
+            Cluster.Grains.GetGrain<ILedgerOutputGrain>(credit.OutputKey).Credit(Direct(new CreditOutput(credit))));
+        await Cluster.RunDueWorkAsync();
+        await Cluster.Grains.GetGrain<ILedgerSenderGrain>("b").SendCredit(credit with { InvoiceId = Guid.NewGuid() }, 1);
+        await Cluster.RunDueWorkAsync();
 
         Assert.Single((await OutputAsync(credit)).Movements);
         var balance = await BalanceAsync(credit);
@@ -72,14 +73,37 @@ public abstract class MerchantBalanceTests : LedgerClusterTests
     }
 
     [Fact]
-    public async Task A_credit_sent_by_a_silo_killed_after_its_commit_is_redelivered_by_another_silo_once()
+    public async Task A_credit_effect_delivered_again_after_a_reversal_is_not_credited_again()
     {
+        // The guarantee the runtime's exactly-once delivery gave: the same effect delivered twice is applied once,
+        // even when the output's state would accept a new credit (it was reversed in between).
+        var credit = Deposit(Guid.NewGuid(), 2_000_000);
+        var output = Cluster.Grains.GetGrain<ILedgerOutputGrain>(credit.OutputKey);
+        var effect = Direct(new CreditOutput(credit));
+        await output.Credit(effect);
+        await output.Reverse(Direct(new ReverseOutput(credit.OutputKey)));
+        await output.Credit(effect);
+
+        var journal = await OutputAsync(credit);
+        Assert.False(journal.Credited);
+        Assert.Equal([LedgerMovementKind.DepositCredit, LedgerMovementKind.DepositReversal], journal.Movements.Select(m => m.Kind));
+        var balance = await BalanceAsync(credit);
+        Assert.Equal((BigInteger.Zero, 2L), (balance.Available, balance.MovementCount));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_credit_committed_by_a_sender_that_died_before_or_after_delivering_is_credited_once(bool afterDelivering)
+    {
+        // The old test killed the sender's silo after its commit; here the sender writes its effect and loses its
+        // activation before delivering it (its wake reminder delivers) or after (its next activation delivers the
+        // same effect again). A new credit after that is not applied twice either.
         var credit = Deposit(Guid.NewGuid(), 1_000, asset: "BTC", network: "btc");
-        await Cluster.FactoryOf(0).GetGrain<ILedgerSenderGrain>("dying").SendCredit(credit, 1);
-        Cluster.KillSilo(0);
+        await Cluster.Grains.GetGrain<ILedgerSenderGrain>("dying").CommitCreditAndCrash(credit, 1, afterDelivering);
+        Assert.Equal(afterDelivering ? 1 : 0, (await BalanceAsync(credit)).MovementCount);
         await Cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(1));
-        await Cluster.RestartSiloAsync(0);
-        await Cluster.FactoryOf(0).GetGrain<ILedgerSenderGrain>("dying").SendCredit(credit, 1);
+        await Cluster.Grains.GetGrain<ILedgerSenderGrain>("dying").SendCredit(credit, 1);
         await Cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(1));
 
         var balance = await BalanceAsync(credit);
@@ -95,15 +119,15 @@ public abstract class MerchantBalanceTests : LedgerClusterTests
         var merchant = Guid.NewGuid();
         var kept = Deposit(merchant, 2_000_000);
         var reorged = Deposit(merchant, 7_000_000);
-        var sender = Cluster.Client.GetGrain<ILedgerSenderGrain>("sender");
+        var sender = Cluster.Grains.GetGrain<ILedgerSenderGrain>("sender");
         await sender.SendCredit(kept, 1);
         await sender.SendCredit(reorged, 1);
-        await Cluster.RunUntilIdleAsync();
+        await Cluster.RunDueWorkAsync();
         Assert.Equal(new BigInteger(1_950_000 + 6_825_000), (await BalanceAsync(kept)).Available);
 
         await sender.SendReverse(reorged);
         await sender.SendReverse(reorged);
-        await Cluster.RunUntilIdleAsync();
+        await Cluster.RunDueWorkAsync();
 
         var balance = await BalanceAsync(kept);
         Assert.Equal(new BigInteger(1_950_000), balance.Available);
@@ -116,7 +140,7 @@ public abstract class MerchantBalanceTests : LedgerClusterTests
 
         // Back in a block of the longer chain: credited again, as a new movement.
         await sender.SendCredit(reorged, 1);
-        await Cluster.RunUntilIdleAsync();
+        await Cluster.RunDueWorkAsync();
         Assert.Equal(3, (await OutputAsync(reorged)).Movements.Count);
         Assert.Equal(new BigInteger(1_950_000 + 6_825_000), (await BalanceAsync(kept)).Available);
     }
@@ -130,8 +154,8 @@ public abstract class MerchantBalanceTests : LedgerClusterTests
     public async Task The_fee_is_gross_times_basis_points_rounded_down_and_the_split_is_exact(long gross, long fee, long net)
     {
         var credit = Deposit(Guid.NewGuid(), gross, asset: "ETH", network: "eth");
-        await Cluster.Client.GetGrain<ILedgerSenderGrain>("sender").SendCredit(credit, 1);
-        await Cluster.RunUntilIdleAsync();
+        await Cluster.Grains.GetGrain<ILedgerSenderGrain>("sender").SendCredit(credit, 1);
+        await Cluster.RunDueWorkAsync();
 
         var balance = await BalanceAsync(credit);
         Assert.Equal((new BigInteger(net), new BigInteger(fee)), (balance.Available, balance.Fees));
@@ -145,10 +169,10 @@ public abstract class MerchantBalanceTests : LedgerClusterTests
     {
         var gross = BigInteger.Parse("123456789012345678901234567", System.Globalization.CultureInfo.InvariantCulture);
         var credit = Deposit(Guid.NewGuid(), gross, asset: "ETH", network: "eth");
-        await Cluster.Client.GetGrain<ILedgerSenderGrain>("sender").SendCredit(credit, 1);
-        await Cluster.RunUntilIdleAsync();
+        await Cluster.Grains.GetGrain<ILedgerSenderGrain>("sender").SendCredit(credit, 1);
+        await Cluster.RunDueWorkAsync();
 
-        var balances = await LedgerQueries.For(Store).BalancesAsync(credit.MerchantId, Mode.Live, CancellationToken.None);
+        var balances = await Cluster.Ledger.BalancesAsync(credit.MerchantId, Mode.Live, CancellationToken.None);
         var balance = Assert.Single(balances);
         Assert.Equal(gross - gross * FeeBasisPoints / 10_000, balance.Available);
         Assert.Equal("120370369.287037036928703703", LedgerKeys.FormatUnits(balance.Available, balance.Decimals));
@@ -160,15 +184,15 @@ public abstract class MerchantBalanceTests : LedgerClusterTests
         var merchant = Guid.NewGuid();
         var live = Deposit(merchant, 3_000_000);
         var test = Deposit(merchant, 4_000_000, asset: "USDT", network: "sandbox", mode: Mode.Test);
-        await Cluster.Client.GetGrain<IMerchantBalanceGrain>(live.BalanceKey).Detect(live);
+        await Cluster.Grains.GetGrain<IMerchantBalanceGrain>(live.BalanceKey).ShowPending(Direct(new ShowPending(live, PendingChange.Detect)));
         Assert.Equal(new BigInteger(3_000_000), (await BalanceAsync(live)).Pending);
 
-        await Cluster.Client.GetGrain<ILedgerSenderGrain>("sender").SendCredit(live, 1);
-        await Cluster.Client.GetGrain<ILedgerSenderGrain>("sender").SendCredit(test, 1);
-        await Cluster.RunUntilIdleAsync();
-        await Cluster.Client.GetGrain<IMerchantBalanceGrain>(live.BalanceKey).Detect(live);
+        await Cluster.Grains.GetGrain<ILedgerSenderGrain>("sender").SendCredit(live, 1);
+        await Cluster.Grains.GetGrain<ILedgerSenderGrain>("sender").SendCredit(test, 1);
+        await Cluster.RunDueWorkAsync();
+        await Cluster.Grains.GetGrain<IMerchantBalanceGrain>(live.BalanceKey).ShowPending(Direct(new ShowPending(live, PendingChange.Detect)));
 
-        var query = LedgerQueries.For(Store);
+        var query = Cluster.Ledger;
         var liveBalance = Assert.Single(await query.BalancesAsync(merchant, Mode.Live, CancellationToken.None));
         Assert.Equal(("USDT-TRON", new BigInteger(2_925_000), BigInteger.Zero), (liveBalance.Asset, liveBalance.Available, liveBalance.Pending));
         var testBalance = Assert.Single(await query.BalancesAsync(merchant, Mode.Test, CancellationToken.None));
@@ -179,11 +203,11 @@ public abstract class MerchantBalanceTests : LedgerClusterTests
     public async Task A_second_owner_or_amount_for_a_credited_output_is_refused()
     {
         var credit = Deposit(Guid.NewGuid(), 1_000_000);
-        await Cluster.Client.GetGrain<ILedgerOutputGrain>(credit.OutputKey).Credit(credit);
+        await Cluster.Grains.GetGrain<ILedgerOutputGrain>(credit.OutputKey).Credit(Direct(new CreditOutput(credit)));
         var error = await Assert.ThrowsAnyAsync<Exception>(() =>
-            Cluster.Client.GetGrain<ILedgerOutputGrain>(credit.OutputKey).Credit(credit with { AmountUnits = 2_000_000 }));
+            Cluster.Grains.GetGrain<ILedgerOutputGrain>(credit.OutputKey).Credit(Direct(new CreditOutput(credit with { AmountUnits = 2_000_000 }))));
         Assert.Contains("one output, one owner", error.Message, StringComparison.Ordinal);
-        await Cluster.RunUntilIdleAsync();
+        await Cluster.RunDueWorkAsync();
         Assert.Equal(new BigInteger(975_000), (await BalanceAsync(credit)).Available);
     }
 }
