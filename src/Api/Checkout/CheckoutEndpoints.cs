@@ -17,6 +17,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using QRCoder;
 using static CryptoPay.Api.Checkout.CheckoutHtml;
+using OrleansGrainFactory = Orleans.IGrainFactory;
 
 namespace CryptoPay.Api.Checkout;
 
@@ -56,7 +57,8 @@ public static class CheckoutEndpoints
     private static async Task<InvoiceState?> FindAsync(IGrainFactory grains, string id) =>
         Guid.TryParse(id, out var invoiceId) ? await grains.GetGrain<IInvoiceGrain>(invoiceId).Get() : null;
 
-    private static async Task<IResult> PageAsync(string id, HttpContext context, IGrainFactory grains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
+    private static async Task<IResult> PageAsync(
+        string id, HttpContext context, IGrainFactory grains, OrleansGrainFactory orleans, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
     {
         if (await FindAsync(grains, id) is not { } invoice || invoice.Status == InvoiceStatus.Archived)
         {
@@ -72,7 +74,7 @@ public static class CheckoutEndpoints
             invoice = updated ?? invoice;
         }
 
-        var merchant = await grains.GetGrain<IMerchantGrain>(invoice.Spec.MerchantId).Get();
+        var merchant = await orleans.GetGrain<IMerchantGrain>(invoice.Spec.MerchantId).Get();
         var response = invoice.ToResponse(InvoiceEndpoints.CheckoutBase(context, api.Value), context.PaymentUris());
         var chosen = Chosen(invoice, asked);
         var title = $"Pay {merchant?.Name ?? "merchant"}";

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Orleans;
 using Orleans.Hosting;
+using Orleans.Runtime;
 using Orleans.TestingHost;
 
 namespace CryptoPay.Grains.Tests.Hosting;
@@ -39,6 +40,9 @@ public sealed class OrleansCluster : IAsyncLifetime
         cluster = builder.Build();
         await cluster.DeployAsync();
     }
+
+    /// <summary>Deactivates every idle grain, so the next call activates it again from its stored state.</summary>
+    public Task DeactivateAllAsync() => Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
 
     public async Task DisposeAsync()
     {
