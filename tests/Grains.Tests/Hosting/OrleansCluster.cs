@@ -33,6 +33,7 @@ public sealed class OrleansCluster : IAsyncLifetime
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddMemoryGrainStorageAsDefault();
+            silo.UseSystemTextJsonGrainStorageSerializer(); // as the silo does (docs/ORLEANS.md): stored state round-trips through JSON
             silo.UseInMemoryReminderService();
             silo.Services.AddKeyedSingleton<TimeProvider>(GatewayClock.Key, Clock);
             silo.Services.AddProjectedGrainStorage(null, [EffectReceiverGrain.Projection]);
