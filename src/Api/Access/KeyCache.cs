@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Grains;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans;
 
 namespace CryptoPay.Api.Access;
 

@@ -57,7 +57,7 @@ public static class CheckoutEndpoints
         Guid.TryParse(id, out var invoiceId) ? await grains.GetGrain<IInvoiceGrain>(invoiceId).Get() : null;
 
     private static async Task<IResult> PageAsync(
-        string id, HttpContext context, IGrainFactory grains, CryptoPay.Runtime.Grains.IGrainFactory runtimeGrains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
+        string id, HttpContext context, IGrainFactory grains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
     {
         if (await FindAsync(grains, id) is not { } invoice || invoice.Status == InvoiceStatus.Archived)
         {
@@ -73,7 +73,7 @@ public static class CheckoutEndpoints
             invoice = updated ?? invoice;
         }
 
-        var merchant = await runtimeGrains.GetGrain<IMerchantGrain>(invoice.Spec.MerchantId).Get();
+        var merchant = await grains.GetGrain<IMerchantGrain>(invoice.Spec.MerchantId).Get();
         var response = invoice.ToResponse(InvoiceEndpoints.CheckoutBase(context, api.Value), context.PaymentUris());
         var chosen = Chosen(invoice, asked);
         var title = $"Pay {merchant?.Name ?? "merchant"}";

@@ -6,11 +6,11 @@ using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Deposits;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Grains;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Orleans;
 
 namespace CryptoPay.Api.Merchants;
 

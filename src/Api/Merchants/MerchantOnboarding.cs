@@ -1,7 +1,7 @@
 using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Grains;
+using Orleans;
 
 namespace CryptoPay.Api.Merchants;
 

@@ -19,6 +19,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using OrleansGrainFactory = Orleans.IGrainFactory;
 
 namespace CryptoPay.Api.PaymentLinks;
 
@@ -132,7 +133,7 @@ public static class PaymentLinkEndpoints
 
     /// <summary>Opens the link: one use counted in the link's turn, a fresh invoice, then the checkout page (303).</summary>
     private static async Task<IResult> UseAsync(
-        string id, HttpContext context, IGrainFactory grains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
+        string id, HttpContext context, IGrainFactory grains, OrleansGrainFactory orleans, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
     {
         if (!Guid.TryParse(id, out var linkId))
         {
@@ -153,7 +154,7 @@ public static class PaymentLinkEndpoints
         }
 
         var spec = use.Link!.Spec;
-        var merchant = await grains.GetGrain<IMerchantGrain>(spec.MerchantId).Get();
+        var merchant = await orleans.GetGrain<IMerchantGrain>(spec.MerchantId).Get();
         if (merchant is null || merchant.Status != MerchantStatus.Active)
         {
             await link.ReleaseUse();

@@ -1,114 +1,132 @@
-using System.Net;
+using CryptoPay.Grains.Effects;
+using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Grains;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans;
+using Orleans.Concurrency;
+using Orleans.Runtime;
 
 namespace CryptoPay.Grains.ApiKeys;
 
-public static class ApiKeyScopes
-{
-    public const string InvoicesRead = "invoices:read";
-    public const string InvoicesWrite = "invoices:write";
-    public const string BalancesRead = "balances:read";
-    public const string WithdrawalsWrite = "withdrawals:write";
-    public const string WebhooksWrite = "webhooks:write";
-
-    public static IReadOnlyList<string> All { get; } = [InvoicesRead, InvoicesWrite, BalancesRead, WithdrawalsWrite, WebhooksWrite];
-}
-
-public sealed record ApiKeyState
-{
-    public Guid Id { get; set; }
-
-    public Guid MerchantId { get; set; }
-
-    public Mode Mode { get; set; }
-
-    public string Hash { get; set; } = "";
-
-    public string Prefix { get; set; } = "";
-
-    public List<string> Scopes { get; set; } = [];
-
-    /// <summary>IP addresses or CIDR ranges the key may be used from; empty allows any.</summary>
-    public List<string> AllowedIps { get; set; } = [];
-
-    public DateTimeOffset CreatedAt { get; set; }
-
-    public DateTimeOffset? RevokedAt { get; set; }
-
-    public bool Exists => Id != Guid.Empty;
-
-    public ApiKeySummary Summary => new(Id, Mode, Prefix, Scopes, AllowedIps, CreatedAt, RevokedAt);
-
-    public bool AllowsAddress(IPAddress? remote)
-    {
-        if (AllowedIps.Count == 0)
-        {
-            return true;
-        }
-
-        if (remote is null)
-        {
-            return false;
-        }
-
-        var address = remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote;
-        return AllowedIps.Exists(entry => IPNetwork.TryParse(entry.Contains('/', StringComparison.Ordinal) ? entry : entry + (entry.Contains(':', StringComparison.Ordinal) ? "/128" : "/32"), out var network) && network.Contains(address));
-    }
-}
-
-public sealed record ApiKeyIssue(Guid MerchantId, Mode Mode, string Hash, string Prefix, IReadOnlyList<string> Scopes, IReadOnlyList<string> AllowedIps);
-
-/// <summary>One API key, keyed by the id derived from its secret's hash; the secret itself is never stored.</summary>
-[GrainType("api-key")]
+/// <summary>One API key, keyed by the id derived from its secret's hash (<see cref="ApiKeySecret"/>); the secret itself is never stored.</summary>
+[Alias("cryptopay.api-key")]
 public interface IApiKeyGrain : IGrainWithGuidKey
 {
+    /// <summary>Issues the key; a repeated call returns the key as it is.</summary>
     Task<ApiKeyState> Issue(ApiKeyIssue issue);
 
+    [ReadOnly]
     Task<ApiKeyState?> Get();
 
     /// <summary>Revokes the key; returns false when there is no such key.</summary>
     Task<bool> Revoke();
 }
 
-public sealed class ApiKeyGrain : Grain<ApiKeyState>, IApiKeyGrain
+/// <summary>
+/// An API key. Its merchant lists it: issuing and revoking add a <see cref="MerchantKeyEffect"/> to the outbox in the
+/// key's own state, delivered after the write and again (activation, reminder) until the merchant acknowledges it.
+/// </summary>
+public sealed class ApiKeyGrain(
+    [PersistentState("api-key")] IPersistentState<ApiKeyGrainState> state,
+    [FromKeyedServices(GatewayClock.Key)] TimeProvider clock,
+    ILogger<ApiKeyGrain> logger) : Grain, IApiKeyGrain, IRemindable
 {
+    // Not persisted: whether this activation registered the redelivery reminder.
+    private EffectRedelivery? redelivery;
+
+    private EffectRedelivery Redelivery => redelivery ??= new EffectRedelivery(this);
+
+    private ApiKeyState Key => state.State.Key;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken) =>
+        state.State.Outbox.IsEmpty ? Task.CompletedTask : DeliverAsync();
+
     public async Task<ApiKeyState> Issue(ApiKeyIssue issue)
     {
-        if (!State.Exists)
+        ArgumentNullException.ThrowIfNull(issue);
+        if (!Key.Exists)
         {
-            State = new ApiKeyState
+            state.State.Key = new ApiKeyState
             {
-                Id = GetPrimaryKey(),
+                Id = this.GetPrimaryKey(),
                 MerchantId = issue.MerchantId,
                 Mode = issue.Mode,
                 Hash = issue.Hash,
                 Prefix = issue.Prefix,
                 Scopes = [.. issue.Scopes],
                 AllowedIps = [.. issue.AllowedIps],
-                CreatedAt = Now,
+                CreatedAt = clock.GetUtcNow(),
             };
-            await Send<IMerchantGrain>(issue.MerchantId).KeyIssued(State.Summary);
+            await WriteWithEffectAsync(MerchantKeyEffect.Issued(Key.MerchantId, Key.Summary));
         }
 
-        return State;
+        return Key;
     }
 
-    public Task<ApiKeyState?> Get() => Task.FromResult(State.Exists ? State : null);
+    public Task<ApiKeyState?> Get() => Task.FromResult(Key.Exists ? Key : null);
 
     public async Task<bool> Revoke()
     {
-        if (!State.Exists)
+        if (!Key.Exists)
         {
             return false;
         }
 
-        if (State.RevokedAt is null)
+        if (Key.RevokedAt is null)
         {
-            State.RevokedAt = Now;
-            await Send<IMerchantGrain>(State.MerchantId).KeyRevoked(State.Id, Now);
+            Key.RevokedAt = clock.GetUtcNow();
+            await WriteWithEffectAsync(MerchantKeyEffect.Revoked(Key.MerchantId, Key.Summary));
         }
 
         return true;
+    }
+
+    public Task ReceiveReminder(string reminderName, TickStatus status) => DeliverAsync();
+
+    /// <summary>Saves the key with its effect on the merchant, then delivers it (a failed delivery stays pending).</summary>
+    private async Task WriteWithEffectAsync(MerchantKeyEffect effect)
+    {
+        state.State.Outbox.Add(effect);
+        await Redelivery.ArmAsync();
+        await WriteAsync();
+        await DeliverAsync();
+    }
+
+    private async Task DeliverAsync()
+    {
+        if (await state.State.Outbox.DeliverAsync(e => GrainFactory.GetGrain<IMerchantGrain>(e.MerchantId).ApplyKeyEffect(e), logger) > 0)
+        {
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch (Exception error)
+            {
+                // The key is saved; its delivered effects stay pending in storage and the merchant ignores them when redelivered.
+                logger.LogWarning("API key {KeyId}: delivered effects not yet marked done ({Error}); they will be delivered again.", Key.Id, error.Message);
+                DeactivateOnIdle();
+                return;
+            }
+        }
+
+        if (state.State.Outbox.IsEmpty)
+        {
+            await Redelivery.DisarmAsync();
+        }
+    }
+
+    /// <summary>Writes the state; on failure the activation goes, so the next call re-reads what was really stored.</summary>
+    private async Task WriteAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
     }
 }

@@ -1,10 +1,8 @@
-using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Deposits;
 using CryptoPay.Grains.Idempotency;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Ledger;
-using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.PaymentLinks;
 using CryptoPay.Grains.RateLimits;
 using CryptoPay.Grains.Sandbox;
@@ -36,8 +34,6 @@ public static class GrainRegistration
     /// <summary>The grains still on src/Runtime.</summary>
     public static GrainTypeRegistry AddCryptoPayGrains(this GrainTypeRegistry registry)
     {
-        registry.Add<IMerchantGrain, MerchantGrain>();
-        registry.Add<IApiKeyGrain, ApiKeyGrain>();
         registry.Add<IPaymentLinkGrain, PaymentLinkGrain>();
         registry.Add<IPaymentLinkIndexGrain, PaymentLinkIndexGrain>();
         return registry;

@@ -1,146 +1,118 @@
-using CryptoPay.Runtime.Grains;
+using CryptoPay.Grains.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans;
+using Orleans.Concurrency;
+using Orleans.Runtime;
 
 namespace CryptoPay.Grains.Merchants;
 
-public enum MerchantStatus
-{
-    Active,
-    Suspended,
-}
-
-/// <summary>Live and test data never mix: the mode is part of every key, invoice and index.</summary>
-public enum Mode
-{
-    Live,
-    Test,
-}
-
-public sealed record ApiKeySummary(Guid Id, Mode Mode, string Prefix, IReadOnlyList<string> Scopes, IReadOnlyList<string> AllowedIps, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
-
-public sealed record MerchantSettings(string Name, string ReportingCurrency, int? RateLimitPerMinute, IReadOnlyList<string> EnabledPaymentMethods)
-{
-    /// <summary>Per-network confirmation overrides (<c>btc</c> → 3); validated by the caller (live network, 1..1000).</summary>
-    public IReadOnlyDictionary<string, int>? Confirmations { get; init; }
-}
-
-/// <summary>An operator's change to a merchant; null fields stay as they are.</summary>
-public sealed record MerchantChanges
-{
-    /// <summary>Replaces the overrides named here; a network mapped to null drops its override (back to the operator's setting).</summary>
-    public IReadOnlyDictionary<string, int?>? Confirmations { get; init; }
-}
-
-public sealed record MerchantState
-{
-    public Guid Id { get; set; }
-
-    public string Name { get; set; } = "";
-
-    public MerchantStatus Status { get; set; }
-
-    public string ReportingCurrency { get; set; } = "USD";
-
-    public int? RateLimitPerMinute { get; set; }
-
-    public List<string> EnabledPaymentMethods { get; set; } = [];
-
-    /// <summary>Confirmations this merchant requires per network, overriding the operator's setting (new invoices only).</summary>
-    public Dictionary<string, int> Confirmations { get; set; } = new(StringComparer.Ordinal);
-
-    public List<ApiKeySummary> Keys { get; set; } = [];
-
-    public DateTimeOffset CreatedAt { get; set; }
-
-    public DateTimeOffset UpdatedAt { get; set; }
-
-    public bool Exists => Id != Guid.Empty;
-}
-
-[GrainType("merchant")]
+/// <summary>A merchant: its settings and the API keys it lists (kept up to date by the keys' own grains).</summary>
+[Alias("cryptopay.merchant")]
 public interface IMerchantGrain : IGrainWithGuidKey
 {
     /// <summary>Creates the merchant; a repeated call returns the merchant as it is.</summary>
     Task<MerchantState> Create(MerchantSettings settings);
 
+    [ReadOnly]
     Task<MerchantState?> Get();
 
     /// <summary>Applies an operator's change; null when the merchant does not exist.</summary>
     Task<MerchantState?> Update(MerchantChanges changes);
 
-    Task KeyIssued(ApiKeySummary key);
-
-    Task KeyRevoked(Guid keyId, DateTimeOffset revokedAt);
+    /// <summary>A key of this merchant was issued or revoked; applied once per effect id, ignored for an unknown merchant.</summary>
+    Task ApplyKeyEffect(MerchantKeyEffect effect);
 }
 
-public sealed class MerchantGrain : Grain<MerchantState>, IMerchantGrain
+public sealed class MerchantGrain(
+    [PersistentState("merchant")] IPersistentState<MerchantGrainState> state,
+    [FromKeyedServices(GatewayClock.Key)] TimeProvider clock) : Grain, IMerchantGrain
 {
-    public Task<MerchantState> Create(MerchantSettings settings)
+    private MerchantState Merchant => state.State.Merchant;
+
+    public async Task<MerchantState> Create(MerchantSettings settings)
     {
-        if (!State.Exists)
+        ArgumentNullException.ThrowIfNull(settings);
+        if (!Merchant.Exists)
         {
-            State = new MerchantState
+            var now = clock.GetUtcNow();
+            state.State.Merchant = new MerchantState
             {
-                Id = GetPrimaryKey(),
+                Id = this.GetPrimaryKey(),
                 Name = settings.Name,
                 Status = MerchantStatus.Active,
                 ReportingCurrency = settings.ReportingCurrency,
                 RateLimitPerMinute = settings.RateLimitPerMinute,
                 EnabledPaymentMethods = [.. settings.EnabledPaymentMethods],
                 Confirmations = new Dictionary<string, int>(settings.Confirmations ?? new Dictionary<string, int>(), StringComparer.Ordinal),
-                CreatedAt = Now,
-                UpdatedAt = Now,
+                CreatedAt = now,
+                UpdatedAt = now,
             };
+            await WriteAsync();
         }
 
-        return Task.FromResult(State);
+        return Merchant;
     }
 
-    public Task<MerchantState?> Get() => Task.FromResult(State.Exists ? State : null);
+    public Task<MerchantState?> Get() => Task.FromResult(Merchant.Exists ? Merchant : null);
 
-    public Task<MerchantState?> Update(MerchantChanges changes)
+    public async Task<MerchantState?> Update(MerchantChanges changes)
     {
         ArgumentNullException.ThrowIfNull(changes);
-        if (!State.Exists)
+        if (!Merchant.Exists)
         {
-            return Task.FromResult<MerchantState?>(null);
+            return null;
         }
 
         foreach (var (network, confirmations) in changes.Confirmations ?? new Dictionary<string, int?>())
         {
             if (confirmations is { } value)
             {
-                State.Confirmations[network] = value;
+                Merchant.Confirmations[network] = value;
             }
             else
             {
-                State.Confirmations.Remove(network);
+                Merchant.Confirmations.Remove(network);
             }
         }
 
-        State.UpdatedAt = Now;
-        return Task.FromResult<MerchantState?>(State);
+        Merchant.UpdatedAt = clock.GetUtcNow();
+        await WriteAsync();
+        return Merchant;
     }
 
-    public Task KeyIssued(ApiKeySummary key)
+    public async Task ApplyKeyEffect(MerchantKeyEffect effect)
     {
-        if (State.Exists && !State.Keys.Exists(k => k.Id == key.Id))
+        ArgumentNullException.ThrowIfNull(effect);
+        if (!Merchant.Exists || !state.State.AppliedKeyEffects.TryApply(effect.Id))
         {
-            State.Keys.Add(key);
-            State.UpdatedAt = Now;
+            return;
         }
 
-        return Task.CompletedTask;
+        var index = Merchant.Keys.FindIndex(k => k.Id == effect.Key.Id);
+        if (effect.Change == MerchantKeyChange.Issued && index < 0)
+        {
+            Merchant.Keys.Add(effect.Key);
+        }
+        else if (effect.Change == MerchantKeyChange.Revoked && index >= 0 && Merchant.Keys[index].RevokedAt is null)
+        {
+            Merchant.Keys[index] = Merchant.Keys[index] with { RevokedAt = effect.Key.RevokedAt };
+        }
+
+        Merchant.UpdatedAt = clock.GetUtcNow();
+        await WriteAsync();
     }
 
-    public Task KeyRevoked(Guid keyId, DateTimeOffset revokedAt)
+    /// <summary>Writes the state; on failure the activation goes, so the next call re-reads what was really stored.</summary>
+    private async Task WriteAsync()
     {
-        var index = State.Keys.FindIndex(k => k.Id == keyId);
-        if (index >= 0 && State.Keys[index].RevokedAt is null)
+        try
         {
-            State.Keys[index] = State.Keys[index] with { RevokedAt = revokedAt };
-            State.UpdatedAt = Now;
+            await state.WriteStateAsync();
         }
-
-        return Task.CompletedTask;
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
     }
 }

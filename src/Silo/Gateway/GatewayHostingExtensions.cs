@@ -12,18 +12,15 @@ namespace CryptoPay.Silo.Gateway;
 /// <summary>The payment gateway on top of the silo: its grains, the merchant API and the sandbox chain.</summary>
 public static class GatewayHostingExtensions
 {
-    /// <param name="hostOrleans">
-    /// False for operator commands: they must not join the cluster as a silo. While grains move from src/Runtime onto
-    /// Orleans, both engines run in a silo process; those on Orleans are listed in docs/ORLEANS.md.
-    /// </param>
-    public static GrainRuntimeBuilder AddCryptoPayGateway(this WebApplicationBuilder builder, bool hostOrleans = true)
+    /// <summary>
+    /// While grains move from src/Runtime onto Orleans, both engines run in a silo process; those on Orleans are listed
+    /// in docs/ORLEANS.md. Operator commands do not call this: they reach the cluster as Orleans clients.
+    /// </summary>
+    public static GrainRuntimeBuilder AddCryptoPayGateway(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var runtime = builder.AddCryptoPaySilo();
-        if (hostOrleans)
-        {
-            builder.UseCryptoPayOrleans();
-        }
+        builder.UseCryptoPayOrleans();
 
         var sandbox = new SandboxChainOptions();
         builder.Configuration.GetSection("Sandbox").Bind(sandbox);

@@ -90,6 +90,29 @@ public static class OrleansHosting
     }
 
     /// <summary>
+    /// An Orleans client of the cluster on ConnectionStrings:Postgres (<paramref name="settings"/> with
+    /// <see cref="OrleansSettings.Postgres"/> set): it finds the silos' gateways in the ADO.NET membership of the same
+    /// ClusterId and ServiceId, and never joins the cluster itself. Operator commands use it.
+    /// </summary>
+    public static IClientBuilder ConfigureCryptoPayClient(this IClientBuilder client, OrleansSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(settings);
+        var postgres = settings.Postgres ?? throw new SiloStartupException("An Orleans client needs ConnectionStrings:Postgres: the embedded default has no cluster to reach.");
+        client.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = settings.ClusterId;
+            o.ServiceId = settings.ServiceId;
+        });
+        client.UseAdoNetClustering(o =>
+        {
+            o.Invariant = AdoNetInvariant;
+            o.ConnectionString = postgres;
+        });
+        return client;
+    }
+
+    /// <summary>
     /// Adds a grain storage named <paramref name="name"/> on the same store as the default one (memory, or
     /// ADO.NET on ConnectionStrings:Postgres), for <c>[PersistentState("state", name)]</c>.
     /// </summary>

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using Orleans;
 using Orleans.Hosting;
+using Orleans.Runtime;
 using Orleans.TestingHost;
 
 namespace CryptoPay.Grains.Tests.Hosting;
@@ -33,6 +34,7 @@ public sealed class OrleansCluster : IAsyncLifetime
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddMemoryGrainStorageAsDefault();
+            silo.UseSystemTextJsonGrainStorageSerializer(); // as the silo does (docs/ORLEANS.md): stored state round-trips through JSON
             silo.UseInMemoryReminderService();
             silo.Services.AddKeyedSingleton<TimeProvider>(GatewayClock.Key, Clock);
             silo.Services.AddProjectedGrainStorage((NpgsqlDataSource?)null, [EffectReceiverGrain.Projection]);
@@ -40,6 +42,9 @@ public sealed class OrleansCluster : IAsyncLifetime
         cluster = builder.Build();
         await cluster.DeployAsync();
     }
+
+    /// <summary>Deactivates every idle grain, so the next call activates it again from its stored state.</summary>
+    public Task DeactivateAllAsync() => Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
 
     public async Task DisposeAsync()
     {
