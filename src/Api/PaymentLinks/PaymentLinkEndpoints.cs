@@ -12,13 +12,14 @@ using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.PaymentLinks;
 using CryptoPay.Grains.Rates;
-using CryptoPay.Runtime.Grains;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using OrleansGrains = Orleans.IGrainFactory;
+using RuntimeGrains = CryptoPay.Runtime.Grains.IGrainFactory;
 
 namespace CryptoPay.Api.PaymentLinks;
 
@@ -30,7 +31,10 @@ public sealed record PaymentLinkResponse(
 
 public sealed record PaymentLinkListResponse(IReadOnlyList<PaymentLinkResponse> Items);
 
-/// <summary>Payment links: a merchant's reusable or single-use URL that opens a fresh invoice on each use.</summary>
+/// <summary>
+/// Payment links: a merchant's reusable or single-use URL that opens a fresh invoice on each use. Link grains run on
+/// Orleans (<see cref="OrleansGrains"/>); merchants and invoices are still on src/Runtime (<see cref="RuntimeGrains"/>).
+/// </summary>
 public static class PaymentLinkEndpoints
 {
     public static IEndpointRouteBuilder MapPaymentLinks(this IEndpointRouteBuilder endpoints)
@@ -44,7 +48,7 @@ public static class PaymentLinkEndpoints
         return endpoints;
     }
 
-    private static async Task<Results<Created<PaymentLinkResponse>, ProblemHttpResult>> CreateAsync(HttpContext context, IGrainFactory grains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
+    private static async Task<Results<Created<PaymentLinkResponse>, ProblemHttpResult>> CreateAsync(HttpContext context, OrleansGrains grains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
     {
         var caller = context.Caller();
         var (body, problem) = await JsonBody.ReadAsync(context.Request);
@@ -99,27 +103,27 @@ public static class PaymentLinkEndpoints
     }
 
     /// <summary>The caller's link, or null: another merchant's or another mode's link does not exist for it.</summary>
-    private static async Task<PaymentLinkState?> FindAsync(IGrainFactory grains, MerchantCaller caller, string id) =>
+    private static async Task<PaymentLink?> FindAsync(OrleansGrains grains, MerchantCaller caller, string id) =>
         Guid.TryParse(id, out var linkId) && await grains.GetGrain<IPaymentLinkGrain>(linkId).Get() is { } link &&
         link.Spec.MerchantId == caller.MerchantId && link.Spec.Mode == caller.Mode
             ? link
             : null;
 
-    private static async Task<Results<Ok<PaymentLinkResponse>, ProblemHttpResult>> GetAsync(string id, HttpContext context, IGrainFactory grains, IOptions<ApiOptions> api) =>
+    private static async Task<Results<Ok<PaymentLinkResponse>, ProblemHttpResult>> GetAsync(string id, HttpContext context, OrleansGrains grains, IOptions<ApiOptions> api) =>
         await FindAsync(grains, context.Caller(), id) is { } link
             ? TypedResults.Ok(link.ToResponse(InvoiceEndpoints.CheckoutBase(context, api.Value)))
             : ApiProblem.NotFound("payment link");
 
-    private static async Task<Ok<PaymentLinkListResponse>> ListAsync(HttpContext context, IGrainFactory grains, IOptions<ApiOptions> api)
+    private static async Task<Ok<PaymentLinkListResponse>> ListAsync(HttpContext context, OrleansGrains grains, IOptions<ApiOptions> api)
     {
         var caller = context.Caller();
         var ids = await grains.GetGrain<IPaymentLinkIndexGrain>(PaymentLinkIndexGrain.KeyOf(caller.MerchantId, caller.Mode)).List();
         var links = await Task.WhenAll(ids.Select(id => grains.GetGrain<IPaymentLinkGrain>(id).Get()));
         var checkout = InvoiceEndpoints.CheckoutBase(context, api.Value);
-        return TypedResults.Ok(new PaymentLinkListResponse([.. links.OfType<PaymentLinkState>().OrderByDescending(l => l.CreatedAt).Select(l => l.ToResponse(checkout))]));
+        return TypedResults.Ok(new PaymentLinkListResponse([.. links.OfType<PaymentLink>().OrderByDescending(l => l.CreatedAt).Select(l => l.ToResponse(checkout))]));
     }
 
-    private static async Task<Results<Ok<PaymentLinkResponse>, ProblemHttpResult>> DeactivateAsync(string id, HttpContext context, IGrainFactory grains, IOptions<ApiOptions> api)
+    private static async Task<Results<Ok<PaymentLinkResponse>, ProblemHttpResult>> DeactivateAsync(string id, HttpContext context, OrleansGrains grains, IOptions<ApiOptions> api)
     {
         if (await FindAsync(grains, context.Caller(), id) is not { } link)
         {
@@ -132,7 +136,7 @@ public static class PaymentLinkEndpoints
 
     /// <summary>Opens the link: one use counted in the link's turn, a fresh invoice, then the checkout page (303).</summary>
     private static async Task<IResult> UseAsync(
-        string id, HttpContext context, IGrainFactory grains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
+        string id, HttpContext context, OrleansGrains grains, RuntimeGrains runtimeGrains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
     {
         if (!Guid.TryParse(id, out var linkId))
         {
@@ -153,7 +157,7 @@ public static class PaymentLinkEndpoints
         }
 
         var spec = use.Link!.Spec;
-        var merchant = await grains.GetGrain<IMerchantGrain>(spec.MerchantId).Get();
+        var merchant = await runtimeGrains.GetGrain<IMerchantGrain>(spec.MerchantId).Get();
         if (merchant is null || merchant.Status != MerchantStatus.Active)
         {
             await link.ReleaseUse();
@@ -186,7 +190,7 @@ public static class PaymentLinkEndpoints
     private static IResult Gone(HttpContext context, string why) =>
         CheckoutHtml.Message(context, StatusCodes.Status410Gone, "Payment link unavailable", why);
 
-    private static PaymentLinkResponse ToResponse(this PaymentLinkState link, string checkoutBase) => new(
+    private static PaymentLinkResponse ToResponse(this PaymentLink link, string checkoutBase) => new(
         link.Id,
         $"{checkoutBase.TrimEnd('/')}/pay/l/{link.Id}",
         link.Spec.Mode == Mode.Live ? "live" : "test",

@@ -5,7 +5,6 @@ using CryptoPay.Grains.Idempotency;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Grains.PaymentLinks;
 using CryptoPay.Grains.RateLimits;
 using CryptoPay.Grains.Sandbox;
 using CryptoPay.Grains.Webhooks;
@@ -37,8 +36,6 @@ public static class GrainRegistration
         registry.Add<IWebhookDeliveryGrain, WebhookDeliveryGrain>(WebhookDeliveryProjection.Projection);
         registry.Add<IMerchantBalanceGrain, MerchantBalanceGrain>(LedgerProjections.Balances);
         registry.Add<ILedgerOutputGrain, LedgerOutputGrain>(LedgerProjections.Outputs);
-        registry.Add<IPaymentLinkGrain, PaymentLinkGrain>();
-        registry.Add<IPaymentLinkIndexGrain, PaymentLinkIndexGrain>();
         registry.Add<IDepositAddressGrain, DepositAddressGrain>(DepositAddressProjection.Projection);
         registry.Add<IChainWatcherGrain, ChainWatcherGrain>();
         registry.Add<IAddressPoolGrain, AddressPoolGrain>();
