@@ -5,6 +5,7 @@ using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Sandbox;
 using CryptoPay.Grains.Webhooks;
 using CryptoPay.Runtime.Hosting;
+using CryptoPay.Silo.Cluster;
 using CryptoPay.Silo.Hosting;
 
 namespace CryptoPay.Silo.Gateway;
@@ -53,6 +54,7 @@ public static class GatewayHostingExtensions
     {
         app.MapCryptoPaySilo();
         app.MapCryptoPayDashboard();
+        app.MapClusterEndpoints();
         app.MapCryptoPayApi();
         return app;
     }

@@ -1,13 +1,18 @@
 using System.Net.Http.Headers;
 using System.Text;
 using CryptoPay.Api.Access;
+using CryptoPay.Api.Errors;
 using Microsoft.Extensions.Options;
 
 namespace CryptoPay.Silo.Hosting;
 
-/// <summary>The Orleans Dashboard's gate: every request needs the operator admin key.</summary>
-internal static class DashboardAccess
+/// <summary>The operator's gate, for the Orleans Dashboard and /v1/cluster/*: every request needs the operator admin key.</summary>
+internal static class OperatorAccess
 {
+    /// <summary>
+    /// An endpoint filter: the key (Admin:ApiKey) as a bearer token, <c>x-api-key</c> or a basic-auth password, else
+    /// 401 UNAUTHORIZED with a Basic challenge, so a browser prompts for it.
+    /// </summary>
     public static async ValueTask<object?> RequireAdminKeyAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
@@ -17,8 +22,8 @@ internal static class DashboardAccess
             return await next(context);
         }
 
-        http.Response.Headers.WWWAuthenticate = "Basic realm=\"Orleans Dashboard\", charset=\"UTF-8\"";
-        return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized", detail: "The dashboard needs the operator admin key.");
+        http.Response.Headers.WWWAuthenticate = "Basic realm=\"CryptoPay operator\", charset=\"UTF-8\"";
+        return ApiProblem.Create(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "This endpoint needs the operator admin key (Admin:ApiKey).");
     }
 
     private static string? PresentedKey(HttpRequest request)
