@@ -7,6 +7,7 @@ using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.RateLimits;
 using CryptoPay.Grains.Sandbox;
+using CryptoPay.Grains.Telemetry;
 using CryptoPay.Grains.Webhooks;
 using CryptoPay.Runtime.Grains;
 using CryptoPay.Runtime.Hosting;
@@ -53,6 +54,8 @@ public static class GrainRegistration
         {
             builder.AddMigrations(migrations);
         }
+        builder.Services.AddMetrics();
+        builder.Services.TryAddSingleton<GatewayMetrics>();
         builder.Services.TryAddSingleton(new LedgerOptions());
         builder.Services.TryAddSingleton(sp => LedgerQueries.For(sp.GetRequiredService<IGrainStore>()));
         builder.Services.TryAddSingleton(sandbox ?? new SandboxChainOptions());

@@ -1,6 +1,7 @@
 using System.Numerics;
 using CryptoPay.Grains.Idempotency;
 using CryptoPay.Grains.Ledger;
+using CryptoPay.Grains.Telemetry;
 using CryptoPay.Grains.Webhooks;
 using CryptoPay.Runtime.Grains;
 
@@ -59,7 +60,7 @@ public interface IInvoiceGrain : IGrainWithGuidKey
     Task RemovePayment(string txid, int outputIndex);
 }
 
-public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindable
+public sealed class InvoiceGrain(GatewayMetrics? metrics = null) : Grain<InvoiceState>, IInvoiceGrain, IRemindable
 {
     public const string ExpiryReminder = "expire";
 
@@ -98,6 +99,7 @@ public sealed class InvoiceGrain : Grain<InvoiceState>, IInvoiceGrain, IRemindab
         }
 
         await PublishEventsSince(before);
+        metrics?.InvoiceCreated(spec.Mode);
     }
 
     public Task<InvoiceState?> Get() => Task.FromResult(State.Exists ? State.AsOf(Now) : null);

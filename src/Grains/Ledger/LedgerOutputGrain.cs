@@ -1,5 +1,6 @@
 using System.Numerics;
 using CryptoPay.Grains.Merchants;
+using CryptoPay.Grains.Telemetry;
 using CryptoPay.Runtime.Grains;
 
 namespace CryptoPay.Grains.Ledger;
@@ -56,7 +57,7 @@ public interface ILedgerOutputGrain : IGrainWithStringKey
     Task<LedgerOutputState> Get();
 }
 
-public sealed class LedgerOutputGrain(LedgerOptions? options = null) : Grain<LedgerOutputState>, ILedgerOutputGrain
+public sealed class LedgerOutputGrain(LedgerOptions? options = null, GatewayMetrics? metrics = null) : Grain<LedgerOutputState>, ILedgerOutputGrain
 {
     public async Task Credit(DepositCredit credit)
     {
@@ -110,6 +111,7 @@ public sealed class LedgerOutputGrain(LedgerOptions? options = null) : Grain<Led
 
         await Record(new LedgerMovement($"credit:{State.OutputKey}:{State.Movements.Count / 2 + 1}", LedgerMovementKind.DepositCredit, State.OutputKey, Now, entries));
         State.Credited = true;
+        metrics?.DepositCredited(State.Network, State.Mode);
     }
 
     public async Task Reverse()

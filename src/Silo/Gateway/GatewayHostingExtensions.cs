@@ -47,6 +47,7 @@ public static class GatewayHostingExtensions
         builder.Services.AddChainWatchers();
         builder.Services.AddCryptoPayWebhooks(builder.Configuration);
         builder.Services.AddCryptoPayApi(builder.Configuration);
+        builder.Services.AddCryptoPayMetrics();
         return runtime;
     }
 
@@ -55,6 +56,7 @@ public static class GatewayHostingExtensions
         app.MapCryptoPaySilo();
         app.MapCryptoPayDashboard();
         app.MapClusterEndpoints();
+        app.MapCryptoPayMetrics();
         app.MapCryptoPayApi();
         return app;
     }
