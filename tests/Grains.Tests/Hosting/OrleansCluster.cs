@@ -24,6 +24,9 @@ public sealed class OrleansCluster : IAsyncLifetime
 
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
+    /// <summary>Calls the tests make fail, to drive redelivery through real grain calls.</summary>
+    public CallFailures Failures { get; } = new();
+
     public IGrainFactory Grains => (cluster ?? throw new InvalidOperationException("The cluster has not started.")).Client;
 
     public async Task InitializeAsync()
@@ -33,6 +36,7 @@ public sealed class OrleansCluster : IAsyncLifetime
         {
             silo.AddMemoryGrainStorageAsDefault();
             silo.UseInMemoryReminderService();
+            silo.AddIncomingGrainCallFilter(Failures);
             silo.Services.AddKeyedSingleton<TimeProvider>(GatewayClock.Key, Clock);
             silo.Services.AddProjectedGrainStorage(null, [EffectReceiverGrain.Projection]);
         });

@@ -1,6 +1,8 @@
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.PaymentLinks;
 using CryptoPay.Grains.Tests.Hosting;
+using Orleans;
+using Orleans.Runtime;
 
 namespace CryptoPay.Grains.Tests.PaymentLinks;
 
@@ -25,6 +27,26 @@ public sealed class PaymentLinkGrainTests(OrleansCluster cluster)
         Assert.Equal(created, again);
         Assert.Equal([created.Id], await index.List());
         Assert.Empty(await cluster.Grains.GetGrain<IPaymentLinkIndexGrain>(PaymentLinkIndexGrain.KeyOf(merchantId, Mode.Live)).List());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_listing_not_acknowledged_is_delivered_again_on_the_next_activation_and_listed_once(bool lostAcknowledgement)
+    {
+        var merchantId = Guid.NewGuid();
+        var spec = new PaymentLinkSpec(merchantId, Mode.Live, 10m, "USD", null, Reusable: true, MaxUses: null, ExpiresAt: null);
+        var link = cluster.Grains.GetGrain<IPaymentLinkGrain>(Guid.NewGuid());
+        var index = cluster.Grains.GetGrain<IPaymentLinkIndexGrain>(PaymentLinkIndexGrain.KeyOf(merchantId, Mode.Live));
+        cluster.Failures.FailNext(index.GetGrainId(), 1, afterApplying: lostAcknowledgement);
+
+        var created = await link.Create(spec);
+        Assert.Equal(lostAcknowledgement ? [created.Id] : [], await index.List());
+
+        await cluster.Grains.GetGrain<IManagementGrain>(0).DeactivateGrain(link.GetGrainId());
+        // Any call activates the link again, and activation delivers what is pending.
+        Assert.Equal(created, await link.Get());
+        Assert.Equal([created.Id], await index.List());
     }
 
     [Fact]
