@@ -1,4 +1,5 @@
 using CryptoPay.Runtime.ProcessHost.Ledger;
+using CryptoPay.Runtime.ProcessHost.Membership;
 using CryptoPay.Silo.Hosting;
 
 try
@@ -8,6 +9,7 @@ try
     var app = builder.Build();
     app.MapCryptoPaySilo();
     app.MapLedgerTestEndpoints();
+    app.MapRuntimeMembership();
     await app.RunCryptoPaySiloAsync();
     return 0;
 }

@@ -12,14 +12,13 @@ using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.PaymentLinks;
 using CryptoPay.Grains.Rates;
-using CryptoPay.Runtime.Grains;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using OrleansGrainFactory = Orleans.IGrainFactory;
+using Orleans;
 
 namespace CryptoPay.Api.PaymentLinks;
 
@@ -31,7 +30,9 @@ public sealed record PaymentLinkResponse(
 
 public sealed record PaymentLinkListResponse(IReadOnlyList<PaymentLinkResponse> Items);
 
-/// <summary>Payment links: a merchant's reusable or single-use URL that opens a fresh invoice on each use.</summary>
+/// <summary>
+/// Payment links: a merchant's reusable or single-use URL that opens a fresh invoice on each use.
+/// </summary>
 public static class PaymentLinkEndpoints
 {
     public static IEndpointRouteBuilder MapPaymentLinks(this IEndpointRouteBuilder endpoints)
@@ -100,7 +101,7 @@ public static class PaymentLinkEndpoints
     }
 
     /// <summary>The caller's link, or null: another merchant's or another mode's link does not exist for it.</summary>
-    private static async Task<PaymentLinkState?> FindAsync(IGrainFactory grains, MerchantCaller caller, string id) =>
+    private static async Task<PaymentLink?> FindAsync(IGrainFactory grains, MerchantCaller caller, string id) =>
         Guid.TryParse(id, out var linkId) && await grains.GetGrain<IPaymentLinkGrain>(linkId).Get() is { } link &&
         link.Spec.MerchantId == caller.MerchantId && link.Spec.Mode == caller.Mode
             ? link
@@ -117,7 +118,7 @@ public static class PaymentLinkEndpoints
         var ids = await grains.GetGrain<IPaymentLinkIndexGrain>(PaymentLinkIndexGrain.KeyOf(caller.MerchantId, caller.Mode)).List();
         var links = await Task.WhenAll(ids.Select(id => grains.GetGrain<IPaymentLinkGrain>(id).Get()));
         var checkout = InvoiceEndpoints.CheckoutBase(context, api.Value);
-        return TypedResults.Ok(new PaymentLinkListResponse([.. links.OfType<PaymentLinkState>().OrderByDescending(l => l.CreatedAt).Select(l => l.ToResponse(checkout))]));
+        return TypedResults.Ok(new PaymentLinkListResponse([.. links.OfType<PaymentLink>().OrderByDescending(l => l.CreatedAt).Select(l => l.ToResponse(checkout))]));
     }
 
     private static async Task<Results<Ok<PaymentLinkResponse>, ProblemHttpResult>> DeactivateAsync(string id, HttpContext context, IGrainFactory grains, IOptions<ApiOptions> api)
@@ -133,7 +134,7 @@ public static class PaymentLinkEndpoints
 
     /// <summary>Opens the link: one use counted in the link's turn, a fresh invoice, then the checkout page (303).</summary>
     private static async Task<IResult> UseAsync(
-        string id, HttpContext context, IGrainFactory grains, OrleansGrainFactory orleans, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
+        string id, HttpContext context, IGrainFactory grains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
     {
         if (!Guid.TryParse(id, out var linkId))
         {
@@ -154,7 +155,7 @@ public static class PaymentLinkEndpoints
         }
 
         var spec = use.Link!.Spec;
-        var merchant = await orleans.GetGrain<IMerchantGrain>(spec.MerchantId).Get();
+        var merchant = await grains.GetGrain<IMerchantGrain>(spec.MerchantId).Get();
         if (merchant is null || merchant.Status != MerchantStatus.Active)
         {
             await link.ReleaseUse();
@@ -187,7 +188,7 @@ public static class PaymentLinkEndpoints
     private static IResult Gone(HttpContext context, string why) =>
         CheckoutHtml.Message(context, StatusCodes.Status410Gone, "Payment link unavailable", why);
 
-    private static PaymentLinkResponse ToResponse(this PaymentLinkState link, string checkoutBase) => new(
+    private static PaymentLinkResponse ToResponse(this PaymentLink link, string checkoutBase) => new(
         link.Id,
         $"{checkoutBase.TrimEnd('/')}/pay/l/{link.Id}",
         link.Spec.Mode == Mode.Live ? "live" : "test",

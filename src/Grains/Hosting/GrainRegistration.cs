@@ -6,6 +6,7 @@ using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.PaymentLinks;
 using CryptoPay.Grains.RateLimits;
 using CryptoPay.Grains.Sandbox;
+using CryptoPay.Grains.Telemetry;
 using CryptoPay.Grains.Webhooks;
 using CryptoPay.Runtime.Grains;
 using CryptoPay.Runtime.Hosting;
@@ -31,21 +32,12 @@ public static class GrainRegistration
         DepositAddressProjection.Projection,
     ];
 
-    /// <summary>The grains still on src/Runtime.</summary>
-    public static GrainTypeRegistry AddCryptoPayGrains(this GrainTypeRegistry registry)
-    {
-        registry.Add<IPaymentLinkGrain, PaymentLinkGrain>();
-        registry.Add<IPaymentLinkIndexGrain, PaymentLinkIndexGrain>();
-        return registry;
-    }
-
     /// <summary>
     /// Grains, their schema and their services for a silo host. <paramref name="chains"/> are the operator's
     /// validated chain settings (see <see cref="ChainsOptions.Validate"/>); none means test mode only.
     /// </summary>
     public static GrainRuntimeBuilder AddCryptoPayGrains(this GrainRuntimeBuilder builder, SandboxChainOptions? sandbox = null, ChainsOptions? chains = null)
     {
-        builder.Registry.AddCryptoPayGrains();
         builder.Services.AddCryptoPayGrainServices(sp => sp.GetService<NpgsqlDataSource>(), sandbox, chains);
         return builder;
     }
@@ -58,6 +50,8 @@ public static class GrainRegistration
     public static IServiceCollection AddCryptoPayGrainServices(this IServiceCollection services, Func<IServiceProvider, NpgsqlDataSource?> dataSource, SandboxChainOptions? sandbox = null, ChainsOptions? chains = null)
     {
         services.AddProjectedGrainStorage(dataSource, Projections);
+        services.AddMetrics();
+        services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton(new LedgerOptions());
         services.TryAddSingleton(sandbox ?? new SandboxChainOptions());
         services.TryAddSingleton(sp => LedgerQueries.For(sp.GetRequiredService<ProjectedGrainStorage>()));

@@ -1,6 +1,7 @@
 using System.Numerics;
 using CryptoPay.Grains.Idempotency;
 using CryptoPay.Grains.Ledger;
+using CryptoPay.Grains.Telemetry;
 using CryptoPay.Grains.Webhooks;
 using CryptoPay.Grains.Effects;
 using CryptoPay.Grains.Hosting;
@@ -74,7 +75,8 @@ public interface IInvoiceGrain : IGrainWithGuidKey, IWakeable
 public sealed class InvoiceGrain(
     [PersistentState(InvoiceProjection.StateName, ProjectedGrainStorage.Name)] IPersistentState<GrainRecord<InvoiceState>> record,
     [FromKeyedServices(GatewayClock.Key)] TimeProvider clock,
-    ILogger<InvoiceGrain> logger)
+    ILogger<InvoiceGrain> logger,
+    GatewayMetrics? metrics = null)
     : EffectGrain<InvoiceState>(record, clock, logger), IInvoiceGrain
 {
     protected override DateTimeOffset? DueAt =>
@@ -119,6 +121,7 @@ public sealed class InvoiceGrain(
         };
         PublishEventsSince(before);
         await SaveAsync();
+        metrics?.InvoiceCreated(spec.Mode);
     }
 
     public Task<InvoiceState?> Get() => Task.FromResult(State.Exists ? State.AsOf(Now) : null);

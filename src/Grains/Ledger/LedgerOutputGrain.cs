@@ -3,6 +3,7 @@ using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.Effects;
 using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Storage;
+using CryptoPay.Grains.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans;
@@ -81,7 +82,8 @@ public sealed class LedgerOutputGrain(
     [PersistentState(LedgerProjections.OutputStateName, ProjectedGrainStorage.Name)] IPersistentState<GrainRecord<LedgerOutputState>> record,
     [FromKeyedServices(GatewayClock.Key)] TimeProvider clock,
     ILogger<LedgerOutputGrain> logger,
-    LedgerOptions? options = null)
+    LedgerOptions? options = null,
+    GatewayMetrics? metrics = null)
     : EffectGrain<LedgerOutputState>(record, clock, logger), ILedgerOutputGrain
 {
     public async Task Credit(CreditOutput effect)
@@ -139,6 +141,7 @@ public sealed class LedgerOutputGrain(
         Record(new LedgerMovement($"credit:{State.OutputKey}:{State.Movements.Count / 2 + 1}", LedgerMovementKind.DepositCredit, State.OutputKey, Now, entries));
         State.Credited = true;
         await PostAsync();
+        metrics?.DepositCredited(State.Network, State.Mode);
     }
 
     public async Task Reverse(ReverseOutput effect)

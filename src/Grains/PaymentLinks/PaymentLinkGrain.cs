@@ -1,30 +1,12 @@
+using CryptoPay.Grains.Effects;
+using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Grains;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans;
+using Orleans.Runtime;
 
 namespace CryptoPay.Grains.PaymentLinks;
-
-/// <summary>What a merchant asks for when creating a link: every invoice the link opens is priced so.</summary>
-public sealed record PaymentLinkSpec(Guid MerchantId, Mode Mode, decimal Amount, string Currency, string? Description, bool Reusable, int? MaxUses, DateTimeOffset? ExpiresAt);
-
-public sealed record PaymentLinkState
-{
-    public Guid Id { get; set; }
-
-    public PaymentLinkSpec Spec { get; set; } = new(Guid.Empty, Mode.Test, 0m, "", null, false, null, null);
-
-    public bool Active { get; set; } = true;
-
-    public int Uses { get; set; }
-
-    public DateTimeOffset CreatedAt { get; set; }
-
-    public DateTimeOffset? DeactivatedAt { get; set; }
-
-    public bool Exists => Id != Guid.Empty;
-
-    /// <summary>A single-use link allows one use; a reusable one its max_uses, or any number without it.</summary>
-    public int? UseLimit => Spec.Reusable ? Spec.MaxUses : 1;
-}
 
 public enum PaymentLinkRefusal
 {
@@ -35,7 +17,10 @@ public enum PaymentLinkRefusal
 }
 
 /// <summary>The outcome of opening a link: the use is granted (and counted), or refused with the reason.</summary>
-public sealed record PaymentLinkUse(PaymentLinkState? Link, PaymentLinkRefusal? Refusal)
+[GenerateSerializer]
+[Immutable]
+[Alias("cryptopay.payment-link-use")]
+public sealed record PaymentLinkUse([property: Id(0)] PaymentLink? Link, [property: Id(1)] PaymentLinkRefusal? Refusal)
 {
     public bool Granted => Refusal is null;
 }
@@ -44,15 +29,15 @@ public sealed record PaymentLinkUse(PaymentLinkState? Link, PaymentLinkRefusal? 
 /// A payment link. Its use count lives in this grain's turn, so concurrent openings on any silo are
 /// granted one at a time and a single-use link opens exactly one invoice.
 /// </summary>
-[GrainType("payment-link")]
+[Alias("cryptopay.payment-link")]
 public interface IPaymentLinkGrain : IGrainWithGuidKey
 {
     /// <summary>Creates the link; a repeated call returns the link as it is.</summary>
-    Task<PaymentLinkState> Create(PaymentLinkSpec spec);
+    Task<PaymentLink> Create(PaymentLinkSpec spec);
 
-    Task<PaymentLinkState?> Get();
+    Task<PaymentLink?> Get();
 
-    Task<PaymentLinkState?> Deactivate();
+    Task<PaymentLink?> Deactivate();
 
     /// <summary>Counts one use when the link is active, unexpired and not used up.</summary>
     Task<PaymentLinkUse> Use();
@@ -61,86 +46,143 @@ public interface IPaymentLinkGrain : IGrainWithGuidKey
     Task ReleaseUse();
 }
 
-public sealed class PaymentLinkGrain : Grain<PaymentLinkState>, IPaymentLinkGrain
+/// <summary>
+/// One payment link (key: its id). Creating it lists it in its merchant's <see cref="IPaymentLinkIndexGrain"/> through
+/// the link's own outbox (docs/ORLEANS.md, "Effects exactly once"): the listing is saved with the link and delivered
+/// until the index acknowledges it.
+/// </summary>
+public sealed class PaymentLinkGrain(
+    [PersistentState("payment-link")] IPersistentState<PaymentLinkState> state,
+    [FromKeyedServices(GatewayClock.Key)] TimeProvider clock,
+    ILogger<PaymentLinkGrain> logger) : Grain, IPaymentLinkGrain, IRemindable
 {
-    public async Task<PaymentLinkState> Create(PaymentLinkSpec spec)
+    // Not persisted: whether this activation has made sure the redelivery reminder exists.
+    private EffectRedelivery? redelivery;
+
+    private EffectRedelivery Redelivery => redelivery ??= new EffectRedelivery(this);
+
+    private PaymentLink? Link => state.State.Link;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken) =>
+        state.State.Outbox.IsEmpty ? Task.CompletedTask : DeliverAsync();
+
+    public async Task<PaymentLink> Create(PaymentLinkSpec spec)
     {
-        if (State.Exists)
+        if (Link is { } existing)
         {
-            return State;
+            return existing;
         }
 
-        State = new PaymentLinkState { Id = GetPrimaryKey(), Spec = spec, CreatedAt = Now };
-        await Send<IPaymentLinkIndexGrain>(PaymentLinkIndexGrain.KeyOf(spec.MerchantId, spec.Mode)).Add(State.Id);
-        return State;
+        var link = new PaymentLink(this.GetPrimaryKey(), spec, Active: true, Uses: 0, CreatedAt: clock.GetUtcNow(), DeactivatedAt: null);
+        await Redelivery.ArmAsync();
+        state.State.Outbox.Add(PaymentLinkListed.Of(link));
+        await SaveAsync(link);
+        await DeliverAsync();
+        return link;
     }
 
-    public Task<PaymentLinkState?> Get() => Task.FromResult(State.Exists ? State : null);
+    public Task<PaymentLink?> Get() => Task.FromResult(Link);
 
-    public Task<PaymentLinkState?> Deactivate()
+    public async Task<PaymentLink?> Deactivate()
     {
-        if (State.Exists && State.Active)
+        if (Link is { Active: true } link)
         {
-            State.Active = false;
-            State.DeactivatedAt = Now;
+            await SaveAsync(link with { Active = false, DeactivatedAt = clock.GetUtcNow() });
         }
 
-        return Task.FromResult(State.Exists ? State : null);
+        return Link;
     }
 
-    public Task<PaymentLinkUse> Use()
+    public async Task<PaymentLinkUse> Use()
     {
-        PaymentLinkRefusal? refusal = !State.Exists ? PaymentLinkRefusal.Unknown
-            : !State.Active ? PaymentLinkRefusal.Deactivated
-            : State.Spec.ExpiresAt is { } expiresAt && Now >= expiresAt ? PaymentLinkRefusal.Expired
-            : State.UseLimit is { } limit && State.Uses >= limit ? PaymentLinkRefusal.UsedUp
+        var link = Link;
+        PaymentLinkRefusal? refusal = link is null ? PaymentLinkRefusal.Unknown
+            : !link.Active ? PaymentLinkRefusal.Deactivated
+            : link.Spec.ExpiresAt is { } expiresAt && clock.GetUtcNow() >= expiresAt ? PaymentLinkRefusal.Expired
+            : link.UseLimit is { } limit && link.Uses >= limit ? PaymentLinkRefusal.UsedUp
             : null;
         if (refusal is null)
         {
-            State.Uses++;
+            await SaveAsync(link! with { Uses = link.Uses + 1 });
         }
 
-        return Task.FromResult(new PaymentLinkUse(State.Exists ? State : null, refusal));
+        return new PaymentLinkUse(Link, refusal);
     }
 
-    public Task ReleaseUse()
+    public async Task ReleaseUse()
     {
-        if (State.Uses > 0)
+        if (Link is { Uses: > 0 } link)
         {
-            State.Uses--;
+            await SaveAsync(link with { Uses = link.Uses - 1 });
+        }
+    }
+
+    public Task ReceiveReminder(string reminderName, TickStatus status) => DeliverAsync();
+
+    /// <summary>Writes the link; a failed write leaves this activation with what is stored, not with what was not saved.</summary>
+    private async Task SaveAsync(PaymentLink link)
+    {
+        state.State.Link = link;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            await state.ReadStateAsync();
+            throw;
+        }
+    }
+
+    private async Task DeliverAsync()
+    {
+        var outbox = state.State.Outbox;
+        if (await outbox.DeliverAsync(e => GrainFactory.GetGrain<IPaymentLinkIndexGrain>(e.Index).Add(e.LinkId), logger) > 0)
+        {
+            await state.WriteStateAsync();
         }
 
-        return Task.CompletedTask;
+        if (outbox.IsEmpty)
+        {
+            await Redelivery.DisarmAsync();
+        }
     }
 }
 
-public sealed record PaymentLinkIndexState
-{
-    public List<Guid> Links { get; set; } = [];
-}
-
-/// <summary>The links of one merchant in one mode, newest last, for listing.</summary>
-[GrainType("payment-link-index")]
+/// <summary>The links of one merchant in one mode, oldest first, for listing.</summary>
+[Alias("cryptopay.payment-link-index")]
 public interface IPaymentLinkIndexGrain : IGrainWithStringKey
 {
+    /// <summary>Lists the link; a link listed already is not listed again (a redelivered <see cref="PaymentLinkListed"/>).</summary>
     Task Add(Guid linkId);
 
     Task<IReadOnlyList<Guid>> List();
 }
 
-public sealed class PaymentLinkIndexGrain : Grain<PaymentLinkIndexState>, IPaymentLinkIndexGrain
+/// <summary>The payment-link ids of a merchant in a mode (key <see cref="KeyOf"/>).</summary>
+public sealed class PaymentLinkIndexGrain([PersistentState("payment-link-index")] IPersistentState<PaymentLinkIndexState> state)
+    : Grain, IPaymentLinkIndexGrain
 {
-    public static string KeyOf(Guid merchantId, Mode mode) => $"{merchantId:N}/{(mode == Mode.Live ? "live" : "test")}";
+    /// <summary>The index key: a letter first, so Orleans never reads the key as a number or a Guid.</summary>
+    public static string KeyOf(Guid merchantId, Mode mode) => $"links:{merchantId:N}/{(mode == Mode.Live ? "live" : "test")}";
 
-    public Task Add(Guid linkId)
+    public async Task Add(Guid linkId)
     {
-        if (!State.Links.Contains(linkId))
+        if (!state.State.Links.Contains(linkId))
         {
-            State.Links.Add(linkId);
+            state.State.Links.Add(linkId);
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                // Unsaved, so not listed: the sender delivers it again.
+                state.State.Links.Remove(linkId);
+                throw;
+            }
         }
-
-        return Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<Guid>> List() => Task.FromResult<IReadOnlyList<Guid>>([.. State.Links]);
+    public Task<IReadOnlyList<Guid>> List() => Task.FromResult<IReadOnlyList<Guid>>([.. state.State.Links]);
 }

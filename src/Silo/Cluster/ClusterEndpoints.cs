@@ -1,28 +1,41 @@
-using CryptoPay.Runtime;
 using CryptoPay.Runtime.Storage;
+using CryptoPay.Silo.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Orleans;
+using Orleans.Runtime;
 using RuntimeSilo = CryptoPay.Runtime.Silo;
-using SiloStatus = CryptoPay.Runtime.SiloStatus;
 
 namespace CryptoPay.Silo.Cluster;
 
-/// <summary>Operator views of the cluster: its members and the work waiting in the store.</summary>
+/// <summary>
+/// Operator views of the cluster, behind the operator admin key: the Orleans silos with their activations and
+/// reminders, and the work still waiting in src/Runtime's store (the grains not yet moved to Orleans).
+/// </summary>
 public static class ClusterEndpoints
 {
+    /// <summary>Grain statistics come from every live silo; one that does not answer in time is listed without them.</summary>
+    private static readonly TimeSpan StatisticsTimeout = TimeSpan.FromSeconds(5);
+
     public static IEndpointRouteBuilder MapClusterEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        var cluster = endpoints.MapGroup("/v1/cluster");
+        var cluster = endpoints.MapGroup("/v1/cluster").AddEndpointFilter(OperatorAccess.RequireAdminKeyAsync);
         cluster.MapGet("/silos", ListSilosAsync);
         cluster.MapGet("/backlog", GetBacklogAsync);
         return endpoints;
     }
 
-    internal static async Task<Ok<ClusterMembersResponse>> ListSilosAsync(RuntimeSilo silo, CancellationToken ct)
+    internal static async Task<Ok<ClusterMembersResponse>> ListSilosAsync(IGrainFactory grains, ILocalSiloDetails local, IReminderTable reminders, CancellationToken ct)
     {
-        var members = await silo.GetMembershipAsync(ct);
+        var management = grains.GetGrain<IManagementGrain>(0);
+        var members = await management.GetDetailedHosts(onlyActive: false);
+        var activations = await ActivationsBySiloAsync(management, ct);
+        // (0, 0] wraps around the whole ring: every reminder of the cluster.
+        var reminderCount = (await reminders.ReadRows(0, 0)).Reminders.Count;
         return TypedResults.Ok(new ClusterMembersResponse(
-            silo.SiloId,
-            [.. members.Select(m => SiloMemberResponse.From(m, silo.SiloId))]));
+            local.SiloAddress.ToParsableString(),
+            activations?.Values.Sum(),
+            reminderCount,
+            [.. members.OrderBy(m => m.StartTime).Select(m => SiloMemberResponse.From(m, local.SiloAddress, activations))]));
     }
 
     internal static async Task<Ok<BacklogResponse>> GetBacklogAsync(RuntimeSilo silo, CancellationToken ct)
@@ -31,36 +44,67 @@ public static class ClusterEndpoints
         var backlog = await silo.Store.GetBacklogAsync(now, ct);
         return TypedResults.Ok(BacklogResponse.From(backlog, now));
     }
+
+    private static async Task<Dictionary<SiloAddress, int>?> ActivationsBySiloAsync(IManagementGrain management, CancellationToken ct)
+    {
+        try
+        {
+            var statistics = await management.GetSimpleGrainStatistics().WaitAsync(StatisticsTimeout, ct);
+            return statistics.GroupBy(s => s.SiloAddress).ToDictionary(g => g.Key, g => g.Sum(s => s.ActivationCount));
+        }
+        catch (Exception error) when (error is TimeoutException or OrleansException)
+        {
+            return null;
+        }
+    }
 }
 
-/// <summary>The members of the cluster as this silo (<see cref="Self"/>) sees them.</summary>
-public sealed record ClusterMembersResponse(string Self, IReadOnlyList<SiloMemberResponse> Silos);
+/// <summary>
+/// The Orleans cluster as this silo (<see cref="Self"/>) sees it. <c>activations</c> counts grain activations on the
+/// live silos (null when one did not answer), <c>reminders</c> the Orleans reminders of the whole cluster.
+/// </summary>
+public sealed record ClusterMembersResponse(string Self, int? Activations, int Reminders, IReadOnlyList<SiloMemberResponse> Silos);
 
-/// <summary>One membership row: <c>status</c> is what the silo last wrote, <c>is_alive</c> whether its heartbeat is current.</summary>
+/// <summary>
+/// One Orleans membership row: <c>status</c> is Orleans' (<c>joining</c>, <c>active</c>, <c>shutting_down</c>,
+/// <c>stopping</c>, <c>dead</c>), <c>is_alive</c> whether it is active; <c>address</c> is its silo endpoint.
+/// </summary>
 public sealed record SiloMemberResponse(
     string SiloId,
+    string SiloName,
     string HostName,
-    string? Address,
-    IReadOnlyList<string> Roles,
+    string Address,
+    int GatewayPort,
     string Status,
     bool IsAlive,
     bool IsSelf,
     DateTimeOffset StartedAt,
-    DateTimeOffset LastHeartbeat)
+    DateTimeOffset LastHeartbeat,
+    int? Activations)
 {
-    public static SiloMemberResponse From(SiloStatus member, string self) => new(
-        member.Record.SiloId,
-        member.Record.HostName,
-        member.Record.Address,
-        member.Record.Roles,
-        member.Record.Status,
-        member.IsAlive,
-        string.Equals(member.Record.SiloId, self, StringComparison.Ordinal),
-        member.Record.StartedAt,
-        member.Record.LastHeartbeat);
+    public static SiloMemberResponse From(MembershipEntry member, SiloAddress self, IReadOnlyDictionary<SiloAddress, int>? activations) => new(
+        member.SiloAddress.ToParsableString(),
+        member.SiloName,
+        member.HostName,
+        member.SiloAddress.Endpoint.ToString(),
+        member.ProxyPort,
+        StatusName(member.Status),
+        member.Status == SiloStatus.Active,
+        member.SiloAddress.Equals(self),
+        new DateTimeOffset(member.StartTime, TimeSpan.Zero),
+        new DateTimeOffset(member.IAmAliveTime, TimeSpan.Zero),
+        member.Status != SiloStatus.Active ? null
+            : activations is null ? null
+            : activations.GetValueOrDefault(member.SiloAddress));
+
+    private static string StatusName(SiloStatus status) => status switch
+    {
+        SiloStatus.ShuttingDown => "shutting_down",
+        _ => status.ToString().ToLowerInvariant(),
+    };
 }
 
-/// <summary>Work waiting in the store; ages are in milliseconds, measured at <see cref="MeasuredAt"/>.</summary>
+/// <summary>Work waiting in src/Runtime's store; ages are in milliseconds, measured at <see cref="MeasuredAt"/>.</summary>
 public sealed record BacklogResponse(
     long DueReminders,
     long PendingMessages,

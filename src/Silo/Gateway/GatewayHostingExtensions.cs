@@ -5,6 +5,7 @@ using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Sandbox;
 using CryptoPay.Grains.Webhooks;
 using CryptoPay.Runtime.Hosting;
+using CryptoPay.Silo.Cluster;
 using CryptoPay.Silo.Hosting;
 
 namespace CryptoPay.Silo.Gateway;
@@ -43,6 +44,7 @@ public static class GatewayHostingExtensions
         builder.Services.AddChainWatchers();
         builder.Services.AddCryptoPayWebhooks(builder.Configuration);
         builder.Services.AddCryptoPayApi(builder.Configuration);
+        builder.Services.AddCryptoPayMetrics();
         return runtime;
     }
 
@@ -50,6 +52,8 @@ public static class GatewayHostingExtensions
     {
         app.MapCryptoPaySilo();
         app.MapCryptoPayDashboard();
+        app.MapClusterEndpoints();
+        app.MapCryptoPayMetrics();
         app.MapCryptoPayApi();
         return app;
     }

@@ -137,7 +137,7 @@ public static class OrleansHosting
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var dashboard = endpoints.MapOrleansDashboard(DashboardPath);
-        dashboard.AddEndpointFilter(DashboardAccess.RequireAdminKeyAsync);
+        dashboard.AddEndpointFilter(OperatorAccess.RequireAdminKeyAsync);
         return dashboard;
     }
 

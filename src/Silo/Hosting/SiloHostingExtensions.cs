@@ -1,7 +1,6 @@
 using System.Data.Common;
 using System.Net.Sockets;
 using CryptoPay.Runtime.Hosting;
-using CryptoPay.Silo.Cluster;
 using CryptoPay.Silo.Health;
 using RuntimeSilo = CryptoPay.Runtime.Silo;
 
@@ -39,13 +38,12 @@ public static class SiloHostingExtensions
         return runtime;
     }
 
-    /// <summary>Maps the operator endpoints: /health/live, /health/ready and /v1/cluster/*.</summary>
+    /// <summary>Maps the health endpoints: /health/live and /health/ready.</summary>
     public static WebApplication MapCryptoPaySilo(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseExceptionHandler();
         app.MapSiloHealth();
-        app.MapClusterEndpoints();
         return app;
     }
 

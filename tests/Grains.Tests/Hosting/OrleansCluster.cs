@@ -26,6 +26,9 @@ public sealed class OrleansCluster : IAsyncLifetime
 
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
+    /// <summary>Calls the tests make fail, to drive redelivery through real grain calls.</summary>
+    public CallFailures Failures { get; } = new();
+
     public IGrainFactory Grains => (cluster ?? throw new InvalidOperationException("The cluster has not started.")).Client;
 
     public async Task InitializeAsync()
@@ -36,6 +39,7 @@ public sealed class OrleansCluster : IAsyncLifetime
             silo.AddMemoryGrainStorageAsDefault();
             silo.UseSystemTextJsonGrainStorageSerializer(); // as the silo does (docs/ORLEANS.md): stored state round-trips through JSON
             silo.UseInMemoryReminderService();
+            silo.AddIncomingGrainCallFilter(Failures);
             silo.Services.AddKeyedSingleton<TimeProvider>(GatewayClock.Key, Clock);
             silo.Services.AddProjectedGrainStorage((NpgsqlDataSource?)null, [EffectReceiverGrain.Projection]);
         });

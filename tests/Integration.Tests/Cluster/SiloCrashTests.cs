@@ -20,6 +20,9 @@ public sealed class SiloCrashTests(PostgresFixture postgres, ITestOutputHelper o
 {
     private const int Clients = 8;
     private const int Keys = 20;
+
+    /// <summary>src/Runtime's membership as tests/Runtime.ProcessHost serves it (/v1/cluster/silos is Orleans').</summary>
+    private const string RuntimeMembersPath = "/test/runtime/silos";
     private static readonly TimeSpan LoadBeforeKill = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan LoadAfterKill = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(20);
@@ -209,7 +212,7 @@ public sealed class SiloCrashTests(PostgresFixture postgres, ITestOutputHelper o
         var waited = Stopwatch.StartNew();
         while (true)
         {
-            using var members = JsonDocument.Parse(await survivor.Http.GetStringAsync("/v1/cluster/silos", ct));
+            using var members = JsonDocument.Parse(await survivor.Http.GetStringAsync(RuntimeMembersPath, ct));
             var victim = members.RootElement.GetProperty("silos").EnumerateArray().Single(s => s.GetProperty("silo_id").GetString() == victimId);
             if (!victim.GetProperty("is_alive").GetBoolean())
             {
@@ -224,7 +227,7 @@ public sealed class SiloCrashTests(PostgresFixture postgres, ITestOutputHelper o
 
     private static async Task<string> SelfIdAsync(SiloProcess silo, CancellationToken ct)
     {
-        using var members = JsonDocument.Parse(await silo.Http.GetStringAsync("/v1/cluster/silos", ct));
+        using var members = JsonDocument.Parse(await silo.Http.GetStringAsync(RuntimeMembersPath, ct));
         return members.RootElement.GetProperty("self").GetString()!;
     }
 

@@ -25,16 +25,22 @@ public sealed partial class SiloStartupTests
         Assert.Equal(200, liveStatus);
         Assert.Equal("alive", live.GetProperty("status").GetString());
 
-        var (_, members) = await silo.Http.GetJsonAsync("/v1/cluster/silos", ct);
+        var (anonymousStatus, anonymous) = await silo.Http.GetJsonAsync("/v1/cluster/silos", ct);
+        Assert.Equal((401, "UNAUTHORIZED"), (anonymousStatus, anonymous.GetProperty("code").GetString()));
+        using var operatorClient = SiloExecutable.Operator(silo);
+        var (_, members) = await operatorClient.GetJsonAsync("/v1/cluster/silos", ct);
         var self = Assert.Single(members.GetProperty("silos").EnumerateArray());
         Assert.Equal(members.GetProperty("self").GetString(), self.GetProperty("silo_id").GetString());
         Assert.True(self.GetProperty("is_self").GetBoolean());
         Assert.True(self.GetProperty("is_alive").GetBoolean());
         Assert.Equal("active", self.GetProperty("status").GetString());
-        Assert.Equal(silo.BaseAddress!.ToString().TrimEnd('/'), self.GetProperty("address").GetString());
-        Assert.Equal(["api", "reminders", "watchers"], Strings(self.GetProperty("roles")));
+        Assert.StartsWith("127.0.0.1:", self.GetProperty("address").GetString(), StringComparison.Ordinal);
+        Assert.True(self.GetProperty("activations").GetInt32() >= 0, self.ToString());
+        Assert.Equal(self.GetProperty("activations").GetInt32(), members.GetProperty("activations").GetInt32());
+        Assert.Equal(0, members.GetProperty("reminders").GetInt32());
 
-        var (backlogStatus, backlog) = await silo.Http.GetJsonAsync("/v1/cluster/backlog", ct);
+        Assert.Equal(401, (await silo.Http.GetJsonAsync("/v1/cluster/backlog", ct)).Status);
+        var (backlogStatus, backlog) = await operatorClient.GetJsonAsync("/v1/cluster/backlog", ct);
         Assert.Equal(200, backlogStatus);
         Assert.Equal(0, backlog.GetProperty("pending_messages").GetInt64());
         Assert.Equal(0, backlog.GetProperty("due_reminders").GetInt64());
@@ -42,18 +48,22 @@ public sealed partial class SiloStartupTests
     }
 
     [Fact]
-    public async Task Configured_roles_replace_the_default_roles()
+    public async Task Cluster_endpoints_refuse_a_wrong_key_and_the_dashboard_takes_the_same_one()
     {
         using var timeout = new CancellationTokenSource(TestTimeout);
-        var environment = SiloExecutable.Environment();
-        environment["Silo__Roles__0"] = "api";
-        environment["Silo__Roles__1"] = "reminders";
-        await using var silo = await SiloExecutable.StartAsync(environment, timeout.Token);
+        var ct = timeout.Token;
+        await using var silo = await SiloExecutable.StartAsync(SiloExecutable.Environment(), ct);
+        using var wrong = new HttpClient { BaseAddress = silo.BaseAddress };
+        wrong.DefaultRequestHeaders.Add("x-api-key", "not-the-admin-key");
+        using var operatorClient = SiloExecutable.Operator(silo);
 
-        var (_, members) = await silo.Http.GetJsonAsync("/v1/cluster/silos", timeout.Token);
+        using var refused = await wrong.GetAsync("/v1/cluster/silos", ct);
+        using var dashboard = await operatorClient.GetAsync("/dashboard/version", ct);
 
-        var self = Assert.Single(members.GetProperty("silos").EnumerateArray());
-        Assert.Equal(["api", "reminders"], Strings(self.GetProperty("roles")));
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("Basic", Assert.Single(refused.Headers.WwwAuthenticate).Scheme);
+        Assert.True(dashboard.IsSuccessStatusCode, $"dashboard answered {(int)dashboard.StatusCode} to the admin key");
     }
 
     [Theory]
@@ -80,8 +90,6 @@ public sealed partial class SiloStartupTests
         Assert.DoesNotContain(silo.OutputLines.Concat(silo.ErrorLines), l => StackFrame().IsMatch(l));
         Assert.DoesNotContain("Unhandled exception", silo.Output, StringComparison.Ordinal);
     }
-
-    internal static string[] Strings(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetString()!)];
 
     [GeneratedRegex(@"^\s+at \S")]
     private static partial Regex StackFrame();

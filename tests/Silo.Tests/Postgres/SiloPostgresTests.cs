@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.Json;
 using CryptoPay.ProcessSupport;
 using CryptoPay.Silo.Tests.Hosting;
 using CryptoPay.TestSupport.Postgres;
@@ -5,14 +7,14 @@ using Npgsql;
 
 namespace CryptoPay.Silo.Tests.Postgres;
 
-/// <summary>Silo processes over a real PostgreSQL: membership, graceful SIGTERM, readiness following the database.</summary>
+/// <summary>Silo processes over a real PostgreSQL: Orleans membership as operators see it, graceful SIGTERM, readiness following the database.</summary>
 [Collection("postgres")]
 public sealed class SiloPostgresTests(PostgresFixture postgres)
 {
     private static readonly TimeSpan TestTimeout = TimeSpan.FromSeconds(120);
 
     [Fact]
-    public async Task Silos_register_in_the_membership_and_see_each_other_alive()
+    public async Task Silos_are_listed_from_Orleans_membership_active_with_their_grain_counts()
     {
         using var timeout = new CancellationTokenSource(TestTimeout);
         var ct = timeout.Token;
@@ -24,22 +26,84 @@ public sealed class SiloPostgresTests(PostgresFixture postgres)
         };
         await using var first = await starting[0];
         await using var second = await starting[1];
+        using var firstOperator = SiloExecutable.Operator(first);
+        using var secondOperator = SiloExecutable.Operator(second);
 
-        var firstId = await SelfIdAsync(first, ct);
-        var secondId = await SelfIdAsync(second, ct);
-        var members = await first.Http.PollJsonAsync(
+        var firstId = await SelfIdAsync(firstOperator, ct);
+        var secondId = await SelfIdAsync(secondOperator, ct);
+        var members = await firstOperator.PollJsonAsync(
             "/v1/cluster/silos",
-            (status, body) => status == 200 && body.GetProperty("silos").EnumerateArray().Count(s => s.GetProperty("is_alive").GetBoolean()) == 2,
-            TimeSpan.FromSeconds(15),
+            (status, body) => status == 200 && body.GetProperty("silos").EnumerateArray().Count(s => s.GetProperty("status").GetString() == "active") == 2,
+            TimeSpan.FromSeconds(30),
             ct);
 
         var listed = members.GetProperty("silos").EnumerateArray().ToDictionary(s => s.GetProperty("silo_id").GetString()!);
         Assert.Equal(new[] { firstId, secondId }.Order(StringComparer.Ordinal), listed.Keys.Order(StringComparer.Ordinal));
         Assert.True(listed[firstId].GetProperty("is_self").GetBoolean());
         Assert.False(listed[secondId].GetProperty("is_self").GetBoolean());
-        Assert.Equal(second.BaseAddress!.ToString().TrimEnd('/'), listed[secondId].GetProperty("address").GetString());
-        Assert.Equal("active", await StatusInTableAsync(database, firstId, ct));
-        Assert.Equal("active", await StatusInTableAsync(database, secondId, ct));
+        Assert.All(listed.Values, s => Assert.True(s.GetProperty("is_alive").GetBoolean(), s.ToString()));
+        Assert.All(listed.Values, s => Assert.True(s.GetProperty("activations").GetInt32() >= 0, s.ToString()));
+        Assert.Equal(listed.Values.Sum(s => s.GetProperty("activations").GetInt32()), members.GetProperty("activations").GetInt32());
+        Assert.Equal(0, members.GetProperty("reminders").GetInt32());
+        Assert.Equal(3, await OrleansStatusInTableAsync(database, firstId, ct));
+        Assert.Equal(3, await OrleansStatusInTableAsync(database, secondId, ct));
+        // src/Runtime still keeps its own membership, with every role by default, until its last grain has moved.
+        Assert.Equal(
+            [("active", "api,reminders,watchers"), ("active", "api,reminders,watchers")],
+            await RuntimeSilosAsync(database, ct));
+    }
+
+    [Fact]
+    public async Task A_killed_silo_is_listed_dead_and_an_operator_command_is_never_listed()
+    {
+        using var timeout = new CancellationTokenSource(TestTimeout);
+        var ct = timeout.Token;
+        var database = await postgres.CreateDatabaseAsync(ct: ct);
+        var starting = new[]
+        {
+            SiloExecutable.StartAsync(SiloExecutable.Environment(database), ct),
+            SiloExecutable.StartAsync(SiloExecutable.Environment(database), ct),
+        };
+        await using var survivor = await starting[0];
+        await using var victim = await starting[1];
+        using var survivorOperator = SiloExecutable.Operator(survivor);
+        using var victimOperator = SiloExecutable.Operator(victim);
+        var victimId = await SelfIdAsync(victimOperator, ct);
+        await survivorOperator.PollJsonAsync("/v1/cluster/silos", (status, body) => status == 200 && ActiveCount(body) == 2, TimeSpan.FromSeconds(30), ct);
+
+        await using (var command = SiloProcess.Launch(SiloExecutable.Path, ["merchants", "create", "--name", "Ops"], SiloExecutable.Environment(database)))
+        {
+            Assert.Equal(0, await command.WaitForExitAsync(SiloExecutable.ExitTimeout, ct));
+        }
+
+        victim.Kill();
+        var members = await survivorOperator.PollJsonAsync(
+            "/v1/cluster/silos",
+            (status, body) => status == 200 && body.GetProperty("silos").EnumerateArray().Any(s => s.GetProperty("silo_id").GetString() == victimId && s.GetProperty("status").GetString() == "dead"),
+            TimeSpan.FromSeconds(30),
+            ct);
+
+        var listed = members.GetProperty("silos").EnumerateArray().ToList();
+        Assert.Equal(2, listed.Count);
+        var dead = Assert.Single(listed, s => s.GetProperty("silo_id").GetString() == victimId);
+        Assert.False(dead.GetProperty("is_alive").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, dead.GetProperty("activations").ValueKind);
+        Assert.Equal(1, ActiveCount(members));
+        Assert.Equal(6, await OrleansStatusInTableAsync(database, victimId, ct));
+    }
+
+    [Fact]
+    public async Task Configured_roles_replace_the_default_roles()
+    {
+        using var timeout = new CancellationTokenSource(TestTimeout);
+        var ct = timeout.Token;
+        var database = await postgres.CreateDatabaseAsync(ct: ct);
+        var environment = SiloExecutable.Environment(database);
+        environment["Silo__Roles__0"] = "api";
+        environment["Silo__Roles__1"] = "reminders";
+        await using var silo = await SiloExecutable.StartAsync(environment, ct);
+
+        Assert.Equal([("active", "api,reminders")], await RuntimeSilosAsync(database, ct));
     }
 
     [Fact]
@@ -49,15 +113,18 @@ public sealed class SiloPostgresTests(PostgresFixture postgres)
         var ct = timeout.Token;
         var database = await postgres.CreateDatabaseAsync(ct: ct);
         await using var silo = await SiloExecutable.StartAsync(SiloExecutable.Environment(database), ct);
-        var siloId = await SelfIdAsync(silo, ct);
-        Assert.Equal("active", await StatusInTableAsync(database, siloId, ct));
+        using var operatorClient = SiloExecutable.Operator(silo);
+        var orleansId = await SelfIdAsync(operatorClient, ct);
+        var runtimeId = await RuntimeSiloIdAsync(database, ct);
+        Assert.Equal(3, await OrleansStatusInTableAsync(database, orleansId, ct));
 
         silo.Terminate();
         var exitCode = await silo.WaitForExitAsync(SiloExecutable.ExitTimeout, ct);
 
         Assert.True(exitCode == 0, $"exit code {exitCode} after SIGTERM\n{silo.Output}");
-        Assert.Equal("stopped", await StatusInTableAsync(database, siloId, ct));
-        Assert.Contains(silo.OutputLines, l => l.Contains($"Silo {siloId} stopped gracefully", StringComparison.Ordinal));
+        Assert.Equal([("stopped", "api,reminders,watchers")], await RuntimeSilosAsync(database, ct));
+        Assert.Contains(silo.OutputLines, l => l.Contains($"Silo {runtimeId} stopped gracefully", StringComparison.Ordinal));
+        Assert.Equal(6, await OrleansStatusInTableAsync(database, orleansId, ct));
     }
 
     [Fact]
@@ -87,19 +154,51 @@ public sealed class SiloPostgresTests(PostgresFixture postgres)
         Assert.Equal("ready", up.GetProperty("status").GetString());
     }
 
-    private static async Task<string> SelfIdAsync(SiloProcess silo, CancellationToken ct)
+    private static int ActiveCount(JsonElement members) =>
+        members.GetProperty("silos").EnumerateArray().Count(s => s.GetProperty("status").GetString() == "active");
+
+    private static async Task<string> SelfIdAsync(HttpClient operatorClient, CancellationToken ct)
     {
-        var (status, members) = await silo.Http.GetJsonAsync("/v1/cluster/silos", ct);
-        Assert.Equal(200, status);
+        var (status, members) = await operatorClient.GetJsonAsync("/v1/cluster/silos", ct);
+        Assert.True(status == 200, $"{status} {members}");
         return members.GetProperty("self").GetString()!;
     }
 
-    private static async Task<string?> StatusInTableAsync(string database, string siloId, CancellationToken ct)
+    /// <summary>The Orleans.Runtime.SiloStatus the membership table holds for a silo id (<c>address:port@generation</c>).</summary>
+    private static async Task<int?> OrleansStatusInTableAsync(string database, string siloId, CancellationToken ct)
+    {
+        var at = siloId.LastIndexOf('@');
+        var colon = siloId.LastIndexOf(':', at);
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand("SELECT status FROM orleans_membership WHERE address = $1 AND port = $2 AND generation = $3", connection);
+        command.Parameters.Add(new() { Value = siloId[..colon] });
+        command.Parameters.Add(new() { Value = int.Parse(siloId[(colon + 1)..at], CultureInfo.InvariantCulture) });
+        command.Parameters.Add(new() { Value = int.Parse(siloId[(at + 1)..], CultureInfo.InvariantCulture) });
+        return (int?)await command.ExecuteScalarAsync(ct);
+    }
+
+    /// <summary>src/Runtime's membership rows: status and roles.</summary>
+    private static async Task<List<(string Status, string Roles)>> RuntimeSilosAsync(string database, CancellationToken ct)
     {
         await using var connection = new NpgsqlConnection(database);
         await connection.OpenAsync(ct);
-        await using var command = new NpgsqlCommand("SELECT status FROM cp_silos WHERE silo_id = $1", connection);
-        command.Parameters.Add(new() { Value = siloId });
-        return (string?)await command.ExecuteScalarAsync(ct);
+        await using var command = new NpgsqlCommand("SELECT status, array_to_string(roles, ',') FROM cp_silos ORDER BY silo_id", connection);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var rows = new List<(string, string)>();
+        while (await reader.ReadAsync(ct))
+        {
+            rows.Add((reader.GetString(0), reader.GetString(1)));
+        }
+
+        return rows;
+    }
+
+    private static async Task<string> RuntimeSiloIdAsync(string database, CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand("SELECT silo_id FROM cp_silos", connection);
+        return (string)(await command.ExecuteScalarAsync(ct))!;
     }
 }

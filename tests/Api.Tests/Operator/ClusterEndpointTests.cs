@@ -1,0 +1,45 @@
+using CryptoPay.Api.Tests.Hosting;
+using CryptoPay.Grains.PaymentLinks;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans;
+using Orleans.Runtime;
+
+namespace CryptoPay.Api.Tests.Operator;
+
+/// <summary>/v1/cluster/silos on the gateway: Orleans membership with activations and the cluster's reminders, admin key only.</summary>
+public sealed class ClusterEndpointTests : IAsyncLifetime
+{
+    private GatewayHost host = null!;
+
+    public async Task InitializeAsync() => host = await GatewayHost.StartAsync(null);
+
+    public async Task DisposeAsync() => await host.DisposeAsync();
+
+    [Fact]
+    public async Task Silos_need_the_admin_key_and_count_activations_and_reminders()
+    {
+        HttpJson.AssertProblem(await host.Http.GetJsonAsync("/v1/cluster/silos"), 401, "UNAUTHORIZED");
+        HttpJson.AssertProblem(await host.Http.GetJsonAsync("/v1/cluster/backlog"), 401, "UNAUTHORIZED");
+        var linkId = Guid.NewGuid();
+        await host.Grains.GetGrain<IPaymentLinkGrain>(linkId).Get();
+        // Far in the future, so it is counted and never fires during the test.
+        await host.Services.GetRequiredService<IReminderTable>().UpsertRow(new ReminderEntry
+        {
+            GrainId = host.Grains.GetGrain<IPaymentLinkGrain>(linkId).GetGrainId(),
+            ReminderName = "operator-test",
+            StartAt = DateTime.UtcNow.AddDays(1),
+            Period = TimeSpan.FromHours(1),
+        });
+
+        using var admin = host.ClientWith(GatewayHost.AdminKey);
+        var (status, members, _) = await admin.GetJsonAsync("/v1/cluster/silos");
+
+        Assert.True(status == 200, members.ToString());
+        var self = Assert.Single(members.GetProperty("silos").EnumerateArray());
+        Assert.Equal(members.Str("self"), self.Str("silo_id"));
+        Assert.Equal(("active", true, true), (self.Str("status"), self.GetProperty("is_alive").GetBoolean(), self.GetProperty("is_self").GetBoolean()));
+        Assert.True(self.GetProperty("activations").GetInt32() >= 1, self.ToString());
+        Assert.Equal(1, members.GetProperty("reminders").GetInt32());
+        Assert.Equal(200, (await admin.GetJsonAsync("/v1/cluster/backlog")).Status);
+    }
+}
