@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using CryptoPay.Runtime.Bench.Measurement;
+using CryptoPay.Api.Bench.Measurement;
 
 namespace CryptoPay.Api.Bench;
 

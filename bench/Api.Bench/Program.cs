@@ -4,7 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using CryptoPay.Api.Bench;
-using CryptoPay.Runtime.Bench.Measurement;
+using CryptoPay.Api.Bench.Measurement;
 using CryptoPay.Silo.Gateway;
 using CryptoPay.TestSupport.Postgres;
 using Microsoft.AspNetCore.Builder;

@@ -15,11 +15,10 @@ internal static class SiloExecutable
 
     public static string Path => BuildOutputs.Locate(typeof(SiloExecutable).Assembly, "CryptoPay.Silo.Path");
 
-    /// <summary>Fast heartbeats so liveness changes show within seconds.</summary>
+    /// <summary>The admin key, and the database when given (else the embedded default).</summary>
     public static Dictionary<string, string?> Environment(string? postgres = null) => new()
     {
         ["ConnectionStrings__Postgres"] = postgres,
-        ["Silo__HeartbeatInterval"] = "00:00:01",
         ["Admin__ApiKey"] = AdminKey,
     };
 

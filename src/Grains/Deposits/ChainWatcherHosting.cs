@@ -1,12 +1,11 @@
 using CryptoPay.Chains.Networks;
 using Orleans;
-using CryptoPay.Runtime.Hosting;
+using CryptoPay.Grains.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace CryptoPay.Grains.Deposits;
 
@@ -15,8 +14,8 @@ public static class ChainWatcherHosting
     /// <summary>
     /// Watches every enabled network of "Chains:Networks" (the sandbox excepted) from this silo: a
     /// <see cref="ChainWatchRunner"/> that answers the watchers' poll reminders when the silo has the <c>watchers</c>
-    /// role (reminders fire on silos with the <c>reminders</c> role, so a watching silo needs both), and a hosted
-    /// service that starts the reminders. The networks are the validated <see cref="ChainsOptions"/> singleton that
+    /// role (<see cref="SiloRoles"/>, registered by the silo host; without it every role), and a hosted service that
+    /// starts the reminders. The networks are the validated <see cref="ChainsOptions"/> singleton that
     /// <c>AddCryptoPayGrains</c> registers; call after it.
     /// </summary>
     public static IServiceCollection AddChainWatchers(this IServiceCollection services)
@@ -25,7 +24,7 @@ public static class ChainWatcherHosting
         services.TryAddSingleton(sp =>
         {
             var chains = sp.GetRequiredService<ChainsOptions>();
-            var roles = sp.GetService<IOptions<SiloOptions>>()?.Value.EffectiveRoles ?? SiloRoles.All;
+            var roles = sp.GetService<SiloRoles>() ?? new SiloRoles();
             var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan }; // each RPC call has its own timeout
             var watches = chains.Networks
                 .Where(n => n.Value.Enabled && n.Key != Network.Sandbox.Id)
@@ -35,7 +34,7 @@ public static class ChainWatcherHosting
                 sp.GetRequiredService<IGrainFactory>(),
                 sp.GetRequiredService<IDepositAddressDirectory>(),
                 watches,
-                roles.Contains(SiloRoles.Watchers) ? sp.GetRequiredService<ChainWatchSignals>() : null,
+                roles.Has(SiloRoles.Watchers) ? sp.GetRequiredService<ChainWatchSignals>() : null,
                 sp.GetService<ILogger<ChainWatchRunner>>());
         });
         services.AddHostedService<ChainWatchersHostedService>();

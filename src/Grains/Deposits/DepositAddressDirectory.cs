@@ -2,8 +2,6 @@ using System.Text.Json;
 using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Storage;
-using CryptoPay.Runtime.Storage;
-using CryptoPay.Runtime.Storage.Postgres;
 using Npgsql;
 using NpgsqlTypes;
 

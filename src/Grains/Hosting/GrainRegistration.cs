@@ -8,10 +8,7 @@ using CryptoPay.Grains.RateLimits;
 using CryptoPay.Grains.Sandbox;
 using CryptoPay.Grains.Telemetry;
 using CryptoPay.Grains.Webhooks;
-using CryptoPay.Runtime.Grains;
-using CryptoPay.Runtime.Hosting;
 using CryptoPay.Grains.Storage;
-using CryptoPay.Runtime.Storage.Postgres;
 using Npgsql;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -31,16 +28,6 @@ public static class GrainRegistration
         InvoiceProjection.Projection, WebhookDeliveryProjection.Projection, LedgerProjections.Balances, LedgerProjections.Outputs,
         DepositAddressProjection.Projection,
     ];
-
-    /// <summary>
-    /// Grains, their schema and their services for a silo host. <paramref name="chains"/> are the operator's
-    /// validated chain settings (see <see cref="ChainsOptions.Validate"/>); none means test mode only.
-    /// </summary>
-    public static GrainRuntimeBuilder AddCryptoPayGrains(this GrainRuntimeBuilder builder, SandboxChainOptions? sandbox = null, ChainsOptions? chains = null)
-    {
-        builder.Services.AddCryptoPayGrainServices(sp => sp.GetService<NpgsqlDataSource>(), sandbox, chains);
-        return builder;
-    }
 
     /// <summary>
     /// What the Orleans grains of the gateway need beside Orleans itself: the projected storage (on PostgreSQL when

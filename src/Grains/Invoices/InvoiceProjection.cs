@@ -1,8 +1,6 @@
 using System.Text.Json;
 using CryptoPay.Grains.Effects;
 using CryptoPay.Grains.Storage;
-using CryptoPay.Runtime.Storage;
-using CryptoPay.Runtime.Storage.Postgres;
 
 namespace CryptoPay.Grains.Invoices;
 

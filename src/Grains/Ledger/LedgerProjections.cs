@@ -1,7 +1,5 @@
 using CryptoPay.Grains.Effects;
 using CryptoPay.Grains.Storage;
-using CryptoPay.Runtime.Storage;
-using CryptoPay.Runtime.Storage.Postgres;
 
 namespace CryptoPay.Grains.Ledger;
 

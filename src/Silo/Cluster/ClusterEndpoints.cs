@@ -1,15 +1,14 @@
-using CryptoPay.Runtime.Storage;
 using CryptoPay.Silo.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Orleans;
 using Orleans.Runtime;
-using RuntimeSilo = CryptoPay.Runtime.Silo;
 
 namespace CryptoPay.Silo.Cluster;
 
 /// <summary>
 /// Operator views of the cluster, behind the operator admin key: the Orleans silos with their activations and
-/// reminders, and the work still waiting in src/Runtime's store (the grains not yet moved to Orleans).
+/// reminders. (The retired runtime's /v1/cluster/backlog, its message queue, has no Orleans counterpart and is gone:
+/// webhook backlog, reminder lag and chain-watcher lag are metrics at /metrics, see docs/ORLEANS.md.)
 /// </summary>
 public static class ClusterEndpoints
 {
@@ -20,7 +19,6 @@ public static class ClusterEndpoints
     {
         var cluster = endpoints.MapGroup("/v1/cluster").AddEndpointFilter(OperatorAccess.RequireAdminKeyAsync);
         cluster.MapGet("/silos", ListSilosAsync);
-        cluster.MapGet("/backlog", GetBacklogAsync);
         return endpoints;
     }
 
@@ -36,13 +34,6 @@ public static class ClusterEndpoints
             activations?.Values.Sum(),
             reminderCount,
             [.. members.OrderBy(m => m.StartTime).Select(m => SiloMemberResponse.From(m, local.SiloAddress, activations))]));
-    }
-
-    internal static async Task<Ok<BacklogResponse>> GetBacklogAsync(RuntimeSilo silo, CancellationToken ct)
-    {
-        var now = silo.TimeProvider.GetUtcNow();
-        var backlog = await silo.Store.GetBacklogAsync(now, ct);
-        return TypedResults.Ok(BacklogResponse.From(backlog, now));
     }
 
     private static async Task<Dictionary<SiloAddress, int>?> ActivationsBySiloAsync(IManagementGrain management, CancellationToken ct)
@@ -102,29 +93,4 @@ public sealed record SiloMemberResponse(
         SiloStatus.ShuttingDown => "shutting_down",
         _ => status.ToString().ToLowerInvariant(),
     };
-}
-
-/// <summary>Work waiting in src/Runtime's store; ages are in milliseconds, measured at <see cref="MeasuredAt"/>.</summary>
-public sealed record BacklogResponse(
-    long DueReminders,
-    long PendingMessages,
-    long DueMessages,
-    DateTimeOffset? OldestDueReminder,
-    long? OldestDueReminderAgeMs,
-    DateTimeOffset? OldestDueMessage,
-    long? OldestDueMessageAgeMs,
-    DateTimeOffset MeasuredAt)
-{
-    public static BacklogResponse From(StoreBacklog backlog, DateTimeOffset now) => new(
-        backlog.DueReminders,
-        backlog.PendingMessages,
-        backlog.DueMessages,
-        backlog.OldestDueReminder,
-        AgeMs(backlog.OldestDueReminder, now),
-        backlog.OldestDueMessage,
-        AgeMs(backlog.OldestDueMessage, now),
-        now);
-
-    private static long? AgeMs(DateTimeOffset? since, DateTimeOffset now) =>
-        since is { } at ? Math.Max(0, (now - at).Ticks) / TimeSpan.TicksPerMillisecond : null;
 }

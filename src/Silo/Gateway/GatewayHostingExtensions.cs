@@ -4,9 +4,9 @@ using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Sandbox;
 using CryptoPay.Grains.Webhooks;
-using CryptoPay.Runtime.Hosting;
 using CryptoPay.Silo.Cluster;
 using CryptoPay.Silo.Hosting;
+using Npgsql;
 
 namespace CryptoPay.Silo.Gateway;
 
@@ -14,13 +14,13 @@ namespace CryptoPay.Silo.Gateway;
 public static class GatewayHostingExtensions
 {
     /// <summary>
-    /// While grains move from src/Runtime onto Orleans, both engines run in a silo process; those on Orleans are listed
-    /// in docs/ORLEANS.md. Operator commands do not call this: they reach the cluster as Orleans clients.
+    /// Orleans and the merchant API in one process, with every setting checked before anything starts. Operator
+    /// commands do not call this: they reach the cluster as Orleans clients.
     /// </summary>
-    public static GrainRuntimeBuilder AddCryptoPayGateway(this WebApplicationBuilder builder)
+    public static WebApplicationBuilder AddCryptoPayGateway(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var runtime = builder.AddCryptoPaySilo();
+        builder.AddCryptoPaySilo();
         builder.UseCryptoPayOrleans();
 
         var sandbox = new SandboxChainOptions();
@@ -40,12 +40,14 @@ public static class GatewayHostingExtensions
         var chains = ChainsOptions.Bind(builder.Configuration);
         chains.Validate();
 
-        runtime.AddCryptoPayGrains(sandbox, chains);
+        // Projected grain state and list queries on the silo's NpgsqlDataSource (AddCryptoPaySilo registers it on
+        // ConnectionStrings:Postgres), else in memory.
+        builder.Services.AddCryptoPayGrainServices(sp => sp.GetService<NpgsqlDataSource>(), sandbox, chains);
         builder.Services.AddChainWatchers();
         builder.Services.AddCryptoPayWebhooks(builder.Configuration);
         builder.Services.AddCryptoPayApi(builder.Configuration);
         builder.Services.AddCryptoPayMetrics();
-        return runtime;
+        return builder;
     }
 
     public static WebApplication MapCryptoPayGateway(this WebApplication app)

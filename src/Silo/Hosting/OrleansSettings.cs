@@ -62,13 +62,19 @@ public sealed class OrleansSettings
 
         if (Postgres is not null)
         {
+            NpgsqlConnectionStringBuilder parsed;
             try
             {
-                _ = new NpgsqlConnectionStringBuilder(Postgres);
+                parsed = new NpgsqlConnectionStringBuilder(Postgres);
             }
             catch (ArgumentException error)
             {
                 throw new SiloStartupException($"ConnectionStrings:Postgres is not a valid PostgreSQL connection string: {error.Message}", error);
+            }
+
+            if (string.IsNullOrWhiteSpace(parsed.Host))
+            {
+                throw new SiloStartupException("ConnectionStrings:Postgres must name a Host.");
             }
         }
     }

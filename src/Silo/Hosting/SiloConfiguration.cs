@@ -1,54 +1,31 @@
-using CryptoPay.Runtime.Hosting;
-using Microsoft.AspNetCore.Hosting;
+using CryptoPay.Grains.Hosting;
 
 namespace CryptoPay.Silo.Hosting;
 
-/// <summary>Reads the "Silo" configuration section the way a silo process needs it.</summary>
+/// <summary>
+/// Reads the "Silo" configuration section: only <c>Silo:Roles</c> is left (see <see cref="SiloRoles"/>). The other
+/// keys belonged to the retired grain runtime (leases, poll intervals, heartbeats); one still set stops start-up
+/// with a line saying where Orleans takes that job, rather than being silently ignored.
+/// </summary>
 internal static class SiloConfiguration
 {
-    public const string Section = "Silo";
-
-    private static readonly HashSet<string> WildcardHosts = new(StringComparer.Ordinal) { "+", "*", "0.0.0.0", "[::]", "::" };
-
-    /// <summary>Binds and validates the settings now, so a bad one stops the process before anything starts.</summary>
-    public static void Validate(IConfiguration configuration)
+    /// <summary>Binds and validates the section now, so a bad setting stops the process before anything starts.</summary>
+    public static SiloRoles Read(IConfiguration configuration)
     {
-        var options = new SiloOptions();
-        configuration.GetSection(Section).Bind(options);
-        Apply(configuration, options);
-        options.Validate();
-    }
-
-    /// <summary>Completes the bound options: the address defaults to the HTTP URL.</summary>
-    public static void Apply(IConfiguration configuration, SiloOptions options)
-    {
-        if (string.IsNullOrWhiteSpace(options.Address))
+        var section = configuration.GetSection(SiloRoles.Section);
+        var retired = section.GetChildren()
+            .Select(c => c.Key)
+            .FirstOrDefault(k => !string.Equals(k, nameof(SiloRoles.Roles), StringComparison.OrdinalIgnoreCase));
+        if (retired is not null)
         {
-            options.Address = DefaultAddress(configuration);
-        }
-    }
-
-    /// <summary>The first URL Kestrel listens on, with a wildcard host replaced by this machine's name.</summary>
-    public static string DefaultAddress(IConfiguration configuration)
-    {
-        var url = FirstOf(configuration[WebHostDefaults.ServerUrlsKey])
-            ?? (FirstOf(configuration[WebHostDefaults.HttpPortsKey]) is { } httpPort ? $"http://+:{httpPort}" : null)
-            ?? (FirstOf(configuration[WebHostDefaults.HttpsPortsKey]) is { } httpsPort ? $"https://+:{httpsPort}" : null)
-            ?? "http://localhost:5000";
-        BindingAddress binding;
-        try
-        {
-            binding = BindingAddress.Parse(url);
-        }
-        catch (FormatException)
-        {
-            return url;
+            throw new SiloStartupException(
+                $"{SiloRoles.Section}:{retired} was a setting of the retired grain runtime and does nothing on Orleans; remove it " +
+                $"(membership and failure detection are tuned under {OrleansSettings.Section}:Membership, see docs/ORLEANS.md).");
         }
 
-        var host = WildcardHosts.Contains(binding.Host) ? Environment.MachineName : binding.Host;
-        return $"{binding.Scheme}://{host}:{binding.Port}{binding.PathBase}";
+        var roles = new SiloRoles();
+        section.Bind(roles);
+        roles.Validate();
+        return roles;
     }
-
-    private static string? FirstOf(string? list) =>
-        list?.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault();
 }

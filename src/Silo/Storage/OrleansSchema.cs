@@ -1,7 +1,7 @@
 using System.Data.Common;
 using System.Net.Sockets;
 using CryptoPay.Grains.Hosting;
-using CryptoPay.Runtime.Storage.Postgres;
+using CryptoPay.Grains.Storage;
 using CryptoPay.Silo.Hosting;
 using Npgsql;
 
@@ -10,8 +10,8 @@ namespace CryptoPay.Silo.Storage;
 /// <summary>
 /// The PostgreSQL schema of the Orleans ADO.NET providers (clustering, grain state, reminders): our own
 /// SQL in Storage/Migrations, written to the providers' OrleansQuery contract; with the tables of the grains in
-/// projected storage (<see cref="GrainRegistration.Migrations"/>). Applied by the migrator of src/Runtime (advisory
-/// lock, cp_schema_migrations), which moves here when src/Runtime goes.
+/// projected storage (<see cref="GrainRegistration.Migrations"/>). Applied by <see cref="PostgresMigrator"/> (advisory
+/// lock, cp_schema_migrations).
 /// </summary>
 public static class OrleansSchema
 {

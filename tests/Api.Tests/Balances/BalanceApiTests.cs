@@ -1,7 +1,6 @@
 using System.Text.Json;
 using CryptoPay.Api.Tests.Hosting;
 using CryptoPay.Grains.Ledger;
-using CryptoPay.Runtime.Storage;
 using CryptoPay.TestSupport.Postgres;
 using Microsoft.Extensions.DependencyInjection;
 

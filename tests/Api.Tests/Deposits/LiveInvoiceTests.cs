@@ -4,7 +4,6 @@ using CryptoPay.Chains.Hd;
 using CryptoPay.Chains.Networks;
 using CryptoPay.Grains.Deposits;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Grains;
 using CryptoPay.TestSupport.Postgres;
 using Microsoft.Extensions.DependencyInjection;
 using NBitcoin.DataEncoders;

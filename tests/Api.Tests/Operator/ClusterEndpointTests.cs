@@ -19,7 +19,6 @@ public sealed class ClusterEndpointTests : IAsyncLifetime
     public async Task Silos_need_the_admin_key_and_count_activations_and_reminders()
     {
         HttpJson.AssertProblem(await host.Http.GetJsonAsync("/v1/cluster/silos"), 401, "UNAUTHORIZED");
-        HttpJson.AssertProblem(await host.Http.GetJsonAsync("/v1/cluster/backlog"), 401, "UNAUTHORIZED");
         var linkId = Guid.NewGuid();
         await host.Grains.GetGrain<IPaymentLinkGrain>(linkId).Get();
         // Far in the future, so it is counted and never fires during the test.
@@ -40,6 +39,7 @@ public sealed class ClusterEndpointTests : IAsyncLifetime
         Assert.Equal(("active", true, true), (self.Str("status"), self.GetProperty("is_alive").GetBoolean(), self.GetProperty("is_self").GetBoolean()));
         Assert.True(self.GetProperty("activations").GetInt32() >= 1, self.ToString());
         Assert.Equal(1, members.GetProperty("reminders").GetInt32());
-        Assert.Equal(200, (await admin.GetJsonAsync("/v1/cluster/backlog")).Status);
+        // The retired runtime's message queue had /v1/cluster/backlog; Orleans has no queue, and the endpoint is gone.
+        HttpJson.AssertProblem(await admin.GetJsonAsync("/v1/cluster/backlog"), 404, "NOT_FOUND");
     }
 }

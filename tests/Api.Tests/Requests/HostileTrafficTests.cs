@@ -6,7 +6,6 @@ using System.Text.Json;
 using CryptoPay.Api.Tests.Hosting;
 using CryptoPay.Api.Tests.Invoices;
 using CryptoPay.Grains.Ledger;
-using CryptoPay.Runtime.Storage;
 using CryptoPay.TestSupport.Postgres;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;

@@ -4,7 +4,6 @@ using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Sandbox;
 using CryptoPay.Grains.Storage;
 using CryptoPay.Grains.Tests.Hosting;
-using CryptoPay.Runtime.Storage.Postgres;
 using CryptoPay.TestSupport.Postgres;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

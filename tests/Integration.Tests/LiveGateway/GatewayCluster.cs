@@ -7,7 +7,6 @@ using System.Text.Json;
 using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Ledger;
 using CryptoPay.ProcessSupport;
-using CryptoPay.Runtime.Storage.Postgres;
 using CryptoPay.TestSupport.Postgres;
 using Npgsql;
 
@@ -16,7 +15,7 @@ namespace CryptoPay.Integration.Tests.LiveGateway;
 /// <summary>
 /// CryptoPay.Silo.dll, as operators run it, in several processes over one fresh PostgreSQL database, configured only by
 /// environment variables: an admin key, a 2.5 % deposit fee, private webhook targets allowed (the receiver is on
-/// loopback), short leases so a killed silo's work is taken over within seconds, and the chains the test passes.
+/// loopback), and the chains the test passes (SiloProcess gives each silo its own Orleans ports).
 /// Disposing checks the ledger invariants on the database, then kills the silos.
 /// </summary>
 internal sealed class GatewayCluster : IAsyncDisposable
@@ -37,6 +36,9 @@ internal sealed class GatewayCluster : IAsyncDisposable
 
     public IReadOnlyList<SiloProcess> Silos => silos;
 
+    /// <summary>The connection string of the cluster's database.</summary>
+    public string Database => database;
+
     private static string SiloPath => BuildOutputs.Locate(typeof(GatewayCluster).Assembly, "CryptoPay.Silo.Path");
 
     /// <summary>Starts <paramref name="count"/> silos together on a new database of <paramref name="postgres"/>.</summary>
@@ -49,11 +51,6 @@ internal sealed class GatewayCluster : IAsyncDisposable
             ["Admin__ApiKey"] = AdminKey,
             ["Ledger__FeeBasisPoints"] = FeeBasisPoints.ToString(CultureInfo.InvariantCulture),
             ["Webhooks__AllowPrivateTargets"] = "true",
-            ["Silo__HeartbeatInterval"] = "00:00:01",
-            ["Silo__ReminderLease"] = "00:00:03",
-            ["Silo__MessageLease"] = "00:00:03",
-            ["Silo__MessagePollInterval"] = "00:00:00.200",
-            ["Silo__MessageRetryMax"] = "00:00:02",
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__CryptoPay"] = "Information",
         };

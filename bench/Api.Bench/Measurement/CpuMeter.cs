@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 
-namespace CryptoPay.Runtime.Bench.Measurement;
+namespace CryptoPay.Api.Bench.Measurement;
 
 /// <summary>
 /// CPU counters at one instant: the whole machine (/proc/stat jiffies), and per thread of this process and

@@ -1,4 +1,4 @@
--- Example of a grain type projecting its state into a typed, indexed table of its own.
+-- A table of the migrator's own tests (PostgresMigratorTests), as a grain type's projection would create one.
 CREATE TABLE test_counters (
     grain_key  text        PRIMARY KEY,
     value      bigint      NOT NULL,

@@ -2,7 +2,7 @@ using System.Reflection;
 using System.Text.RegularExpressions;
 using Npgsql;
 
-namespace CryptoPay.Runtime.Storage.Postgres;
+namespace CryptoPay.Grains.Storage;
 
 /// <summary>One numbered SQL script of a source (a project owning tables).</summary>
 public sealed record Migration(string Source, int Version, string Name, string Sql);
@@ -17,9 +17,6 @@ public interface IMigrationSource
 /// <summary>Migrations shipped as embedded <c>NNNN_name.sql</c> resources of an assembly, below a resource folder.</summary>
 public sealed partial class EmbeddedMigrations(Assembly assembly, string source, string resourcePrefix) : IMigrationSource
 {
-    public static EmbeddedMigrations Runtime { get; } =
-        new(typeof(EmbeddedMigrations).Assembly, "runtime", "CryptoPay.Runtime.Storage.Postgres.Migrations.");
-
     public string Source { get; } = source;
 
     public IReadOnlyList<Migration> GetMigrations()
@@ -52,7 +49,11 @@ public sealed partial class EmbeddedMigrations(Assembly assembly, string source,
     private static partial Regex FileName();
 }
 
-/// <summary>Applies pending migrations once, under an advisory lock, so silos starting together do not race.</summary>
+/// <summary>
+/// Applies pending migrations once, under an advisory lock, so silos starting together do not race. The lock key and
+/// the cp_schema_migrations table are those of the retired src/Runtime, which owned this migrator: databases migrated
+/// by earlier versions keep their history and are not migrated twice.
+/// </summary>
 public static class PostgresMigrator
 {
     private const long LockKey = 0x43_50_4D_49_47; // "CPMIG"

@@ -1,3 +1,0 @@
-using CryptoPay.Runtime.Bench;
-
-return await BenchRunner.RunAsync(args, Console.Out);
