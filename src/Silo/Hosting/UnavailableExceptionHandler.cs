@@ -15,6 +15,7 @@ internal sealed class UnavailableExceptionHandler(IProblemDetailsService problem
         var detail = exception switch
         {
             SiloUnavailableException => exception.Message,
+            _ when TransientCallRetry.IsTransient(exception) => "A silo of the cluster stopped; its work moves to another within seconds.",
             DbException => "The database did not answer.",
             _ => null,
         };
@@ -25,6 +26,7 @@ internal sealed class UnavailableExceptionHandler(IProblemDetailsService problem
 
         logger.LogWarning("{Method} {Path} answered 503: {Reason}", httpContext.Request.Method, httpContext.Request.Path, exception.Message);
         httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        httpContext.Response.Headers.RetryAfter = "1";
         return await problemDetails.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,
