@@ -3,25 +3,24 @@ using System.Globalization;
 using System.Numerics;
 using CryptoPay.Chains.Hd;
 using CryptoPay.Chains.Networks;
+using CryptoPay.ClusterSupport;
 using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Deposits;
-using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Runtime.Storage.Postgres;
-using CryptoPay.Runtime.Testing;
 using CryptoPay.TestSupport.Litecoin;
 using CryptoPay.TestSupport.Postgres;
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 // Deposits processed per second end to end (issue 4), by hand:
-//   dotnet run -c Release --project bench/Deposits.Bench -- [outputs] [rounds]
+//   dotnet run -c Release --project bench/Deposits.Bench -- [outputs] [rounds] [silos: 1 or 2, default 2]
 // Each round: a fresh database, `outputs` live invoices (1 confirmation required) with their deposit addresses, one
 // sendmany paying all of them mined into one block of a real litecoind -regtest; then the clock starts: one watcher
-// poll (mempool + block read over RPC, directory lookup, the Record turn) and every message it causes (invoice turns,
-// balance and ledger-output turns) on a two-silo cluster over PostgreSQL, until every output is credited.
+// poll (mempool + block read over RPC, directory lookup, the Record call) on an Orleans cluster of the gateway's grains
+// over PostgreSQL (GatewayGrainCluster). The effects it causes (invoice calls, ledger-output and balance calls) are
+// delivered within the poll's grain calls; a WakeDueAsync() after it runs anything left due, then every output must be
+// credited.
 // Baselines in the same run: the raw RPC read of that block (getblockhash + getblock verbosity 2), and one INSERT
 // round trip per deposit into a plain table of the same PostgreSQL.
 var outputs = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 2_000;
@@ -38,7 +37,7 @@ var seed = Convert.FromHexString("000102030405060708090a0b0c0d0e0f10111213141516
 var deriver = new AddressDeriver(regtest, ExtendedKey.FromSeed(seed, ExtendedKeyVersion.Vpub).Derive(regtest.AccountPath()).Neuter());
 Console.WriteLine($"outputs={outputs} rounds={rounds} silos={silos} cores={Environment.ProcessorCount} node={node.Version}");
 Console.WriteLine($"load average at start: {File.ReadAllText("/proc/loadavg").Trim()}");
-Console.WriteLine("round | block read (RPC) | raw INSERT/s | end to end (of which the poll: read + match + Record turn) | deposits/s");
+Console.WriteLine("round | block read (RPC) | raw INSERT/s | end to end (of which the poll: read + match + Record call, effects delivered within) | deposits/s");
 
 var rates = new List<double>();
 // Round 0 warms the JIT and the node up with a small block and is not counted (each round has a fresh database and cluster).
@@ -47,16 +46,14 @@ for (var round = 0; round <= rounds; round++)
     var count = round == 0 ? Math.Min(outputs, 200) : outputs;
     var connectionString = await postgres.CreateDatabaseAsync(ct: stop.Token);
     await using var dataSource = NpgsqlDataSource.Create(connectionString);
-    var store = new PostgresGrainStore(dataSource, GrainRegistration.Migrations);
-    await using var cluster = await TestCluster.StartAsync(new TestClusterOptions
+    await using var cluster = await GatewayGrainCluster.StartAsync(connectionString, new GatewayGrainClusterOptions
     {
         Silos = silos,
-        Store = store,
-        Grains = r => r.AddCryptoPayGrains(),
-        Services = s => s.AddSingleton(new LedgerOptions { FeeBasisPoints = 100 }),
-    }, stop.Token);
+        Ledger = new LedgerOptions { FeeBasisPoints = 100 },
+    });
     var watch = new ChainWatch("ltc", new ChainNetworkOptions { Chain = "regtest", ReorgDepth = 10 }, new UtxoChainReader(node.Rpc, "LTC"));
-    var runner = new ChainWatchRunner(cluster.Client, DepositAddressDirectories.For(store), [watch]);
+    // No ChainWatchSignals: no reminder-driven background polls, only the bench's own.
+    var runner = new ChainWatchRunner(cluster.Grains, cluster.Directory, [watch]);
     await runner.PollAsync("ltc", stop.Token); // the watcher starts at the tip
 
     var merchant = Guid.NewGuid();
@@ -93,12 +90,12 @@ for (var round = 0; round <= rounds; round++)
     var endToEnd = Stopwatch.StartNew();
     await runner.PollAsync("ltc", stop.Token);
     var polled = endToEnd.Elapsed;
-    await cluster.RunUntilIdleAsync(stop.Token);
+    await cluster.WakeDueAsync();
     endToEnd.Stop();
 
     var expected = payments.Values.Aggregate(BigInteger.Zero, (sum, amount) => sum + amount - (amount * 100 / 10_000));
-    var balance = (await LedgerQueries.For(store).BalancesAsync(merchant, Mode.Live, stop.Token)).Single();
-    var snapshot = await LedgerQueries.For(store).SnapshotAsync(stop.Token);
+    var balance = (await cluster.Ledger.BalancesAsync(merchant, Mode.Live, stop.Token)).Single();
+    var snapshot = await cluster.Ledger.SnapshotAsync(stop.Token);
     if (balance.Available != expected || snapshot.Outputs.Count(o => o.Credited && o.Movements.Count == 1) != count)
     {
         throw new InvalidOperationException($"Round {round}: credited {balance.Available}, expected {expected} over {count} outputs.");
@@ -118,12 +115,12 @@ for (var round = 0; round <= rounds; round++)
 rates.Sort();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"median deposits/s: {rates[rates.Count / 2]:F0} (target >= 1000)"));
 
-static async Task CreateInvoiceAsync(TestCluster cluster, Guid merchant, string address, long amountUnits)
+static async Task CreateInvoiceAsync(GatewayGrainCluster cluster, Guid merchant, string address, long amountUnits)
 {
     var id = Guid.NewGuid();
-    var now = cluster.Time.GetUtcNow();
+    var now = cluster.Clock.GetUtcNow();
     var amount = Amounts.FromUnits(amountUnits, 8);
-    await cluster.Client.GetGrain<IInvoiceGrain>(id).Create(new InvoiceSpec
+    await cluster.Grains.GetGrain<IInvoiceGrain>(id).Create(new InvoiceSpec
     {
         MerchantId = merchant,
         Mode = Mode.Live,
@@ -141,7 +138,7 @@ static async Task CreateInvoiceAsync(TestCluster cluster, Guid merchant, string 
             },
         ],
     });
-    await cluster.Client.GetGrain<IDepositAddressGrain>(DepositAddressKeys.Of("ltc", address)).Assign(new DepositAddressState
+    await cluster.Grains.GetGrain<IDepositAddressGrain>(DepositAddressKeys.Of("ltc", address)).Assign(new DepositAddressState
     {
         Network = "ltc", Address = address, InvoiceId = id, MerchantId = merchant, Mode = Mode.Live, Method = "ltc_ltc", Asset = "LTC",
         RequiredConfirmations = 1,

@@ -4,6 +4,8 @@ using CryptoPay.Grains.Effects;
 using CryptoPay.Grains.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Hosting;
 using Orleans;
 using Orleans.Runtime;
 
@@ -152,6 +154,7 @@ public sealed class ChainWatcherGrain(
     [PersistentState("chain-watcher")] IPersistentState<GrainRecord<ChainWatcherState>> record,
     [FromKeyedServices(GatewayClock.Key)] TimeProvider clock,
     ILogger<ChainWatcherGrain> logger,
+    IOptions<ReminderOptions> reminders,
     ChainWatchSignals? signals = null)
     : EffectGrain<ChainWatcherState>(record, clock, logger), IChainWatcherGrain
 {
@@ -160,7 +163,14 @@ public sealed class ChainWatcherGrain(
     private IGrainTimer? pollTimer;
 
     /// <summary>While polling is on, due within a reminder period, always: the reminder keeps ticking and keeps the watcher active.</summary>
-    protected override DateTimeOffset? DueAt => State.PollInterval > TimeSpan.Zero ? Now + RetryPeriod : null;
+    protected override DateTimeOffset? DueAt => State.PollInterval > TimeSpan.Zero ? Now + WakePeriod : null;
+
+    /// <summary>
+    /// The poll interval, within Orleans' minimum reminder period and a minute: after its silo dies, the watcher is back
+    /// on a survivor within about this long of the death being noticed, and polls once the dead silo's claim runs out.
+    /// </summary>
+    protected override TimeSpan WakePeriod =>
+        TimeSpan.FromTicks(Math.Clamp(State.PollInterval.Ticks, reminders.Value.MinimumReminderPeriod.Ticks, Math.Max(RetryPeriod.Ticks, reminders.Value.MinimumReminderPeriod.Ticks)));
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {

@@ -2,6 +2,7 @@ using CryptoPay.Grains.Storage;
 using Microsoft.Extensions.Logging;
 using Orleans;
 using Orleans.Runtime;
+using Orleans.Storage;
 
 namespace CryptoPay.Grains.Effects;
 
@@ -69,6 +70,9 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
     private bool wakeKnown;
     private bool storedOutboxStale;
     private bool deliveringEffect;
+    private TaskCompletionSource? nextWrite;
+    private bool writing;
+    private bool broken;
 
     protected EffectGrain(IPersistentState<GrainRecord<TState>> record, TimeProvider clock, ILogger logger)
     {
@@ -93,6 +97,9 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
     /// <summary>This grain as the sender of effects: <c>{type}/{key}</c>.</summary>
     protected string Address => this.GetGrainId().ToString();
 
+    /// <summary>How often the wake reminder repeats after its first tick (at least Orleans' minimum reminder period).</summary>
+    protected virtual TimeSpan WakePeriod => RetryPeriod;
+
     /// <summary>When the grain next has time-driven work (null: none); the wake reminder is kept due by then.</summary>
     protected virtual DateTimeOffset? DueAt => null;
 
@@ -101,6 +108,12 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
 
     public async Task Invoke(IIncomingGrainCallContext context)
     {
+        if (broken)
+        {
+            // A shared write failed: what this activation holds may not be stored, so it answers nothing from it.
+            throw new InconsistentStateException($"{Address} is reloading its state after a failed write; try again.");
+        }
+
         deliveringEffect = false;
         await context.Invoke();
     }
@@ -155,6 +168,57 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
         await DeliverAsync();
     }
 
+    /// <summary>
+    /// For grains whose state-changing calls interleave (<c>[AlwaysInterleave]</c>) and send no effects: completes once
+    /// the state, with this call's change, is written. Calls arriving while a write is under way share the next one, so a
+    /// grain that every deposit of a merchant reaches (its balance) writes once per batch, not once per call. A failed
+    /// write fails every call that shared it, and the activation refuses further calls until it is reloaded.
+    /// </summary>
+    protected Task SaveTogetherAsync()
+    {
+        var waiting = nextWrite ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!writing)
+        {
+            _ = WriteTogetherAsync();
+        }
+
+        return waiting.Task;
+    }
+
+    /// <summary>Completes once every change made so far is written (at once when none is waiting): for a call that changed nothing but must not answer before an earlier change is stored.</summary>
+    protected Task WhenWrittenAsync() => writing || nextWrite is not null ? SaveTogetherAsync() : Task.CompletedTask;
+
+    private async Task WriteTogetherAsync()
+    {
+        writing = true;
+        try
+        {
+            while (nextWrite is { } batch)
+            {
+                nextWrite = null;
+                try
+                {
+                    await record.WriteStateAsync();
+                    storedOutboxStale = false;
+                    batch.SetResult();
+                }
+                catch (Exception error)
+                {
+                    broken = true;
+                    DeactivateOnIdle();
+                    batch.SetException(error);
+                    nextWrite?.SetException(error);
+                    nextWrite = null;
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            writing = false;
+        }
+    }
+
     public async Task Wake()
     {
         await OnWakeAsync();
@@ -177,7 +241,7 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
         if (reminderName == WakeReminder)
         {
             // Orleans repeats the reminder every period after its first tick.
-            wakeRegisteredFor = Now + RetryPeriod;
+            wakeRegisteredFor = Now + WakePeriod;
             wakeKnown = true;
             return Wake();
         }
@@ -242,7 +306,7 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
         }
 
         var dueIn = at - Now;
-        await this.RegisterOrUpdateReminder(WakeReminder, dueIn > TimeSpan.Zero ? dueIn : TimeSpan.Zero, RetryPeriod);
+        await this.RegisterOrUpdateReminder(WakeReminder, dueIn > TimeSpan.Zero ? dueIn : TimeSpan.Zero, WakePeriod);
         wakeRegisteredFor = at;
         wakeKnown = true;
     }
@@ -257,7 +321,7 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
 
         if (DueAt is { } due)
         {
-            if (due > Now + RetryPeriod)
+            if (due > Now + WakePeriod)
             {
                 wakeKnown = false;
                 await EnsureWakeAsync(due);

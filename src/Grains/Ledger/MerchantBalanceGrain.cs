@@ -6,6 +6,7 @@ using CryptoPay.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans;
+using Orleans.Concurrency;
 using Orleans.Runtime;
 
 namespace CryptoPay.Grains.Ledger;
@@ -77,9 +78,11 @@ public interface IMerchantBalanceGrain : IGrainWithStringKey
     /// Shows a detected, unconfirmed output as pending until it is credited or forgotten; shows a credited output that a
     /// reorganisation sent back to unconfirmed as pending again; drops a pending output that left the chain.
     /// </summary>
+    [AlwaysInterleave]
     Task ShowPending(ShowPending effect);
 
     /// <summary>Posts a movement of an output's journal; sent only by <see cref="ILedgerOutputGrain"/>.</summary>
+    [AlwaysInterleave]
     Task Apply(PostMovement effect);
 
     Task<MerchantBalanceState> Get();
@@ -88,7 +91,9 @@ public interface IMerchantBalanceGrain : IGrainWithStringKey
 /// <summary>
 /// The balances of one merchant, mode and asset. Its senders are countless (every output's journal, every invoice), so
 /// it recognises a repeated posting by the movement's id among its <see cref="RecentMovementWindow"/> latest, and a
-/// repeated pending change by what it would change.
+/// repeated pending change by what it would change. Its changes interleave and share writes
+/// (<see cref="EffectGrain{TState}.SaveTogetherAsync"/>): each change is made at once, in memory, and answered once the
+/// write that carries it has succeeded.
 /// </summary>
 [GrainType("merchant-balance")]
 public sealed class MerchantBalanceGrain(
@@ -99,7 +104,7 @@ public sealed class MerchantBalanceGrain(
 {
     public const int RecentMovementWindow = 1024;
 
-    public async Task ShowPending(ShowPending effect)
+    public Task ShowPending(ShowPending effect)
     {
         ArgumentNullException.ThrowIfNull(effect);
         DeliveringEffect();
@@ -112,7 +117,7 @@ public sealed class MerchantBalanceGrain(
                 Initialize(credit.MerchantId, credit.Mode, credit.Network, credit.Asset);
                 if (State.PendingOutputs.TryGetValue(credit.OutputKey, out var shown) && shown == credit.AmountUnits)
                 {
-                    return;
+                    return WhenWrittenAsync();
                 }
 
                 State.PendingOutputs[credit.OutputKey] = credit.AmountUnits;
@@ -120,13 +125,13 @@ public sealed class MerchantBalanceGrain(
             case PendingChange.Forget when State.PendingOutputs.Remove(credit.OutputKey):
                 break;
             default:
-                return;
+                return WhenWrittenAsync();
         }
 
-        await SaveAsync();
+        return SaveTogetherAsync();
     }
 
-    public async Task Apply(PostMovement effect)
+    public Task Apply(PostMovement effect)
     {
         ArgumentNullException.ThrowIfNull(effect);
         DeliveringEffect();
@@ -135,7 +140,8 @@ public sealed class MerchantBalanceGrain(
         Initialize(posting.MerchantId, posting.Mode, posting.Network, posting.AssetCode);
         if (State.RecentMovementIds.Contains(movement.Id))
         {
-            return;
+            // Applied before; perhaps in a write still under way, which must succeed before the sender may forget it.
+            return WhenWrittenAsync();
         }
 
         movement.EnsureBalanced();
@@ -167,7 +173,7 @@ public sealed class MerchantBalanceGrain(
             State.RecentMovementIds.RemoveRange(0, State.RecentMovementIds.Count - RecentMovementWindow);
         }
 
-        await SaveAsync();
+        return SaveTogetherAsync();
     }
 
     public Task<MerchantBalanceState> Get() => Task.FromResult(State);

@@ -27,6 +27,9 @@ public static class StateJson
             NumberHandling = JsonNumberHandling.Strict,
             DefaultIgnoreCondition = JsonIgnoreCondition.Never,
             IncludeFields = false,
+            // PostgreSQL's jsonb keeps keys in its own order, so a polymorphic value's discriminator (an effect's kind)
+            // comes back wherever jsonb put it.
+            AllowOutOfOrderMetadataProperties = true,
         };
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
         options.Converters.Add(new BigIntegerConverter());

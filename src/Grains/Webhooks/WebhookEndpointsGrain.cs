@@ -8,6 +8,7 @@ using CryptoPay.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans;
+using Orleans.Concurrency;
 using Orleans.Runtime;
 
 namespace CryptoPay.Grains.Webhooks;
@@ -116,14 +117,22 @@ public interface IWebhookEndpointsGrain : IGrainWithStringKey, IWakeable
     /// (<see cref="WebhookEndpointsGrain.EventIdFor(PublishInvoiceEvents, int)"/>), so a redelivered effect starts the
     /// same deliveries, which exist already and are left alone.
     /// </summary>
+    [AlwaysInterleave]
     Task PublishAll(PublishInvoiceEvents effect);
 
     /// <summary>A test event with a caller-chosen id, to the merchant's endpoints only; returns the deliveries started.</summary>
+    [AlwaysInterleave]
     Task<int> PublishTest(string eventId, WebhookEventDraft draft);
 
+    [AlwaysInterleave]
     Task<WebhookTarget?> GetTarget(string endpointId);
 }
 
+/// <remarks>
+/// Publishing interleaves: a merchant's events fan out side by side, each waiting only for its own deliveries to be
+/// started, while changes to the endpoints are made at once in memory and share writes
+/// (<see cref="EffectGrain{TState}.SaveTogetherAsync"/>), so a write never races another.
+/// </remarks>
 [GrainType("webhook-endpoints")]
 public sealed class WebhookEndpointsGrain(
     [PersistentState("webhook-endpoints")] IPersistentState<GrainRecord<WebhookEndpointsState>> record,
@@ -187,7 +196,7 @@ public sealed class WebhookEndpointsGrain(
             UpdatedAt = Now,
         };
         State.Endpoints.Add(endpoint);
-        await SaveAsync();
+        await SaveTogetherAsync();
         return endpoint;
     }
 
@@ -209,7 +218,7 @@ public sealed class WebhookEndpointsGrain(
             }
 
             endpoint.UpdatedAt = Now;
-            await SaveAsync();
+            await SaveTogetherAsync();
         }
 
         return endpoint;
@@ -222,7 +231,7 @@ public sealed class WebhookEndpointsGrain(
             return false;
         }
 
-        await SaveAsync();
+        await SaveTogetherAsync();
         return true;
     }
 
@@ -235,7 +244,7 @@ public sealed class WebhookEndpointsGrain(
             var previous = endpoint.Secrets[0] with { ExpiresAt = now + RotationOverlap };
             endpoint.Secrets = [new WebhookSecret(secret, null), previous];
             endpoint.UpdatedAt = now;
-            await SaveAsync();
+            await SaveTogetherAsync();
         }
 
         return endpoint;
@@ -250,7 +259,7 @@ public sealed class WebhookEndpointsGrain(
             endpoint.Enabled = false;
             endpoint.DisabledReason = effect.Reason;
             endpoint.UpdatedAt = Now;
-            await SaveAsync();
+            await SaveTogetherAsync();
         }
     }
 
@@ -285,11 +294,15 @@ public sealed class WebhookEndpointsGrain(
         var targets = State.Endpoints.Where(e => e.Wants(draft.Type)).Select(e => (e.Id, e.Url)).ToList();
         if (callbackUrl is not null)
         {
+            // Written before any delivery is signed with it (by this publisher, or by another that has just made it).
             if (State.DefaultSecret is null)
             {
-                // Written before any delivery can be signed with it.
                 State.DefaultSecret = WebhookSignature.GenerateSecret();
-                await SaveAsync();
+                await SaveTogetherAsync();
+            }
+            else
+            {
+                await WhenWrittenAsync();
             }
 
             targets.Add((CallbackEndpointId, callbackUrl));

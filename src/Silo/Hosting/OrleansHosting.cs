@@ -30,7 +30,7 @@ public static class OrleansHosting
     public static IHostApplicationBuilder UseCryptoPayOrleans(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.UseOrleans(silo => silo.ConfigureCryptoPay(builder.Configuration).AddDashboard());
+        builder.UseOrleans(silo => silo.ConfigureCryptoPay(builder.Configuration).AddDashboard().AddOutgoingGrainCallFilter<TransientCallRetry>());
         builder.Services.AddOptions<AdminOptions>().Bind(builder.Configuration.GetSection("Admin"));
         return builder;
     }

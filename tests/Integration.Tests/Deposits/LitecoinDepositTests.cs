@@ -42,8 +42,11 @@ public sealed class LitecoinDepositTests(LitecoinFixture litecoin, PostgresFixtu
 
     public async Task DisposeAsync() => await deposits.DisposeAsync();
 
+    /// <summary>Polls only when a test says so: the watcher's own timer and reminder run on real time, the tests on the fake clock.</summary>
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMinutes(10);
+
     private ChainWatch Watch() =>
-        new(Ltc, new ChainNetworkOptions { Chain = "regtest", ReorgDepth = 10 }, new UtxoChainReader(node.Rpc, "LTC"));
+        new(Ltc, new ChainNetworkOptions { Chain = "regtest", ReorgDepth = 10, PollInterval = PollInterval }, new UtxoChainReader(node.Rpc, "LTC"));
 
     private string NewAddress() => deriver.DeriveReceiveAddress(nextIndex++);
 
@@ -248,7 +251,7 @@ public sealed class LitecoinDepositTests(LitecoinFixture litecoin, PostgresFixtu
         await node.Wallet.SendToAddressAsync(invoice.PaymentMethods[0].Address!, amount);
         await MineAsync(1);
 
-        await deposits.AdvanceTimeAsync(new ChainNetworkOptions().PollInterval);
+        await deposits.AdvanceTimeAsync(PollInterval);
         await deposits.Runner.WhenBackgroundPollsDoneAsync();
         await deposits.WakeDueAsync();
 

@@ -117,7 +117,7 @@ internal sealed class GatewayCluster : IAsyncDisposable
         try
         {
             using var events = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/v1/invoices/{id}/events"), HttpCompletionOption.ResponseHeadersRead, deadline.Token);
-            Assert.True(events.IsSuccessStatusCode, $"GET /v1/invoices/{id}/events answered {(int)events.StatusCode}.");
+            Assert.True(events.IsSuccessStatusCode, $"GET /v1/invoices/{id}/events answered {(int)events.StatusCode}.\n{Output}");
             using var stream = new StreamReader(await events.Content.ReadAsStreamAsync(deadline.Token));
             while (true)
             {

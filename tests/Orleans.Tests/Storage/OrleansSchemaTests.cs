@@ -24,6 +24,9 @@ public sealed class OrleansSchemaTests(PostgresFixture postgres)
     {
         var database = await postgres.CreateDatabaseAsync();
         var shipped = OrleansSchema.Migrations.GetMigrations().Select(m => m.Version).ToArray();
+        // With the Orleans schema come the tables of the grains in projected storage.
+        var everything = new[] { OrleansSchema.Migrations }.Concat(GrainRegistration.Migrations)
+            .SelectMany(source => source.GetMigrations()).Select(m => (m.Source, m.Version)).Order().ToArray();
 
         var appliers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => OrleansSchema.ApplyAsync(database, CancellationToken.None))));
 
