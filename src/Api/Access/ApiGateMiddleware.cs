@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Globalization;
 using System.Security.Cryptography;
 using CryptoPay.Api.Errors;
@@ -170,14 +171,15 @@ internal sealed class ApiGateMiddleware(RequestDelegate next, Orleans.IGrainFact
         }
 
         var grain = grains.GetGrain<IIdempotencyGrain>($"{scope}/{idempotencyKey}");
-        var decision = await grain.Begin(fingerprint);
+        var decision = await grain.Begin(fingerprint, context.RequestServices.GetService<Orleans.Runtime.ILocalSiloDetails>()?.SiloAddress.ToParsableString());
         switch (decision.Outcome)
         {
             case IdempotencyOutcome.KeyReused:
                 await Deny(context, StatusCodes.Status422UnprocessableEntity, ErrorCodes.IdempotencyKeyReused, "This Idempotency-Key was used with a different request.");
                 return;
             case IdempotencyOutcome.InProgress:
-                // The first attempt usually answers within a second; one whose silo died frees the key after IdempotencyGrain.InProgressLease.
+                // The first attempt usually answers within a second; one whose silo died frees the key once that death is known
+                // (seconds), or after IdempotencyGrain.InProgressLease.
                 context.Response.Headers.RetryAfter = "1";
                 await Deny(context, StatusCodes.Status409Conflict, ErrorCodes.IdempotencyInProgress, "A request with this Idempotency-Key is still running; retry shortly with the same key and body.");
                 return;

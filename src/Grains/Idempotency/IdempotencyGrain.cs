@@ -58,6 +58,10 @@ public sealed record IdempotencyState
     /// <summary>How many completed uses of the key were forgotten; see <see cref="IdempotencyDecision.Generation"/>.</summary>
     [Id(4)]
     public int Generation { get; set; }
+
+    /// <summary>The silo running the attempt in progress (Orleans' parsable address), when it said; its death frees the key at once.</summary>
+    [Id(5)]
+    public string? AttemptSilo { get; set; }
 }
 
 /// <summary>
@@ -69,7 +73,8 @@ public sealed record IdempotencyState
 [Alias("cryptopay.idempotency-key")]
 public interface IIdempotencyGrain : IGrainWithStringKey
 {
-    Task<IdempotencyDecision> Begin(string fingerprint);
+    /// <param name="attemptSilo">The silo that will run the request (<c>SiloAddress.ToParsableString()</c>), or null.</param>
+    Task<IdempotencyDecision> Begin(string fingerprint, string? attemptSilo);
 
     Task Complete(string fingerprint, IdempotentResponse response);
 
@@ -79,25 +84,29 @@ public interface IIdempotencyGrain : IGrainWithStringKey
 
 public sealed class IdempotencyGrain(
     [PersistentState("idempotency-key")] IPersistentState<IdempotencyState> state,
-    [FromKeyedServices(GatewayClock.Key)] TimeProvider clock) : Grain, IIdempotencyGrain
+    [FromKeyedServices(GatewayClock.Key)] TimeProvider clock,
+    IClusterMembershipService membership) : Grain, IIdempotencyGrain
 {
     public static readonly TimeSpan Retention = TimeSpan.FromHours(24);
 
-    /// <summary>A request still "in progress" after this long died with its silo; the key is free again.</summary>
+    /// <summary>
+    /// A request still "in progress" after this long died with its silo; the key is free again. Sooner when the silo
+    /// running it is known dead (a retry after a failover need not wait).
+    /// </summary>
     public static readonly TimeSpan InProgressLease = TimeSpan.FromMinutes(2);
 
     private IdempotencyState State => state.State;
 
-    public async Task<IdempotencyDecision> Begin(string fingerprint)
+    public async Task<IdempotencyDecision> Begin(string fingerprint, string? attemptSilo)
     {
         var now = clock.GetUtcNow();
         var expired = State.CompletedAt is { } done && now - done >= Retention;
-        var abandoned = State.Fingerprint is not null && State.Response is null && now - State.StartedAt >= InProgressLease;
+        var abandoned = State.Fingerprint is not null && State.Response is null && (now - State.StartedAt >= InProgressLease || AttemptSiloDied());
         if (State.Fingerprint is null || expired || abandoned)
         {
             // A completed use that is over makes way for the next generation; a dead attempt is started again in its own.
             var generation = expired ? State.Generation + 1 : State.Generation;
-            state.State = new IdempotencyState { Fingerprint = fingerprint, StartedAt = now, Generation = generation };
+            state.State = new IdempotencyState { Fingerprint = fingerprint, StartedAt = now, Generation = generation, AttemptSilo = attemptSilo };
             await state.WriteStateAsync();
             return new IdempotencyDecision(IdempotencyOutcome.Started, null, generation);
         }
@@ -111,6 +120,9 @@ public sealed class IdempotencyGrain(
             ? new IdempotencyDecision(IdempotencyOutcome.Replay, response, State.Generation)
             : new IdempotencyDecision(IdempotencyOutcome.InProgress, null, State.Generation);
     }
+
+    private bool AttemptSiloDied() =>
+        State.AttemptSilo is { } silo && membership.CurrentSnapshot.GetSiloStatus(SiloAddress.FromParsableString(silo)) == SiloStatus.Dead;
 
     public async Task Complete(string fingerprint, IdempotentResponse response)
     {

@@ -174,7 +174,7 @@ public abstract class GatewayApiTests : IAsyncLifetime
         // What a silo killed mid-request leaves: the key's record started with this request's fingerprint, never completed.
         var fingerprint = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes("POST /v1/invoices\n" + Invoice)));
         var record = Host.Grains.GetGrain<CryptoPay.Grains.Idempotency.IIdempotencyGrain>($"{Guid.Parse(merchantId):N}/test/died-1");
-        Assert.Equal(CryptoPay.Grains.Idempotency.IdempotencyOutcome.Started, (await record.Begin(fingerprint)).Outcome);
+        Assert.Equal(CryptoPay.Grains.Idempotency.IdempotencyOutcome.Started, (await record.Begin(fingerprint, null)).Outcome);
 
         var busy = await test.PostJsonAsync("/v1/invoices", Invoice, r => r.Headers.Add("Idempotency-Key", "died-1"));
         AssertProblem(busy, 409, "IDEMPOTENCY_IN_PROGRESS");

@@ -11,32 +11,32 @@ public sealed class IdempotencyGrainTests(OrleansCluster cluster)
     public async Task Idempotency_replays_the_first_response_rejects_another_body_and_forgets_after_a_day()
     {
         var key = cluster.Grains.GetGrain<IIdempotencyGrain>("m/test/k1");
-        Assert.Equal(IdempotencyOutcome.Started, (await key.Begin("a")).Outcome);
-        Assert.Equal(IdempotencyOutcome.InProgress, (await key.Begin("a")).Outcome);
-        Assert.Equal(IdempotencyOutcome.KeyReused, (await key.Begin("b")).Outcome);
+        Assert.Equal(IdempotencyOutcome.Started, (await key.Begin("a", null)).Outcome);
+        Assert.Equal(IdempotencyOutcome.InProgress, (await key.Begin("a", null)).Outcome);
+        Assert.Equal(IdempotencyOutcome.KeyReused, (await key.Begin("b", null)).Outcome);
         await key.Complete("a", new IdempotentResponse(201, "application/json", "{}", new Dictionary<string, string>()));
-        var replay = await key.Begin("a");
+        var replay = await key.Begin("a", null);
         Assert.Equal((IdempotencyOutcome.Replay, 201), (replay.Outcome, replay.Response!.Status));
 
         cluster.Clock.Advance(IdempotencyGrain.Retention);
-        Assert.Equal(IdempotencyOutcome.Started, (await key.Begin("b")).Outcome);
+        Assert.Equal(IdempotencyOutcome.Started, (await key.Begin("b", null)).Outcome);
     }
 
     [Fact]
     public async Task An_idempotency_key_keeps_its_generation_for_a_dead_attempt_and_moves_on_after_a_completed_use_is_forgotten()
     {
         var key = cluster.Grains.GetGrain<IIdempotencyGrain>("m/test/k-gen");
-        Assert.Equal((IdempotencyOutcome.Started, 0), Of(await key.Begin("a")));
+        Assert.Equal((IdempotencyOutcome.Started, 0), Of(await key.Begin("a", null)));
 
         // The attempt's silo died: after the lease the key starts again, in the same generation, so derived ids repeat.
         cluster.Clock.Advance(IdempotencyGrain.InProgressLease);
-        Assert.Equal((IdempotencyOutcome.Started, 0), Of(await key.Begin("a")));
+        Assert.Equal((IdempotencyOutcome.Started, 0), Of(await key.Begin("a", null)));
         await key.Abandon("a");
-        Assert.Equal((IdempotencyOutcome.Started, 0), Of(await key.Begin("a")));
+        Assert.Equal((IdempotencyOutcome.Started, 0), Of(await key.Begin("a", null)));
 
         await key.Complete("a", new IdempotentResponse(201, "application/json", "{}", new Dictionary<string, string>()));
         cluster.Clock.Advance(IdempotencyGrain.Retention);
-        Assert.Equal((IdempotencyOutcome.Started, 1), Of(await key.Begin("a")));
+        Assert.Equal((IdempotencyOutcome.Started, 1), Of(await key.Begin("a", null)));
 
         static (IdempotencyOutcome, int) Of(IdempotencyDecision decision) => (decision.Outcome, decision.Generation);
     }
