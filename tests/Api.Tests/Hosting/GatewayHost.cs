@@ -47,6 +47,28 @@ public sealed class GatewayHost : IAsyncDisposable
     {
         // Tests' dates are in 2030 (the clock they were written against started there).
         clock ??= new FakeTimeProvider(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        // A port found free can be taken by another process before Orleans binds it: then start again on new ports.
+        for (var attempt = 1; ; attempt++)
+        {
+            var app = Build(postgres, settings, clock);
+            try
+            {
+                await app.StartAsync();
+                return new GatewayHost(app, clock, postgres);
+            }
+            catch (Exception error) when (attempt < 3 && IsPortTaken(error))
+            {
+                await app.DisposeAsync();
+            }
+        }
+    }
+
+    private static bool IsPortTaken(Exception error) =>
+        error is Microsoft.AspNetCore.Connections.AddressInUseException ||
+        error.InnerException is { } inner && IsPortTaken(inner);
+
+    private static WebApplication Build(string? postgres, IDictionary<string, string?>? settings, FakeTimeProvider clock)
+    {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
@@ -70,8 +92,7 @@ public sealed class GatewayHost : IAsyncDisposable
         builder.AddCryptoPayGateway();
         var app = builder.Build();
         app.MapCryptoPayGateway();
-        await app.StartAsync();
-        return new GatewayHost(app, clock, postgres);
+        return app;
     }
 
     /// <summary>Moves the fake clock and runs everything that became due (grain reminders, webhook attempts) until quiet.</summary>
