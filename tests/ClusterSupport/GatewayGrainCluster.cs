@@ -100,7 +100,7 @@ public sealed class GatewayGrainCluster : IAsyncDisposable
     /// <summary>Wakes every grain with a wake reminder: what is due by the gateway clock runs, pending effects are delivered.</summary>
     public async Task WakeDueAsync()
     {
-        var silo = ActiveSilo;
+        var silo = SiloServices;
         await DueWork.WakeAllAsync(silo.GetRequiredService<IReminderTable>(), silo.GetRequiredService<IGrainFactory>());
     }
 
@@ -108,9 +108,10 @@ public sealed class GatewayGrainCluster : IAsyncDisposable
     /// The grains as a live silo reaches them: after silos were killed, the client may still be waiting to learn of a new
     /// silo's gateway (its gateway list is refreshed once a minute), while a silo knows its cluster at once.
     /// </summary>
-    public IGrainFactory SiloGrains => ActiveSilo.GetRequiredService<IGrainFactory>();
+    public IGrainFactory SiloGrains => SiloServices.GetRequiredService<IGrainFactory>();
 
-    private IServiceProvider ActiveSilo => Cluster.Silos.OfType<InProcessSiloHandle>().First(s => s.IsActive).SiloHost.Services;
+    /// <summary>The services of a live silo (its membership view, its reminder table).</summary>
+    public IServiceProvider SiloServices => Cluster.Silos.OfType<InProcessSiloHandle>().First(s => s.IsActive).SiloHost.Services;
 
     public async ValueTask DisposeAsync()
     {

@@ -15,7 +15,12 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     private WebhookReceiver(WebApplication app) => this.app = app;
 
+    private TaskCompletionSource arrival = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public ConcurrentQueue<ReceivedWebhook> Received { get; } = new();
+
+    /// <summary>Completes when the next request arrives (after this call).</summary>
+    public Task NextArrivalAsync() => Volatile.Read(ref arrival).Task;
 
     /// <summary>Answers a request; gets the number of requests received before it on the same path.</summary>
     public Func<HttpContext, int, Task> Respond { get; set; } = (context, _) =>
@@ -41,6 +46,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
             receiver.Received.Enqueue(new ReceivedWebhook(
                 context.Request.Headers["webhook-id"].ToString(), context.Request.Headers["webhook-timestamp"].ToString(),
                 context.Request.Headers["webhook-signature"].ToString(), body, context.Request.Headers.UserAgent.ToString(), context.Request.Path));
+            Interlocked.Exchange(ref receiver.arrival, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
             await receiver.Respond(context, before);
         });
         await app.StartAsync();
