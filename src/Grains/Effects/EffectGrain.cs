@@ -110,8 +110,8 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
     {
         if (broken)
         {
-            // A shared write failed: what this activation holds may not be stored, so it answers nothing from it.
-            throw new InconsistentStateException($"{Address} is reloading its state after a failed write; try again.");
+            // A save failed: what this activation holds may not be stored, so it answers nothing from it.
+            throw new InconsistentStateException($"{Address} is reloading its state after a failed save; try again.");
         }
 
         deliveringEffect = false;
@@ -163,7 +163,17 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
     protected async Task SaveAsync()
     {
         var retryBy = !deliveringEffect && !record.State.Outbox.IsEmpty ? Now + RetryPeriod : (DateTimeOffset?)null;
-        await EnsureWakeAsync(Earliest(DueAt, retryBy));
+        try
+        {
+            await EnsureWakeAsync(Earliest(DueAt, retryBy));
+        }
+        catch
+        {
+            // The change is in this activation only; a retry of the call must not find it and answer as if it were stored.
+            Reload();
+            throw;
+        }
+
         await WriteAsync();
         await DeliverAsync();
     }
@@ -204,8 +214,7 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
                 }
                 catch (Exception error)
                 {
-                    broken = true;
-                    DeactivateOnIdle();
+                    Reload();
                     batch.SetException(error);
                     nextWrite?.SetException(error);
                     nextWrite = null;
@@ -291,10 +300,19 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
         }
         catch
         {
-            // What this activation holds may now differ from what is stored: start again from the store.
-            DeactivateOnIdle();
+            Reload();
             throw;
         }
+    }
+
+    /// <summary>
+    /// What this activation holds may differ from what is stored (a change whose save failed): it answers no further call
+    /// and is replaced by one that reads the store again.
+    /// </summary>
+    private void Reload()
+    {
+        broken = true;
+        DeactivateOnIdle();
     }
 
     /// <summary>Makes sure the wake reminder fires by <paramref name="due"/> (no-op when null or already so).</summary>

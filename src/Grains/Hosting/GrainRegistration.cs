@@ -10,6 +10,7 @@ using CryptoPay.Grains.Telemetry;
 using CryptoPay.Grains.Webhooks;
 using CryptoPay.Grains.Storage;
 using Npgsql;
+using Orleans;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -37,6 +38,7 @@ public static class GrainRegistration
     public static IServiceCollection AddCryptoPayGrainServices(this IServiceCollection services, Func<IServiceProvider, NpgsqlDataSource?> dataSource, SandboxChainOptions? sandbox = null, ChainsOptions? chains = null)
     {
         services.AddProjectedGrainStorage(dataSource, Projections);
+        services.AddSingleton<IIncomingGrainCallFilter, StoreFailures>();
         services.AddMetrics();
         services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton(new LedgerOptions());

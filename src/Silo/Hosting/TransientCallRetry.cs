@@ -1,4 +1,5 @@
 using Orleans.Runtime;
+using Orleans.Storage;
 
 namespace CryptoPay.Silo.Hosting;
 
@@ -42,6 +43,9 @@ internal sealed class TransientCallRetry(ILogger<TransientCallRetry> logger) : I
         }
     }
 
-    /// <summary>The call met a silo that is dead or leaving: nothing ran, or what ran is idempotent by design (effects, derived ids).</summary>
-    public static bool IsTransient(Exception error) => error is SiloUnavailableException or OrleansMessageRejectionException;
+    /// <summary>
+    /// The call met a silo that is dead or leaving, or an activation reloading after a failed save: nothing ran, or what
+    /// ran is idempotent by design (effects, derived ids) and was not stored.
+    /// </summary>
+    public static bool IsTransient(Exception error) => error is SiloUnavailableException or OrleansMessageRejectionException or InconsistentStateException;
 }

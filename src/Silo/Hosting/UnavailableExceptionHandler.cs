@@ -1,9 +1,11 @@
 using System.Data.Common;
 using System.Net.Sockets;
 using CryptoPay.Api.Errors;
+using CryptoPay.Grains.Hosting;
 using Microsoft.AspNetCore.Diagnostics;
 using Orleans.Runtime;
 using Orleans.Runtime.Messaging;
+using Orleans.Storage;
 
 namespace CryptoPay.Silo.Hosting;
 
@@ -13,7 +15,8 @@ namespace CryptoPay.Silo.Hosting;
 /// reaches the same invoice); anything else stays a 500. Unavailable means: PostgreSQL unreachable or failing at the
 /// connection level (Npgsql's DbException, a socket error), the silo that hosted the grain died or is leaving
 /// (SiloUnavailableException), Orleans refused the message (stopping silo, overloaded gateway, broken connection),
-/// or a grain call timed out.
+/// a grain call timed out, a grain's database failure crossed a silo (StoreUnavailableException), or the grain was
+/// reloading after a save that failed (InconsistentStateException).
 /// </summary>
 internal sealed class UnavailableExceptionHandler(IProblemDetailsService problemDetails, ILogger<UnavailableExceptionHandler> logger) : IExceptionHandler
 {
@@ -52,7 +55,8 @@ internal sealed class UnavailableExceptionHandler(IProblemDetailsService problem
         {
             var detail = error switch
             {
-                DbException or SocketException => "The database did not answer.",
+                DbException or SocketException or StoreUnavailableException => "The database did not answer.",
+                InconsistentStateException => "The object was being reloaded after a failed save; retry.",
                 SiloUnavailableException => "The silo serving this request is unavailable; retry.",
                 OrleansMessageRejectionException or GatewayTooBusyException or ConnectionFailedException => "The cluster could not take this request now; retry.",
                 TimeoutException => "The cluster did not answer in time; retry.",

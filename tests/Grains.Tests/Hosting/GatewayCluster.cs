@@ -41,6 +41,9 @@ public sealed class GatewayClusterOptions
     public DerivedAddressCache? AddressCache { get; init; }
 
     public FakeTimeProvider? Clock { get; init; }
+
+    /// <summary>Reminder registrations the test makes fail; null: none fail.</summary>
+    public ReminderFailures? ReminderFailures { get; init; }
 }
 
 /// <summary>
@@ -86,6 +89,7 @@ public sealed class GatewayCluster : IAsyncDisposable
         builder.ConfigureSilo((_, silo) =>
         {
             silo.UseInMemoryReminderService();
+            options.ReminderFailures?.Decorate(silo.Services);
             silo.Services.AddGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, (_, _) => defaultStorage);
             silo.Services.AddKeyedSingleton<TimeProvider>(GatewayClock.Key, clock);
             silo.Services.AddSingleton(storage);

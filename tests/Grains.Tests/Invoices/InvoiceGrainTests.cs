@@ -15,11 +15,13 @@ namespace CryptoPay.Grains.Tests.Invoices;
 public sealed class InvoiceGrainTests : IAsyncLifetime
 {
     private static readonly TimeSpan Block = TimeSpan.FromSeconds(5);
+    private readonly ReminderFailures reminderFailures = new();
     private GatewayCluster cluster = null!;
 
     public async Task InitializeAsync() => cluster = await GatewayCluster.StartAsync(new GatewayClusterOptions
     {
         Sandbox = new SandboxChainOptions { BlockInterval = Block },
+        ReminderFailures = reminderFailures,
     });
 
     public async Task DisposeAsync()
@@ -197,6 +199,40 @@ public sealed class InvoiceGrainTests : IAsyncLifetime
 
         Assert.Equal((first.Id, first.Spec.CreatedAt), (again.Id, again.Spec.CreatedAt));
         await Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => invoice.Create(spec with { RequestFingerprint = "fp-2", Amount = 99m }));
+    }
+
+    [Fact]
+    public async Task A_create_whose_expiry_reminder_failed_is_not_answered_from_memory_when_retried_but_stored()
+    {
+        // A silo crash elsewhere can make the reminder registration before the write fail; the caller retries. The
+        // retry must store the invoice, not find the unstored one in the activation and answer it as created.
+        var id = InvoiceIds.ForIdempotencyKey(Guid.NewGuid(), Mode.Test, "k", 0);
+        var spec = Spec(Guid.NewGuid()) with { RequestFingerprint = "fp-1" };
+        reminderFailures.FailNextRegistrations(1);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => cluster.Grains.GetGrain<IInvoiceGrain>(id).Create(spec));
+        var created = await RetryAsync(() => cluster.Grains.GetGrain<IInvoiceGrain>(id).Create(spec));
+        await cluster.DeactivateAllAsync();
+
+        var stored = await cluster.Grains.GetGrain<IInvoiceGrain>(id).Get();
+        Assert.NotNull(stored);
+        Assert.Equal(created.Id, stored.Id);
+    }
+
+    /// <summary>What the API's retry of a failed grain call does: tries again while the activation reloads.</summary>
+    private static async Task<T> RetryAsync<T>(Func<Task<T>> call)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (Orleans.Storage.InconsistentStateException) when (attempt < 20)
+            {
+                await Task.Yield();
+            }
+        }
     }
 
     [Fact]
