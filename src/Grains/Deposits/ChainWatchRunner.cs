@@ -27,8 +27,8 @@ public sealed class ChainWatchMetrics
     /// <summary>Outputs to our addresses in an asset other than the one the address was given for (not credited).</summary>
     public long WrongAssetOutputs => Interlocked.Read(ref wrongAssetOutputs);
 
-    /// <summary>Blocks between the node's tip and the watcher's cursor after the last poll, per network.</summary>
-    public long LagOf(string network) => lag.GetValueOrDefault(network);
+    /// <summary>Blocks between the node's tip and the watcher's cursor after this silo's last poll, per network polled.</summary>
+    public IReadOnlyDictionary<string, long> BlocksBehind => lag;
 
     internal void Polled(string network, long blocksBehind)
     {

@@ -1,3 +1,4 @@
+using CryptoPay.Grains.Telemetry;
 using CryptoPay.Chains.Networks;
 using Orleans;
 using CryptoPay.Grains.Hosting;
@@ -30,12 +31,14 @@ public static class ChainWatcherHosting
                 .Where(n => n.Value.Enabled && n.Key != Network.Sandbox.Id)
                 .Select(n => new ChainWatch(n.Key, n.Value, ChainReaders.Create(n.Key, n.Value, http)))
                 .ToList();
-            return new ChainWatchRunner(
+            var runner = new ChainWatchRunner(
                 sp.GetRequiredService<IGrainFactory>(),
                 sp.GetRequiredService<IDepositAddressDirectory>(),
                 watches,
                 roles.Has(SiloRoles.Watchers) ? sp.GetRequiredService<ChainWatchSignals>() : null,
                 sp.GetService<ILogger<ChainWatchRunner>>());
+            sp.GetService<GatewayMetrics>()?.Observe(runner.Metrics);
+            return runner;
         });
         services.AddHostedService<ChainWatchersHostedService>();
         return services;

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using CryptoPay.Grains.Deposits;
 using CryptoPay.Grains.Merchants;
 
 namespace CryptoPay.Grains.Telemetry;
@@ -10,6 +11,7 @@ public sealed class GatewayMetrics
 
     private readonly Counter<long> invoicesCreated;
     private readonly Counter<long> depositsCredited;
+    private ChainWatchMetrics? chains;
 
     public GatewayMetrics(IMeterFactory meters)
     {
@@ -17,7 +19,16 @@ public sealed class GatewayMetrics
         var meter = meters.Create(MeterName);
         invoicesCreated = meter.CreateCounter<long>("cryptopay.invoices.created", "{invoice}", "Invoices opened, by mode.");
         depositsCredited = meter.CreateCounter<long>("cryptopay.deposits.credited", "{deposit}", "On-chain outputs credited to a merchant, by network and mode.");
+        meter.CreateObservableGauge("cryptopay.chain.blocks_behind", ChainLag, "{block}",
+            "Blocks between the node's tip and the chain watcher's cursor after this silo's last poll, by network.");
+        meter.CreateObservableCounter("cryptopay.chain.poll_failures", () => chains?.PollFailures ?? 0, "{poll}", "Chain polls of this silo that failed (node unreachable, read race).");
     }
+
+    /// <summary>Reports the chain watchers of this silo (their lag behind each node's tip).</summary>
+    public void Observe(ChainWatchMetrics watchers) => chains = watchers;
+
+    private IEnumerable<Measurement<long>> ChainLag() =>
+        chains?.BlocksBehind.Select(n => new Measurement<long>(n.Value, new KeyValuePair<string, object?>("network", n.Key))) ?? [];
 
     public void InvoiceCreated(Mode mode) => invoicesCreated.Add(1, new KeyValuePair<string, object?>("mode", ModeName(mode)));
 

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
@@ -125,6 +126,16 @@ public sealed class LitecoinLiveGatewayTests(LitecoinFixture litecoin, PostgresF
         Assert.All(hooks, h => Assert.Equal("live", h.Json.Str("mode")));
         Assert.Equal("confirmed", hooks.Last(h => h.Type == "invoice.confirmed").Json.GetProperty("data").GetProperty("object").Str("status"));
         Assert.Equal(hooks.Count, hooks.Select(h => h.Id).Distinct().Count());
+
+        // What the operator sees: a silo that polled the node reports its watcher caught up with the tip.
+        var scrapes = new List<string>();
+        foreach (var silo in gateway.Silos)
+        {
+            using var admin = GatewayCluster.Client(silo, GatewayCluster.AdminKey);
+            scrapes.Add(await admin.GetStringAsync("/metrics", Ct));
+        }
+
+        Assert.Contains(scrapes, text => Regex.IsMatch(text, @"(?m)^cryptopay_chain_blocks_behind\{[^}]*network=""ltc""[^}]*\} 0(\s|$)"));
     }
 
     [Fact]
