@@ -12,6 +12,7 @@ public static class ErrorCodes
     public const string UnsupportedNetwork = "UNSUPPORTED_NETWORK";
     public const string ValidationFailed = "VALIDATION_FAILED";
     public const string OrderIdExists = "ORDER_ID_EXISTS";
+    public const string AmountBelowMinimum = "AMOUNT_BELOW_MINIMUM";
     public const string IdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED";
     public const string IdempotencyInProgress = "IDEMPOTENCY_IN_PROGRESS";
     public const string Unauthorized = "UNAUTHORIZED";
@@ -31,7 +32,7 @@ public static class ErrorCodes
     public static IReadOnlyList<string> All { get; } =
     [
         InvalidAmountFormat, InvalidAmountRange, UnsupportedCurrency, UnsupportedNetwork, ValidationFailed, OrderIdExists,
-        IdempotencyKeyReused, IdempotencyInProgress, Unauthorized, Forbidden, NotFound, MethodNotAllowed, UnsupportedMediaType,
+        AmountBelowMinimum, IdempotencyKeyReused, IdempotencyInProgress, Unauthorized, Forbidden, NotFound, MethodNotAllowed, UnsupportedMediaType,
         RequestHeadersTooLarge, UriTooLong, RateLimited, RatesUnavailable, InvalidStateTransition, ServiceUnavailable, InternalError,
     ];
 

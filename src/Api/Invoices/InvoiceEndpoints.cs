@@ -126,6 +126,7 @@ public static class InvoiceEndpoints
         {
             InvoiceRefusalReason.RatesUnavailable => ApiProblem.Create(StatusCodes.Status503ServiceUnavailable, ErrorCodes.RatesUnavailable, refusal.Message),
             InvoiceRefusalReason.AmountAboveLimit => ApiProblem.Invalid(refusal.Field!, refusal.Message, ErrorCodes.InvalidAmountRange),
+            InvoiceRefusalReason.AmountBelowMinimum => ApiProblem.Invalid(refusal.Field!, refusal.Message, ErrorCodes.AmountBelowMinimum),
             InvoiceRefusalReason.UnsupportedNetwork => ApiProblem.Invalid(refusal.Field!, refusal.Message, ErrorCodes.UnsupportedNetwork),
             InvoiceRefusalReason.OrderIdExists => ApiProblem.Create(StatusCodes.Status409Conflict, ErrorCodes.OrderIdExists, refusal.Message,
                 extra: new Dictionary<string, object?> { ["invoice_id"] = refusal.ExistingInvoiceId }),

@@ -180,7 +180,7 @@ public static class MerchantEndpoints
             body.Fail("mode", "must be 'live' or 'test'.");
         }
 
-        var scopes = body.StringList("scopes", 10, 40) ?? ApiKeyScopes.All;
+        var scopes = body.StringList("scopes", 10, 40) ?? ApiKeyScopes.Default;
         foreach (var scope in scopes.Where(s => !ApiKeyScopes.All.Contains(s)))
         {
             body.Fail("scopes", $"'{scope}' is not a scope; known: {string.Join(", ", ApiKeyScopes.All)}.");

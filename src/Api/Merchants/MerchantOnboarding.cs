@@ -17,10 +17,9 @@ public sealed class MerchantOnboarding(IGrainFactory grains)
         string name, string reportingCurrency, int? rateLimitPerMinute, IReadOnlyList<string>? paymentMethods, IReadOnlyDictionary<string, int>? confirmations = null)
     {
         var id = Guid.NewGuid();
-        var methods = paymentMethods ?? [.. Assets.Methods.Select(m => m.Id)];
-        var merchant = await grains.GetGrain<IMerchantGrain>(id).Create(new MerchantSettings(name, reportingCurrency, rateLimitPerMinute, methods) { Confirmations = confirmations });
-        var live = await IssueKeyAsync(id, Mode.Live, ApiKeyScopes.All, []);
-        var test = await IssueKeyAsync(id, Mode.Test, ApiKeyScopes.All, []);
+        var merchant = await grains.GetGrain<IMerchantGrain>(id).Create(new MerchantSettings(name, reportingCurrency, rateLimitPerMinute, paymentMethods) { Confirmations = confirmations });
+        var live = await IssueKeyAsync(id, Mode.Live, ApiKeyScopes.Default, []);
+        var test = await IssueKeyAsync(id, Mode.Test, ApiKeyScopes.Default, []);
         return new NewMerchant(merchant, [live, test]);
     }
 

@@ -169,7 +169,7 @@ public static class WebhookEndpointsApi
         }
 
         var eventId = "evt_" + Guid.NewGuid().ToString("N");
-        var count = await Registry(grains, caller).PublishTest(eventId, new WebhookEventDraft(type!, time.GetUtcNow().ToUnixTimeSeconds(), invoice));
+        var count = await Registry(grains, caller).PublishTest(eventId, new WebhookEventDraft(type!, time.GetUtcNow().ToUnixTimeSeconds(), WebhookEventTypes.SampleFor(invoice, type!)));
         return TypedResults.Ok(new WebhookTestResponse(eventId, type!, count));
     }
 

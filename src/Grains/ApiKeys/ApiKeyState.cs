@@ -15,6 +15,9 @@ public static class ApiKeyScopes
     public const string WebhooksWrite = "webhooks:write";
 
     public static IReadOnlyList<string> All { get; } = [InvoicesRead, InvoicesWrite, BalancesRead, WithdrawalsWrite, WebhooksWrite];
+
+    /// <summary>What a key gets when none are asked for: every scope something answers to (no withdrawal endpoint exists yet).</summary>
+    public static IReadOnlyList<string> Default { get; } = [InvoicesRead, InvoicesWrite, BalancesRead, WebhooksWrite];
 }
 
 /// <summary>An API key as callers see it (<see cref="IApiKeyGrain.Get"/>); the secret itself is never stored, only its hash.</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Deposits;
 using CryptoPay.Grains.Hosting;
@@ -23,6 +24,9 @@ public enum InvoiceRefusalReason
 
     /// <summary>The order id belongs to another invoice (<see cref="InvoiceRefusal.ExistingInvoiceId"/>).</summary>
     OrderIdExists,
+
+    /// <summary>The amount is below the minimum of a payment method asked for by name, or of every method that applies.</summary>
+    AmountBelowMinimum,
 }
 
 /// <summary>Why an invoice was not created; <see cref="Field"/> names the request field at fault, if one is.</summary>
@@ -72,6 +76,8 @@ public sealed class InvoiceCreation(
         }
 
         var quoted = new List<InvoicePaymentMethod>();
+        var belowMinimum = new List<string>();
+        PaymentMethodInfo? allocated = null;
         foreach (var method in methods!)
         {
             var rate = order.Currency.IsFiat ? snapshot!.Price(method.Asset, order.Currency.Code) : 1m;
@@ -81,6 +87,14 @@ public sealed class InvoiceCreation(
             }
 
             var amount = Amounts.RoundUp(order.Amount / price, method.Decimals);
+            if (amount < method.Minimum)
+            {
+                // The advertised minimum (/v1/currencies): a smaller payment costs more to move than it is worth.
+                belowMinimum.Add($"{method.Id} needs at least {method.Minimum.ToString(CultureInfo.InvariantCulture)} {method.Asset} (this invoice would ask {amount.ToString(CultureInfo.InvariantCulture)})");
+                continue;
+            }
+
+            allocated = method;
             quoted.Add(new InvoicePaymentMethod
             {
                 Method = method.Id,
@@ -95,10 +109,16 @@ public sealed class InvoiceCreation(
             });
         }
 
+        // Methods asked for by name must all be payable; otherwise those below their minimum are left out of the offer.
+        if (belowMinimum.Count > 0 && (order.PaymentMethods is not null || quoted.Count == 0))
+        {
+            return InvoiceCreationResult.Refused(InvoiceRefusalReason.AmountBelowMinimum, "amount", $"is below the minimum payment: {string.Join("; ", belowMinimum)}.");
+        }
+
         // API.md: with exactly one live method its address is in the response; with several the customer's choice allocates one.
         if (quoted is [{ Address: null } only])
         {
-            var deposit = await allocation.AllocateAsync(id, requester.MerchantId, requester.Mode, methods![0], only.RequiredConfirmations);
+            var deposit = await allocation.AllocateAsync(id, requester.MerchantId, requester.Mode, allocated!, only.RequiredConfirmations);
             only.Address = deposit.Address;
         }
 

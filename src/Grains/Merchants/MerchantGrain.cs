@@ -1,3 +1,5 @@
+using CryptoPay.Grains.Catalog;
+using CryptoPay.Grains.Deposits;
 using CryptoPay.Grains.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans;
@@ -25,7 +27,8 @@ public interface IMerchantGrain : IGrainWithGuidKey
 
 public sealed class MerchantGrain(
     [PersistentState("merchant")] IPersistentState<MerchantGrainState> state,
-    [FromKeyedServices(GatewayClock.Key)] TimeProvider clock) : Grain, IMerchantGrain
+    [FromKeyedServices(GatewayClock.Key)] TimeProvider clock,
+    LiveNetworks live) : Grain, IMerchantGrain
 {
     private MerchantState Merchant => state.State.Merchant;
 
@@ -42,7 +45,8 @@ public sealed class MerchantGrain(
                 Status = MerchantStatus.Active,
                 ReportingCurrency = settings.ReportingCurrency,
                 RateLimitPerMinute = settings.RateLimitPerMinute,
-                EnabledPaymentMethods = [.. settings.EnabledPaymentMethods],
+                // By default what this gateway offers: its configured live networks and the sandbox chain.
+                EnabledPaymentMethods = [.. settings.EnabledPaymentMethods ?? [.. live.MethodsFor(Mode.Live).Concat(Assets.MethodsFor(testMode: true)).Select(m => m.Id)]],
                 Confirmations = new Dictionary<string, int>(settings.Confirmations ?? new Dictionary<string, int>(), StringComparer.Ordinal),
                 CreatedAt = now,
                 UpdatedAt = now,

@@ -34,7 +34,7 @@ public sealed record MerchantSettings(
     [property: Id(0)] string Name,
     [property: Id(1)] string ReportingCurrency,
     [property: Id(2)] int? RateLimitPerMinute,
-    [property: Id(3)] IReadOnlyList<string> EnabledPaymentMethods)
+    [property: Id(3)] IReadOnlyList<string>? EnabledPaymentMethods)
 {
     /// <summary>Per-network confirmation overrides (<c>btc</c> → 3); validated by the caller (live network, 1..1000).</summary>
     [Id(4)]

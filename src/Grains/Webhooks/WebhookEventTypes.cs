@@ -1,4 +1,5 @@
 using CryptoPay.Grains.Invoices;
+using CryptoPay.Grains.Storage;
 
 namespace CryptoPay.Grains.Webhooks;
 
@@ -95,6 +96,30 @@ public static class WebhookEventTypes
         }
 
         return events;
+    }
+
+    /// <summary>
+    /// The invoice as a test event of <paramref name="type"/> shows it: a copy in the status and exception such an event
+    /// announces, so the test payload is self-consistent (an <c>invoice.expired</c> says <c>expired</c>); the invoice itself is unchanged.
+    /// </summary>
+    public static InvoiceState SampleFor(InvoiceState invoice, string type)
+    {
+        var (status, exception) = type switch
+        {
+            InvoiceCreated or InvoicePartialPayment => (InvoiceStatus.Pending, (InvoiceException?)null),
+            InvoicePaymentDetected or InvoiceConfirming => (InvoiceStatus.Confirming, null),
+            InvoiceConfirmed => (InvoiceStatus.Confirmed, null),
+            InvoiceOverpaid => (InvoiceStatus.Confirmed, InvoiceException.Overpaid),
+            InvoicePaidLate => (InvoiceStatus.Confirmed, InvoiceException.PaidLate),
+            InvoiceExpired => (InvoiceStatus.Expired, null),
+            InvoiceCancelled => (InvoiceStatus.Cancelled, null),
+            InvoiceReorged => (InvoiceStatus.Pending, InvoiceException.Reorged),
+            _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Not an invoice event type."),
+        };
+        var sample = StateJson.Clone(invoice);
+        sample.Status = status;
+        sample.Exception = exception;
+        return sample;
     }
 
     /// <summary>The event type a test delivery uses for an invoice status named in <c>POST /v1/webhooks/test</c>.</summary>

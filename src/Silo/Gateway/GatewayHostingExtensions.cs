@@ -20,6 +20,8 @@ public static class GatewayHostingExtensions
     public static WebApplicationBuilder AddCryptoPayGateway(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        var notices = StartupNotices.Apply(builder.Configuration, builder.Environment, embedded: string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Postgres")));
+        builder.Services.AddHostedService(sp => new StartupNotices(notices, sp.GetRequiredService<ILogger<StartupNotices>>()));
         builder.AddCryptoPaySilo();
         builder.UseCryptoPayOrleans();
 

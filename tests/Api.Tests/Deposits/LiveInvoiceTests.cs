@@ -231,6 +231,48 @@ public abstract class LiveInvoiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Amounts_below_the_advertised_minimum_are_refused_or_leave_out_the_methods_they_do_not_reach()
+    {
+        var (_, liveKey, _) = await Host.CreateMerchantAsync("""{"name":"Small","payment_methods":["ltc_ltc","eth_eth","usdt_eth"]}""");
+        using var live = Host.ClientWith(liveKey);
+        var minimums = (await live.GetJsonAsync("/v1/currencies")).Body.GetProperty("payment_methods").EnumerateArray()
+            .ToDictionary(m => m.Str("method"), m => m.Str("minimum"));
+        Assert.Equal(("0.001", "0.001", "1"), (minimums["ltc_ltc"], minimums["eth_eth"], minimums["usdt_eth"]));
+
+        // Asked for by name, a method the amount does not reach refuses the invoice; exactly the minimum is fine.
+        AssertProblem(await live.PostJsonAsync("/v1/invoices", """{"amount":"0.50","currency":"USD","payment_methods":["usdt_eth"]}"""), 400, "AMOUNT_BELOW_MINIMUM");
+        AssertProblem(await live.PostJsonAsync("/v1/invoices", """{"amount":"0.0009","currency":"LTC","network":"ltc"}"""), 400, "AMOUNT_BELOW_MINIMUM");
+        AssertProblem(await live.PostJsonAsync("/v1/invoices", """{"amount":"2","currency":"USD","payment_methods":["ltc_ltc","eth_eth"]}"""), 400, "AMOUNT_BELOW_MINIMUM");
+        Assert.Equal("0.00100000", Method(await CreatedAsync(live, """{"amount":"0.001","currency":"LTC","network":"ltc"}"""), "ltc_ltc").Str("amount"));
+
+        // By default the offer leaves out what the amount does not reach (2 USD is 0.00066667 ETH), and refuses when nothing is left.
+        var offered = await CreatedAsync(live, """{"amount":"2","currency":"USD"}""");
+        Assert.Equal(["ltc_ltc", "usdt_eth"], offered.GetProperty("payment_methods").EnumerateArray().Select(m => m.Str("method")).Order(StringComparer.Ordinal));
+        AssertProblem(await live.PostJsonAsync("/v1/invoices", """{"amount":"0.05","currency":"USD"}"""), 400, "AMOUNT_BELOW_MINIMUM");
+
+        // Refusals allocate no address.
+        Assert.Equal(1, (await Host.Grains.GetGrain<IAddressPoolGrain>(AddressPoolKeys.Of("ltc", Mode.Live)).Get()).NextIndex);
+    }
+
+    [Fact]
+    public async Task A_new_merchant_gets_the_methods_this_gateway_offers_and_no_scope_without_an_endpoint()
+    {
+        using var admin = Host.ClientWith(GatewayHost.AdminKey);
+        var created = await admin.PostJsonAsync("/v1/merchants", """{"name":"Defaults"}""");
+        Assert.True(created.Status == 201, created.Body.ToString());
+
+        // Live: the networks configured here (ltc, eth with USDT); test mode: the sandbox chain. Never btc, bsc or tron here.
+        var methods = created.Body.GetProperty("payment_methods").EnumerateArray().Select(m => m.GetString()!).ToList();
+        Assert.Equal(["eth_eth", "ltc_ltc", "usdt_eth"], methods.Where(m => !m.EndsWith("_sandbox", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        Assert.Contains("usdt_sandbox", methods);
+        Assert.Equal(methods, (await admin.GetJsonAsync($"/v1/merchants/{created.Body.Str("id")}")).Body.GetProperty("payment_methods").EnumerateArray().Select(m => m.GetString()!));
+
+        // withdrawals:write comes with the withdrawal endpoints; a key issued today does not carry it.
+        Assert.All(created.Body.GetProperty("api_keys").EnumerateArray(), key =>
+            Assert.Equal(["balances:read", "invoices:read", "invoices:write", "webhooks:write"], key.GetProperty("scopes").EnumerateArray().Select(s => s.GetString()!).Order(StringComparer.Ordinal)));
+    }
+
+    [Fact]
     public async Task A_merchant_confirmation_override_flows_into_required_confirmations()
     {
         using var admin = Host.ClientWith(GatewayHost.AdminKey);

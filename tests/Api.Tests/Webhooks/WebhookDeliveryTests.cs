@@ -360,6 +360,31 @@ public abstract class WebhookDeliveryTests : IAsyncLifetime
         Assert.Single(Assert.Single(receiver.Received).Signature.Split(' '));
     }
 
+    [Theory]
+    [InlineData("expired", "invoice.expired", "expired", null)]
+    [InlineData("confirmed", "invoice.confirmed", "confirmed", null)]
+    [InlineData("overpaid", "invoice.overpaid", "confirmed", "overpaid")]
+    [InlineData("paid_partial", "invoice.partial_payment", "pending", null)]
+    [InlineData("paid_late", "invoice.paid_late", "confirmed", "paid_late")]
+    [InlineData("cancelled", "invoice.cancelled", "cancelled", null)]
+    public async Task A_test_event_carries_an_invoice_in_the_state_its_type_says_and_leaves_the_invoice_as_it_is(string asked, string type, string status, string? exception)
+    {
+        await CreateEndpointAsync();
+        var invoiceId = await CreateInvoiceAsync();
+        await SettleAsync();
+        receiver.Received.Clear();
+
+        var test = await merchant.PostJsonAsync("/v1/webhooks/test", $$"""{"invoice_id":"{{invoiceId}}","status":"{{asked}}"}""");
+        Assert.True(test.Status == 200, test.Body.ToString());
+        await SettleAsync();
+
+        var hook = Assert.Single(receiver.Received);
+        Assert.Equal(type, TypeOf(hook));
+        var sample = JsonDocument.Parse(hook.Body).RootElement.GetProperty("data").GetProperty("object");
+        Assert.Equal((invoiceId, status, exception), (sample.Str("id"), sample.Str("status"), sample.GetProperty("exception").GetString()));
+        Assert.Equal("pending", (await merchant.GetJsonAsync($"/v1/invoices/{invoiceId}")).Body.Str("status"));
+    }
+
     [Fact]
     public async Task Endpoints_are_validated_and_another_merchants_objects_are_not_found()
     {

@@ -40,6 +40,28 @@ public sealed partial class SiloStartupTests
     }
 
     [Fact]
+    public async Task Without_an_admin_key_the_embedded_default_makes_one_prints_it_once_and_warns_of_the_unset_public_url()
+    {
+        using var timeout = new CancellationTokenSource(TestTimeout);
+        var ct = timeout.Token;
+        await using var silo = await SiloExecutable.StartAsync(new Dictionary<string, string?> { ["ConnectionStrings__Postgres"] = null, ["Admin__ApiKey"] = null }, ct);
+
+        var printed = silo.OutputLines.Select(l => AdminKeyLine().Match(l)).Where(m => m.Success).ToList();
+        var key = Assert.Single(printed).Groups[1].Value;
+        Assert.Contains(silo.OutputLines, l => l.Contains("Api__PublicBaseUrl is not set", StringComparison.Ordinal));
+
+        using var admin = new HttpClient { BaseAddress = silo.BaseAddress };
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        using var created = await admin.PostAsync("/v1/merchants", new StringContent("""{"name":"Shop"}""", System.Text.Encoding.UTF8, "application/json"), ct);
+        Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+        using var refused = await silo.Http.PostAsync("/v1/merchants", new StringContent("""{"name":"Shop"}""", System.Text.Encoding.UTF8, "application/json"), ct);
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
+
+    [GeneratedRegex("operator admin key of this run is (cp_admin_[0-9a-f]{32}) ")]
+    private static partial Regex AdminKeyLine();
+
+    [Fact]
     public async Task Cluster_endpoints_refuse_a_wrong_key_and_the_dashboard_takes_the_same_one()
     {
         using var timeout = new CancellationTokenSource(TestTimeout);
