@@ -106,8 +106,20 @@ public sealed class IdempotencyGrain(
         {
             // A completed use that is over makes way for the next generation; a dead attempt is started again in its own.
             var generation = expired ? State.Generation + 1 : State.Generation;
+            var before = state.State;
             state.State = new IdempotencyState { Fingerprint = fingerprint, StartedAt = now, Generation = generation, AttemptSilo = attemptSilo };
-            await state.WriteStateAsync();
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                // Not stored (the database is down): the caller answers 503 and its retry must find the key as it was,
+                // not held "in progress" by this unstored claim until the lease runs out.
+                state.State = before;
+                throw;
+            }
+
             return new IdempotencyDecision(IdempotencyOutcome.Started, null, generation);
         }
 

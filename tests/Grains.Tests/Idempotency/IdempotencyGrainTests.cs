@@ -40,4 +40,20 @@ public sealed class IdempotencyGrainTests(OrleansCluster cluster)
 
         static (IdempotencyOutcome, int) Of(IdempotencyDecision decision) => (decision.Outcome, decision.Generation);
     }
+
+    [Fact]
+    public async Task A_claim_whose_write_failed_does_not_hold_the_key_in_progress()
+    {
+        // Seen with PostgreSQL restarting under load: Begin's write failed (the request answered 503 with Retry-After),
+        // but the activation kept the unstored claim, so every retry was told 409 IDEMPOTENCY_IN_PROGRESS until the
+        // two-minute lease ran out.
+        await using var failing = await GatewayCluster.StartAsync(new GatewayClusterOptions());
+        var key = failing.Grains.GetGrain<IIdempotencyGrain>("m/test/k-db-down");
+        failing.DefaultStorage.FailWritesOf = "idempotency-key";
+        await Assert.ThrowsAnyAsync<Exception>(() => key.Begin("a", null));
+
+        failing.DefaultStorage.FailWritesOf = null;
+        Assert.Equal(IdempotencyOutcome.Started, (await key.Begin("a", null)).Outcome);
+        Assert.Equal(IdempotencyOutcome.InProgress, (await key.Begin("a", null)).Outcome);
+    }
 }
