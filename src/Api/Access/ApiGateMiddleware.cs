@@ -171,7 +171,9 @@ internal sealed class ApiGateMiddleware(RequestDelegate next, Orleans.IGrainFact
         }
 
         var grain = grains.GetGrain<IIdempotencyGrain>($"{scope}/{idempotencyKey}");
-        var decision = await grain.Begin(fingerprint, context.RequestServices.GetService<Orleans.Runtime.ILocalSiloDetails>()?.SiloAddress.ToParsableString());
+        // A token of this request: if the silo hosting the key's grain dies after Begin ran, the retried call
+        // (TransientCallRetry) finds its own claim and goes on, instead of answering 409 until the lease runs out.
+        var decision = await grain.Begin(fingerprint, context.RequestServices.GetService<Orleans.Runtime.ILocalSiloDetails>()?.SiloAddress.ToParsableString(), Guid.NewGuid().ToString("N"));
         switch (decision.Outcome)
         {
             case IdempotencyOutcome.KeyReused:

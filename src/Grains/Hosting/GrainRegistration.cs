@@ -39,6 +39,7 @@ public static class GrainRegistration
     {
         services.AddProjectedGrainStorage(dataSource, Projections);
         services.AddSingleton<IIncomingGrainCallFilter, StoreFailures>();
+        StoreFailures.AllowNpgsqlExceptions(services);
         services.AddMetrics();
         services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton(new LedgerOptions());

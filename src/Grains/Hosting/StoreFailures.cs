@@ -1,7 +1,9 @@
 using System.Data.Common;
 using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Orleans;
+using Orleans.Serialization;
 
 namespace CryptoPay.Grains.Hosting;
 
@@ -20,8 +22,19 @@ public sealed class StoreUnavailableException(string message, string? sqlState) 
 }
 
 /// <summary>Turns a database failure leaving a grain call into <see cref="StoreUnavailableException"/>; registered on every silo.</summary>
-internal sealed class StoreFailures : IIncomingGrainCallFilter
+public sealed class StoreFailures : IIncomingGrainCallFilter
 {
+    /// <summary>
+    /// Lets Orleans carry Npgsql's exceptions between silos and to clients (its exception codec takes only the
+    /// namespaces it is told, by default Microsoft, System and Azure). The call filter cannot see every database failure:
+    /// a grain whose state could not be read fails in its activation, before any filter runs, and a failed storage
+    /// write can arrive wrapped in Orleans' own exception. Without this such a failure reached the caller as
+    /// CodecNotFoundException and the API answered 500 instead of 503 while PostgreSQL restarted.
+    /// Both sides of a call need it: silos (<see cref="GrainRegistration.AddCryptoPayGrainServices"/>) and clients.
+    /// </summary>
+    public static void AllowNpgsqlExceptions(IServiceCollection services) =>
+        services.Configure<ExceptionSerializationOptions>(o => o.SupportedNamespacePrefixes.Add("Npgsql"));
+
     public async Task Invoke(IIncomingGrainCallContext context)
     {
         try

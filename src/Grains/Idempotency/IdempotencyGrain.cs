@@ -62,6 +62,10 @@ public sealed record IdempotencyState
     /// <summary>The silo running the attempt in progress (Orleans' parsable address), when it said; its death frees the key at once.</summary>
     [Id(5)]
     public string? AttemptSilo { get; set; }
+
+    /// <summary>The attempt in progress (one per request), when it said: its own Begin sent again finds it started.</summary>
+    [Id(6)]
+    public string? Attempt { get; set; }
 }
 
 /// <summary>
@@ -74,7 +78,11 @@ public sealed record IdempotencyState
 public interface IIdempotencyGrain : IGrainWithStringKey
 {
     /// <param name="attemptSilo">The silo that will run the request (<c>SiloAddress.ToParsableString()</c>), or null.</param>
-    Task<IdempotencyDecision> Begin(string fingerprint, string? attemptSilo);
+    /// <param name="attempt">
+    /// A token unique to the request, or null. The same Begin sent again (its answer was lost when the silo hosting this
+    /// grain died, and the call was retried) is answered Started again instead of finding its own claim in progress.
+    /// </param>
+    Task<IdempotencyDecision> Begin(string fingerprint, string? attemptSilo, string? attempt = null);
 
     Task Complete(string fingerprint, IdempotentResponse response);
 
@@ -97,8 +105,14 @@ public sealed class IdempotencyGrain(
 
     private IdempotencyState State => state.State;
 
-    public async Task<IdempotencyDecision> Begin(string fingerprint, string? attemptSilo)
+    public async Task<IdempotencyDecision> Begin(string fingerprint, string? attemptSilo, string? attempt = null)
     {
+        if (attempt is not null && State.Attempt == attempt && State.Fingerprint == fingerprint && State.Response is null)
+        {
+            // This request's own claim: its first Begin ran, but the answer was lost with the silo that ran it.
+            return new IdempotencyDecision(IdempotencyOutcome.Started, null, State.Generation);
+        }
+
         var now = clock.GetUtcNow();
         var expired = State.CompletedAt is { } done && now - done >= Retention;
         var abandoned = State.Fingerprint is not null && State.Response is null && (now - State.StartedAt >= InProgressLease || AttemptSiloDied());
@@ -106,8 +120,20 @@ public sealed class IdempotencyGrain(
         {
             // A completed use that is over makes way for the next generation; a dead attempt is started again in its own.
             var generation = expired ? State.Generation + 1 : State.Generation;
-            state.State = new IdempotencyState { Fingerprint = fingerprint, StartedAt = now, Generation = generation, AttemptSilo = attemptSilo };
-            await state.WriteStateAsync();
+            var before = state.State;
+            state.State = new IdempotencyState { Fingerprint = fingerprint, StartedAt = now, Generation = generation, AttemptSilo = attemptSilo, Attempt = attempt };
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                // Not stored (the database is down): the caller answers 503 and its retry must find the key as it was,
+                // not held "in progress" by this unstored claim until the lease runs out.
+                state.State = before;
+                throw;
+            }
+
             return new IdempotencyDecision(IdempotencyOutcome.Started, null, generation);
         }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using CryptoPay.Api.Access;
+using CryptoPay.Grains.Hosting;
 using CryptoPay.Silo.Storage;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -109,6 +110,7 @@ public static class OrleansHosting
             o.Invariant = AdoNetInvariant;
             o.ConnectionString = postgres;
         });
+        StoreFailures.AllowNpgsqlExceptions(client.Services);
         return client;
     }
 

@@ -166,8 +166,16 @@ public sealed class SharedMemoryGrainStorage : IGrainStorage
         return Task.CompletedTask;
     }
 
+    /// <summary>A state name whose writes fail as if the database were down (null: none).</summary>
+    public string? FailWritesOf { get; set; }
+
     public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
+        if (stateName == FailWritesOf)
+        {
+            throw new Npgsql.NpgsqlException("Failed to connect to 127.0.0.1:1", new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused));
+        }
+
         var key = (stateName, grainId);
         var json = JsonSerializer.SerializeToUtf8Bytes(grainState.State, StateJson.Options);
         long version;

@@ -40,4 +40,36 @@ public sealed class IdempotencyGrainTests(OrleansCluster cluster)
 
         static (IdempotencyOutcome, int) Of(IdempotencyDecision decision) => (decision.Outcome, decision.Generation);
     }
+
+    [Fact]
+    public async Task A_claim_whose_write_failed_does_not_hold_the_key_in_progress()
+    {
+        // Seen with PostgreSQL restarting under load: Begin's write failed (the request answered 503 with Retry-After),
+        // but the activation kept the unstored claim, so every retry was told 409 IDEMPOTENCY_IN_PROGRESS until the
+        // two-minute lease ran out.
+        await using var failing = await GatewayCluster.StartAsync(new GatewayClusterOptions());
+        var key = failing.Grains.GetGrain<IIdempotencyGrain>("m/test/k-db-down");
+        failing.DefaultStorage.FailWritesOf = "idempotency-key";
+        await Assert.ThrowsAnyAsync<Exception>(() => key.Begin("a", null));
+
+        failing.DefaultStorage.FailWritesOf = null;
+        Assert.Equal(IdempotencyOutcome.Started, (await key.Begin("a", null)).Outcome);
+        Assert.Equal(IdempotencyOutcome.InProgress, (await key.Begin("a", null)).Outcome);
+    }
+
+    [Fact]
+    public async Task The_same_attempt_beginning_again_is_started_again_another_attempt_finds_it_in_progress()
+    {
+        // Seen in the kill -9 process test: Begin ran on the silo that was then killed, its answer was lost, the
+        // gateway sent the call again and got 409 IDEMPOTENCY_IN_PROGRESS for its own claim until the lease ran out.
+        var key = cluster.Grains.GetGrain<IIdempotencyGrain>("m/test/k-attempt");
+        Assert.Equal(IdempotencyOutcome.Started, (await key.Begin("a", null, "attempt-1")).Outcome);
+        Assert.Equal(IdempotencyOutcome.Started, (await key.Begin("a", null, "attempt-1")).Outcome);
+        Assert.Equal(IdempotencyOutcome.InProgress, (await key.Begin("a", null, "attempt-2")).Outcome);
+        Assert.Equal(IdempotencyOutcome.InProgress, (await key.Begin("a", null)).Outcome);
+        Assert.Equal(IdempotencyOutcome.KeyReused, (await key.Begin("b", null, "attempt-1")).Outcome);
+
+        await key.Complete("a", new IdempotentResponse(201, "application/json", "{}", new Dictionary<string, string>()));
+        Assert.Equal(IdempotencyOutcome.Replay, (await key.Begin("a", null, "attempt-1")).Outcome);
+    }
 }
