@@ -28,7 +28,7 @@ public interface IMerchantGrain : IGrainWithGuidKey
 public sealed class MerchantGrain(
     [PersistentState("merchant")] IPersistentState<MerchantGrainState> state,
     [FromKeyedServices(GatewayClock.Key)] TimeProvider clock,
-    LiveNetworks live) : Grain, IMerchantGrain
+    LiveNetworks? live = null) : Grain, IMerchantGrain
 {
     private MerchantState Merchant => state.State.Merchant;
 
@@ -46,7 +46,7 @@ public sealed class MerchantGrain(
                 ReportingCurrency = settings.ReportingCurrency,
                 RateLimitPerMinute = settings.RateLimitPerMinute,
                 // By default what this gateway offers: its configured live networks and the sandbox chain.
-                EnabledPaymentMethods = [.. settings.EnabledPaymentMethods ?? [.. live.MethodsFor(Mode.Live).Concat(Assets.MethodsFor(testMode: true)).Select(m => m.Id)]],
+                EnabledPaymentMethods = [.. settings.EnabledPaymentMethods ?? [.. (live ?? LiveNetworks.None).MethodsFor(Mode.Live).Concat(Assets.MethodsFor(testMode: true)).Select(m => m.Id)]],
                 Confirmations = new Dictionary<string, int>(settings.Confirmations ?? new Dictionary<string, int>(), StringComparer.Ordinal),
                 CreatedAt = now,
                 UpdatedAt = now,
