@@ -29,9 +29,9 @@ public sealed record PaginationResponse(int Page, int PageSize, long Total, bool
 
 public sealed record InvoiceListResponse(IReadOnlyList<InvoiceResponse> Items, PaginationResponse Pagination);
 
-public sealed record StatusTotalResponse(long Count, string Amount);
+public sealed record StatusTotalResponse(long Count, string Amount, string PaidAmount);
 
-public sealed record InvoiceTotalsResponse(string Currency, long Count, string Amount, IReadOnlyDictionary<string, StatusTotalResponse> ByStatus);
+public sealed record InvoiceTotalsResponse(string Currency, long Count, string Amount, string PaidAmount, IReadOnlyDictionary<string, StatusTotalResponse> ByStatus);
 
 /// <summary>Invoices: create, read, list, totals, cancel, manual marking, archived import and the public status.</summary>
 public static class InvoiceEndpoints
@@ -252,12 +252,15 @@ public static class InvoiceEndpoints
     {
         var caller = context.Caller();
         var totals = await query.TotalsAsync(caller.MerchantId, caller.Mode, caller.Merchant.ReportingCurrency, context.RequestAborted);
-        var decimals = Assets.FindCurrency(totals.ReportingCurrency)?.Decimals ?? 2;
+        var decimals = Assets.ReportingDecimals(totals.ReportingCurrency);
         return TypedResults.Ok(new InvoiceTotalsResponse(
             totals.ReportingCurrency,
             totals.ByStatus.Sum(t => t.Count),
             Amounts.Format(totals.ByStatus.Sum(t => t.Amount), decimals),
-            totals.ByStatus.ToDictionary(t => InvoiceProjection.Name(t.Status), t => new StatusTotalResponse(t.Count, Amounts.Format(t.Amount, decimals)))));
+            Amounts.Format(totals.ByStatus.Sum(t => t.PaidAmount), decimals),
+            totals.ByStatus.ToDictionary(
+                t => InvoiceProjection.Name(t.Status),
+                t => new StatusTotalResponse(t.Count, Amounts.Format(t.Amount, decimals), Amounts.Format(t.PaidAmount, decimals)))));
     }
 
     private static async Task<Results<Ok<InvoiceResponse>, ProblemHttpResult>> CancelAsync(string id, HttpContext context, IGrainFactory grains, IOptions<ApiOptions> api)

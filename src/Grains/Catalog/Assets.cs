@@ -37,6 +37,9 @@ public static class Assets
     public static CurrencyInfo? FindCurrency(string? code) =>
         code is null ? null : Currencies.FirstOrDefault(c => string.Equals(c.Code, code, StringComparison.OrdinalIgnoreCase));
 
+    /// <summary>The decimals amounts in a merchant's reporting currency are kept to (2 for a code not listed).</summary>
+    public static int ReportingDecimals(string code) => FindCurrency(code)?.Decimals ?? 2;
+
     public static PaymentMethodInfo? FindMethod(string? id) =>
         id is null ? null : Methods.FirstOrDefault(m => string.Equals(m.Id, id, StringComparison.OrdinalIgnoreCase));
 

@@ -1,3 +1,4 @@
+using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Hosting;
 using System.Globalization;
 using System.Text;
@@ -48,9 +49,13 @@ public sealed record InvoiceFilter
 
 public sealed record InvoicePage(IReadOnlyList<InvoiceState> Items, long Total);
 
-public sealed record StatusTotal(InvoiceStatus Status, long Count, decimal Amount);
+/// <summary>The invoices of one status: how many, what they asked for and what was paid to them.</summary>
+public sealed record StatusTotal(InvoiceStatus Status, long Count, decimal Amount, decimal PaidAmount);
 
-/// <summary>Counts and sums per status, in the merchant's reporting currency at each invoice's creation rate.</summary>
+/// <summary>
+/// Counts and sums per status, in the merchant's reporting currency at each invoice's creation rate: the amount invoiced
+/// and the amount paid (each invoice's payments at its locked rates, rounded to the reporting currency like its amount).
+/// </summary>
 public sealed record InvoiceTotals(string ReportingCurrency, IReadOnlyList<StatusTotal> ByStatus);
 
 /// <summary>Lists and totals of invoices, served from the invoices projection, never by loading grains.</summary>
@@ -88,7 +93,7 @@ public sealed class MemoryInvoiceQuery(MemoryProjectedGrainStorage storage) : II
         Func<InvoiceState, IComparable> key = filter.SortBy switch
         {
             InvoiceSort.UpdatedAt => i => i.UpdatedAt,
-            InvoiceSort.Amount => i => i.Spec.Amount,
+            InvoiceSort.Amount => i => i.Spec.AmountReporting,
             _ => i => i.Spec.CreatedAt,
         };
         var ordered = filter.Descending
@@ -103,7 +108,7 @@ public sealed class MemoryInvoiceQuery(MemoryProjectedGrainStorage storage) : II
         var totals = Rows(merchantId, mode)
             .Where(i => i.Spec.ReportingCurrency == reportingCurrency)
             .GroupBy(i => i.Status)
-            .Select(g => new StatusTotal(g.Key, g.Count(), g.Sum(i => i.Spec.AmountReporting)))
+            .Select(g => new StatusTotal(g.Key, g.Count(), g.Sum(i => i.Spec.AmountReporting), g.Sum(i => i.PaidAmountReporting)))
             .OrderBy(t => t.Status)
             .ToList();
         return Task.FromResult(new InvoiceTotals(reportingCurrency, totals));
@@ -183,7 +188,7 @@ public sealed class PostgresInvoiceQuery(NpgsqlDataSource dataSource) : IInvoice
         var column = filter.SortBy switch
         {
             InvoiceSort.UpdatedAt => "updated_at",
-            InvoiceSort.Amount => "amount",
+            InvoiceSort.Amount => "amount_reporting",
             _ => "created_at",
         };
         var direction = filter.Descending ? "DESC" : "ASC";
@@ -208,9 +213,20 @@ public sealed class PostgresInvoiceQuery(NpgsqlDataSource dataSource) : IInvoice
 
     public async Task<InvoiceTotals> TotalsAsync(Guid merchantId, Mode mode, string reportingCurrency, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand(
-            "SELECT status, count(*), coalesce(sum(amount_reporting), 0) FROM invoices " +
-            "WHERE merchant_id = @merchant_id AND mode = @mode AND reporting_currency = @reporting_currency GROUP BY status");
+        // The paid amount is read from the stored state (payments' units at each method's locked rate), rounded per invoice
+        // to the reporting currency's decimals as InvoiceState.PaidAmountReporting does.
+        await using var command = dataSource.CreateCommand("""
+            SELECT i.status, count(*), coalesce(sum(i.amount_reporting), 0),
+                   coalesce(sum(round(coalesce(p.paid, 0) * i.amount_reporting / nullif(i.amount, 0), @decimals)), 0)
+            FROM invoices i
+            LEFT JOIN LATERAL (
+                SELECT sum((payment->>'amount_units')::numeric / 10::numeric ^ (method->>'decimals')::int * (method->>'rate')::numeric) AS paid
+                FROM jsonb_array_elements(i.state->'state'->'payment_methods') method
+                CROSS JOIN jsonb_array_elements(method->'payments') payment) p ON true
+            WHERE i.merchant_id = @merchant_id AND i.mode = @mode AND i.reporting_currency = @reporting_currency
+            GROUP BY i.status
+            """);
+        command.Parameters.Add(new NpgsqlParameter("decimals", NpgsqlDbType.Integer) { Value = Assets.ReportingDecimals(reportingCurrency) });
         command.Parameters.Add(new NpgsqlParameter("merchant_id", NpgsqlDbType.Uuid) { Value = merchantId });
         command.Parameters.Add(new NpgsqlParameter("mode", NpgsqlDbType.Text) { Value = InvoiceProjection.Name(mode) });
         command.Parameters.Add(new NpgsqlParameter("reporting_currency", NpgsqlDbType.Text) { Value = reportingCurrency });
@@ -219,7 +235,7 @@ public sealed class PostgresInvoiceQuery(NpgsqlDataSource dataSource) : IInvoice
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
             var status = Enum.GetValues<InvoiceStatus>().First(s => InvoiceProjection.Name(s) == reader.GetString(0));
-            totals.Add(new StatusTotal(status, reader.GetInt64(1), reader.GetDecimal(2)));
+            totals.Add(new StatusTotal(status, reader.GetInt64(1), reader.GetDecimal(2), reader.GetDecimal(3)));
         }
 
         return new InvoiceTotals(reportingCurrency, [.. totals.OrderBy(t => t.Status)]);

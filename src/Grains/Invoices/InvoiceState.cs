@@ -248,6 +248,11 @@ public sealed record InvoiceState
     /// <summary>What was paid, in the invoice currency at the locked rates.</summary>
     public decimal PaidAmountInCurrency =>
         PaymentMethods.Sum(m => m.PaidAmount * m.Rate);
+
+    /// <summary>What was paid, in the reporting currency at the creation rate, rounded as <see cref="InvoiceSpec.AmountReporting"/> is.</summary>
+    public decimal PaidAmountReporting => Spec.Amount == 0
+        ? 0
+        : decimal.Round(PaidAmountInCurrency * Spec.AmountReporting / Spec.Amount, Assets.ReportingDecimals(Spec.ReportingCurrency), MidpointRounding.ToEven);
 }
 
 /// <summary>What a status poll shows of an invoice; <see cref="Revision"/> changes with every change of the invoice.</summary>

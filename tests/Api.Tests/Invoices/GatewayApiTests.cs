@@ -86,6 +86,34 @@ public abstract class GatewayApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Totals_report_invoiced_and_paid_amounts_in_the_reporting_currency_and_amount_sorts_by_fiat_value()
+    {
+        var (test, _, _) = await MerchantAsync();
+        async Task<string> CreateAsync(string amount, string currency) =>
+            (await test.PostJsonAsync("/v1/invoices", $$"""{"amount":"{{amount}}","currency":"{{currency}}","payment_methods":["usdt_sandbox"],"expires_in":60}""")).Body.Str("id");
+
+        // In USD at the static rates: 10.00 EUR = 10.80, 10.50 USD = 10.50, 9.00 GBP = 11.43; the bare amounts sort the other way.
+        var eur = await CreateAsync("10.00", "EUR");
+        var usd = await CreateAsync("10.50", "USD");
+        var gbp = await CreateAsync("9.00", "GBP");
+        var sorted = await test.GetJsonAsync("/v1/invoices?sort_by=amount&sort_order=asc");
+        Assert.Equal([usd, eur, gbp], sorted.Body.GetProperty("items").EnumerateArray().Select(i => i.Str("id")));
+
+        Assert.Equal(200, (await test.PostJsonAsync($"/v1/sandbox/invoices/{usd}/pay", "{}")).Status);
+        Assert.Equal(200, (await test.PostJsonAsync($"/v1/sandbox/invoices/{eur}/pay", """{"amount":"5.40"}""")).Status);
+        await Host.AdvanceAsync(TimeSpan.FromSeconds(60));
+
+        var totals = (await test.GetJsonAsync("/v1/invoices/totals")).Body;
+        Assert.Equal(("USD", 3, "32.73", "15.90"), (totals.Str("currency"), totals.GetProperty("count").GetInt32(), totals.Str("amount"), totals.Str("paid_amount")));
+        var byStatus = totals.GetProperty("by_status");
+        (int, string, string) Of(string status) =>
+            (byStatus.GetProperty(status).GetProperty("count").GetInt32(), byStatus.GetProperty(status).Str("amount"), byStatus.GetProperty(status).Str("paid_amount"));
+        Assert.Equal((1, "10.50", "10.50"), Of("confirmed"));
+        Assert.Equal((1, "10.80", "5.40"), Of("paid_partial"));
+        Assert.Equal((1, "11.43", "0.00"), Of("expired"));
+    }
+
+    [Fact]
     public async Task An_unpaid_invoice_expires_on_the_fake_clock_and_the_public_status_honours_etags()
     {
         var (test, _, _) = await MerchantAsync();
