@@ -161,14 +161,56 @@ public sealed class ProjectedGrainStorageTests(PostgresFixture postgres)
             storage.WriteStateAsync("other", GrainId.Create("sample", "e"), new GrainState<SampleState>(new SampleState())));
     }
 
-    private async Task<(ProjectedGrainStorage Storage, string? Connection)> CreateAsync(string backend)
+    /// <summary>
+    /// Writes PostgreSQL refuses (a NUL in text and jsonb) among valid ones on the silo's data source settings (statements
+    /// auto-prepared, connections not reset): each refused write fails alone, and every other write and read on the same
+    /// pooled connections answers right (an Npgsql connector left mid-protocol answered the next command with
+    /// "unexpected backend message DataRow" after its write had committed).
+    /// </summary>
+    [Fact]
+    public async Task A_write_postgres_refuses_leaves_no_pooled_connection_answering_the_next_command_wrongly()
+    {
+        var connection = new NpgsqlConnectionStringBuilder(await postgres.CreateDatabaseAsync())
+        {
+            MaxPoolSize = 2,
+            MaxAutoPrepare = 64,
+            AutoPrepareMinUsages = 2,
+            NoResetOnClose = true,
+        }.ConnectionString;
+        var (storage, _) = await CreateAsync("postgres", connection);
+        var refused = 0;
+        await Parallel.ForEachAsync(Enumerable.Range(0, 330), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, _) =>
+        {
+            var id = GrainId.Create("sample", $"k{i}");
+            var bad = i % 11 == 5;
+            var state = new GrainState<SampleState>(new SampleState { Label = bad ? "a\u0000b" : $"label {i}", Units = i, UpdatedAt = DateTimeOffset.UnixEpoch });
+            try
+            {
+                await storage.WriteStateAsync("sample", id, state);
+                Assert.False(bad, $"write {i} with a NUL was stored");
+            }
+            catch (Exception error) when (bad && error is not Xunit.Sdk.XunitException)
+            {
+                Interlocked.Increment(ref refused);
+                return;
+            }
+
+            var read = new GrainState<SampleState>();
+            await storage.ReadStateAsync("sample", id, read);
+            Assert.Equal(($"label {i}", new BigInteger(i), "1"), (read.State!.Label, read.State.Units, read.ETag));
+        });
+
+        Assert.Equal(30, refused);
+    }
+
+    private async Task<(ProjectedGrainStorage Storage, string? Connection)> CreateAsync(string backend, string? connection = null)
     {
         if (backend == "memory")
         {
             return (new MemoryProjectedGrainStorage([Projection]), null);
         }
 
-        var connection = await postgres.CreateDatabaseAsync();
+        connection ??= await postgres.CreateDatabaseAsync();
         var dataSource = NpgsqlDataSource.Create(connection);
         await using (var command = dataSource.CreateCommand(CreateTable))
         {
