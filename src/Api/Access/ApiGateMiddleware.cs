@@ -9,6 +9,7 @@ using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace CryptoPay.Api.Access;
@@ -33,7 +34,7 @@ public sealed class ApiOptions
 /// Runs after routing, before the endpoint: authenticates the key the endpoint requires, applies the
 /// per-key rate limit, and makes POSTs with an Idempotency-Key replay their first response.
 /// </summary>
-internal sealed class ApiGateMiddleware(RequestDelegate next, Orleans.IGrainFactory grains, KeyCache keys, RequestRateLimiter limiter, IOptions<AdminOptions> admin, IOptions<ApiOptions> api)
+internal sealed class ApiGateMiddleware(RequestDelegate next, Orleans.IGrainFactory grains, KeyCache keys, RequestRateLimiter limiter, IOptions<AdminOptions> admin, IOptions<ApiOptions> api, ILogger<ApiGateMiddleware> logger)
 {
     private const int MaxIdempotencyKeyLength = 255;
 
@@ -229,7 +230,18 @@ internal sealed class ApiGateMiddleware(RequestDelegate next, Orleans.IGrainFact
                 kept["Location"] = location;
             }
 
-            await grain.Complete(fingerprint, new IdempotentResponse(status, context.Response.ContentType ?? "application/json", body, kept));
+            try
+            {
+                await grain.Complete(fingerprint, new IdempotentResponse(status, context.Response.ContentType ?? "application/json", body, kept));
+            }
+            catch (Exception error) when (error is not OperationCanceledException)
+            {
+                // What the request wrote is stored: a 5xx now would tell the client nothing happened. The key's claim
+                // stays stored as started; a retry is replayed this answer by the same activation, or after the lease
+                // runs again in the same generation and so reaches the same derived ids.
+                logger.LogWarning("{Method} {Path} answered {Status}, but its Idempotency-Key's answer was not stored: {Error}",
+                    context.Request.Method, context.Request.Path, status, error.Message);
+            }
         }
 
         captured.Position = 0;

@@ -19,12 +19,34 @@ public sealed class MemoryGatewayApiTests : GatewayApiTests
 public sealed class PostgresGatewayApiTests(PostgresFixture postgres) : GatewayApiTests
 {
     protected override async Task<string?> CreateDatabaseAsync() => await postgres.CreateDatabaseAsync();
+
+    [Fact]
+    public async Task A_creation_whose_idempotent_answer_could_not_be_stored_is_answered_201_and_its_retry_gets_the_same_invoice()
+    {
+        // The invoice is written; then the Idempotency-Key's record of the answer fails (the database went away between
+        // the two writes). A 5xx would tell the client nothing was created; it was.
+        var (test, _, _) = await MerchantAsync();
+        await ExecuteAsync("""
+            CREATE FUNCTION refuse_update() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'terminating connection due to administrator command' USING ERRCODE = '57P01'; END $$;
+            CREATE TRIGGER refuse_idempotency_answers BEFORE UPDATE ON orleans_grain_state
+                FOR EACH ROW WHEN (NEW.state_name = 'idempotency-key') EXECUTE FUNCTION refuse_update();
+            """);
+        var created = await test.PostJsonAsync("/v1/invoices", Invoice, r => r.Headers.Add("Idempotency-Key", "answer-lost"));
+        Assert.True(created.Status == 201, created.Body.ToString());
+
+        await ExecuteAsync("DROP TRIGGER refuse_idempotency_answers ON orleans_grain_state");
+        var retried = await test.PostJsonAsync("/v1/invoices", Invoice, r => r.Headers.Add("Idempotency-Key", "answer-lost"));
+        Assert.True(retried.Status == 201, retried.Body.ToString());
+        Assert.Equal(created.Body.Str("id"), retried.Body.Str("id"));
+        Assert.Equal(1, (await test.GetJsonAsync("/v1/invoices")).Body.GetProperty("pagination").GetProperty("total").GetInt32());
+    }
 }
 
 /// <summary>The merchant API through real HTTP on a loopback port; the same tests run on both stores.</summary>
 public abstract class GatewayApiTests : IAsyncLifetime
 {
-    private const string Invoice = """{"amount":"25.50","currency":"USD","payment_methods":["usdt_sandbox"]}""";
+    protected const string Invoice = """{"amount":"25.50","currency":"USD","payment_methods":["usdt_sandbox"]}""";
     private readonly List<GatewayHost> hosts = [];
     private string? database;
 
@@ -46,7 +68,15 @@ public abstract class GatewayApiTests : IAsyncLifetime
         }
     }
 
-    private async Task<(HttpClient Test, HttpClient Live, string MerchantId)> MerchantAsync(string body = """{"name":"Shop"}""")
+    /// <summary>Runs SQL on this test's database (PostgreSQL only).</summary>
+    protected async Task ExecuteAsync(string sql)
+    {
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(database ?? throw new InvalidOperationException("not on PostgreSQL"));
+        await using var command = dataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    protected async Task<(HttpClient Test, HttpClient Live, string MerchantId)> MerchantAsync(string body = """{"name":"Shop"}""")
     {
         var (id, live, test) = await Host.CreateMerchantAsync(body);
         return (Host.ClientWith(test), Host.ClientWith(live), id);
