@@ -18,7 +18,9 @@ public static class BalanceEndpoints
 {
     public static IEndpointRouteBuilder MapBalances(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/v1/balances", GetAsync).WithTags("Balances").ForMerchant(ApiKeyScopes.BalancesRead);
+        endpoints.MapGet("/v1/balances", GetAsync).WithTags("Balances").ForMerchant(ApiKeyScopes.BalancesRead)
+            .WithSummary("Get balances")
+            .WithDescription("Per asset (`USDT-TRON`, `BTC`, …): available (confirmed) and pending amounts as exact decimal strings.");
         return endpoints;
     }
 

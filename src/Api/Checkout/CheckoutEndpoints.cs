@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Text;
 using CryptoPay.Api.Access;
+using CryptoPay.Api.Docs;
 using CryptoPay.Api.Invoices;
 using CryptoPay.Api.Json;
 using CryptoPay.Api.Sandbox;
@@ -36,7 +37,9 @@ public static class CheckoutEndpoints
         endpoints.MapPost("/pay/{id}/simulate", SimulateAsync).Public().ExcludeFromDescription();
         endpoints.MapPost("/v1/invoices/{id}/payment-method", ChooseMethodAsync).Public().WithTags("Invoices")
             .Accepts<ChoosePaymentMethodRequest>("application/json", "*/*")
-            .WithDescription("Public: the customer picks one of the invoice's payment methods; answers its address, amount and payment URI.");
+            .WithSummary("Choose a payment method")
+            .WithDescription("The customer picks one of the invoice's payment methods (the checkout page calls this); answers its address, amount and payment URI.")
+            .Problem(StatusCodes.Status409Conflict, "INVALID_STATE_TRANSITION: the invoice no longer takes a choice.");
         return endpoints;
     }
 

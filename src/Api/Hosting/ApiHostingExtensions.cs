@@ -75,7 +75,14 @@ public static class ApiHostingExtensions
             extensions.Remove("traceId");
         });
         services.AddExceptionHandler<ApiExceptionHandler>();
-        services.AddOpenApi(o => o.AddDocumentTransformer<ProblemCodesTransformer>());
+        services.AddOpenApi(o =>
+        {
+            // The merchant API only: the gate's endpoints. The Orleans dashboard and the cluster view are operator tools of the silo.
+            o.ShouldInclude = description => description.ActionDescriptor.EndpointMetadata.OfType<ApiAccess>().Any();
+            o.AddSchemaTransformer<IntegerSchemaTransformer>();
+            o.AddOperationTransformer<OperationDocsTransformer>();
+            o.AddDocumentTransformer<ApiDocumentTransformer>();
+        });
         return services;
     }
 

@@ -1,4 +1,6 @@
+using System.ComponentModel;
 using CryptoPay.Api.Access;
+using CryptoPay.Api.Docs;
 using CryptoPay.Api.Errors;
 using CryptoPay.Api.Json;
 using CryptoPay.Grains.ApiKeys;
@@ -16,14 +18,32 @@ using Microsoft.Extensions.Options;
 
 namespace CryptoPay.Api.Invoices;
 
+/// <summary>The body of <c>POST /v1/invoices</c>, for the OpenAPI document (the handler reads the JSON itself, <see cref="InvoiceDraft"/>).</summary>
 public sealed record CreateInvoiceRequest(
-    string Amount, string Currency, string? Network, IReadOnlyList<string>? PaymentMethods, string? OrderId, string? Description,
-    string? CustomerId, string? CustomerEmail, Dictionary<string, object>? Metadata, IReadOnlyList<LineItemResponse>? LineItems,
-    int? ExpiresIn, int? ExpireMin, string? AllowedErrorPercent, string? CallbackUrl, string? RedirectUrl);
+    [property: Description("Exact decimal string (a JSON number is accepted too): > 0, at most the currency's decimals, at most 1,000,000 USD-equivalent.")] string Amount,
+    [property: Description("Fiat (USD, EUR, …) or crypto asset (BTC, LTC, ETH, BNB, USDT, USDC); see GET /v1/currencies.")] string Currency,
+    [property: Description("One network (btc, ltc, eth, bsc, tron, sandbox); or give payment_methods, not both.")] string? Network = null,
+    [property: Description("Payment methods offered (usdt_tron, btc_btc, …); default: every method the merchant enabled.")] IReadOnlyList<string>? PaymentMethods = null,
+    [property: Description("Your order reference, unique per merchant and mode: a reuse is 409 ORDER_ID_EXISTS naming the existing invoice.")] string? OrderId = null,
+    [property: Description("Shown to the customer; at most 100 characters.")] string? Description = null,
+    string? CustomerId = null,
+    string? CustomerEmail = null,
+    [property: Description("Your data, returned as given: at most 50 keys and 8 KiB.")] Dictionary<string, object>? Metadata = null,
+    [property: Description("Items whose amount × quantity add up to amount.")] IReadOnlyList<LineItemResponse>? LineItems = null,
+    [property: Description("Seconds until expiry, 60 to 604800 (7 days); default 1800. Or give expire_min, not both.")] int? ExpiresIn = null,
+    [property: Description("Minutes until expiry, 1 to 10080.")] int? ExpireMin = null,
+    [property: Description("Underpayment tolerance in percent, 0 to 100.")] string? AllowedErrorPercent = null,
+    [property: Description("A webhook URL for this invoice's events, signed like the webhook endpoints'.")] string? CallbackUrl = null,
+    [property: Description("Where the checkout page sends the customer back to.")] string? RedirectUrl = null);
 
-public sealed record ImportInvoiceRequest(string Amount, string Currency, string CreatedAt, string? OrderId, string? Description, string? CustomerId, Dictionary<string, object>? Metadata);
+/// <summary>The body of <c>POST /v1/invoices/archived</c>.</summary>
+public sealed record ImportInvoiceRequest(
+    string Amount, string Currency,
+    [property: Description("In the past: RFC 3339 (0 to 9 fraction digits), yyyy-MM-dd, yyyy-MM-dd HH:mm:ss or dd/MM/yyyy HH:mm:ss.")] string CreatedAt,
+    string? OrderId = null, string? Description = null, string? CustomerId = null, Dictionary<string, object>? Metadata = null);
 
-public sealed record MarkInvoiceRequest(string Status, string? Comment);
+/// <summary>The body of <c>PATCH /v1/invoices/{id}</c>.</summary>
+public sealed record MarkInvoiceRequest([property: Description("confirmed or cancelled.")] string Status, [property: Description("Why; at most 500 characters.")] string? Comment = null);
 
 public sealed record PaginationResponse(int Page, int PageSize, long Total, bool HasMore);
 
@@ -39,15 +59,53 @@ public static class InvoiceEndpoints
     public static IEndpointRouteBuilder MapInvoices(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1/invoices").WithTags("Invoices");
-        group.MapPost("", CreateAsync).ForMerchant(ApiKeyScopes.InvoicesWrite, idempotent: true).Accepts<CreateInvoiceRequest>("application/json", "*/*");
-        group.MapPost("/archived", ImportAsync).ForMerchant(ApiKeyScopes.InvoicesWrite, idempotent: true).Accepts<ImportInvoiceRequest>("application/json", "*/*");
-        group.MapGet("", ListAsync).ForMerchant(ApiKeyScopes.InvoicesRead);
-        group.MapGet("/totals", TotalsAsync).ForMerchant(ApiKeyScopes.InvoicesRead);
-        group.MapGet("/{id}", GetAsync).ForMerchant(ApiKeyScopes.InvoicesRead);
-        group.MapGet("/{id}/status", StatusAsync).Public();
+        group.MapPost("", CreateAsync).ForMerchant(ApiKeyScopes.InvoicesWrite, idempotent: true).Accepts<CreateInvoiceRequest>("application/json", "*/*")
+            .WithSummary("Create an invoice")
+            .WithDescription("Prices the invoice in each payment method (a fiat amount at rates locked until expiry) and answers it with its checkout_url. " +
+                "With exactly one payment method its address is in the answer; otherwise the customer picks one on the checkout page.")
+            .RequestExample("""
+                {"amount": "25.00", "currency": "USD", "payment_methods": ["usdt_sandbox"], "order_id": "order-1001",
+                 "description": "Blue mug", "metadata": {"cart": "c-77"}, "expires_in": 1800,
+                 "redirect_url": "https://shop.example/thanks"}
+                """)
+            .Problem(StatusCodes.Status400BadRequest, "INVALID_AMOUNT_RANGE or AMOUNT_BELOW_MINIMUM: the amount is outside what the gateway or a payment method accepts; UNSUPPORTED_NETWORK: a method the merchant does not offer.")
+            .Problem(StatusCodes.Status409Conflict, "ORDER_ID_EXISTS: the order_id names another invoice, given in `invoice_id`.")
+            .Problem(StatusCodes.Status503ServiceUnavailable, "RATES_UNAVAILABLE: no fresh exchange rate to price a fiat amount.");
+        group.MapPost("/archived", ImportAsync).ForMerchant(ApiKeyScopes.InvoicesWrite, idempotent: true).Accepts<ImportInvoiceRequest>("application/json", "*/*")
+            .WithSummary("Import a historical invoice")
+            .WithDescription("Records an invoice created elsewhere in the past, with status archived; it is never watched for payments.");
+        group.MapGet("", ListAsync).ForMerchant(ApiKeyScopes.InvoicesRead)
+            .WithSummary("List invoices")
+            .WithDescription("The key's invoices, newest first unless sorted otherwise, one page at a time.")
+            .Query("page", "Page number.", "integer", minimum: 1, @default: 1)
+            .Query("page_size", "Invoices per page.", "integer", minimum: 1, maximum: 100, @default: 20)
+            .Query("status", "Only invoices in this status.", values: [.. Enum.GetValues<InvoiceStatus>().Select(InvoiceProjection.Name)])
+            .Query("currency", "Only invoices priced in this currency (USD, BTC, …).")
+            .Query("network", "Only invoices offering this network (btc, tron, …).")
+            .Query("order_id", "Only the invoice with this order_id.")
+            .Query("customer_id", "Only this customer's invoices.")
+            .Query("created_after", "Only invoices created at or after this time (RFC 3339, or yyyy-MM-dd).", format: "date-time")
+            .Query("created_before", "Only invoices created before this time (RFC 3339, or yyyy-MM-dd).", format: "date-time")
+            .Query("sort_by", "The order of the list.", values: ["created_at", "updated_at", "amount"], @default: "created_at")
+            .Query("sort_order", "Ascending or descending.", values: ["asc", "desc"], @default: "desc");
+        group.MapGet("/totals", TotalsAsync).ForMerchant(ApiKeyScopes.InvoicesRead)
+            .WithSummary("Invoice totals")
+            .WithDescription("Counts and amounts per status, summed in the merchant's reporting currency.");
+        group.MapGet("/{id}", GetAsync).ForMerchant(ApiKeyScopes.InvoicesRead)
+            .WithSummary("Get an invoice")
+            .WithDescription("The invoice with its payment methods, payments and confirmations.");
+        group.MapGet("/{id}/status", StatusAsync).Public()
+            .WithSummary("Get an invoice's status")
+            .WithDescription("A cheap public read: {id, status, expires_at_ts}. Answers an ETag; send it back as If-None-Match to get 304 while nothing changed.");
         group.MapInvoiceEvents();
-        group.MapPost("/{id}/cancel", CancelAsync).ForMerchant(ApiKeyScopes.InvoicesWrite, idempotent: true);
-        group.MapPatch("/{id}", MarkAsync).ForMerchant(ApiKeyScopes.InvoicesWrite).Accepts<MarkInvoiceRequest>("application/json", "*/*");
+        group.MapPost("/{id}/cancel", CancelAsync).ForMerchant(ApiKeyScopes.InvoicesWrite, idempotent: true)
+            .WithSummary("Cancel an invoice")
+            .WithDescription("Cancels an invoice nothing was paid to.")
+            .Problem(StatusCodes.Status409Conflict, "INVALID_STATE_TRANSITION: the invoice was paid to, or is final.");
+        group.MapPatch("/{id}", MarkAsync).ForMerchant(ApiKeyScopes.InvoicesWrite).Accepts<MarkInvoiceRequest>("application/json", "*/*")
+            .WithSummary("Mark an invoice")
+            .WithDescription("Manually marks the invoice confirmed or cancelled; it is recorded with exception `marked` and the comment.")
+            .Problem(StatusCodes.Status409Conflict, "INVALID_STATE_TRANSITION: the invoice cannot move to that status.");
         return endpoints;
     }
 

@@ -30,6 +30,7 @@ public static class InvoiceEventStream
     public static RouteHandlerBuilder MapInvoiceEvents(this RouteGroupBuilder group) =>
         group.MapGet("/{id}/events", StreamAsync).Public()
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .WithSummary("Follow an invoice's status")
             .WithDescription("Server-Sent Events: `event: status`, `id:` the invoice revision (send it back as Last-Event-ID to resume), " +
                 "`data:` {id, status, exception, revision, expires_at_ts, updated_at, paid_amount, confirmations}. " +
                 "A comment every 15 s keeps the connection open; the stream ends after confirmed, expired, paid_partial, cancelled or archived.");

@@ -1,5 +1,7 @@
+using System.ComponentModel;
 using System.Net;
 using CryptoPay.Api.Access;
+using CryptoPay.Api.Docs;
 using CryptoPay.Api.Errors;
 using CryptoPay.Api.Json;
 using CryptoPay.Grains.ApiKeys;
@@ -14,9 +16,19 @@ using Orleans;
 
 namespace CryptoPay.Api.Merchants;
 
-public sealed record CreateMerchantRequest(string Name, string? ReportingCurrency, int? RateLimitPerMinute, IReadOnlyList<string>? PaymentMethods);
+/// <summary>The body of <c>POST /v1/merchants</c>, for the OpenAPI document.</summary>
+public sealed record CreateMerchantRequest(
+    [property: Description("At most 200 characters.")] string Name,
+    [property: Description("Fiat currency totals are reported in; default USD.")] string? ReportingCurrency = null,
+    [property: Description("Requests per minute per key; default: the gateway's (100).")] int? RateLimitPerMinute = null,
+    [property: Description("Methods the merchant's invoices may offer; default: every method this gateway offers.")] IReadOnlyList<string>? PaymentMethods = null,
+    [property: Description("Confirmations required per network, overriding the gateway's.")] IReadOnlyDictionary<string, int>? Confirmations = null);
 
-public sealed record CreateApiKeyRequest(string Mode, IReadOnlyList<string>? Scopes, IReadOnlyList<string>? AllowedIps);
+/// <summary>The body of <c>POST /v1/merchants/{id}/api-keys</c>.</summary>
+public sealed record CreateApiKeyRequest(
+    [property: Description("live or test.")] string Mode,
+    [property: Description("Scopes granted (invoices:read, invoices:write, balances:read, withdrawals:write, webhooks:write); default: all but withdrawals:write.")] IReadOnlyList<string>? Scopes = null,
+    [property: Description("IP addresses or CIDR ranges the key may be used from; default: any.")] IReadOnlyList<string>? AllowedIps = null);
 
 public sealed record ApiKeyResponse(Guid Id, string Prefix, string Mode, IReadOnlyList<string> Scopes, IReadOnlyList<string> AllowedIps, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
 
@@ -39,11 +51,21 @@ public static class MerchantEndpoints
     public static IEndpointRouteBuilder MapMerchants(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1").WithTags("Merchants");
-        group.MapPost("/merchants", CreateAsync).ForAdmin(idempotent: true).Accepts<CreateMerchantRequest>("application/json", "*/*");
-        group.MapGet("/merchants/{id}", GetAsync).ForAdmin();
-        group.MapPatch("/merchants/{id}", UpdateAsync).ForAdmin().Accepts<UpdateMerchantRequest>("application/json", "*/*");
-        group.MapPost("/merchants/{id}/api-keys", CreateKeyAsync).ForAdmin(idempotent: true).Accepts<CreateApiKeyRequest>("application/json", "*/*");
-        group.MapDelete("/api-keys/{id}", RevokeKeyAsync).ForAdmin();
+        group.MapPost("/merchants", CreateAsync).ForAdmin(idempotent: true).Accepts<CreateMerchantRequest>("application/json", "*/*")
+            .WithSummary("Create a merchant")
+            .WithDescription("Creates an active merchant with a live and a test API key; the answer is the only one that shows the keys.");
+        group.MapGet("/merchants/{id}", GetAsync).ForAdmin()
+            .WithSummary("Get a merchant")
+            .WithDescription("The merchant with its settings and its API keys (by prefix).");
+        group.MapPatch("/merchants/{id}", UpdateAsync).ForAdmin().Accepts<UpdateMerchantRequest>("application/json", "*/*")
+            .WithSummary("Update a merchant")
+            .WithDescription("Sets or drops (null) per-network confirmation overrides.");
+        group.MapPost("/merchants/{id}/api-keys", CreateKeyAsync).ForAdmin(idempotent: true).Accepts<CreateApiKeyRequest>("application/json", "*/*")
+            .WithSummary("Create an API key")
+            .WithDescription("Issues a key for one mode, optionally limited to scopes and IP ranges; the answer is the only one that shows it.");
+        group.MapDelete("/api-keys/{id}", RevokeKeyAsync).ForAdmin()
+            .WithSummary("Revoke an API key")
+            .WithDescription("The key stops working at once.");
         return endpoints;
     }
 

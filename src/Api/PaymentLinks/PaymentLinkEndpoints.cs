@@ -1,7 +1,9 @@
+using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
 using CryptoPay.Api.Access;
 using CryptoPay.Api.Checkout;
+using CryptoPay.Api.Docs;
 using CryptoPay.Api.Errors;
 using CryptoPay.Api.Invoices;
 using CryptoPay.Api.Json;
@@ -22,7 +24,14 @@ using Orleans;
 
 namespace CryptoPay.Api.PaymentLinks;
 
-public sealed record CreatePaymentLinkRequest(string Amount, string Currency, string? Description, bool? Reusable, int? MaxUses, string? ExpiresAt);
+/// <summary>The body of <c>POST /v1/payment-links</c>, for the OpenAPI document.</summary>
+public sealed record CreatePaymentLinkRequest(
+    [property: Description("Exact decimal string (a JSON number is accepted too): the amount of each invoice the link opens.")] string Amount,
+    [property: Description("Fiat or crypto currency, as for invoices.")] string Currency,
+    [property: Description("Shown to the customer; at most 100 characters.")] string? Description = null,
+    [property: Description("True: every visit opens a new invoice (up to max_uses); false (default): one use.")] bool? Reusable = null,
+    [property: Description("For a reusable link, how many invoices it may open, 1 to 1,000,000.")] int? MaxUses = null,
+    [property: Description("When the link stops working: RFC 3339 or yyyy-MM-dd, in the future.")] string? ExpiresAt = null);
 
 public sealed record PaymentLinkResponse(
     Guid Id, string Url, string Mode, string Amount, string Currency, string? Description, bool Reusable, int? MaxUses,
@@ -38,10 +47,19 @@ public static class PaymentLinkEndpoints
     public static IEndpointRouteBuilder MapPaymentLinks(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1/payment-links").WithTags("Payment links");
-        group.MapPost("", CreateAsync).ForMerchant(ApiKeyScopes.InvoicesWrite, idempotent: true).Accepts<CreatePaymentLinkRequest>("application/json", "*/*");
-        group.MapGet("", ListAsync).ForMerchant(ApiKeyScopes.InvoicesRead);
-        group.MapGet("/{id}", GetAsync).ForMerchant(ApiKeyScopes.InvoicesRead);
-        group.MapDelete("/{id}", DeactivateAsync).ForMerchant(ApiKeyScopes.InvoicesWrite);
+        group.MapPost("", CreateAsync).ForMerchant(ApiKeyScopes.InvoicesWrite, idempotent: true).Accepts<CreatePaymentLinkRequest>("application/json", "*/*")
+            .WithSummary("Create a payment link")
+            .WithDescription("Answers the link's url: each visit opens a new invoice for the amount and shows its checkout page.")
+            .RequestExample("""{"amount": "49.90", "currency": "EUR", "description": "Yearly plan", "reusable": true, "max_uses": 100}""");
+        group.MapGet("", ListAsync).ForMerchant(ApiKeyScopes.InvoicesRead)
+            .WithSummary("List payment links")
+            .WithDescription("The key's payment links, active or not.");
+        group.MapGet("/{id}", GetAsync).ForMerchant(ApiKeyScopes.InvoicesRead)
+            .WithSummary("Get a payment link")
+            .WithDescription("The link with its uses so far.");
+        group.MapDelete("/{id}", DeactivateAsync).ForMerchant(ApiKeyScopes.InvoicesWrite)
+            .WithSummary("Deactivate a payment link")
+            .WithDescription("The link opens no more invoices; those it opened are unchanged.");
         endpoints.MapGet("/pay/l/{id}", UseAsync).Public().ExcludeFromDescription();
         return endpoints;
     }

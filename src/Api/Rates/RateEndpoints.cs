@@ -1,5 +1,6 @@
 using System.Globalization;
 using CryptoPay.Api.Access;
+using CryptoPay.Api.Docs;
 using CryptoPay.Api.Errors;
 using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Catalog;
@@ -32,9 +33,18 @@ public static class RateEndpoints
 {
     public static IEndpointRouteBuilder MapRates(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/v1").WithTags("Public");
-        group.MapGet("/currencies", Currencies).Public();
-        group.MapGet("/rates", RatesAsync).Public();
+        var group = endpoints.MapGroup("/v1").WithTags("Currencies and rates");
+        group.MapGet("/currencies", Currencies).Public()
+            .WithSummary("List currencies and payment methods")
+            .WithDescription("Currencies, networks and payment methods with decimals, minimums and confirmations required. For one mode " +
+                "(`mode`, or the mode of a key sent along, which is not checked) only what that mode can use; else every method, marked enabled or not.")
+            .Query("mode", "The mode to list for.", values: ["live", "test"]);
+        group.MapGet("/rates", RatesAsync).Public()
+            .WithSummary("Get exchange rates")
+            .WithDescription("Current rates from the configured provider: how much of each currency one unit of `base` buys.")
+            .Query("base", "The currency rates are quoted against.", @default: "USD")
+            .Problem(StatusCodes.Status400BadRequest, "UNSUPPORTED_CURRENCY: `base` is not a supported currency.")
+            .Problem(StatusCodes.Status503ServiceUnavailable, "RATES_UNAVAILABLE: the rate provider has no rates.");
         return endpoints;
     }
 

@@ -1,4 +1,6 @@
+using System.ComponentModel;
 using CryptoPay.Api.Access;
+using CryptoPay.Api.Docs;
 using CryptoPay.Api.Errors;
 using CryptoPay.Api.Invoices;
 using CryptoPay.Api.Json;
@@ -16,7 +18,10 @@ using Microsoft.Extensions.Options;
 
 namespace CryptoPay.Api.Sandbox;
 
-public sealed record SandboxPayRequest(string? Amount, string? Method);
+/// <summary>The optional body of <c>POST /v1/sandbox/invoices/{id}/pay</c>.</summary>
+public sealed record SandboxPayRequest(
+    [property: Description("Amount to pay in the method's asset; default: what is still due. Less is a partial payment, more an overpayment.")] string? Amount = null,
+    [property: Description("The payment method to pay with; default: the invoice's first.")] string? Method = null);
 
 public sealed record SandboxPayResponse(string Txid, int OutputIndex, string Method, string Amount, string AmountUnits, InvoiceResponse Invoice);
 
@@ -26,7 +31,10 @@ public static class SandboxEndpoints
     public static IEndpointRouteBuilder MapSandbox(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapPost("/v1/sandbox/invoices/{id}/pay", PayAsync).WithTags("Sandbox")
-            .ForMerchant(ApiKeyScopes.InvoicesWrite, idempotent: true).Accepts<SandboxPayRequest>("application/json", "*/*");
+            .ForMerchant(ApiKeyScopes.InvoicesWrite, idempotent: true).Accepts<SandboxPayRequest>(isOptional: true, "application/json", "*/*")
+            .WithSummary("Simulate a payment")
+            .WithDescription("Pays a test invoice on the sandbox chain, as a customer would; it confirms after the sandbox chain's next block.")
+            .Problem(StatusCodes.Status403Forbidden, "FORBIDDEN: also when the key is a live key (simulated payments need a test key).");
         return endpoints;
     }
 

@@ -1,5 +1,7 @@
+using System.ComponentModel;
 using System.Security.Cryptography;
 using CryptoPay.Api.Access;
+using CryptoPay.Api.Docs;
 using CryptoPay.Api.Errors;
 using CryptoPay.Api.Invoices;
 using CryptoPay.Api.Json;
@@ -16,6 +18,20 @@ using Microsoft.Extensions.Options;
 
 namespace CryptoPay.Api.Webhooks;
 
+/// <summary>The body of <c>POST /v1/webhook-endpoints</c>, for the OpenAPI document.</summary>
+public sealed record CreateWebhookEndpointRequest(
+    [property: Description("Where events are POSTed: an http(s) URL that resolves to a public address when delivered.")] string Url,
+    [property: Description("The event types to send (invoice.confirmed, …); default: all.")] IReadOnlyList<string>? Events = null,
+    [property: Description("Your note; at most 500 characters.")] string? Description = null);
+
+/// <summary>The body of <c>PATCH /v1/webhook-endpoints/{id}</c>: only the fields given change.</summary>
+public sealed record UpdateWebhookEndpointRequest(string? Url = null, IReadOnlyList<string>? Events = null, string? Description = null, bool? Enabled = null);
+
+/// <summary>The body of <c>POST /v1/webhooks/test</c>.</summary>
+public sealed record SendTestWebhookRequest(
+    [property: Description("One of the key's invoices; the event carries it as that status would show it.")] string InvoiceId,
+    [property: Description("An invoice status or event name: pending, confirming, confirmed, paid_partial, expired, cancelled, payment_detected, overpaid, paid_late.")] string Status);
+
 /// <summary>Webhook endpoints, the delivery log, redelivery and test events; all under the webhooks:write scope.</summary>
 public static class WebhookEndpointsApi
 {
@@ -25,15 +41,40 @@ public static class WebhookEndpointsApi
     public static IEndpointRouteBuilder MapWebhooks(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1/webhook-endpoints").WithTags("Webhooks");
-        group.MapPost("", CreateAsync).ForMerchant(ApiKeyScopes.WebhooksWrite, idempotent: true).Accepts<WebhookEndpointResponse>("application/json", "*/*");
-        group.MapGet("", ListAsync).ForMerchant(ApiKeyScopes.WebhooksWrite);
-        group.MapGet("/{id}", GetAsync).ForMerchant(ApiKeyScopes.WebhooksWrite);
-        group.MapPatch("/{id}", UpdateAsync).ForMerchant(ApiKeyScopes.WebhooksWrite);
-        group.MapDelete("/{id}", DeleteAsync).ForMerchant(ApiKeyScopes.WebhooksWrite);
-        group.MapPost("/{id}/rotate-secret", RotateAsync).ForMerchant(ApiKeyScopes.WebhooksWrite, idempotent: true);
-        endpoints.MapGet("/v1/webhook-deliveries", DeliveriesAsync).WithTags("Webhooks").ForMerchant(ApiKeyScopes.WebhooksWrite);
-        endpoints.MapPost("/v1/events/{id}/redeliver", RedeliverAsync).WithTags("Webhooks").ForMerchant(ApiKeyScopes.WebhooksWrite);
-        endpoints.MapPost("/v1/webhooks/test", TestAsync).WithTags("Webhooks").ForMerchant(ApiKeyScopes.WebhooksWrite);
+        group.MapPost("", CreateAsync).ForMerchant(ApiKeyScopes.WebhooksWrite, idempotent: true).Accepts<CreateWebhookEndpointRequest>("application/json", "*/*")
+            .WithSummary("Create a webhook endpoint")
+            .WithDescription("Events are signed with the endpoint's secret (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature). " +
+                "The answer is the only one that shows the secret (whsec_…).")
+            .RequestExample("""{"url": "https://shop.example/webhooks/cryptopay", "events": ["invoice.confirmed", "invoice.expired"], "description": "Order updates"}""")
+            .Problem(StatusCodes.Status400BadRequest, $"VALIDATION_FAILED: also when the merchant has {WebhookEndpointsGrain.MaxEndpoints} endpoints in this mode already.");
+        group.MapGet("", ListAsync).ForMerchant(ApiKeyScopes.WebhooksWrite)
+            .WithSummary("List webhook endpoints")
+            .WithDescription("The key's webhook endpoints, without their secrets.");
+        group.MapGet("/{id}", GetAsync).ForMerchant(ApiKeyScopes.WebhooksWrite)
+            .WithSummary("Get a webhook endpoint")
+            .WithDescription("One webhook endpoint, without its secret.");
+        group.MapPatch("/{id}", UpdateAsync).ForMerchant(ApiKeyScopes.WebhooksWrite).Accepts<UpdateWebhookEndpointRequest>("application/json", "*/*")
+            .WithSummary("Update a webhook endpoint")
+            .WithDescription("Changes the fields given: url, events, description, or enabled (false pauses deliveries).");
+        group.MapDelete("/{id}", DeleteAsync).ForMerchant(ApiKeyScopes.WebhooksWrite)
+            .WithSummary("Delete a webhook endpoint")
+            .WithDescription("No more events are sent to it.");
+        group.MapPost("/{id}/rotate-secret", RotateAsync).ForMerchant(ApiKeyScopes.WebhooksWrite, idempotent: true)
+            .WithSummary("Rotate a webhook endpoint's secret")
+            .WithDescription("Answers the new secret; while it rotates, deliveries carry a signature from each secret.");
+        endpoints.MapGet("/v1/webhook-deliveries", DeliveriesAsync).WithTags("Webhooks").ForMerchant(ApiKeyScopes.WebhooksWrite)
+            .WithSummary("List webhook deliveries")
+            .WithDescription($"The latest {MaxListed} deliveries with their attempts.")
+            .Query("endpoint_id", "Only deliveries to this endpoint (we_…).")
+            .Query("event_id", "Only deliveries of this event (evt_…).")
+            .Query("status", "Only deliveries in this status.", values: ["pending", "sending", "delivered", "failed"]);
+        endpoints.MapPost("/v1/events/{id}/redeliver", RedeliverAsync).WithTags("Webhooks").ForMerchant(ApiKeyScopes.WebhooksWrite)
+            .WithSummary("Redeliver an event")
+            .WithDescription("Sends the event (evt_…) again to every endpoint it went to, with the same webhook-id.");
+        endpoints.MapPost("/v1/webhooks/test", TestAsync).WithTags("Webhooks").ForMerchant(ApiKeyScopes.WebhooksWrite).Accepts<SendTestWebhookRequest>("application/json", "*/*")
+            .WithSummary("Send a test event")
+            .WithDescription("Sends an event of the given type, carrying one of the key's invoices, to the endpoints subscribed to it.")
+            .Problem(StatusCodes.Status404NotFound, "NOT_FOUND: no such invoice in this key's merchant and mode.");
         return endpoints;
     }
 
