@@ -34,6 +34,14 @@ public static class WebhookEndpointsApi
         endpoints.MapGet("/v1/webhook-deliveries", DeliveriesAsync).WithTags("Webhooks").ForMerchant(ApiKeyScopes.WebhooksWrite);
         endpoints.MapPost("/v1/events/{id}/redeliver", RedeliverAsync).WithTags("Webhooks").ForMerchant(ApiKeyScopes.WebhooksWrite);
         endpoints.MapPost("/v1/webhooks/test", TestAsync).WithTags("Webhooks").ForMerchant(ApiKeyScopes.WebhooksWrite);
+        endpoints.MapGet("/v1/webhooks/callback-secret", CallbackSecretAsync).WithTags("Webhooks").ForMerchant(ApiKeyScopes.WebhooksWrite)
+            .WithSummary("The secret that signs deliveries to invoices' callback_url")
+            .WithDescription("One secret per merchant and mode (Standard Webhooks, whsec_…), created on the first ask and the same after. " +
+                "While a rotated-out secret still signs, previous_secret_expires_at says until when.");
+        endpoints.MapPost("/v1/webhooks/callback-secret/rotate", RotateCallbackSecretAsync).WithTags("Webhooks").ForMerchant(ApiKeyScopes.WebhooksWrite, idempotent: true)
+            .WithSummary("Rotate the callback_url signing secret")
+            .WithDescription("Answers a new secret. The one it replaces keeps signing beside it for 24 hours (deliveries carry both signatures), " +
+                "so receivers can switch without losing a delivery. Send an Idempotency-Key so a retry gets the same secret.");
         return endpoints;
     }
 
@@ -101,6 +109,19 @@ public static class WebhookEndpointsApi
         await Registry(grains, context.Caller()).RotateSecret(id, WebhookSignature.GenerateSecret()) is { } rotated
             ? TypedResults.Ok(rotated.ToResponse(withSecret: true))
             : ApiProblem.NotFound("webhook endpoint");
+
+    private static async Task<Ok<CallbackSecretResponse>> CallbackSecretAsync(HttpContext context, IGrainFactory grains) =>
+        WithSecret(context, await Registry(grains, context.Caller()).GetCallbackSecret());
+
+    private static async Task<Ok<CallbackSecretResponse>> RotateCallbackSecretAsync(HttpContext context, IGrainFactory grains) =>
+        WithSecret(context, await Registry(grains, context.Caller()).RotateCallbackSecret(WebhookSignature.GenerateSecret()));
+
+    /// <summary>An answer holding a secret is not for caches.</summary>
+    private static Ok<CallbackSecretResponse> WithSecret(HttpContext context, CallbackSecret secret)
+    {
+        context.Response.Headers.CacheControl = "no-store";
+        return TypedResults.Ok(new CallbackSecretResponse(secret.Secret, secret.PreviousExpiresAt));
+    }
 
     private static async Task<Results<Ok<WebhookDeliveryListResponse>, ProblemHttpResult>> DeliveriesAsync(HttpContext context, IWebhookDeliveryQuery query, string? endpoint_id, string? event_id, string? status)
     {
