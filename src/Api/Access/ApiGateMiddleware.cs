@@ -40,6 +40,12 @@ internal sealed class ApiGateMiddleware(RequestDelegate next, Orleans.IGrainFact
     public async Task InvokeAsync(HttpContext context)
     {
         var access = context.GetEndpoint()?.Metadata.GetMetadata<ApiAccess>();
+        if (access is { Kind: AccessKind.Public, HtmlForm: true })
+        {
+            await next(context);
+            return;
+        }
+
         if (access is null || access.Kind == AccessKind.Public)
         {
             await NextIfJsonAsync(context);
