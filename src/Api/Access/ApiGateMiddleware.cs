@@ -235,6 +235,12 @@ internal sealed class ApiGateMiddleware(RequestDelegate next, Orleans.IGrainFact
                 kept["Location"] = location;
             }
 
+            // An answer that must not be cached (one showing a secret) stays so when replayed.
+            if (context.Response.Headers.CacheControl.ToString() is { Length: > 0 } cacheControl)
+            {
+                kept["Cache-Control"] = cacheControl;
+            }
+
             await grain.Complete(fingerprint, new IdempotentResponse(status, context.Response.ContentType ?? "application/json", body, kept));
         }
 

@@ -76,7 +76,7 @@ public abstract class CallbackSecretTests : IAsyncLifetime
         Assert.NotEqual(secret, newSecret);
         Assert.Equal(host.Clock.GetUtcNow() + TimeSpan.FromHours(24), rotated.Body.GetProperty("previous_secret_expires_at").GetDateTimeOffset());
         var replayed = await merchant.PostJsonAsync("/v1/webhooks/callback-secret/rotate", "", r => r.Headers.Add("Idempotency-Key", "rotate-1"));
-        Assert.Equal((200, newSecret), (replayed.Status, replayed.Body.Str("secret")));
+        Assert.Equal((200, newSecret, "no-store"), (replayed.Status, replayed.Body.Str("secret"), replayed.Response.Headers.CacheControl?.ToString()));
         Assert.Equal(newSecret, (await merchant.GetJsonAsync("/v1/webhooks/callback-secret")).Body.Str("secret"));
 
         // The sender keeps a target's secrets for a moment; the new secret signs once that has passed.
