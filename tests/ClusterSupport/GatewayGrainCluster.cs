@@ -142,7 +142,9 @@ public sealed class GatewayGrainCluster : IAsyncDisposable
                 services.AddSingleton(signals);
             }
 
-            services.AddSingleton(_ => NpgsqlDataSource.Create(postgres));
+            // The data source a silo process registers (SiloHostingExtensions.AddCryptoPaySilo): auto-prepared statements and
+            // no session reset on each pooled open, so the benches measure what production runs.
+            services.AddSingleton(_ => SiloHostingExtensions.CreateDataSource(postgres));
             services.AddCryptoPayGrainServices(sp => sp.GetRequiredService<NpgsqlDataSource>());
             options.Services?.Invoke(services);
         }
