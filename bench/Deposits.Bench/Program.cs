@@ -37,7 +37,7 @@ var seed = Convert.FromHexString("000102030405060708090a0b0c0d0e0f10111213141516
 var deriver = new AddressDeriver(regtest, ExtendedKey.FromSeed(seed, ExtendedKeyVersion.Vpub).Derive(regtest.AccountPath()).Neuter());
 Console.WriteLine($"outputs={outputs} rounds={rounds} silos={silos} cores={Environment.ProcessorCount} node={node.Version}");
 Console.WriteLine($"load average at start: {File.ReadAllText("/proc/loadavg").Trim()}");
-Console.WriteLine("round | block read (RPC) | raw INSERT/s | end to end (of which the poll: read + match + Record call, effects delivered within) | deposits/s");
+Console.WriteLine("round | block read (RPC) | raw INSERT/s | end to end (of which the poll: read + match + Record call, effects delivered within) | deposits/s | SQL per deposit");
 
 var rates = new List<double>();
 // Round 0 warms the JIT and the node up with a small block and is not counted (each round has a fresh database and cluster).
@@ -87,11 +87,14 @@ for (var round = 0; round <= rounds; round++)
 
     var insertRate = await RawInsertRateAsync(dataSource, count, stop.Token);
 
+    using var sql = new SqlActivity(connectionString);
+    var sqlBefore = await sql.ReadAsync(cluster.DataSources.Append(dataSource), stop.Token);
     var endToEnd = Stopwatch.StartNew();
     await runner.PollAsync("ltc", stop.Token);
     var polled = endToEnd.Elapsed;
     await cluster.WakeDueAsync();
     endToEnd.Stop();
+    var work = await sql.ReadAsync(cluster.DataSources.Append(dataSource), stop.Token) - sqlBefore;
 
     var expected = payments.Values.Aggregate(BigInteger.Zero, (sum, amount) => sum + amount - (amount * 100 / 10_000));
     var balance = (await cluster.Ledger.BalancesAsync(merchant, Mode.Live, stop.Token)).Single();
@@ -109,11 +112,12 @@ for (var round = 0; round <= rounds; round++)
     }
 
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{(round == 0 ? $"warm-up, {count} outputs, not counted" : round.ToString(CultureInfo.InvariantCulture))} | {read.Elapsed.TotalMilliseconds:F0} ms ({count / read.Elapsed.TotalSeconds:F0} outputs/s) | {insertRate:F0} | {endToEnd.Elapsed.TotalMilliseconds:F0} ms (poll {polled.TotalMilliseconds:F0} ms) | {rate:F0}"));
+        $"{(round == 0 ? $"warm-up, {count} outputs, not counted" : round.ToString(CultureInfo.InvariantCulture))} | {read.Elapsed.TotalMilliseconds:F0} ms ({count / read.Elapsed.TotalSeconds:F0} outputs/s) | {insertRate:F0} | {endToEnd.Elapsed.TotalMilliseconds:F0} ms (poll {polled.TotalMilliseconds:F0} ms) | {rate:F0} ({rate / insertRate:F2}x raw INSERT) | {work.PerOperation(count)}"));
 }
 
 rates.Sort();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"median deposits/s: {rates[rates.Count / 2]:F0} (target >= 1000)"));
+Console.WriteLine($"load average at end: {File.ReadAllText("/proc/loadavg").Trim()}");
 
 static async Task CreateInvoiceAsync(GatewayGrainCluster cluster, Guid merchant, string address, long amountUnits)
 {

@@ -51,6 +51,8 @@ receiver.Run(context =>
 await receiver.StartAsync(stop.Token);
 var url = receiver.Urls.First() + "/hook";
 
+const double Target = 2_000;
+Console.WriteLine($"load average at start: {File.ReadAllText("/proc/loadavg").Trim()}");
 Console.WriteLine($"store=postgres events={events} cores={Environment.ProcessorCount}" +
                   (requested == "postgres" ? "" : $" (asked for {requested}: only PostgreSQL is measured on Orleans)"));
 foreach (var phase in new[] { "warm-up", "throughput", "backlog" })
@@ -59,7 +61,9 @@ foreach (var phase in new[] { "warm-up", "throughput", "backlog" })
     var settings = new WebhookOptions { AllowPrivateTargets = true };
     // One sender for the silo, shared with the bench so it can wait for its queue to empty.
     await using var sender = new WebhookSender(Options.Create(settings), TimeProvider.System);
-    await using var cluster = await GatewayGrainCluster.StartAsync(await server.CreateDatabaseAsync(ct: stop.Token), new GatewayGrainClusterOptions
+    var database = await server.CreateDatabaseAsync(ct: stop.Token);
+    using var sql = new SqlActivity(database);
+    await using var cluster = await GatewayGrainCluster.StartAsync(database, new GatewayGrainClusterOptions
     {
         Silos = 1,
         Services = s => s.AddSingleton(settings).AddSingleton(sender),
@@ -73,6 +77,7 @@ foreach (var phase in new[] { "warm-up", "throughput", "backlog" })
     Interlocked.Exchange(ref delivered, 0);
 
     var invoice = new InvoiceState { Id = Guid.NewGuid(), Spec = new InvoiceSpec { MerchantId = merchant, Mode = Mode.Test, Currency = "USD", Amount = 10m } };
+    var sqlBefore = await sql.ReadAsync(cluster.DataSources, stop.Token);
     var cpuBefore = CpuSeconds();
     var watch = Stopwatch.StartNew();
     const int Sources = 100;
@@ -98,21 +103,28 @@ foreach (var phase in new[] { "warm-up", "throughput", "backlog" })
 
         var label = phase == "warm-up" ? "warm-up (cold JIT, not counted)" : phase;
         var cpu = CpuSeconds();
-        Console.WriteLine($"{label}: {Volatile.Read(ref delivered)} delivered in {first.TotalSeconds:0.00} s = {Volatile.Read(ref delivered) / first.TotalSeconds:0} deliveries/s; " +
-                          $"CPU per delivery {(cpu.Bench - cpuBefore.Bench) * 1e6 / count:0} us bench process + {(cpu.Postgres - cpuBefore.Postgres) * 1e6 / count:0} us PostgreSQL");
+        var work = await sql.ReadAsync(cluster.DataSources, stop.Token) - sqlBefore;
+        var rate = Volatile.Read(ref delivered) / first.TotalSeconds;
+        Console.WriteLine($"{label}: {Volatile.Read(ref delivered)} delivered in {first.TotalSeconds:0.00} s = {rate:0} deliveries/s ({rate / Target:0.00}x the 2,000/s target); " +
+                          $"CPU per delivery {(cpu.Bench - cpuBefore.Bench) * 1e6 / count:0} us bench process + {(cpu.Postgres - cpuBefore.Postgres) * 1e6 / count:0} us PostgreSQL; " +
+                          $"SQL per delivery: {work.PerOperation(count)}");
+
         continue;
     }
 
     await ExpectAsync(WebhookDeliveryStatus.Pending, count);
-    Console.WriteLine($"backlog: {events} first attempts failed (503) in {first.TotalSeconds:0.00} s = {events / first.TotalSeconds:0} attempts/s");
+    var failedWork = await sql.ReadAsync(cluster.DataSources, stop.Token) - sqlBefore;
+    Console.WriteLine($"backlog: {events} first attempts failed (503) in {first.TotalSeconds:0.00} s = {events / first.TotalSeconds:0} attempts/s; SQL per failed attempt: {failedWork.PerOperation(count)}");
     Volatile.Write(ref up, true);
+    var drainBefore = await sql.ReadAsync(cluster.DataSources, stop.Token);
     watch.Restart();
     // The retry comes due by the gateway clock; waking the due grains hands every attempt to the sender.
     await cluster.AdvanceTimeAsync(WebhookDeliveryGrain.Schedule[1]);
     await sender.WhenIdleAsync(stop.Token);
     var drained = watch.Elapsed;
     await ExpectAsync(WebhookDeliveryStatus.Delivered, count);
-    Console.WriteLine($"backlog: receiver back, {Volatile.Read(ref delivered)} delivered in {drained.TotalSeconds:0.00} s after the 5 s retry came due = {Volatile.Read(ref delivered) / drained.TotalSeconds:0} deliveries/s");
+    var drainWork = await sql.ReadAsync(cluster.DataSources, stop.Token) - drainBefore;
+    Console.WriteLine($"backlog: receiver back, {Volatile.Read(ref delivered)} delivered in {drained.TotalSeconds:0.00} s after the 5 s retry came due = {Volatile.Read(ref delivered) / drained.TotalSeconds:0} deliveries/s; SQL per retried delivery: {drainWork.PerOperation(count)}");
 
     // Every delivery of the merchant's endpoint is in the state expected, as the deliveries list reads them.
     async Task ExpectAsync(WebhookDeliveryStatus status, int expected)
@@ -126,6 +138,7 @@ foreach (var phase in new[] { "warm-up", "throughput", "backlog" })
 }
 
 await receiver.StopAsync(stop.Token);
+Console.WriteLine($"load average at end: {File.ReadAllText("/proc/loadavg").Trim()}");
 
 // CPU seconds used so far by this process and by its descendants (the PostgreSQL server it started), from /proc: a figure
 // other work on the shared machine does not move, unlike wall-clock throughput.

@@ -113,6 +113,10 @@ public sealed class GatewayGrainCluster : IAsyncDisposable
     /// <summary>The services of a live silo (its membership view, its reminder table).</summary>
     public IServiceProvider SiloServices => Cluster.Silos.OfType<InProcessSiloHandle>().First(s => s.IsActive).SiloHost.Services;
 
+    /// <summary>The Npgsql data sources of the live silos and of this object (<see cref="SqlActivity"/> closes their idle connections).</summary>
+    public IEnumerable<NpgsqlDataSource> DataSources =>
+        Cluster.Silos.OfType<InProcessSiloHandle>().Where(s => s.IsActive).Select(s => s.SiloHost.Services.GetRequiredService<NpgsqlDataSource>()).Append(dataSource);
+
     public async ValueTask DisposeAsync()
     {
         await Cluster.StopAllSilosAsync();
@@ -138,7 +142,9 @@ public sealed class GatewayGrainCluster : IAsyncDisposable
                 services.AddSingleton(signals);
             }
 
-            services.AddSingleton(_ => NpgsqlDataSource.Create(postgres));
+            // The data source a silo process registers (SiloHostingExtensions.AddCryptoPaySilo): auto-prepared statements and
+            // no session reset on each pooled open, so the benches measure what production runs.
+            services.AddSingleton(_ => SiloHostingExtensions.CreateDataSource(postgres));
             services.AddCryptoPayGrainServices(sp => sp.GetRequiredService<NpgsqlDataSource>());
             options.Services?.Invoke(services);
         }

@@ -179,6 +179,33 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
     }
 
     /// <summary>
+    /// For a call that is itself the delivery of an effect (<see cref="AcceptAsync"/>) and sends one effect whose receiver
+    /// recognises a repeat by the effect's own deterministic id (a balance, by movement id): delivers
+    /// <paramref name="effect"/> first, then writes the state once, its outbox never holding the effect — one write where
+    /// <see cref="SaveAsync"/> needs two (the state with the effect, then the emptied outbox). If the delivery fails, or
+    /// the activation dies or its write fails after it, nothing of the call is stored: the activation is replaced, the
+    /// call fails, its sender sends its effect again, and the new activation makes the same change with the same
+    /// effect id, which the receiver recognises.
+    /// </summary>
+    protected async Task DeliverThenSaveAsync(GrainEffect effect)
+    {
+        ArgumentNullException.ThrowIfNull(effect);
+        record.State.EffectsSent++;
+        var stamped = effect with { Sender = Address, Sequence = record.State.EffectsSent };
+        try
+        {
+            await stamped.DeliverAsync(GrainFactory);
+        }
+        catch
+        {
+            Reload();
+            throw;
+        }
+
+        await WriteAsync();
+    }
+
+    /// <summary>
     /// For grains whose state-changing calls interleave (<c>[AlwaysInterleave]</c>) and send no effects: completes once
     /// the state, with this call's change, is written. Calls arriving while a write is under way share the next one, so a
     /// grain that every deposit of a merchant reaches (its balance) writes once per batch, not once per call. A failed

@@ -11,6 +11,7 @@ using CryptoPay.Grains.Webhooks;
 using CryptoPay.Grains.Storage;
 using Npgsql;
 using Orleans;
+using Orleans.Runtime;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -47,6 +48,7 @@ public static class GrainRegistration
         services.TryAddSingleton(sp => LedgerQueries.For(sp.GetRequiredService<ProjectedGrainStorage>()));
         services.TryAddSingleton(sp => InvoiceQueries.For(sp.GetRequiredService<ProjectedGrainStorage>()));
         services.TryAddSingleton(sp => WebhookDeliveryQueries.For(sp.GetRequiredService<ProjectedGrainStorage>()));
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, WebhookSweeperStartup>();
         services.TryAddSingleton(sp => DepositAddressDirectories.For(sp.GetRequiredService<ProjectedGrainStorage>()));
         services.AddCryptoPayDeposits(chains);
         return services;

@@ -138,9 +138,8 @@ public sealed class LedgerOutputGrain(
             entries.Add(new LedgerEntry(LedgerKeys.OperatorFees, State.Asset, fee));
         }
 
-        Record(new LedgerMovement($"credit:{State.OutputKey}:{State.Movements.Count / 2 + 1}", LedgerMovementKind.DepositCredit, State.OutputKey, Now, entries));
         State.Credited = true;
-        await PostAsync();
+        await PostAsync(new LedgerMovement($"credit:{State.OutputKey}:{State.Movements.Count / 2 + 1}", LedgerMovementKind.DepositCredit, State.OutputKey, Now, entries));
         metrics?.DepositCredited(State.Network, State.Mode);
     }
 
@@ -154,29 +153,23 @@ public sealed class LedgerOutputGrain(
 
         var credit = State.Movements[^1];
         var compensating = credit.Entries.Select(e => e with { Amount = -e.Amount }).ToList();
-        Record(new LedgerMovement($"reversal:{State.OutputKey}:{State.Movements.Count / 2 + 1}", LedgerMovementKind.DepositReversal, State.OutputKey, Now, compensating));
         State.Credited = false;
-        await PostAsync();
+        await PostAsync(new LedgerMovement($"reversal:{State.OutputKey}:{State.Movements.Count / 2 + 1}", LedgerMovementKind.DepositReversal, State.OutputKey, Now, compensating));
     }
 
     public Task<LedgerOutputState> Get() => Task.FromResult(State);
 
-    /// <summary>Appends the movement and tells the merchant's balance as an effect of the same write: both happen or neither.</summary>
-    private void Record(LedgerMovement movement)
+    /// <summary>
+    /// Appends the movement, posts it to the merchant's balance, then writes the journal once
+    /// (<see cref="EffectGrain{TState}.DeliverThenSaveAsync"/>). The movement's id is deterministic (output and credit
+    /// number), so if this activation dies or its write fails after posting, the invoice's resent credit makes the same
+    /// movement and the balance recognises its id.
+    /// </summary>
+    private Task PostAsync(LedgerMovement movement)
     {
         movement.EnsureBalanced();
         State.Movements.Add(movement);
-        Send(new PostMovement(LedgerKeys.Balance(State.MerchantId, State.Mode, State.Asset),
+        return DeliverThenSaveAsync(new PostMovement(LedgerKeys.Balance(State.MerchantId, State.Mode, State.Asset),
             new BalancePosting(State.MerchantId, State.Mode, State.Network, State.AssetCode, movement)));
-    }
-
-    /// <summary>
-    /// Writes and posts; then writes again so the stored outbox is empty: the balance recognises a repeated posting only
-    /// within its window of recent movements, so a posting must not wait in storage to be repeated long after.
-    /// </summary>
-    private async Task PostAsync()
-    {
-        await SaveAsync();
-        await SaveAsync();
     }
 }

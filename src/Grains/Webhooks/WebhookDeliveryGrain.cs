@@ -65,6 +65,14 @@ public sealed record WebhookDeliveryState
 
     [Id(8)]
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>
+    /// When the delivery needs a turn by the gateway clock unless this silo gives it one first: the end of the in-flight
+    /// attempt's lease while sending, the next attempt while pending, none once delivered or failed. Projected as
+    /// <c>webhook_deliveries.attempt_at</c>, which <see cref="WebhookLeaseSweeperGrain"/> sweeps.
+    /// </summary>
+    [Id(9)]
+    public DateTimeOffset? AttemptAt { get; set; }
 }
 
 [Alias("cryptopay.webhook-delivery")]
@@ -78,15 +86,24 @@ public interface IWebhookDeliveryGrain : IGrainWithStringKey, IWakeable
     /// <summary>Sends again from the start of the schedule (merchant's redeliver); a delivery being sent is left alone.</summary>
     Task<WebhookDeliveryState?> Redeliver();
 
+    /// <summary>
+    /// The sweeper's call for a delivery whose <see cref="WebhookDeliveryState.AttemptAt"/> has passed: sends the attempt
+    /// that is due (a retry, or an attempt whose lease ran out), or does nothing when none is due by this grain's reckoning.
+    /// </summary>
+    Task Resume();
+
     /// <summary>The sender's outcome of attempt <paramref name="attempt"/>, recorded after the POST.</summary>
     Task RecordAttempt(int attempt, WebhookAttemptResult result);
 }
 
 /// <summary>
-/// One delivery, driven by its wake reminder. The grain never does network I/O itself: a call that starts an attempt
-/// records it as in flight (due again when its lease runs out) and, once written, hands the POST to this silo's
-/// <see cref="WebhookSender"/>, which performs it and reports back through <see cref="RecordAttempt"/>. If the silo dies
-/// meanwhile, the lease wakes the grain on another silo and the attempt is sent again with the same webhook-id (at least once).
+/// One delivery. The grain never does network I/O itself: a call that starts an attempt records it as in flight, with
+/// its lease end as <see cref="WebhookDeliveryState.AttemptAt"/>, and, once written, hands the POST to this silo's
+/// <see cref="WebhookSender"/>, which performs it and reports back through <see cref="RecordAttempt"/>. A delivery keeps
+/// no reminder of its own (a reminder row per delivery cost two more round trips each): a retry due within
+/// <see cref="TimerRetryLimit"/> is sent by a grain timer while the grain stays active, and the cluster's one
+/// <see cref="WebhookLeaseSweeperGrain"/> resumes every delivery whose attempt time has passed — longer retries, and an
+/// attempt whose silo died before recording it, which is sent again with the same webhook-id (at least once).
 /// </summary>
 [GrainType("webhook-delivery")]
 public sealed class WebhookDeliveryGrain(
@@ -108,9 +125,15 @@ public sealed class WebhookDeliveryGrain(
 
     private static readonly TimeSpan LongestDelay = Schedule.Max();
 
+    /// <summary>Retries due within this long are sent by a grain timer of the active grain; the sweeper finds the others.</summary>
+    public static readonly TimeSpan TimerRetryLimit = TimeSpan.FromMinutes(1);
+
+    private IGrainTimer? retryTimer;
+
     public static string KeyFor(string eventId, string endpointId) => $"{eventId}.{endpointId}";
 
-    protected override DateTimeOffset? DueAt => State.Status switch
+    /// <summary>When the current attempt's lease ends (sending) or the next attempt is due (pending); null when finished.</summary>
+    private DateTimeOffset? AttemptDue => State.Status switch
     {
         WebhookDeliveryStatus.Sending when State.Spec is not null => (State.InFlightSince ?? Now) + options.AttemptLease,
         WebhookDeliveryStatus.Pending when State.Spec is not null => State.NextAttemptAt ?? Now,
@@ -129,6 +152,24 @@ public sealed class WebhookDeliveryGrain(
 
     public Task<WebhookDeliveryState?> Get() => Task.FromResult(State.Spec is null ? null : State);
 
+    public async Task Resume()
+    {
+        if (State.Spec is null)
+        {
+            return;
+        }
+
+        if (AttemptDue is { } due && due <= Now)
+        {
+            await OnWakeAsync();
+        }
+        else if (State.AttemptAt != AttemptDue && Stored)
+        {
+            // A row whose attempt time is not the grain's (written before attempt_at existed): corrected, so the sweep stops finding it.
+            await SaveDeliveryAsync();
+        }
+    }
+
     public async Task<WebhookDeliveryState?> Redeliver()
     {
         if (State.Spec is not null && State.Status != WebhookDeliveryStatus.Sending)
@@ -141,9 +182,10 @@ public sealed class WebhookDeliveryGrain(
         return await Get();
     }
 
+    /// <summary>Also the tick of a wake reminder that a delivery of an earlier version registered: it then removes itself.</summary>
     protected override async Task OnWakeAsync()
     {
-        if (State.Spec is null || DueAt is not { } due || due > Now)
+        if (State.Spec is null || AttemptDue is not { } due || due > Now)
         {
             return;
         }
@@ -206,14 +248,54 @@ public sealed class WebhookDeliveryGrain(
             Finish(WebhookDeliveryStatus.Failed, $"no 2xx answer after {Schedule.Count} scheduled attempts");
         }
 
-        await SaveAsync();
+        await SaveDeliveryAsync();
+        if (State.Status == WebhookDeliveryStatus.Pending && State.NextAttemptAt is { } next && next - Now <= TimerRetryLimit)
+        {
+            ArmRetryTimer(next - Now);
+        }
+    }
+
+    /// <summary>Writes the state with its attempt time (the sweeper's column) brought up to date.</summary>
+    private Task SaveDeliveryAsync()
+    {
+        State.AttemptAt = AttemptDue;
+        return SaveAsync();
+    }
+
+    /// <summary>A one-shot timer for a retry due soon; the sweeper sends it instead if this activation is gone by then.</summary>
+    private void ArmRetryTimer(TimeSpan dueIn)
+    {
+        retryTimer?.Dispose();
+        retryTimer = this.RegisterGrainTimer(RetryDueAsync, new GrainTimerCreationOptions(dueIn > TimeSpan.Zero ? dueIn : TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+    }
+
+    private async Task RetryDueAsync(CancellationToken cancellationToken)
+    {
+        retryTimer?.Dispose();
+        retryTimer = null;
+        if (State.Status != WebhookDeliveryStatus.Pending || AttemptDue is not { } due)
+        {
+            return;
+        }
+
+        if (due <= Now)
+        {
+            await BeginAsync();
+        }
+        else if (due - Now <= TimerRetryLimit)
+        {
+            // The gateway clock is behind the timer's (a test's fake clock): look again later.
+            ArmRetryTimer(due - Now);
+        }
     }
 
     private async Task BeginAsync()
     {
         var spec = State.Spec!;
         var attempt = MarkSending(State, Now);
-        await SaveAsync();
+        retryTimer?.Dispose();
+        retryTimer = null;
+        await SaveDeliveryAsync();
         // Handed to the sender only once the attempt is written as in flight.
         sender.Enqueue(new WebhookWork(GrainFactory, spec, attempt));
     }

@@ -24,7 +24,8 @@ public static class WebhookDeliveryProjection
         .Column("endpoint_id", ColumnType.Text, r => r.State.Spec!.EndpointId)
         .Column("event_id", ColumnType.Text, r => r.State.Spec!.EventId)
         .Column("status", ColumnType.Text, r => InvoiceProjection.Name(r.State.Status))
-        .Column("created_at", ColumnType.TimestampTz, r => r.State.Spec!.CreatedAt);
+        .Column("created_at", ColumnType.TimestampTz, r => r.State.Spec!.CreatedAt)
+        .Column("attempt_at", ColumnType.TimestampTz, r => r.State.AttemptAt);
 }
 
 public sealed record WebhookDeliveryFilter(Guid MerchantId, Mode Mode, string? EndpointId, string? EventId, WebhookDeliveryStatus? Status, int Limit);
@@ -33,6 +34,12 @@ public sealed record WebhookDeliveryFilter(Guid MerchantId, Mode Mode, string? E
 public interface IWebhookDeliveryQuery
 {
     Task<IReadOnlyList<WebhookDeliveryState>> ListAsync(WebhookDeliveryFilter filter, CancellationToken ct);
+
+    /// <summary>
+    /// The keys of at most <paramref name="limit"/> deliveries whose attempt time (<see cref="WebhookDeliveryState.AttemptAt"/>)
+    /// is at or before <paramref name="now"/>, earliest first: retries due and attempts whose lease ran out.
+    /// </summary>
+    Task<IReadOnlyList<string>> DueAsync(DateTimeOffset now, int limit, CancellationToken ct);
 }
 
 public static class WebhookDeliveryQueries
@@ -56,6 +63,22 @@ public sealed class MemoryWebhookDeliveryQuery(MemoryProjectedGrainStorage stora
             .ToList();
         return Task.FromResult<IReadOnlyList<WebhookDeliveryState>>(rows);
     }
+
+    public Task<IReadOnlyList<string>> DueAsync(DateTimeOffset now, int limit, CancellationToken ct)
+    {
+        var column = AttemptAtColumn;
+        var keys = storage.Rows(WebhookDeliveryProjection.Table)
+            .Select(r => (r.Key, At: r.Columns[column] as DateTimeOffset?))
+            .Where(r => r.At is { } at && at <= now)
+            .OrderBy(r => r.At)
+            .Take(limit)
+            .Select(r => r.Key)
+            .ToList();
+        return Task.FromResult<IReadOnlyList<string>>(keys);
+    }
+
+    private static readonly int AttemptAtColumn =
+        WebhookDeliveryProjection.Projection.Columns.Select((c, i) => (c.Name, i)).Single(c => c.Name == "attempt_at").i;
 
     /// <summary>The log shows attempts, not payloads, as the SQL's does.</summary>
     private static WebhookDeliveryState WithoutBody(WebhookDeliveryState delivery) =>
@@ -84,5 +107,22 @@ public sealed class PostgresWebhookDeliveryQuery(NpgsqlDataSource dataSource) : 
         }
 
         return items;
+    }
+
+    public async Task<IReadOnlyList<string>> DueAsync(DateTimeOffset now, int limit, CancellationToken ct)
+    {
+        // Served by the partial index webhook_deliveries_by_attempt (rows delivered or failed have no attempt time).
+        await using var command = dataSource.CreateCommand(
+            "SELECT grain_key FROM webhook_deliveries WHERE attempt_at <= $1 ORDER BY attempt_at LIMIT $2");
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now.ToUniversalTime(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit, NpgsqlDbType = NpgsqlDbType.Integer });
+        var keys = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            keys.Add(reader.GetString(0));
+        }
+
+        return keys;
     }
 }

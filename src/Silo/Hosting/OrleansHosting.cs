@@ -2,6 +2,7 @@ using System.Net;
 using CryptoPay.Api.Access;
 using CryptoPay.Grains.Hosting;
 using CryptoPay.Silo.Storage;
+using Npgsql;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 
@@ -72,20 +73,21 @@ public static class OrleansHosting
 
         silo.Services.AddSingleton<IHostedService>(services =>
             ActivatorUtilities.CreateInstance<OrleansSchemaMigration>(services, postgres));
+        var providers = ProviderConnectionString(postgres);
         silo.UseAdoNetClustering(o =>
         {
             o.Invariant = AdoNetInvariant;
-            o.ConnectionString = postgres;
+            o.ConnectionString = providers;
         });
         silo.AddAdoNetGrainStorageAsDefault(o =>
         {
             o.Invariant = AdoNetInvariant;
-            o.ConnectionString = postgres;
+            o.ConnectionString = providers;
         });
         silo.UseAdoNetReminderService(o =>
         {
             o.Invariant = AdoNetInvariant;
-            o.ConnectionString = postgres;
+            o.ConnectionString = providers;
         });
         return silo;
     }
@@ -126,7 +128,7 @@ public static class OrleansHosting
             ? silo.AddAdoNetGrainStorage(name, o =>
             {
                 o.Invariant = AdoNetInvariant;
-                o.ConnectionString = postgres;
+                o.ConnectionString = ProviderConnectionString(postgres);
             })
             : silo.AddMemoryGrainStorage(name);
     }
@@ -142,6 +144,15 @@ public static class OrleansHosting
         dashboard.AddEndpointFilter(OperatorAccess.RequireAdminKeyAsync);
         return dashboard;
     }
+
+    /// <summary>
+    /// The connection string the ADO.NET providers (clustering, grain storage, reminders) get: the operator's, with
+    /// Npgsql's <c>No Reset On Close</c>. Npgsql otherwise resets the session (DISCARD ALL, a transaction of its own)
+    /// every time a pooled connection is opened again, and the providers open one per operation while leaving no
+    /// session state behind (no SET, no temporary tables, no LISTEN), so the reset bought nothing.
+    /// </summary>
+    public static string ProviderConnectionString(string postgres) =>
+        new NpgsqlConnectionStringBuilder(postgres) { NoResetOnClose = true }.ConnectionString;
 
     private static void ConfigureEndpoints(ISiloBuilder silo, OrleansSettings settings)
     {

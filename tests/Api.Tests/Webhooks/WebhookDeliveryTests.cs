@@ -175,6 +175,43 @@ public abstract class WebhookDeliveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Deliveries_register_no_reminder_each_and_the_lease_sweeper_finds_their_retries_by_attempt_time()
+    {
+        receiver.Respond = (context, before) =>
+        {
+            context.Response.StatusCode = before < 2 ? 503 : 200;
+            return Task.CompletedTask;
+        };
+        await CreateEndpointAsync(events: """["invoice.created"]""");
+        await CreateInvoiceAsync();
+        await SettleAsync();
+        Assert.Single(receiver.Received);
+
+        // The failed first attempt is due again in 5 s: recorded in the delivery's row for the sweep, not as a reminder.
+        var reminders = host.Services.GetRequiredService<Orleans.IReminderTable>();
+        var rows = (await reminders.ReadRows(0, uint.MaxValue)).Reminders.Concat((await reminders.ReadRows(uint.MaxValue, 0)).Reminders).ToList();
+        Assert.DoesNotContain(rows, r => r.GrainId.Type.ToString() == "webhook-delivery");
+        Assert.Contains(rows, r => r.GrainId.Type.ToString() == "webhook-lease-sweeper" && r.ReminderName == WebhookLeaseSweeperGrain.ReminderName);
+        var query = host.Services.GetRequiredService<IWebhookDeliveryQuery>();
+        var now = host.Clock.GetUtcNow();
+        Assert.Empty(await query.DueAsync(now, 10, CancellationToken.None));
+        var due = Assert.Single(await query.DueAsync(now + TimeSpan.FromSeconds(5), 10, CancellationToken.None));
+        Assert.StartsWith("evt_", due, StringComparison.Ordinal);
+
+        // The second attempt comes at 5 s, the third at 5 min, as the schedule says; then nothing is due any more.
+        await SettleAsync(TimeSpan.FromSeconds(4));
+        Assert.Single(receiver.Received);
+        await SettleAsync(TimeSpan.FromSeconds(1));
+        Assert.Equal(2, receiver.Received.Count);
+        await SettleAsync(TimeSpan.FromMinutes(5) - TimeSpan.FromSeconds(1));
+        Assert.Equal(2, receiver.Received.Count);
+        await SettleAsync(TimeSpan.FromSeconds(1));
+        Assert.Equal(3, receiver.Received.Count);
+        Assert.Equal("delivered", (await DeliveriesAsync()).EnumerateArray().Single().Str("status"));
+        Assert.Empty(await query.DueAsync(host.Clock.GetUtcNow() + TimeSpan.FromDays(1), 10, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Retry_After_on_429_postpones_the_next_attempt_beyond_the_schedule()
     {
         receiver.Respond = (context, before) =>

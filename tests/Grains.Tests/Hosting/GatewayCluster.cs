@@ -44,6 +44,9 @@ public sealed class GatewayClusterOptions
 
     /// <summary>Reminder registrations the test makes fail; null: none fail.</summary>
     public ReminderFailures? ReminderFailures { get; init; }
+
+    /// <summary>Fails chosen calls (a refusal, or an acknowledgement lost after the call applied).</summary>
+    public CallFailures? CallFailures { get; init; }
 }
 
 /// <summary>
@@ -90,6 +93,11 @@ public sealed class GatewayCluster : IAsyncDisposable
         {
             silo.UseInMemoryReminderService();
             options.ReminderFailures?.Decorate(silo.Services);
+            if (options.CallFailures is { } failures)
+            {
+                silo.Services.AddSingleton<IIncomingGrainCallFilter>(failures);
+            }
+
             silo.Services.AddGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, (_, _) => defaultStorage);
             silo.Services.AddKeyedSingleton<TimeProvider>(GatewayClock.Key, clock);
             silo.Services.AddSingleton(storage);

@@ -110,6 +110,9 @@ public abstract class LedgerClusterTests : IAsyncLifetime
 
     protected GatewayCluster Cluster { get; private set; } = null!;
 
+    /// <summary>Calls of this test's cluster to fail on purpose.</summary>
+    protected CallFailures Failures { get; } = new();
+
     /// <summary>The PostgreSQL database of this test, migrated; null: the projected storage is in memory.</summary>
     protected virtual Task<NpgsqlDataSource?> CreateDataSourceAsync() => Task.FromResult<NpgsqlDataSource?>(null);
 
@@ -132,6 +135,7 @@ public abstract class LedgerClusterTests : IAsyncLifetime
             DataSource = dataSource,
             Ledger = new LedgerOptions { FeeBasisPoints = FeeBasisPoints },
             Sandbox = new SandboxChainOptions { BlockInterval = Block },
+            CallFailures = Failures,
         });
     }
 

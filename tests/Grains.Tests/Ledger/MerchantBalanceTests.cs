@@ -4,6 +4,8 @@ using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.TestSupport.Postgres;
 using Npgsql;
+using Orleans;
+using Orleans.Runtime;
 
 namespace CryptoPay.Grains.Tests.Ledger;
 
@@ -111,6 +113,46 @@ public abstract class MerchantBalanceTests : LedgerClusterTests
         Assert.Equal(1, balance.MovementCount);
         Assert.Equal(new BigInteger(975), balance.Available);
         Assert.Single((await OutputAsync(credit)).Movements);
+    }
+
+    [Fact]
+    public async Task A_credit_posts_to_the_balance_and_then_writes_its_output_once()
+    {
+        var credit = Deposit(Guid.NewGuid(), 4_000_000);
+        await Cluster.Grains.GetGrain<ILedgerSenderGrain>("sender").SendCredit(credit, 1);
+        await Cluster.RunDueWorkAsync();
+
+        Assert.Single((await OutputAsync(credit)).Movements);
+        // One write of the output's row (version 1): the posting was delivered before it, not kept in a stored outbox.
+        Assert.Equal("1", await OutputVersionAsync(credit));
+        Assert.Equal(new BigInteger(3_900_000), (await BalanceAsync(credit)).Available);
+    }
+
+    [Fact]
+    public async Task An_output_that_lost_the_balance_acknowledgement_before_its_write_is_credited_once_when_the_credit_comes_again()
+    {
+        // The balance applies the posting but its answer is lost: the output's unwritten credit is dropped with its
+        // activation, the sender keeps its effect and resends it, and the output posts the same movement id again,
+        // which the balance recognises.
+        var credit = Deposit(Guid.NewGuid(), 8_000_000);
+        Failures.FailNext(Cluster.Grains.GetGrain<IMerchantBalanceGrain>(credit.BalanceKey).GetGrainId(), 1, afterApplying: true);
+        await Cluster.Grains.GetGrain<ILedgerSenderGrain>("sender").SendCredit(credit, 1);
+        Assert.Equal(1, (await BalanceAsync(credit)).MovementCount);
+        Assert.Empty((await OutputAsync(credit)).Movements);
+
+        await Cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(1));
+
+        var balance = await BalanceAsync(credit);
+        Assert.Equal((1L, new BigInteger(7_800_000)), (balance.MovementCount, balance.Available));
+        Assert.Single((await OutputAsync(credit)).Movements);
+        Assert.Equal("1", await OutputVersionAsync(credit));
+    }
+
+    private async Task<string?> OutputVersionAsync(DepositCredit credit)
+    {
+        var state = new GrainState<GrainRecord<LedgerOutputState>>();
+        await Cluster.Storage.ReadStateAsync(LedgerProjections.OutputStateName, Cluster.Grains.GetGrain<ILedgerOutputGrain>(credit.OutputKey).GetGrainId(), state);
+        return state.ETag;
     }
 
     [Fact]
