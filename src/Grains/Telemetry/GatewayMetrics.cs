@@ -12,6 +12,7 @@ public sealed class GatewayMetrics
     private readonly Counter<long> invoicesCreated;
     private readonly Counter<long> depositsCredited;
     private ChainWatchMetrics? chains;
+    private (long Count, double OldestAgeSeconds, long ReportedAt)? webhookBacklog;
 
     public GatewayMetrics(IMeterFactory meters)
     {
@@ -21,8 +22,22 @@ public sealed class GatewayMetrics
         depositsCredited = meter.CreateCounter<long>("cryptopay.deposits.credited", "{deposit}", "On-chain outputs credited to a merchant, by network and mode.");
         meter.CreateObservableGauge("cryptopay.chain.blocks_behind", ChainLag, "{block}",
             "Blocks between the node's tip and the chain watcher's cursor after this silo's last poll, by network.");
+        meter.CreateObservableGauge("cryptopay.webhooks.backlog", () => FreshBacklog() is { } b ? [new Measurement<long>(b.Count)] : Array.Empty<Measurement<long>>(), "{delivery}",
+            "Webhook deliveries under way (pending or being sent) in the whole cluster; reported by the silo running the lease sweeper.");
+        meter.CreateObservableGauge("cryptopay.webhooks.oldest_pending_age", () => FreshBacklog() is { } b ? [new Measurement<double>(b.OldestAgeSeconds)] : Array.Empty<Measurement<double>>(), "s",
+            "Age of the oldest webhook delivery under way (0 when none); reported with cryptopay.webhooks.backlog.");
         meter.CreateObservableCounter("cryptopay.chain.poll_failures", () => chains?.PollFailures ?? 0, "{poll}", "Chain polls of this silo that failed (node unreachable, read race).");
     }
+
+    /// <summary>How long a backlog report stands: the sweeper reports every 15 s; a silo it left stops reporting.</summary>
+    public static readonly TimeSpan BacklogReportLifetime = TimeSpan.FromSeconds(60);
+
+    /// <summary>The webhook backlog as the lease sweeper on this silo last read it.</summary>
+    public void ReportWebhookBacklog(long count, TimeSpan oldestAge) =>
+        webhookBacklog = (count, Math.Max(0, oldestAge.TotalSeconds), Environment.TickCount64);
+
+    private (long Count, double OldestAgeSeconds, long ReportedAt)? FreshBacklog() =>
+        webhookBacklog is { } b && Environment.TickCount64 - b.ReportedAt < (long)BacklogReportLifetime.TotalMilliseconds ? b : null;
 
     /// <summary>Reports the chain watchers of this silo (their lag behind each node's tip).</summary>
     public void Observe(ChainWatchMetrics watchers) => chains = watchers;

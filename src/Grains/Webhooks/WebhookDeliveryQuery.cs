@@ -40,7 +40,13 @@ public interface IWebhookDeliveryQuery
     /// is at or before <paramref name="now"/>, earliest first: retries due and attempts whose lease ran out.
     /// </summary>
     Task<IReadOnlyList<string>> DueAsync(DateTimeOffset now, int limit, CancellationToken ct);
+
+    /// <summary>The deliveries still under way (an attempt time set: pending or being sent), cluster-wide.</summary>
+    Task<WebhookBacklog> BacklogAsync(CancellationToken ct);
 }
+
+/// <summary>How many deliveries are under way and when the oldest of them was created (null: none).</summary>
+public sealed record WebhookBacklog(long Count, DateTimeOffset? OldestCreatedAt);
 
 public static class WebhookDeliveryQueries
 {
@@ -75,6 +81,16 @@ public sealed class MemoryWebhookDeliveryQuery(MemoryProjectedGrainStorage stora
             .Select(r => r.Key)
             .ToList();
         return Task.FromResult<IReadOnlyList<string>>(keys);
+    }
+
+    public Task<WebhookBacklog> BacklogAsync(CancellationToken ct)
+    {
+        var column = AttemptAtColumn;
+        var underWay = storage.Rows(WebhookDeliveryProjection.Table)
+            .Where(r => r.Columns[column] is not null)
+            .Select(r => r.Read<GrainRecord<WebhookDeliveryState>>().State.Spec!.CreatedAt)
+            .ToList();
+        return Task.FromResult(new WebhookBacklog(underWay.Count, underWay.Count == 0 ? null : underWay.Min()));
     }
 
     private static readonly int AttemptAtColumn =
@@ -124,5 +140,14 @@ public sealed class PostgresWebhookDeliveryQuery(NpgsqlDataSource dataSource) : 
         }
 
         return keys;
+    }
+
+    public async Task<WebhookBacklog> BacklogAsync(CancellationToken ct)
+    {
+        // The partial index webhook_deliveries_by_attempt holds exactly the rows under way.
+        await using var command = dataSource.CreateCommand("SELECT count(*), min(created_at) FROM webhook_deliveries WHERE attempt_at IS NOT NULL");
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await reader.ReadAsync(ct).ConfigureAwait(false);
+        return new WebhookBacklog(reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1));
     }
 }

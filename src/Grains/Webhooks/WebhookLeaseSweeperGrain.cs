@@ -1,5 +1,6 @@
 using CryptoPay.Grains.Effects;
 using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans;
@@ -54,7 +55,9 @@ public sealed class WebhookLeaseSweeperGrain(
 
     // Null on silos without the gateway's grain services (test clusters of other grains): nothing to sweep.
     private readonly IWebhookDeliveryQuery? query = services.GetService<IWebhookDeliveryQuery>();
+    private readonly GatewayMetrics? metrics = services.GetService<GatewayMetrics>();
     private bool reminderKnown;
+    private bool failing;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -101,6 +104,8 @@ public sealed class WebhookLeaseSweeperGrain(
             }
         }
 
+        var backlog = await query.BacklogAsync(CancellationToken.None);
+        metrics?.ReportWebhookBacklog(backlog.Count, backlog.OldestCreatedAt is { } oldest ? clock.GetUtcNow() - oldest : TimeSpan.Zero);
         return resumed;
     }
 
@@ -118,10 +123,20 @@ public sealed class WebhookLeaseSweeperGrain(
         try
         {
             await Sweep();
+            if (failing)
+            {
+                failing = false;
+                logger.LogInformation("The webhook lease sweep runs again");
+            }
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
-            logger.LogWarning(error, "The webhook lease sweep failed; it runs again in {Period}", Period);
+            // One line when sweeps start failing (the database is away), not one every period until it is back.
+            if (!failing)
+            {
+                failing = true;
+                logger.LogWarning("The webhook lease sweep failed ({Error}); it is tried every {Period} and says when it runs again", error.Message, Period);
+            }
         }
     }
 }

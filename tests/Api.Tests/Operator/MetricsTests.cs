@@ -1,4 +1,8 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using CryptoPay.Api.Tests.Hosting;
+using CryptoPay.Grains.Webhooks;
+using CryptoPay.TestSupport.Processes;
 
 namespace CryptoPay.Api.Tests.Operator;
 
@@ -7,7 +11,8 @@ public sealed class MetricsTests : IAsyncLifetime
 {
     private GatewayHost host = null!;
 
-    public async Task InitializeAsync() => host = await GatewayHost.StartAsync(null);
+    public async Task InitializeAsync() =>
+        host = await GatewayHost.StartAsync(null, new Dictionary<string, string?> { ["Webhooks:AllowPrivateTargets"] = "true" });
 
     public async Task DisposeAsync() => await host.DisposeAsync();
 
@@ -33,5 +38,25 @@ public sealed class MetricsTests : IAsyncLifetime
         Assert.Matches(@"(?m)^cryptopay_invoices_created_total\{[^}]*mode=""test""[^}]*\} [1-9]", text);
         Assert.Matches(@"(?m)^cryptopay_deposits_credited_total\{[^}]*mode=""test""[^}]*\} [1-9]", text);
         Assert.Matches(@"(?m)^orleans_\w+", text);
+    }
+
+    [Fact]
+    public async Task Metrics_show_the_webhook_backlog_and_the_age_of_its_oldest_delivery()
+    {
+        var (_, _, testKey) = await host.CreateMerchantAsync();
+        using var test = host.ClientWith(testKey);
+        // Nothing listens on the endpoint's port: every attempt fails and the delivery waits for its next retry.
+        var closed = $"http://127.0.0.1:{LoopbackPort.PickFree()}/hook";
+        Assert.Equal(201, (await test.PostJsonAsync("/v1/webhook-endpoints", $$"""{"url":"{{closed}}","events":["invoice.created"]}""")).Status);
+        Assert.Equal(201, (await test.PostJsonAsync("/v1/invoices", """{"amount":"25.50","currency":"USD","payment_methods":["usdt_sandbox"]}""")).Status);
+        await host.AdvanceAsync(TimeSpan.FromMinutes(10));
+        await host.Grains.GetGrain<IWebhookLeaseSweeperGrain>(WebhookLeaseSweeperGrain.Key).Sweep();
+
+        using var admin = host.ClientWith(GatewayHost.AdminKey);
+        var text = await admin.GetStringAsync("/metrics");
+
+        Assert.Equal(1, long.Parse(Regex.Match(text, @"(?m)^cryptopay_webhooks_backlog(?:\{[^}]*\})? (\d+)").Groups[1].Value, CultureInfo.InvariantCulture));
+        var age = double.Parse(Regex.Match(text, @"(?m)^cryptopay_webhooks_oldest_pending_age_seconds(?:\{[^}]*\})? ([0-9.e+E]+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.InRange(age, 600, 601);
     }
 }
