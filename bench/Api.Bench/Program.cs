@@ -14,7 +14,9 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 
 // Merchant API figures against raw PostgreSQL in one run (docs/BENCHMARKS.md, "Merchant API (issue 3)").
-// dotnet run -c Release --project bench/Api.Bench [-- --workers 32 --seconds 10 --warmup 2 --gateway-warmup 30]
+// dotnet run -c Release --project bench/Api.Bench [-- --workers 32 --seconds 10 --warmup 2 --gateway-warmup 30 --silos 2 --silos-only]
+// --silos 2: afterwards, creations/s against 1 and against 2 real silo processes (src/Silo's build output) on the same
+// PostgreSQL, the callers split across both (SiloScaling.cs); --silos-only skips the in-process figures before it.
 var workers = Option("--workers", 32);
 var seconds = Option("--seconds", 10);
 // Before each measured window.
@@ -24,6 +26,8 @@ var warmUp = TimeSpan.FromSeconds(Option("--warmup", 2));
 // creation path still spent ~40% of the gateway's CPU in the JIT 20 s after start, and its steady-state CPU per
 // creation is about half of that early figure (docs/BENCHMARKS.md). 0 measures a cold silo.
 var gatewayWarmUp = TimeSpan.FromSeconds(Option("--gateway-warmup", 30));
+var silos = Option("--silos", 1);
+var silosOnly = args.Contains("--silos-only");
 var measure = TimeSpan.FromSeconds(seconds);
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
@@ -36,6 +40,13 @@ var ct = stop.Token;
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Api.Bench: {Environment.ProcessorCount} cores, load average {LoadAverage()}, {workers} concurrent callers, {seconds} s per measurement after {warmUp.TotalSeconds:0} s warm-up; gateway warmed up {gatewayWarmUp.TotalSeconds:0} s first"));
 var gc = new GcWindow();
 await using var postgres = await PostgresServer.StartAsync(ct);
+if (silosOnly)
+{
+    await SiloScaling.RunAsync(postgres, Math.Max(silos, 2), workers, warmUp, measure, gatewayWarmUp, LoadAverage, ct);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load average after the run: {LoadAverage()}"));
+    return 0;
+}
+
 var database = await postgres.CreateDatabaseAsync("api_bench", ct);
 var cpu = new CpuMeter(postgres.DataDirectory);
 await using var raw = new NpgsqlDataSourceBuilder(new NpgsqlConnectionStringBuilder(database) { MaxPoolSize = workers + 8, MaxAutoPrepare = 64, AutoPrepareMinUsages = 2, NoResetOnClose = true }.ConnectionString).Build();
@@ -148,8 +159,15 @@ Verdict("status reads / raw SELECT", reads.PerSecond / select.PerSecond, ">= 0.5
 Verdict("creations p99 at half of peak (ms)", halfCreations.P99, "< 50", halfCreations.P99 < 50);
 Verdict("status reads p99 at half of peak (ms)", halfReads.P99, "< 50", halfReads.P99 < 50);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"status reads / same route without grain  {reads.PerSecond / ceiling.PerSecond,8:F2}  (info: the HTTP stack's share)"));
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load average after the run: {LoadAverage()}"));
 await gateway.StopAsync(CancellationToken.None);
+if (silos > 1)
+{
+    var rates = await SiloScaling.RunAsync(postgres, silos, workers, warmUp, measure, gatewayWarmUp, LoadAverage, ct);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"(in-process gateway above: {creations.PerSecond:N0}/s; silo processes / raw INSERT of this run: {string.Join(", ", rates.Select(r => (r / insert.PerSecond).ToString("F2", CultureInfo.InvariantCulture)))})"));
+}
+
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load average after the run: {LoadAverage()}"));
 return 0;
 
 static async Task<string> CreateMerchantAsync(HttpClient http, string adminKey, CancellationToken ct)

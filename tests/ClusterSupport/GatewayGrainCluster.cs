@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using Orleans;
+using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.TestingHost;
 
@@ -27,6 +28,20 @@ public sealed record GatewayGrainClusterOptions
 
     /// <summary>More services for every silo (a webhook sender, test grains' dependencies).</summary>
     public Action<IServiceCollection>? Services { get; init; }
+
+    /// <summary>
+    /// The gateway clock the silos read (<see cref="GatewayClock.Key"/>). Null, the default: a fake clock the caller moves
+    /// (<see cref="GatewayGrainCluster.Clock"/>). <see cref="TimeProvider.System"/> for work that must happen when
+    /// Orleans fires its reminders on real time (the expiry bench); <see cref="GatewayGrainCluster.AdvanceTimeAsync"/>
+    /// then refuses.
+    /// </summary>
+    public TimeProvider? GatewayTimeProvider { get; init; }
+
+    /// <summary>
+    /// How long the cluster's client and its silos wait for a grain call's answer (null: Orleans' default, 30 s). Benches
+    /// that put thousands of calls in flight on a loaded machine raise it, so a slow answer is measured, not a failure.
+    /// </summary>
+    public TimeSpan? ResponseTimeout { get; init; }
 }
 
 /// <summary>
@@ -46,9 +61,12 @@ public sealed class GatewayGrainCluster : IAsyncDisposable
 
     private readonly string key;
 
-    private GatewayGrainCluster(string key, TestCluster cluster, FakeTimeProvider clock, NpgsqlDataSource dataSource)
+    private readonly GatewayGrainClusterOptions options;
+
+    private GatewayGrainCluster(string key, TestCluster cluster, FakeTimeProvider clock, GatewayGrainClusterOptions options, NpgsqlDataSource dataSource)
     {
         this.key = key;
+        this.options = options;
         Cluster = cluster;
         Clock = clock;
         this.dataSource = dataSource;
@@ -58,7 +76,11 @@ public sealed class GatewayGrainCluster : IAsyncDisposable
 
     public TestCluster Cluster { get; }
 
+    /// <summary>The fake gateway clock; the silos read it unless <see cref="GatewayGrainClusterOptions.GatewayTimeProvider"/> was set.</summary>
     public FakeTimeProvider Clock { get; }
+
+    /// <summary>The gateway clock the silos read: <see cref="Clock"/>, or the one the options named.</summary>
+    public TimeProvider GatewayTime => options.GatewayTimeProvider ?? Clock;
 
     public IGrainFactory Grains => Cluster.Client;
 
@@ -87,12 +109,17 @@ public sealed class GatewayGrainCluster : IAsyncDisposable
         builder.AddClientBuilderConfigurator<PostgresClient>();
         var cluster = builder.Build();
         await cluster.DeployAsync();
-        return new GatewayGrainCluster(key, cluster, clock, NpgsqlDataSource.Create(postgres));
+        return new GatewayGrainCluster(key, cluster, clock, options, NpgsqlDataSource.Create(postgres));
     }
 
     /// <summary>Moves the gateway clock and runs what became due.</summary>
     public async Task AdvanceTimeAsync(TimeSpan by)
     {
+        if (options.GatewayTimeProvider is not null)
+        {
+            throw new InvalidOperationException("This cluster's silos read a gateway clock of their own (GatewayGrainClusterOptions.GatewayTimeProvider): moving the fake one would change nothing.");
+        }
+
         Clock.Advance(by);
         await WakeDueAsync();
     }
@@ -135,7 +162,12 @@ public sealed class GatewayGrainCluster : IAsyncDisposable
             var postgres = siloBuilder.Configuration.GetConnectionString("Postgres")!;
             siloBuilder.ConfigureCryptoPay(siloBuilder.Configuration);
             var services = siloBuilder.Services;
-            services.AddKeyedSingleton<TimeProvider>(GatewayClock.Key, clock);
+            services.AddKeyedSingleton<TimeProvider>(GatewayClock.Key, options.GatewayTimeProvider ?? clock);
+            if (options.ResponseTimeout is { } timeout)
+            {
+                siloBuilder.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = timeout);
+            }
+
             services.AddSingleton(options.Ledger);
             if (options.Signals is { } signals)
             {
@@ -152,11 +184,17 @@ public sealed class GatewayGrainCluster : IAsyncDisposable
 
     private sealed class PostgresClient : IClientBuilderConfigurator
     {
-        public void Configure(IConfiguration configuration, IClientBuilder clientBuilder) =>
+        public void Configure(IConfiguration configuration, IClientBuilder clientBuilder)
+        {
             clientBuilder.UseAdoNetClustering(o =>
             {
                 o.Invariant = OrleansHosting.AdoNetInvariant;
                 o.ConnectionString = configuration.GetConnectionString("Postgres");
             });
+            if (Clusters.TryGetValue(configuration[ClusterKey] ?? "", out var cluster) && cluster.Options.ResponseTimeout is { } timeout)
+            {
+                clientBuilder.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = timeout);
+            }
+        }
     }
 }
