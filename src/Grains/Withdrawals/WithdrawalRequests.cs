@@ -143,14 +143,17 @@ public sealed class WithdrawalRequests(
                 string.Create(CultureInfo.InvariantCulture, $"the available {label} balance does not cover {order.Amount} + {settings.Fee} network fee."));
     }
 
-    /// <summary>Validates a destination for a network the mode may use; the normalised address, or why not.</summary>
-    public (string? Address, string? Problem) ValidateDestination(string network, string? address, Mode mode)
-    {
-        if (!Network.Ids.Contains(network) || (network == Network.Sandbox.Id) != (mode == Mode.Test))
-        {
-            return (null, mode == Mode.Test ? "test-mode beneficiaries are on the sandbox network." : $"'{network}' is not a live network; one of {string.Join(", ", Network.Ids.Where(n => n != Network.Sandbox.Id))}.");
-        }
+    /// <summary>Why a beneficiary of <paramref name="mode"/> cannot be on <paramref name="network"/>, or null: live networks for live keys, the sandbox for test keys.</summary>
+    public static string? NetworkProblem(string network, Mode mode) =>
+        Network.Ids.Contains(network) && (network == Network.Sandbox.Id) == (mode == Mode.Test)
+            ? null
+            : mode == Mode.Test
+                ? "test-mode beneficiaries are on the sandbox network."
+                : $"'{network}' is not a live network; one of {string.Join(", ", Network.Ids.Where(n => n != Network.Sandbox.Id))}.";
 
+    /// <summary>The address normalised for the network (the configured chain's, else mainnet), or why it is none.</summary>
+    public (string? Address, string? Problem) ValidateAddress(string network, string? address)
+    {
         var validation = AddressValidator.Validate(live.Find(network)?.Network ?? Network.Get(network), address);
         return validation.IsValid ? (validation.NormalizedAddress, null) : (null, $"is not a valid {network} address: {validation.Reason}.");
     }
