@@ -5,6 +5,8 @@ using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.Withdrawals;
 using CryptoPay.TestSupport.Postgres;
 using Npgsql;
+using Orleans;
+using Orleans.Runtime;
 
 namespace CryptoPay.Grains.Tests.Ledger;
 
@@ -188,5 +190,39 @@ public abstract class WithdrawalReservationTests : LedgerClusterTests
         var state = await BalanceAsync(merchant);
         Assert.Equal((Available, 0L), ((long)state.Available, (long)state.Reserved));
         Assert.Empty(state.Reservations);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_request_that_died_before_its_reservation_was_recorded_is_finished_by_its_wake_reminder_once(bool balanceReservedAlready)
+    {
+        var merchant = await FundedMerchantAsync();
+        var spec = Spec(merchant, 25_000_000);
+        if (balanceReservedAlready)
+        {
+            // The silo died after the balance answered, before the withdrawal wrote the answer.
+            var reserve = WithdrawalMovements.Reserve(spec.Key, merchant, Mode.Live, "USDT-TRON", spec.AmountUnits, spec.FeeUnits, spec.CreatedAt);
+            Assert.Equal(ReservationOutcome.Reserved, await Cluster.Grains.GetGrain<IMerchantBalanceGrain>(spec.BalanceKey).Reserve(Posting(spec, reserve)));
+        }
+
+        // What the first write of Create left: the request, status reserving (its wake reminder was registered before it).
+        var stored = new GrainState<GrainRecord<WithdrawalState>>(new GrainRecord<WithdrawalState>
+        {
+            State = new WithdrawalState { Spec = spec, Status = WithdrawalStatus.Reserving, UpdatedAt = spec.CreatedAt },
+        });
+        await Cluster.Storage.WriteStateAsync(WithdrawalProjection.StateName, GrainId.Create(GrainType.Create("withdrawal"), GrainIdKeyExtensions.CreateGuidKey(spec.Id)), stored);
+        var grain = Cluster.Grains.GetGrain<IWithdrawalGrain>(spec.Id);
+        Assert.Null(await grain.Get());
+
+        await grain.Wake();
+        await grain.Wake();
+
+        var withdrawal = (await grain.Get())!;
+        Assert.Equal(WithdrawalStatus.Queued, withdrawal.Status);
+        Assert.Single(withdrawal.Movements);
+        Assert.Equal(WithdrawalStatus.Queued, (await grain.Create(spec)).Withdrawal!.Status);
+        var state = await BalanceAsync(merchant);
+        Assert.Equal((Available - 26_000_000, 26_000_000L, 2L), ((long)state.Available, (long)state.Reserved, state.MovementCount));
     }
 }
