@@ -8,6 +8,7 @@ namespace CryptoPay.Api.Withdrawals;
 /// <summary>A withdrawal as merchants and operators see it: the amount the recipient gets, the network fee, and their sum debited from the balance.</summary>
 public sealed record WithdrawalResponse(
     Guid Id,
+    [property: Description("The merchant it belongs to (operators list every merchant's).")] Guid MerchantId,
     [property: Description("review, queued, processing, completed, failed, rejected or cancelled.")] string Status,
     [property: Description("The asset's code (USDT, BTC).")] string Asset,
     string Network,
@@ -36,7 +37,7 @@ public static class WithdrawalResponses
         ArgumentNullException.ThrowIfNull(withdrawal);
         var spec = withdrawal.Spec!;
         return new WithdrawalResponse(
-            spec.Id, WithdrawalProjection.Name(withdrawal.Status), spec.AssetCode, spec.Network, spec.Asset,
+            spec.Id, spec.MerchantId, WithdrawalProjection.Name(withdrawal.Status), spec.AssetCode, spec.Network, spec.Asset,
             LedgerKeys.FormatUnits(spec.AmountUnits, spec.Decimals), LedgerKeys.FormatUnits(spec.FeeUnits, spec.Decimals),
             LedgerKeys.FormatUnits(spec.TotalUnits, spec.Decimals),
             spec.UsdValue is { } usd ? Grains.Catalog.Amounts.Format(usd, 2) : null,

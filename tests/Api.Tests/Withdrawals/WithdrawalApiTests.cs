@@ -145,7 +145,7 @@ public abstract class WithdrawalApiTests : IAsyncLifetime
     [Fact]
     public async Task Above_500_USD_a_withdrawal_waits_for_review_the_operator_approves_or_rejects_and_events_are_sent()
     {
-        var (_, client) = await FundedMerchantAsync(2000m);
+        var (merchantId, client) = await FundedMerchantAsync(2000m);
         var endpoint = await client.PostJsonAsync("/v1/webhook-endpoints", $$"""{"url":"{{receiver.Url()}}","events":["withdrawal.review","withdrawal.queued","withdrawal.rejected","withdrawal.cancelled"]}""");
         Assert.True(endpoint.Status == 201, endpoint.Body.ToString());
 
@@ -158,6 +158,7 @@ public abstract class WithdrawalApiTests : IAsyncLifetime
         using var admin = host.ClientWith(GatewayHost.AdminKey);
         var queue = await admin.GetJsonAsync("/v1/admin/withdrawals?status=review");
         Assert.Equal(new[] { first.Str("id"), second.Str("id") }.Order(), queue.Body.GetProperty("items").EnumerateArray().Select(i => i.Str("id")).Order());
+        Assert.All(queue.Body.GetProperty("items").EnumerateArray(), i => Assert.Equal(merchantId, i.Str("merchant_id")));
         Assert.Equal(401, (await client.PostJsonAsync($"/v1/admin/withdrawals/{first.Str("id")}/approve", "{}")).Status);
         Assert.Equal(401, (await client.GetJsonAsync("/v1/admin/withdrawals")).Status);
 
