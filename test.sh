@@ -95,7 +95,9 @@ ensure_node() {
   command -v npm >/dev/null 2>&1 || die "the npm package is installed but npm is still not found"
 }
 
-# The EVM dev node (ganache) and solc-js that tests/TestSupport/Evm runs, and the OpenAPI validator, exactly as pinned by
+# The EVM dev node (ganache) and solc-js that tests/TestSupport/Evm runs, jsQR for the browser tests,
+# standardwebhooks, the reference library the webhook tests verify deliveries with, and the OpenAPI validator,
+# exactly as pinned by
 # tests/TestSupport/node/package-lock.json. npm ci runs again whenever the lockfile is newer than the install.
 ensure_node_modules() {
   ensure_node
@@ -103,7 +105,7 @@ ensure_node_modules() {
   local stamp=$dir/node_modules/.package-lock.json
   if [[ -f $stamp && $stamp -nt $dir/package-lock.json \
         && -f $dir/node_modules/ganache/dist/node/cli.js && -f $dir/node_modules/solc/package.json \
-        && -f $dir/node_modules/jsqr/dist/jsQR.js \
+        && -f $dir/node_modules/jsqr/dist/jsQR.js && -f $dir/node_modules/standardwebhooks/package.json \
         && -f $dir/node_modules/@seriousme/openapi-schema-validator/package.json ]]; then
     return 0
   fi
@@ -112,6 +114,7 @@ ensure_node_modules() {
   [[ -f $dir/node_modules/ganache/dist/node/cli.js ]] || die "npm ci ran but ganache is missing from $dir/node_modules"
   [[ -f $dir/node_modules/solc/package.json ]] || die "npm ci ran but solc is missing from $dir/node_modules"
   [[ -f $dir/node_modules/jsqr/dist/jsQR.js ]] || die "npm ci ran but jsqr is missing from $dir/node_modules"
+  [[ -f $dir/node_modules/standardwebhooks/package.json ]] || die "npm ci ran but standardwebhooks is missing from $dir/node_modules"
   [[ -f $dir/node_modules/@seriousme/openapi-schema-validator/package.json ]] \
     || die "npm ci ran but @seriousme/openapi-schema-validator is missing from $dir/node_modules"
 }
@@ -131,7 +134,8 @@ print_node_tool_versions() {
   local dir=tests/TestSupport/node
   echo "test.sh: $(litecoind -version | head -n 1); node $(node --version);" \
     "$(node "$dir/node_modules/ganache/dist/node/cli.js" --version | head -n 1);" \
-    "solc $(node -p "require('./$dir/node_modules/solc/package.json').version")"
+    "solc $(node -p "require('./$dir/node_modules/solc/package.json').version");" \
+    "standardwebhooks $(node -p "require('./$dir/node_modules/standardwebhooks/package.json').version")"
 }
 
 # Adds up dotnet test's per-assembly summaries into one closing line, and fails when no test ran.

@@ -118,7 +118,7 @@ public sealed class CheckoutBrowserTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_reusable_link_opens_twice_and_a_single_use_link_once()
+    public async Task A_reusable_link_opens_twice_and_a_single_use_link_once_and_showing_a_link_uses_nothing()
     {
         var (_, _, key) = await host.CreateMerchantAsync();
         using var merchant = host.ClientWith(key);
@@ -126,18 +126,37 @@ public sealed class CheckoutBrowserTests : IAsyncLifetime
         var single = (await merchant.PostJsonAsync("/v1/payment-links", """{"amount":"9","currency":"USD"}""")).Body.Str("url");
         var page = await browser.Context.NewPageAsync();
 
-        var first = await page.GotoAsync(reusable);
-        var firstUrl = page.Url;
-        var second = await page.GotoAsync(reusable);
-        Assert.Equal((200, 200), (first!.Status, second!.Status));
-        Assert.NotEqual(firstUrl, page.Url);
+        var shown = await page.GotoAsync(reusable);
+        Assert.Equal(200, shown!.Status);
+        Assert.Equal("9.00 USD", await page.InnerTextAsync("#link-amount"));
+        await Browser.ScreenshotsAsync(page, "link");
+        var firstUrl = await PayAsync(page);
+        await page.GotoAsync(reusable);
+        var secondUrl = await PayAsync(page);
+        Assert.NotEqual(firstUrl, secondUrl);
         Assert.Equal("9.00 USD", await page.InnerTextAsync("#fiat-amount"));
 
+        // Shown twice (a chat app's preview, then the customer) and in a second tab: still unused.
         Assert.Equal(200, (await page.GotoAsync(single))!.Status);
-        var refused = await page.GotoAsync(single);
-        Assert.Equal(410, refused!.Status);
-        Assert.Contains("already been used", await page.InnerTextAsync("main"), StringComparison.Ordinal);
-        await Browser.ScreenshotsAsync(page, "link-used");
+        var otherTab = await browser.Context.NewPageAsync();
+        Assert.Equal(200, (await otherTab.GotoAsync(single))!.Status);
+        Assert.Equal(200, (await page.GotoAsync(single))!.Status);
+        await PayAsync(page);
+        var refused = await otherTab.RunAndWaitForResponseAsync(() => otherTab.ClickAsync("#pay"), r => r.Request.Method == "POST");
+        Assert.Equal(410, refused.Status);
+        await otherTab.WaitForLoadStateAsync();
+        Assert.Contains("already been used", await otherTab.InnerTextAsync("main"), StringComparison.Ordinal);
+        await Browser.ScreenshotsAsync(otherTab, "link-used");
+        Assert.Equal(410, (await page.GotoAsync(single))!.Status);
+    }
+
+    /// <summary>Presses the link page's Pay button; returns the URL of the checkout page it leads to.</summary>
+    private static async Task<string> PayAsync(IPage page)
+    {
+        await page.ClickAsync("#pay");
+        await page.WaitForSelectorAsync("#checkout", new PageWaitForSelectorOptions { Timeout = 15_000 });
+        Assert.DoesNotContain("/pay/l/", page.Url, StringComparison.Ordinal);
+        return page.Url;
     }
 
     private static async Task WaitForStatusAsync(IPage page, string text) =>

@@ -14,8 +14,11 @@ public enum AccessKind
     Admin,
 }
 
-/// <summary>Endpoint metadata: who may call it and, for merchant keys, the scope needed.</summary>
-public sealed record ApiAccess(AccessKind Kind, string? Scope = null, bool Idempotent = false);
+/// <summary>
+/// Endpoint metadata: who may call it and, for merchant keys, the scope needed. <see cref="HtmlForm"/>: a public endpoint
+/// taking an HTML form's body (<c>application/x-www-form-urlencoded</c>), exempt from the JSON-only body check.
+/// </summary>
+public sealed record ApiAccess(AccessKind Kind, string? Scope = null, bool Idempotent = false, bool HtmlForm = false);
 
 /// <summary>The authenticated merchant key of a request.</summary>
 public sealed record MerchantCaller(Guid MerchantId, Mode Mode, Guid KeyId, MerchantState Merchant);
@@ -39,6 +42,10 @@ public static class ApiAccessExtensions
 
     public static TBuilder Public<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new ApiAccess(AccessKind.Public));
+
+    /// <summary>A public endpoint that a customer's browser posts an HTML form to; it reads and checks the form itself.</summary>
+    public static TBuilder PublicForm<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new ApiAccess(AccessKind.Public, HtmlForm: true));
 
     public static TBuilder ForAdmin<TBuilder>(this TBuilder builder, bool idempotent = false) where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new ApiAccess(AccessKind.Admin, Idempotent: idempotent));

@@ -41,6 +41,12 @@ internal sealed class ApiGateMiddleware(RequestDelegate next, Orleans.IGrainFact
     public async Task InvokeAsync(HttpContext context)
     {
         var access = context.GetEndpoint()?.Metadata.GetMetadata<ApiAccess>();
+        if (access is { Kind: AccessKind.Public, HtmlForm: true })
+        {
+            await next(context);
+            return;
+        }
+
         if (access is null || access.Kind == AccessKind.Public)
         {
             await NextIfJsonAsync(context);
@@ -228,6 +234,12 @@ internal sealed class ApiGateMiddleware(RequestDelegate next, Orleans.IGrainFact
             if (context.Response.Headers.Location.ToString() is { Length: > 0 } location)
             {
                 kept["Location"] = location;
+            }
+
+            // An answer that must not be cached (one showing a secret) stays so when replayed.
+            if (context.Response.Headers.CacheControl.ToString() is { Length: > 0 } cacheControl)
+            {
+                kept["Cache-Control"] = cacheControl;
             }
 
             try

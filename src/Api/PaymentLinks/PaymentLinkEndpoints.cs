@@ -1,5 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using CryptoPay.Api.Access;
 using CryptoPay.Api.Checkout;
@@ -11,6 +13,7 @@ using CryptoPay.Api.Rates;
 using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.PaymentLinks;
 using CryptoPay.Grains.Rates;
@@ -40,16 +43,21 @@ public sealed record PaymentLinkResponse(
 public sealed record PaymentLinkListResponse(IReadOnlyList<PaymentLinkResponse> Items);
 
 /// <summary>
-/// Payment links: a merchant's reusable or single-use URL that opens a fresh invoice on each use.
+/// Payment links: a merchant's reusable or single-use URL that opens a fresh invoice on each use. Opening the URL (GET) only
+/// shows the link, so a chat app's preview uses nothing; the customer's "Pay" (the page's form, a POST) uses it.
 /// </summary>
 public static class PaymentLinkEndpoints
 {
+    /// <summary>The form field of the attempt token: one per rendering of the page, so a form sent twice is one use.</summary>
+    private const string AttemptField = "attempt";
+    private const int AttemptLength = 32;
+
     public static IEndpointRouteBuilder MapPaymentLinks(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1/payment-links").WithTags("Payment links");
         group.MapPost("", CreateAsync).ForMerchant(ApiKeyScopes.InvoicesWrite, idempotent: true).Accepts<CreatePaymentLinkRequest>("application/json", "*/*")
             .WithSummary("Create a payment link")
-            .WithDescription("Answers the link's url: each visit opens a new invoice for the amount and shows its checkout page.")
+            .WithDescription("Answers the link's url: a page showing the amount with a Pay button; each Pay opens a new invoice for the amount and shows its checkout page (a visit alone, such as a chat app's preview, changes nothing).")
             .RequestExample("""{"amount": "49.90", "currency": "EUR", "description": "Yearly plan", "reusable": true, "max_uses": 100}""");
         group.MapGet("", ListAsync).ForMerchant(ApiKeyScopes.InvoicesRead)
             .WithSummary("List payment links")
@@ -60,7 +68,8 @@ public static class PaymentLinkEndpoints
         group.MapDelete("/{id}", DeactivateAsync).ForMerchant(ApiKeyScopes.InvoicesWrite)
             .WithSummary("Deactivate a payment link")
             .WithDescription("The link opens no more invoices; those it opened are unchanged.");
-        endpoints.MapGet("/pay/l/{id}", UseAsync).Public().ExcludeFromDescription();
+        endpoints.MapGet("/pay/l/{id}", PageAsync).Public().ExcludeFromDescription();
+        endpoints.MapPost("/pay/l/{id}", UseAsync).PublicForm().ExcludeFromDescription();
         return endpoints;
     }
 
@@ -150,7 +159,35 @@ public static class PaymentLinkEndpoints
         return TypedResults.Ok(deactivated!.ToResponse(InvoiceEndpoints.CheckoutBase(context, api.Value)));
     }
 
-    /// <summary>Opens the link: one use counted in the link's turn, a fresh invoice, then the checkout page (303).</summary>
+    /// <summary>
+    /// Shows the link: merchant, amount, description and a "Pay" button whose form carries a fresh attempt token. Changes
+    /// nothing: link previews, crawlers and a customer's second look open it too.
+    /// </summary>
+    private static async Task<IResult> PageAsync(string id, HttpContext context, IGrainFactory grains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time)
+    {
+        if (!Guid.TryParse(id, out var linkId) || await grains.GetGrain<IPaymentLinkGrain>(linkId).Get() is not { } link)
+        {
+            return Unknown(context);
+        }
+
+        if (link.RefusalAt(time.GetUtcNow()) is { } refusal)
+        {
+            return Refused(context, refusal);
+        }
+
+        var merchant = await grains.GetGrain<IMerchantGrain>(link.Spec.MerchantId).Get();
+        if (merchant is null || merchant.Status != MerchantStatus.Active)
+        {
+            return MerchantGone(context);
+        }
+
+        return CheckoutHtml.Page(context, StatusCodes.Status200OK, $"Pay {merchant.Name}", Render(link, merchant.Name));
+    }
+
+    /// <summary>
+    /// The page's "Pay": one use counted in the link's turn for the form's attempt token, a fresh invoice, then its checkout
+    /// page (303). The same token again (a double click, a retried form) reaches the same invoice and counts nothing.
+    /// </summary>
     private static async Task<IResult> UseAsync(
         string id, HttpContext context, IGrainFactory grains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
     {
@@ -159,25 +196,46 @@ public static class PaymentLinkEndpoints
             return Unknown(context);
         }
 
+        if (!context.Request.HasFormContentType)
+        {
+            return CheckoutHtml.Message(context, StatusCodes.Status415UnsupportedMediaType, "Payment link", "Open the payment link and press Pay to continue.");
+        }
+
+        IFormCollection form;
+        try
+        {
+            form = await context.Request.ReadFormAsync(context.RequestAborted);
+        }
+        catch (Exception error) when (error is InvalidDataException or BadHttpRequestException or IOException)
+        {
+            return IncompleteForm(context, linkId);
+        }
+
+        var attempt = form[AttemptField].ToString();
+        if (attempt.Length != AttemptLength || !attempt.All(char.IsAsciiHexDigitLower))
+        {
+            return IncompleteForm(context, linkId);
+        }
+
         var link = grains.GetGrain<IPaymentLinkGrain>(linkId);
-        var use = await link.Use();
+        var use = await link.Use(attempt);
         if (!use.Granted)
         {
-            return use.Refusal switch
-            {
-                PaymentLinkRefusal.Deactivated => Gone(context, "This payment link was deactivated by the merchant."),
-                PaymentLinkRefusal.Expired => Gone(context, "This payment link has expired."),
-                PaymentLinkRefusal.UsedUp => Gone(context, "This payment link has already been used."),
-                _ => Unknown(context),
-            };
+            return Refused(context, use.Refusal!.Value);
+        }
+
+        var invoiceId = use.InvoiceId!.Value;
+        if (use.Repeated && await grains.GetGrain<IInvoiceGrain>(invoiceId).Get() is not null)
+        {
+            return SeeCheckout(context, invoiceId);
         }
 
         var spec = use.Link!.Spec;
         var merchant = await grains.GetGrain<IMerchantGrain>(spec.MerchantId).Get();
         if (merchant is null || merchant.Status != MerchantStatus.Active)
         {
-            await link.ReleaseUse();
-            return Gone(context, "This merchant no longer accepts payments here.");
+            await ReleaseAsync(grains, link, use, attempt);
+            return MerchantGone(context);
         }
 
         var decimals = Assets.FindCurrency(spec.Currency)?.Decimals ?? 8;
@@ -188,17 +246,73 @@ public static class PaymentLinkEndpoints
             ["description"] = spec.Description,
         };
         var body = JsonBody.Of(JsonSerializer.SerializeToElement(draft));
-        var created = await InvoiceEndpoints.CreateForAsync(context, new MerchantCaller(spec.MerchantId, spec.Mode, Guid.Empty, merchant), body, time, api, (Guid.NewGuid(), null));
-        if (created.Result is not Created<InvoiceResponse> { Value: { } invoice })
+        // The invoice id comes with the use, so a form sent again after a crash here opens this invoice, not another.
+        var created = await InvoiceEndpoints.CreateForAsync(context, new MerchantCaller(spec.MerchantId, spec.Mode, Guid.Empty, merchant), body, time, api, (invoiceId, null));
+        if (created.Result is not Created<InvoiceResponse>)
         {
-            await link.ReleaseUse();
+            await ReleaseAsync(grains, link, use, attempt);
             return CheckoutHtml.Message(context, StatusCodes.Status503ServiceUnavailable, "Payment unavailable", "An invoice could not be opened for this link right now. Please try again in a minute.");
         }
 
+        return SeeCheckout(context, invoiceId);
+    }
+
+    /// <summary>
+    /// Gives back a use whose invoice was not opened. Only the first sending of an attempt does, and only while its invoice
+    /// does not exist: a concurrent resend of the same form may have opened it.
+    /// </summary>
+    private static async Task ReleaseAsync(IGrainFactory grains, IPaymentLinkGrain link, PaymentLinkUse use, string attempt)
+    {
+        if (!use.Repeated && await grains.GetGrain<IInvoiceGrain>(use.InvoiceId!.Value).Get() is null)
+        {
+            await link.ReleaseUse(attempt);
+        }
+    }
+
+    private static IResult SeeCheckout(HttpContext context, Guid invoiceId)
+    {
         CheckoutHtml.ApplySecurityHeaders(context.Response);
-        context.Response.Headers.Location = $"/pay/{invoice.Id}";
+        context.Response.Headers.Location = $"/pay/{invoiceId}";
         return Results.StatusCode(StatusCodes.Status303SeeOther);
     }
+
+    private static string Render(PaymentLink link, string merchantName)
+    {
+        var spec = link.Spec;
+        var amount = $"{Amounts.Format(spec.Amount, Assets.FindCurrency(spec.Currency)?.Decimals ?? 8)} {spec.Currency}";
+        var html = new StringBuilder("<div id=\"payment-link\">\n");
+        if (spec.Mode == Mode.Test)
+        {
+            html.Append("<p class=\"test-banner\" role=\"note\">TEST MODE: this link opens a test invoice, paid with simulated coins only.</p>\n");
+        }
+
+        html.Append("<p class=\"merchant\">").Append(CheckoutHtml.E(merchantName)).Append("</p>\n");
+        html.Append("<h1><span class=\"visually-hidden\">Amount: </span><span id=\"link-amount\">").Append(CheckoutHtml.E(amount)).Append("</span></h1>\n");
+        if (spec.Description is { } description)
+        {
+            html.Append("<p class=\"description\">").Append(CheckoutHtml.E(description)).Append("</p>\n");
+        }
+
+        // A fresh token per rendering: sending this form twice is one use; another rendering's form is another use.
+        html.Append("<form method=\"post\" action=\"/pay/l/").Append(CheckoutHtml.E(link.Id.ToString())).Append("\" class=\"pay-form\">\n")
+            .Append("<input type=\"hidden\" name=\"").Append(AttemptField).Append("\" value=\"").Append(RandomNumberGenerator.GetHexString(AttemptLength, lowercase: true)).Append("\">\n")
+            .Append("<button type=\"submit\" id=\"pay\" class=\"primary\">Pay</button>\n</form>\n</div>\n");
+        return html.ToString();
+    }
+
+    private static IResult Refused(HttpContext context, PaymentLinkRefusal refusal) => refusal switch
+    {
+        PaymentLinkRefusal.Deactivated => Gone(context, "This payment link was deactivated by the merchant."),
+        PaymentLinkRefusal.Expired => Gone(context, "This payment link has expired."),
+        PaymentLinkRefusal.UsedUp => Gone(context, "This payment link has already been used."),
+        _ => Unknown(context),
+    };
+
+    private static IResult MerchantGone(HttpContext context) => Gone(context, "This merchant no longer accepts payments here.");
+
+    private static IResult IncompleteForm(HttpContext context, Guid linkId) =>
+        CheckoutHtml.Page(context, StatusCodes.Status400BadRequest, "Payment link",
+            $"<h1>Payment link</h1>\n<p class=\"message\">This payment form was incomplete. <a href=\"/pay/l/{linkId}\">Open the payment link again</a> and press Pay.</p>\n");
 
     private static IResult Unknown(HttpContext context) =>
         CheckoutHtml.Message(context, StatusCodes.Status404NotFound, "Payment link not found", "This payment link does not exist. Check the link you were given.");

@@ -75,6 +75,14 @@ public static class WebhookEndpointsApi
             .WithSummary("Send a test event")
             .WithDescription("Sends an event of the given type, carrying one of the key's invoices, to the endpoints subscribed to it.")
             .Problem(StatusCodes.Status404NotFound, "NOT_FOUND: no such invoice in this key's merchant and mode.");
+        endpoints.MapGet("/v1/webhooks/callback-secret", CallbackSecretAsync).WithTags("Webhooks").ForMerchant(ApiKeyScopes.WebhooksWrite)
+            .WithSummary("The secret that signs deliveries to invoices' callback_url")
+            .WithDescription("One secret per merchant and mode (Standard Webhooks, whsec_…), created on the first ask and the same after. " +
+                "While a rotated-out secret still signs, previous_secret_expires_at says until when.");
+        endpoints.MapPost("/v1/webhooks/callback-secret/rotate", RotateCallbackSecretAsync).WithTags("Webhooks").ForMerchant(ApiKeyScopes.WebhooksWrite, idempotent: true)
+            .WithSummary("Rotate the callback_url signing secret")
+            .WithDescription("Answers a new secret. The one it replaces keeps signing beside it for 24 hours (deliveries carry both signatures), " +
+                "so receivers can switch without losing a delivery. Send an Idempotency-Key so a retry gets the same secret.");
         return endpoints;
     }
 
@@ -142,6 +150,19 @@ public static class WebhookEndpointsApi
         await Registry(grains, context.Caller()).RotateSecret(id, WebhookSignature.GenerateSecret()) is { } rotated
             ? TypedResults.Ok(rotated.ToResponse(withSecret: true))
             : ApiProblem.NotFound("webhook endpoint");
+
+    private static async Task<Ok<CallbackSecretResponse>> CallbackSecretAsync(HttpContext context, IGrainFactory grains) =>
+        WithSecret(context, await Registry(grains, context.Caller()).GetCallbackSecret());
+
+    private static async Task<Ok<CallbackSecretResponse>> RotateCallbackSecretAsync(HttpContext context, IGrainFactory grains) =>
+        WithSecret(context, await Registry(grains, context.Caller()).RotateCallbackSecret(WebhookSignature.GenerateSecret()));
+
+    /// <summary>An answer holding a secret is not for caches.</summary>
+    private static Ok<CallbackSecretResponse> WithSecret(HttpContext context, CallbackSecret secret)
+    {
+        context.Response.Headers.CacheControl = "no-store";
+        return TypedResults.Ok(new CallbackSecretResponse(secret.Secret, secret.PreviousExpiresAt));
+    }
 
     private static async Task<Results<Ok<WebhookDeliveryListResponse>, ProblemHttpResult>> DeliveriesAsync(HttpContext context, IWebhookDeliveryQuery query, string? endpoint_id, string? event_id, string? status)
     {

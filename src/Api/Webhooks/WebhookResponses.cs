@@ -25,6 +25,9 @@ public sealed record WebhookDeliveryListResponse(IReadOnlyList<WebhookDeliveryRe
 
 public sealed record WebhookTestResponse(string EventId, string Type, int Deliveries);
 
+/// <summary>The callback_url signing secret; <c>previous_secret_expires_at</c> is set while a rotated-out secret still signs.</summary>
+public sealed record CallbackSecretResponse(string Secret, DateTimeOffset? PreviousSecretExpiresAt);
+
 public static class WebhookMapping
 {
     /// <summary>The secret appears only in the answers to creation and rotation.</summary>

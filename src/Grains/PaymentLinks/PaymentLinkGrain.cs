@@ -16,18 +16,25 @@ public enum PaymentLinkRefusal
     UsedUp,
 }
 
-/// <summary>The outcome of opening a link: the use is granted (and counted), or refused with the reason.</summary>
+/// <summary>
+/// The outcome of using a link: granted (and counted) with the id of the invoice to open, or refused with the reason.
+/// <see cref="Repeated"/>: the attempt was granted before, and this is its first grant's invoice.
+/// </summary>
 [GenerateSerializer]
 [Immutable]
 [Alias("cryptopay.payment-link-use")]
-public sealed record PaymentLinkUse([property: Id(0)] PaymentLink? Link, [property: Id(1)] PaymentLinkRefusal? Refusal)
+public sealed record PaymentLinkUse(
+    [property: Id(0)] PaymentLink? Link,
+    [property: Id(1)] PaymentLinkRefusal? Refusal,
+    [property: Id(2)] Guid? InvoiceId = null,
+    [property: Id(3)] bool Repeated = false)
 {
     public bool Granted => Refusal is null;
 }
 
 /// <summary>
-/// A payment link. Its use count lives in this grain's turn, so concurrent openings on any silo are
-/// granted one at a time and a single-use link opens exactly one invoice.
+/// A payment link. Its use count lives in this grain's turn, so concurrent uses on any silo are granted one at a time and
+/// a single-use link opens exactly one invoice. Only the link page's form uses it (a POST), never opening the page.
 /// </summary>
 [Alias("cryptopay.payment-link")]
 public interface IPaymentLinkGrain : IGrainWithGuidKey
@@ -39,11 +46,15 @@ public interface IPaymentLinkGrain : IGrainWithGuidKey
 
     Task<PaymentLink?> Deactivate();
 
-    /// <summary>Counts one use when the link is active, unexpired and not used up.</summary>
-    Task<PaymentLinkUse> Use();
+    /// <summary>
+    /// Counts one use for <paramref name="attempt"/> (the token of one rendering of the link's page) when the link is active,
+    /// unexpired and not used up, and names the invoice it opens. An attempt granted before gets that grant again, counted
+    /// once, whatever the link's state now: a double click or a retried form reaches the invoice of its first sending.
+    /// </summary>
+    Task<PaymentLinkUse> Use(string attempt);
 
-    /// <summary>Gives back a granted use whose invoice could not be created.</summary>
-    Task ReleaseUse();
+    /// <summary>Gives back the use granted to <paramref name="attempt"/>, whose invoice could not be created; once.</summary>
+    Task ReleaseUse(string attempt);
 }
 
 /// <summary>
@@ -56,6 +67,12 @@ public sealed class PaymentLinkGrain(
     [FromKeyedServices(GatewayClock.Key)] TimeProvider clock,
     ILogger<PaymentLinkGrain> logger) : Grain, IPaymentLinkGrain, IRemindable
 {
+    /// <summary>
+    /// Granted attempts remembered, newest kept: a resent form comes seconds after the first, and a single-use link has one
+    /// grant, kept for good.
+    /// </summary>
+    public const int MaxAttemptsKept = 100;
+
     // Not persisted: whether this activation has made sure the redelivery reminder exists.
     private EffectRedelivery? redelivery;
 
@@ -93,25 +110,40 @@ public sealed class PaymentLinkGrain(
         return Link;
     }
 
-    public async Task<PaymentLinkUse> Use()
+    public async Task<PaymentLinkUse> Use(string attempt)
     {
-        var link = Link;
-        PaymentLinkRefusal? refusal = link is null ? PaymentLinkRefusal.Unknown
-            : !link.Active ? PaymentLinkRefusal.Deactivated
-            : link.Spec.ExpiresAt is { } expiresAt && clock.GetUtcNow() >= expiresAt ? PaymentLinkRefusal.Expired
-            : link.UseLimit is { } limit && link.Uses >= limit ? PaymentLinkRefusal.UsedUp
-            : null;
-        if (refusal is null)
+        ArgumentException.ThrowIfNullOrEmpty(attempt);
+        if (Link is not { } link)
         {
-            await SaveAsync(link! with { Uses = link.Uses + 1 });
+            return new PaymentLinkUse(null, PaymentLinkRefusal.Unknown);
         }
 
-        return new PaymentLinkUse(Link, refusal);
+        if (state.State.Attempts.Find(a => a.Token == attempt) is { } granted)
+        {
+            return new PaymentLinkUse(link, null, granted.InvoiceId, Repeated: true);
+        }
+
+        if (link.RefusalAt(clock.GetUtcNow()) is { } refusal)
+        {
+            return new PaymentLinkUse(link, refusal);
+        }
+
+        var use = new PaymentLinkAttempt(attempt, Guid.NewGuid());
+        var attempts = state.State.Attempts;
+        attempts.Add(use);
+        if (attempts.Count > MaxAttemptsKept)
+        {
+            attempts.RemoveAt(0);
+        }
+
+        // The grant and its count in one write; a failed write reads the stored state back, without either.
+        await SaveAsync(link with { Uses = link.Uses + 1 });
+        return new PaymentLinkUse(Link, null, use.InvoiceId);
     }
 
-    public async Task ReleaseUse()
+    public async Task ReleaseUse(string attempt)
     {
-        if (Link is { Uses: > 0 } link)
+        if (Link is { Uses: > 0 } link && state.State.Attempts.RemoveAll(a => a.Token == attempt) > 0)
         {
             await SaveAsync(link with { Uses = link.Uses - 1 });
         }

@@ -34,7 +34,20 @@ public sealed record PaymentLink(
     /// <summary>A single-use link allows one use; a reusable one its max_uses, or any number without it.</summary>
     [JsonIgnore]
     public int? UseLimit => Spec.Reusable ? Spec.MaxUses : 1;
+
+    /// <summary>Why a new use would be refused at <paramref name="now"/>, or null when the link can be used.</summary>
+    public PaymentLinkRefusal? RefusalAt(DateTimeOffset now) =>
+        !Active ? PaymentLinkRefusal.Deactivated
+        : Spec.ExpiresAt is { } expiresAt && now >= expiresAt ? PaymentLinkRefusal.Expired
+        : UseLimit is { } limit && Uses >= limit ? PaymentLinkRefusal.UsedUp
+        : null;
 }
+
+/// <summary>A granted use: the attempt token of the link page's form that asked for it, and the invoice it opens.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("cryptopay.payment-link-attempt")]
+public sealed record PaymentLinkAttempt([property: Id(0)] string Token, [property: Id(1)] Guid InvoiceId);
 
 /// <summary>The link's entry in its merchant's list; the link id is the effect's identity, and the index adds an id once.</summary>
 [GenerateSerializer]
@@ -46,7 +59,10 @@ public sealed record PaymentLinkListed([property: Id(0)] string Id, [property: I
         new($"link-listed:{link.Id:N}", PaymentLinkIndexGrain.KeyOf(link.Spec.MerchantId, link.Spec.Mode), link.Id);
 }
 
-/// <summary>Stored state of <see cref="PaymentLinkGrain"/>: the link (null until created) and its listing not yet acknowledged.</summary>
+/// <summary>
+/// Stored state of <see cref="PaymentLinkGrain"/>: the link (null until created), its listing not yet acknowledged, and the
+/// latest granted uses by attempt token, so a form sent again reaches the invoice its first sending opened.
+/// </summary>
 [GenerateSerializer]
 [Alias("cryptopay.payment-link-state")]
 public sealed class PaymentLinkState
@@ -56,6 +72,10 @@ public sealed class PaymentLinkState
 
     [Id(1)]
     public EffectOutbox<PaymentLinkListed> Outbox { get; set; } = new();
+
+    /// <summary>Newest last; at most <see cref="PaymentLinkGrain.MaxAttemptsKept"/>.</summary>
+    [Id(2)]
+    public List<PaymentLinkAttempt> Attempts { get; set; } = [];
 }
 
 /// <summary>Stored state of <see cref="PaymentLinkIndexGrain"/>: link ids, oldest first, each once.</summary>

@@ -76,6 +76,12 @@ public sealed record WebhookEventBatch([property: Id(0)] IReadOnlyList<string> T
 [Alias("cryptopay.webhook-target")]
 public sealed record WebhookTarget([property: Id(0)] string? Url, [property: Id(1)] bool Enabled, [property: Id(2)] IReadOnlyList<string> Secrets);
 
+/// <summary>The secret that signs deliveries to invoices' callback_url, and when the one it replaced stops signing (none: no overlap).</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("cryptopay.callback-secret")]
+public sealed record CallbackSecret([property: Id(0)] string Secret, [property: Id(1)] DateTimeOffset? PreviousExpiresAt);
+
 [GenerateSerializer]
 [Alias("cryptopay.webhook-endpoints-state")]
 public sealed record WebhookEndpointsState
@@ -86,6 +92,10 @@ public sealed record WebhookEndpointsState
     /// <summary>Signs deliveries to invoices' callback_url; created on first need.</summary>
     [Id(1)]
     public string? DefaultSecret { get; set; }
+
+    /// <summary>Callback secrets rotated out, newest first; each signs beside <see cref="DefaultSecret"/> until it expires.</summary>
+    [Id(2)]
+    public List<WebhookSecret> RetiredDefaultSecrets { get; set; } = [];
 }
 
 /// <summary>
@@ -107,6 +117,15 @@ public interface IWebhookEndpointsGrain : IGrainWithStringKey, IWakeable
     Task<bool> Delete(string endpointId);
 
     Task<WebhookEndpoint?> RotateSecret(string endpointId, string secret);
+
+    /// <summary>The secret that signs deliveries to invoices' callback_url; created and written on the first ask, the same after.</summary>
+    Task<CallbackSecret> GetCallbackSecret();
+
+    /// <summary>
+    /// Makes <paramref name="secret"/> the callback secret; the one it replaces keeps signing for the rotation overlap. Secrets
+    /// rotated out earlier keep their own overlap, so a repeated rotation never cuts off a secret the merchant may still hold.
+    /// </summary>
+    Task<CallbackSecret> RotateCallbackSecret(string secret);
 
     /// <summary>The effect of a delivery whose endpoint answered 410 Gone.</summary>
     Task Disable(DisableEndpoint effect);
@@ -254,6 +273,28 @@ public sealed class WebhookEndpointsGrain(
         return endpoint;
     }
 
+    public async Task<CallbackSecret> GetCallbackSecret()
+    {
+        await EnsureDefaultSecretAsync();
+        return CurrentCallbackSecret();
+    }
+
+    public async Task<CallbackSecret> RotateCallbackSecret(string secret)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(secret);
+        var now = Now;
+        var retired = State.RetiredDefaultSecrets.Where(s => s.ExpiresAt > now).ToList();
+        if (State.DefaultSecret is { } previous)
+        {
+            retired.Insert(0, new WebhookSecret(previous, now + RotationOverlap));
+        }
+
+        State.DefaultSecret = secret;
+        State.RetiredDefaultSecrets = retired;
+        await SaveTogetherAsync();
+        return CurrentCallbackSecret();
+    }
+
     public async Task Disable(DisableEndpoint effect)
     {
         ArgumentNullException.ThrowIfNull(effect);
@@ -296,14 +337,16 @@ public sealed class WebhookEndpointsGrain(
 
     public Task<WebhookTarget?> GetTarget(string endpointId)
     {
+        var now = Now;
         if (endpointId == CallbackEndpointId)
         {
-            return Task.FromResult<WebhookTarget?>(State.DefaultSecret is { } secret ? new WebhookTarget(null, true, [secret]) : null);
+            return Task.FromResult<WebhookTarget?>(State.DefaultSecret is { } secret
+                ? new WebhookTarget(null, true, [secret, .. LiveSecrets(State.RetiredDefaultSecrets, now)])
+                : null);
         }
 
-        var now = Now;
         return Task.FromResult(State.Endpoints.Find(e => e.Id == endpointId) is { } endpoint
-            ? new WebhookTarget(endpoint.Url, endpoint.Enabled, [.. endpoint.Secrets.Where(s => s.ExpiresAt is null || s.ExpiresAt > now).Select(s => s.Secret)])
+            ? new WebhookTarget(endpoint.Url, endpoint.Enabled, LiveSecrets(endpoint.Secrets, now))
             : null);
     }
 
@@ -316,17 +359,7 @@ public sealed class WebhookEndpointsGrain(
         var targets = State.Endpoints.Where(e => e.Wants(type)).Select(e => (e.Id, e.Url)).ToList();
         if (callbackUrl is not null)
         {
-            // Written before any delivery is signed with it (by this publisher, or by another that has just made it).
-            if (State.DefaultSecret is null)
-            {
-                State.DefaultSecret = WebhookSignature.GenerateSecret();
-                await SaveTogetherAsync();
-            }
-            else
-            {
-                await WhenWrittenAsync();
-            }
-
+            await EnsureDefaultSecretAsync();
             targets.Add((CallbackEndpointId, callbackUrl));
         }
 
@@ -344,6 +377,30 @@ public sealed class WebhookEndpointsGrain(
                 this.GetPrimaryKeyString(), target.Id, target.Url, rendered, now))));
         return targets.Count;
     }
+
+    /// <summary>Creates the callback secret when there is none; either way completes once it is written, before anything signs with it or shows it.</summary>
+    private Task EnsureDefaultSecretAsync()
+    {
+        if (State.DefaultSecret is null)
+        {
+            State.DefaultSecret = WebhookSignature.GenerateSecret();
+            return SaveTogetherAsync();
+        }
+
+        // Made by another call that may still be writing it.
+        return WhenWrittenAsync();
+    }
+
+    private CallbackSecret CurrentCallbackSecret()
+    {
+        var now = Now;
+        var overlapEnds = State.RetiredDefaultSecrets.Where(s => s.ExpiresAt > now).Max(s => s.ExpiresAt);
+        return new CallbackSecret(State.DefaultSecret!, overlapEnds);
+    }
+
+    /// <summary>The secrets that sign now: those not rotated out, and rotated-out ones whose overlap has not ended.</summary>
+    private static List<string> LiveSecrets(IEnumerable<WebhookSecret> secrets, DateTimeOffset now) =>
+        [.. secrets.Where(s => s.ExpiresAt is null || s.ExpiresAt > now).Select(s => s.Secret)];
 
     /// <summary>The body of an event: <c>{id, type, created, mode, data: {object}}</c>, the same bytes on every attempt.</summary>
     private static string Body(string eventId, string type, long created, Mode mode, string objectJson)

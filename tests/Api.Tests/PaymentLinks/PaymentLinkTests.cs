@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.RegularExpressions;
 using CryptoPay.Api.Tests.Hosting;
 using CryptoPay.TestSupport.Postgres;
 
@@ -15,8 +16,11 @@ public sealed class PostgresPaymentLinkTests(PostgresFixture postgres) : Payment
     protected override async Task<string?> CreateDatabaseAsync() => await postgres.CreateDatabaseAsync();
 }
 
-/// <summary>Payment links: merchant CRUD, and the public use rules (reusable, max_uses, expires_at, deactivated).</summary>
-public abstract class PaymentLinkTests : IAsyncLifetime
+/// <summary>
+/// Payment links: merchant CRUD, and the public use rules (reusable, max_uses, expires_at, deactivated). Opening a link (GET)
+/// only shows it; its form's POST, carrying the attempt token of that rendering, uses it and opens the invoice.
+/// </summary>
+public abstract partial class PaymentLinkTests : IAsyncLifetime
 {
     private GatewayHost host = null!;
     private HttpClient visitor = null!;
@@ -102,10 +106,15 @@ public abstract class PaymentLinkTests : IAsyncLifetime
         var expires = (host.Clock.GetUtcNow() + TimeSpan.FromHours(1)).ToString("O");
         var id = (await merchant.PostJsonAsync("/v1/payment-links", $$"""{"amount":"7","currency":"USD","reusable":true,"expires_at":"{{expires}}"}""")).Body.Str("id");
         await OpenAsync(id);
+        var rendered = await AttemptAsync(id);
         await host.AdvanceAsync(TimeSpan.FromHours(2));
         using var expired = await visitor.GetAsync($"/pay/l/{id}");
         Assert.Equal(HttpStatusCode.Gone, expired.StatusCode);
         Assert.Contains("expired", await expired.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        // A page rendered before the link expired cannot use it after.
+        using var late = await PayAsync(id, rendered);
+        Assert.Equal(HttpStatusCode.Gone, late.StatusCode);
+        Assert.Contains("expired", await late.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
         using var unknown = await visitor.GetAsync($"/pay/l/{Guid.NewGuid()}");
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
@@ -118,8 +127,9 @@ public abstract class PaymentLinkTests : IAsyncLifetime
         var (_, _, key) = await host.CreateMerchantAsync();
         using var merchant = host.ClientWith(key);
         var id = (await merchant.PostJsonAsync("/v1/payment-links", """{"amount":"3","currency":"USD"}""")).Body.Str("id");
+        var attempts = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => AttemptAsync(id)));
 
-        var responses = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => visitor.GetAsync($"/pay/l/{id}")));
+        var responses = await Task.WhenAll(attempts.Select(attempt => PayAsync(id, attempt)));
         Assert.Equal(1, responses.Count(r => r.StatusCode == HttpStatusCode.SeeOther));
         Assert.Equal(15, responses.Count(r => r.StatusCode == HttpStatusCode.Gone));
         foreach (var response in responses)
@@ -127,18 +137,135 @@ public abstract class PaymentLinkTests : IAsyncLifetime
             response.Dispose();
         }
 
-        var invoices = (await merchant.GetJsonAsync("/v1/invoices")).Body.GetProperty("pagination").Str("total");
-        Assert.Equal("1", invoices);
+        Assert.Equal("1", await InvoiceCountAsync(merchant));
     }
 
+    [Fact]
+    public async Task Previews_of_a_single_use_link_leave_it_usable_and_its_form_opens_one_invoice_however_often_it_is_sent()
+    {
+        var (_, _, key) = await host.CreateMerchantAsync("""{"name":"Mug & Co"}""");
+        using var merchant = host.ClientWith(key);
+        var id = (await merchant.PostJsonAsync("/v1/payment-links", """{"amount":"12.5","currency":"USD","description":"Blue <mug>"}""")).Body.Str("id");
+
+        // A chat app's link preview, then the customer: GETs change nothing.
+        using (var preview = await visitor.GetAsync($"/pay/l/{id}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, preview.StatusCode);
+            Assert.Equal("no-store", preview.Headers.CacheControl?.ToString());
+            var html = await preview.Content.ReadAsStringAsync();
+            Assert.Contains("12.50 USD", html, StringComparison.Ordinal);
+            Assert.Contains("Blue &lt;mug&gt;", html, StringComparison.Ordinal);
+            Assert.Contains("Mug &amp; Co", html, StringComparison.Ordinal);
+            Assert.Contains($"<form method=\"post\" action=\"/pay/l/{id}\"", html, StringComparison.Ordinal);
+        }
+
+        var attempt = await AttemptAsync(id);
+        Assert.NotEqual(attempt, await AttemptAsync(id));
+        Assert.Equal("0", await InvoiceCountAsync(merchant));
+        Assert.Equal(("0", "True"), await UsesAsync(merchant, id));
+
+        var invoiceId = await PayForInvoiceAsync(id, attempt);
+        // A double click or a retried form reaches the same invoice.
+        Assert.Equal(invoiceId, await PayForInvoiceAsync(id, attempt));
+        using var other = await PayAsync(id, await StaleAttemptAsync());
+        Assert.Equal(HttpStatusCode.Gone, other.StatusCode);
+        Assert.StartsWith("text/html", other.Content.Headers.ContentType!.ToString(), StringComparison.Ordinal);
+        Assert.Contains("already been used", await other.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var used = await visitor.GetAsync($"/pay/l/{id}");
+        Assert.Equal(HttpStatusCode.Gone, used.StatusCode);
+        Assert.Contains("already been used", await used.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        Assert.Equal("1", await InvoiceCountAsync(merchant));
+        Assert.Equal("1", (await UsesAsync(merchant, id)).Uses);
+        var invoice = (await merchant.GetJsonAsync($"/v1/invoices/{invoiceId}")).Body;
+        Assert.Equal(("12.50", "USD", "Blue <mug>"), (invoice.Str("amount"), invoice.Str("currency"), invoice.Str("description")));
+    }
+
+    [Fact]
+    public async Task Gets_of_a_reusable_link_open_no_invoice_and_each_sent_form_opens_one()
+    {
+        var (_, _, key) = await host.CreateMerchantAsync();
+        using var merchant = host.ClientWith(key);
+        var id = (await merchant.PostJsonAsync("/v1/payment-links", """{"amount":"7","currency":"USD","reusable":true}""")).Body.Str("id");
+
+        var attempts = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            attempts.Add(await AttemptAsync(id));
+        }
+
+        Assert.Equal("0", await InvoiceCountAsync(merchant));
+        var first = await PayForInvoiceAsync(id, attempts[0]);
+        var second = await PayForInvoiceAsync(id, attempts[1]);
+        Assert.NotEqual(first, second);
+        Assert.Equal(first, await PayForInvoiceAsync(id, attempts[0]));
+        Assert.Equal("2", await InvoiceCountAsync(merchant));
+        Assert.Equal("2", (await UsesAsync(merchant, id)).Uses);
+    }
+
+    [Fact]
+    public async Task A_form_without_its_attempt_or_not_sent_as_a_form_is_refused_with_a_page_and_uses_nothing()
+    {
+        var (_, _, key) = await host.CreateMerchantAsync();
+        using var merchant = host.ClientWith(key);
+        var id = (await merchant.PostJsonAsync("/v1/payment-links", """{"amount":"3","currency":"USD"}""")).Body.Str("id");
+
+        using var missing = await visitor.PostAsync($"/pay/l/{id}", new FormUrlEncodedContent([]));
+        using var malformed = await visitor.PostAsync($"/pay/l/{id}", new FormUrlEncodedContent([new("attempt", "x\u0000<script>")]));
+        using var json = await visitor.PostAsync($"/pay/l/{id}", new StringContent($$"""{"attempt":"{{await AttemptAsync(id)}}"}""", System.Text.Encoding.UTF8, "application/json"));
+        using var unknown = await PayAsync(Guid.NewGuid().ToString(), await AttemptAsync(id));
+        using var notAnId = await PayAsync("not-an-id", await AttemptAsync(id));
+        Assert.Equal(
+            [HttpStatusCode.BadRequest, HttpStatusCode.BadRequest, HttpStatusCode.UnsupportedMediaType, HttpStatusCode.NotFound, HttpStatusCode.NotFound],
+            new[] { missing, malformed, json, unknown, notAnId }.Select(r => r.StatusCode));
+        Assert.All(new[] { missing, malformed, json, unknown, notAnId },
+            r => Assert.StartsWith("text/html", r.Content.Headers.ContentType!.ToString(), StringComparison.Ordinal));
+        Assert.Equal(("0", "True"), await UsesAsync(merchant, id));
+        Assert.Equal("0", await InvoiceCountAsync(merchant));
+    }
+
+    /// <summary>Opens the link as a customer: its page, then its form sent; returns the invoice id the checkout page shows.</summary>
     private async Task<string> OpenAsync(string linkId)
     {
-        using var response = await visitor.GetAsync($"/pay/l/{linkId}");
-        Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
+        var invoiceId = await PayForInvoiceAsync(linkId, await AttemptAsync(linkId));
+        using var page = await visitor.GetAsync($"/pay/{invoiceId}");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        return invoiceId;
+    }
+
+    /// <summary>The attempt token the link's page put in its form.</summary>
+    private async Task<string> AttemptAsync(string linkId)
+    {
+        using var page = await visitor.GetAsync($"/pay/l/{linkId}");
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.True(page.StatusCode == HttpStatusCode.OK, html);
+        return AttemptField().Match(html) is { Success: true } match ? match.Groups[1].Value : throw new Xunit.Sdk.XunitException($"No attempt field in {html}");
+    }
+
+    /// <summary>A well-formed attempt token no page of this link rendered (another browser's, say).</summary>
+    private static Task<string> StaleAttemptAsync() => Task.FromResult(Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)));
+
+    private Task<HttpResponseMessage> PayAsync(string linkId, string attempt) =>
+        visitor.PostAsync($"/pay/l/{linkId}", new FormUrlEncodedContent([new("attempt", attempt)]));
+
+    private async Task<string> PayForInvoiceAsync(string linkId, string attempt)
+    {
+        using var response = await PayAsync(linkId, attempt);
+        Assert.True(response.StatusCode == HttpStatusCode.SeeOther, await response.Content.ReadAsStringAsync());
         var location = response.Headers.Location!.ToString();
         Assert.StartsWith("/pay/", location, StringComparison.Ordinal);
-        using var page = await visitor.GetAsync(location);
-        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         return location["/pay/".Length..];
     }
+
+    private static async Task<string> InvoiceCountAsync(HttpClient merchant) =>
+        (await merchant.GetJsonAsync("/v1/invoices")).Body.GetProperty("pagination").Str("total");
+
+    private static async Task<(string Uses, string Active)> UsesAsync(HttpClient merchant, string linkId)
+    {
+        var link = (await merchant.GetJsonAsync($"/v1/payment-links/{linkId}")).Body;
+        return (link.Str("uses"), link.Str("active"));
+    }
+
+    [GeneratedRegex("<input type=\"hidden\" name=\"attempt\" value=\"([^\"]+)\"")]
+    private static partial Regex AttemptField();
 }

@@ -50,17 +50,52 @@ public sealed class PaymentLinkGrainTests(OrleansCluster cluster)
     }
 
     [Fact]
-    public async Task A_single_use_link_grants_one_use_until_the_use_is_released()
+    public async Task A_single_use_link_grants_one_attempt_again_and_again_and_no_other_until_its_use_is_released()
     {
         var spec = new PaymentLinkSpec(Guid.NewGuid(), Mode.Test, 10m, "USD", null, Reusable: false, MaxUses: 1, ExpiresAt: null);
         var link = cluster.Grains.GetGrain<IPaymentLinkGrain>(Guid.NewGuid());
         await link.Create(spec);
 
-        Assert.True((await link.Use()).Granted);
-        Assert.Equal(PaymentLinkRefusal.UsedUp, (await link.Use()).Refusal);
-        await link.ReleaseUse();
-        Assert.Equal(1, (await link.Use()).Link!.Uses);
-        Assert.Equal(PaymentLinkRefusal.Deactivated, (await (await link.Deactivate() is { Active: false } ? link.Use() : throw new InvalidOperationException("still active"))).Refusal);
-        Assert.Equal(PaymentLinkRefusal.Unknown, (await cluster.Grains.GetGrain<IPaymentLinkGrain>(Guid.NewGuid()).Use()).Refusal);
+        var first = await link.Use("attempt-a");
+        Assert.True(first is { Granted: true, Repeated: false, InvoiceId: not null, Link.Uses: 1 }, first.ToString());
+        await cluster.Grains.GetGrain<IManagementGrain>(0).DeactivateGrain(link.GetGrainId());
+        Assert.Equal(first with { Repeated = true }, await link.Use("attempt-a"));
+        Assert.Equal(PaymentLinkRefusal.UsedUp, (await link.Use("attempt-b")).Refusal);
+
+        await link.ReleaseUse("attempt-a");
+        await link.ReleaseUse("attempt-a");
+        Assert.Equal(0, (await link.Get())!.Uses);
+        var second = await link.Use("attempt-b");
+        Assert.True(second is { Granted: true, Repeated: false, Link.Uses: 1 }, second.ToString());
+        Assert.NotEqual(first.InvoiceId, second.InvoiceId);
+
+        await link.Deactivate();
+        Assert.Equal(PaymentLinkRefusal.Deactivated, (await link.Use("attempt-c")).Refusal);
+        // Granted before the link was deactivated: the same invoice still.
+        Assert.Equal(second.InvoiceId, (await link.Use("attempt-b")).InvoiceId);
+        Assert.Equal(PaymentLinkRefusal.Unknown, (await cluster.Grains.GetGrain<IPaymentLinkGrain>(Guid.NewGuid()).Use("attempt-a")).Refusal);
+    }
+
+    [Fact]
+    public async Task A_reusable_link_counts_each_attempt_once_and_remembers_the_latest()
+    {
+        var spec = new PaymentLinkSpec(Guid.NewGuid(), Mode.Live, 10m, "USD", null, Reusable: true, MaxUses: null, ExpiresAt: null);
+        var link = cluster.Grains.GetGrain<IPaymentLinkGrain>(Guid.NewGuid());
+        await link.Create(spec);
+
+        var uses = new List<PaymentLinkUse>();
+        for (var i = 0; i <= PaymentLinkGrain.MaxAttemptsKept; i++)
+        {
+            uses.Add(await link.Use($"attempt-{i}"));
+        }
+
+        Assert.Equal(uses.Count, uses.Select(u => u.InvoiceId).Distinct().Count());
+        var latest = uses[^1];
+        Assert.Equal(latest.InvoiceId, (await link.Use($"attempt-{PaymentLinkGrain.MaxAttemptsKept}")).InvoiceId);
+        Assert.Equal(uses.Count, (await link.Get())!.Uses);
+        // The oldest attempt is forgotten: sent again, it is a new use of the reusable link.
+        var oldest = await link.Use("attempt-0");
+        Assert.True(oldest is { Repeated: false }, oldest.ToString());
+        Assert.NotEqual(uses[0].InvoiceId, oldest.InvoiceId);
     }
 }

@@ -2,7 +2,7 @@ using System.Reflection;
 
 namespace CryptoPay.TestSupport.Evm;
 
-/// <summary>The pinned npm tools of tests/TestSupport/node (ganache, solc), installed there by <c>./test.sh</c> with <c>npm ci</c>.</summary>
+/// <summary>The pinned npm tools of tests/TestSupport/node (ganache, solc, standardwebhooks), installed there by <c>./test.sh</c> with <c>npm ci</c>.</summary>
 internal static class NodeTools
 {
     /// <summary>tests/TestSupport/node in the source tree this assembly was built from.</summary>
