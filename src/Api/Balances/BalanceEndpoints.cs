@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Routing;
 namespace CryptoPay.Api.Balances;
 
 /// <summary>One asset's balances as exact decimal strings in the asset's units.</summary>
-public sealed record AssetBalanceResponse(string Available, string Pending);
+public sealed record AssetBalanceResponse(string Available, string Pending, string Reserved);
 
 /// <summary>The caller's balances per asset (<c>USDT-TRON</c>, <c>BTC</c>), in the caller's mode only.</summary>
 public sealed record BalancesResponse(IReadOnlyDictionary<string, AssetBalanceResponse> Balances);
@@ -20,7 +20,7 @@ public static class BalanceEndpoints
     {
         endpoints.MapGet("/v1/balances", GetAsync).WithTags("Balances").ForMerchant(ApiKeyScopes.BalancesRead)
             .WithSummary("Get balances")
-            .WithDescription("Per asset (`USDT-TRON`, `BTC`, …): available (confirmed) and pending amounts as exact decimal strings.");
+            .WithDescription("Per asset (`USDT-TRON`, `BTC`, …): available (confirmed, free to withdraw), reserved (held for withdrawals not yet paid: amount + fee) and pending (detected, unconfirmed) amounts as exact decimal strings.");
         return endpoints;
     }
 
@@ -33,7 +33,8 @@ public static class BalanceEndpoints
         {
             response[balance.Asset] = new AssetBalanceResponse(
                 LedgerKeys.FormatUnits(balance.Available, balance.Decimals),
-                LedgerKeys.FormatUnits(balance.Pending, balance.Decimals));
+                LedgerKeys.FormatUnits(balance.Pending, balance.Decimals),
+                LedgerKeys.FormatUnits(balance.Reserved, balance.Decimals));
         }
 
         return TypedResults.Ok(new BalancesResponse(response));

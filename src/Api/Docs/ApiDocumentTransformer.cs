@@ -20,7 +20,9 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
     [
         ("Invoices", "Create invoices, follow their status and list them. The status, events and payment-method operations are public: the checkout page calls them."),
         ("Payment links", "Links that open a fresh invoice each time a customer follows them."),
-        ("Balances", "What the merchant was credited, per asset, in the key's mode."),
+        ("Balances", "What the merchant was credited, per asset, in the key's mode: available, reserved for withdrawals, and pending."),
+        ("Withdrawals", "Withdrawals from a live balance: amount + network fee reserved at request, review above a USD threshold (operator endpoints, admin key), cancellation. On-chain payout comes with settlement batches."),
+        ("Beneficiaries", "Saved withdrawal destinations, validated for their network."),
         ("Webhooks", "Endpoints that receive signed events (Standard Webhooks), their delivery log, redelivery and test events."),
         ("Sandbox", "Test mode only: simulate a customer's payment on the sandbox chain."),
         ("Currencies and rates", "Public catalog of currencies, networks and payment methods, and the exchange rates invoices are priced at."),

@@ -16,6 +16,7 @@ internal sealed class ApiExceptionHandler : IExceptionHandler
             BadHttpRequestException bad => ApiProblem.Create(bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), bad.Message),
             IdempotencyKeyReusedException reused => ApiProblem.Create(StatusCodes.Status422UnprocessableEntity, ErrorCodes.IdempotencyKeyReused, reused.Message),
             InvalidInvoiceTransitionException transition => ApiProblem.Create(StatusCodes.Status409Conflict, ErrorCodes.InvalidStateTransition, transition.Message),
+            Grains.Withdrawals.InvalidWithdrawalTransitionException transition => ApiProblem.Create(StatusCodes.Status409Conflict, ErrorCodes.InvalidStateTransition, transition.Message),
             NetworkNotConfiguredException unconfigured => ApiProblem.Create(StatusCodes.Status400BadRequest, ErrorCodes.UnsupportedNetwork, unconfigured.Message),
             _ => null,
         };

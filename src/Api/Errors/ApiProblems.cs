@@ -25,6 +25,9 @@ public static class ErrorCodes
     public const string UriTooLong = "URI_TOO_LONG";
     public const string RatesUnavailable = "RATES_UNAVAILABLE";
     public const string InvalidStateTransition = "INVALID_STATE_TRANSITION";
+    public const string InsufficientBalance = "INSUFFICIENT_BALANCE";
+    public const string InvalidAddress = "INVALID_ADDRESS";
+    public const string WithdrawalsDisabledInSandbox = "WITHDRAWALS_DISABLED_IN_SANDBOX";
     public const string ServiceUnavailable = "SERVICE_UNAVAILABLE";
     public const string InternalError = "INTERNAL_ERROR";
 
@@ -33,7 +36,8 @@ public static class ErrorCodes
     [
         InvalidAmountFormat, InvalidAmountRange, UnsupportedCurrency, UnsupportedNetwork, ValidationFailed, OrderIdExists,
         AmountBelowMinimum, IdempotencyKeyReused, IdempotencyInProgress, Unauthorized, Forbidden, NotFound, MethodNotAllowed, UnsupportedMediaType,
-        RequestHeadersTooLarge, UriTooLong, RateLimited, RatesUnavailable, InvalidStateTransition, ServiceUnavailable, InternalError,
+        RequestHeadersTooLarge, UriTooLong, RateLimited, RatesUnavailable, InvalidStateTransition, InsufficientBalance, InvalidAddress, WithdrawalsDisabledInSandbox,
+        ServiceUnavailable, InternalError,
     ];
 
     /// <summary>The code of a problem that did not name one (routing, status code pages, framework errors).</summary>

@@ -12,6 +12,7 @@ using CryptoPay.Api.Rates;
 using CryptoPay.Api.Routing;
 using CryptoPay.Api.Sandbox;
 using CryptoPay.Api.Webhooks;
+using CryptoPay.Api.Withdrawals;
 using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Rates;
 using Microsoft.AspNetCore.Builder;
@@ -56,6 +57,13 @@ public static class ApiHostingExtensions
             : ActivatorUtilities.CreateInstance<StaticRateProvider>(sp));
         // Invoices are priced at these rates: the one creation path lives with them.
         services.AddSingleton<CryptoPay.Grains.Invoices.InvoiceCreation>();
+        services.AddOptions<CryptoPay.Grains.Withdrawals.WithdrawalOptions>().Bind(configuration.GetSection("Withdrawals"))
+            .Validate(o =>
+            {
+                o.Validate();
+                return true;
+            }).ValidateOnStart();
+        services.AddSingleton<CryptoPay.Grains.Withdrawals.WithdrawalRequests>();
         services.Configure<KestrelServerOptions>(o =>
         {
             o.Limits.MaxRequestBodySize = Json.JsonBody.MaxBytes;
@@ -117,6 +125,8 @@ public static class ApiHostingExtensions
         app.MapMerchants();
         app.MapInvoices();
         app.MapBalances();
+        app.MapWithdrawals();
+        app.MapBeneficiaries();
         app.MapSandbox();
         app.MapRates();
         app.MapWebhooks();

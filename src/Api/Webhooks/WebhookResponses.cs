@@ -47,4 +47,8 @@ public sealed class ApiInvoiceRenderer(IOptions<ApiOptions> api, PaymentUris uri
 
     public string Render(InvoiceState invoice) =>
         JsonSerializer.Serialize(invoice.ToResponse(api.Value.PublicBaseUrl ?? "http://localhost", uris), Json);
+
+    /// <summary><c>data.object</c> of withdrawal events: the withdrawal exactly as <c>GET /v1/withdrawals/{id}</c> shows it.</summary>
+    public string RenderWithdrawal(CryptoPay.Grains.Withdrawals.WithdrawalState withdrawal) =>
+        JsonSerializer.Serialize(CryptoPay.Api.Withdrawals.WithdrawalResponses.ToResponse(withdrawal), Json);
 }

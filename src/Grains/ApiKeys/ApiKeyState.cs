@@ -16,7 +16,10 @@ public static class ApiKeyScopes
 
     public static IReadOnlyList<string> All { get; } = [InvoicesRead, InvoicesWrite, BalancesRead, WithdrawalsWrite, WebhooksWrite];
 
-    /// <summary>What a key gets when none are asked for: every scope something answers to (no withdrawal endpoint exists yet).</summary>
+    /// <summary>
+    /// What a key gets when none are asked for. Not withdrawals:write: until settlement batches pay withdrawals out (issue 14,
+    /// phase 2) a merchant is granted it explicitly, by the operator issuing a key with that scope.
+    /// </summary>
     public static IReadOnlyList<string> Default { get; } = [InvoicesRead, InvoicesWrite, BalancesRead, WebhooksWrite];
 }
 

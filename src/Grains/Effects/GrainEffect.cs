@@ -26,6 +26,9 @@ namespace CryptoPay.Grains.Effects;
 [JsonDerivedType(typeof(RemovePaymentEffect), "remove-payment")]
 [JsonDerivedType(typeof(OpenInvoice), "open-invoice")]
 [JsonDerivedType(typeof(DisableEndpoint), "disable-endpoint")]
+[JsonDerivedType(typeof(ReleaseReservation), "release-reservation")]
+[JsonDerivedType(typeof(PayOutReservation), "pay-out-reservation")]
+[JsonDerivedType(typeof(PublishWithdrawalEvents), "publish-withdrawal-events")]
 public abstract record GrainEffect : IGrainEffect
 {
     /// <summary>The sending grain, as <c>{type}/{key}</c>.</summary>

@@ -9,6 +9,7 @@ using CryptoPay.Grains.Sandbox;
 using CryptoPay.Grains.Telemetry;
 using CryptoPay.Grains.Webhooks;
 using CryptoPay.Grains.Storage;
+using CryptoPay.Grains.Withdrawals;
 using Npgsql;
 using Orleans;
 using Orleans.Runtime;
@@ -28,7 +29,7 @@ public static class GrainRegistration
     public static IReadOnlyList<TableProjection> Projections { get; } =
     [
         InvoiceProjection.Projection, WebhookDeliveryProjection.Projection, LedgerProjections.Balances, LedgerProjections.Outputs,
-        DepositAddressProjection.Projection,
+        DepositAddressProjection.Projection, WithdrawalProjection.Projection,
     ];
 
     /// <summary>
@@ -50,6 +51,7 @@ public static class GrainRegistration
         services.TryAddSingleton(sp => WebhookDeliveryQueries.For(sp.GetRequiredService<ProjectedGrainStorage>()));
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, WebhookSweeperStartup>();
         services.TryAddSingleton(sp => DepositAddressDirectories.For(sp.GetRequiredService<ProjectedGrainStorage>()));
+        services.TryAddSingleton(sp => WithdrawalQueries.For(sp.GetRequiredService<ProjectedGrainStorage>()));
         services.AddCryptoPayDeposits(chains);
         return services;
     }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using CryptoPay.Grains.Withdrawals;
 
 namespace CryptoPay.Grains.Ledger;
 
@@ -40,6 +41,18 @@ public static class LedgerInvariants
             }
         }
 
+        foreach (var withdrawal in snapshot.Withdrawals ?? [])
+        {
+            CheckJournal(withdrawal, movementIds);
+            var spec = withdrawal.Spec!;
+            movementsPerBalance[spec.BalanceKey] = movementsPerBalance.GetValueOrDefault(spec.BalanceKey) + withdrawal.Movements.Count;
+            foreach (var entry in withdrawal.Movements.SelectMany(m => m.Entries))
+            {
+                journalPerAsset[entry.Asset] = journalPerAsset.GetValueOrDefault(entry.Asset) + entry.Amount;
+                accountTotals[(entry.Asset, entry.Account)] = accountTotals.GetValueOrDefault((entry.Asset, entry.Account)) + entry.Amount;
+            }
+        }
+
         foreach (var (asset, sum) in journalPerAsset.Where(a => !a.Value.IsZero))
         {
             throw new LedgerInvariantException("sum of all entries per asset is zero", $"the entries of {asset} sum to {sum}.");
@@ -54,9 +67,20 @@ public static class LedgerInvariants
                 throw new LedgerInvariantException("balance equals its journal", $"balance {key} holds {balance.Available} but its entries sum to {journal}.");
             }
 
-            if (balance.Available != balance.Deposited - balance.Fees - balance.Withdrawn)
+            var reservedJournal = accountTotals.GetValueOrDefault((balance.Asset, LedgerKeys.MerchantReserved(balance.MerchantId, balance.Mode)));
+            if (balance.Reserved != reservedJournal || balance.Reserved != balance.Reservations.Values.Aggregate(BigInteger.Zero, (s, v) => s + v))
             {
-                throw new LedgerInvariantException("balance equals deposits - fees - withdrawals", $"balance {key}: {balance.Available} != {balance.Deposited} - {balance.Fees} - {balance.Withdrawn}.");
+                throw new LedgerInvariantException("reserved equals its journal", $"balance {key} holds {balance.Reserved} reserved; its entries sum to {reservedJournal}, its open reservations to {balance.Reservations.Values.Aggregate(BigInteger.Zero, (s, v) => s + v)}.");
+            }
+
+            if (balance.Available.Sign < 0 || balance.Reserved.Sign < 0)
+            {
+                throw new LedgerInvariantException("no balance below zero", $"balance {key}: available {balance.Available}, reserved {balance.Reserved}.");
+            }
+
+            if (balance.Available + balance.Reserved != balance.Deposited - balance.Fees - balance.Withdrawn)
+            {
+                throw new LedgerInvariantException("balance equals deposits - fees - withdrawals", $"balance {key}: {balance.Available} available + {balance.Reserved} reserved != {balance.Deposited} - {balance.Fees} - {balance.Withdrawn}.");
             }
 
             if (balance.MovementCount != movementsPerBalance.GetValueOrDefault(key))
@@ -68,13 +92,73 @@ public static class LedgerInvariants
         foreach (var asset in journalPerAsset.Keys)
         {
             var balances = snapshot.Balances.Where(b => b.Asset == asset).ToList();
-            var merchants = balances.Aggregate(BigInteger.Zero, (s, b) => s + b.Available);
+            var merchants = balances.Aggregate(BigInteger.Zero, (s, b) => s + b.Available + b.Reserved);
             var deposited = -accountTotals.Where(a => a.Key.Asset == asset && a.Key.Account.StartsWith("deposits:", StringComparison.Ordinal)).Aggregate(BigInteger.Zero, (s, a) => s + a.Value);
             var fees = accountTotals.GetValueOrDefault((asset, LedgerKeys.OperatorFees));
             var withdrawn = balances.Aggregate(BigInteger.Zero, (s, b) => s + b.Withdrawn);
+            var paidOut = accountTotals.Where(a => a.Key.Asset == asset && a.Key.Account.StartsWith("payouts:", StringComparison.Ordinal)).Aggregate(BigInteger.Zero, (s, a) => s + a.Value);
+            if (withdrawn != paidOut)
+            {
+                throw new LedgerInvariantException("balance equals deposits - fees - withdrawals", $"{asset}: balances withdrew {withdrawn}, but the journals paid out {paidOut}.");
+            }
             if (merchants != deposited - fees - withdrawn)
             {
                 throw new LedgerInvariantException("balance equals deposits - fees - withdrawals", $"{asset}: merchants hold {merchants}, but {deposited} credited - {fees} fees - {withdrawn} withdrawn = {deposited - fees - withdrawn}.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// A withdrawal's journal: nothing before it is reserved (or when refused); else its reservation of amount + fee, then
+    /// nothing while it waits, the exact release once rejected, cancelled or failed, or the payout once completed.
+    /// </summary>
+    private static void CheckJournal(WithdrawalState withdrawal, HashSet<string> movementIds)
+    {
+        var spec = withdrawal.Spec ?? throw new LedgerInvariantException("a withdrawal spends a balance", "a stored withdrawal has no request.");
+        var movements = withdrawal.Movements;
+        foreach (var movement in movements)
+        {
+            movement.EnsureBalanced();
+            if (!movementIds.Add(movement.Id))
+            {
+                throw new LedgerInvariantException("every movement posted once", $"movement {movement.Id} is recorded twice.");
+            }
+        }
+
+        LedgerMovementKind[] expected = withdrawal.Status switch
+        {
+            WithdrawalStatus.Reserving or WithdrawalStatus.Refused => [],
+            WithdrawalStatus.Review or WithdrawalStatus.Queued or WithdrawalStatus.Processing => [LedgerMovementKind.WithdrawalReservation],
+            WithdrawalStatus.Completed => [LedgerMovementKind.WithdrawalReservation, LedgerMovementKind.WithdrawalPayout],
+            _ => [LedgerMovementKind.WithdrawalReservation, LedgerMovementKind.WithdrawalRelease],
+        };
+        if (!movements.Select(m => m.Kind).SequenceEqual(expected))
+        {
+            throw new LedgerInvariantException("a withdrawal's journal follows its status", $"withdrawal {spec.Id} is {withdrawal.Status} with movements [{string.Join(", ", movements.Select(m => m.Kind))}].");
+        }
+
+        if (movements.Count == 0)
+        {
+            return;
+        }
+
+        var reserve = movements[0];
+        var reserved = reserve.AmountOn(LedgerKeys.MerchantReserved(spec.MerchantId, spec.Mode));
+        if (reserved != spec.TotalUnits || reserve.AmountOn(LedgerKeys.MerchantAvailable(spec.MerchantId, spec.Mode)) != -spec.TotalUnits)
+        {
+            throw new LedgerInvariantException("a reservation holds amount + fee", $"withdrawal {spec.Id} reserved {reserved} for {spec.AmountUnits} + {spec.FeeUnits}.");
+        }
+
+        if (movements.Count == 2)
+        {
+            var closing = movements[1];
+            var exact = closing.Kind == LedgerMovementKind.WithdrawalRelease
+                ? reserve.Entries.Count == closing.Entries.Count && reserve.Entries.Zip(closing.Entries).All(p => p.First.Account == p.Second.Account && p.First.Amount == -p.Second.Amount)
+                : closing.AmountOn(LedgerKeys.MerchantReserved(spec.MerchantId, spec.Mode)) == -spec.TotalUnits &&
+                  closing.AmountOn(LedgerKeys.Payouts(spec.Network)) == spec.AmountUnits && closing.AmountOn(LedgerKeys.OperatorFees) == spec.FeeUnits;
+            if (!exact)
+            {
+                throw new LedgerInvariantException("a release or payout spends its reservation exactly", $"movement {closing.Id} does not close {reserve.Id}.");
             }
         }
     }

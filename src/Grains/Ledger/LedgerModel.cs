@@ -46,6 +46,15 @@ public enum LedgerMovementKind
 {
     DepositCredit,
     DepositReversal,
+
+    /// <summary>A withdrawal's amount and fee, moved from the merchant's available balance to its reserved balance.</summary>
+    WithdrawalReservation,
+
+    /// <summary>The exact compensation of a reservation (a rejected, cancelled or failed withdrawal).</summary>
+    WithdrawalRelease,
+
+    /// <summary>A paid withdrawal: the reservation leaves the merchant, the amount to the chain, the fee to the operator.</summary>
+    WithdrawalPayout,
 }
 
 /// <summary>A balanced set of entries (per asset they sum to zero), recorded once and never edited.</summary>
@@ -108,6 +117,12 @@ public static class LedgerKeys
     public static string Deposits(string network) => $"deposits:{network}";
 
     public static string MerchantAvailable(Guid merchantId, Mode mode) => $"merchant:{merchantId:D}:{ModeName(mode)}:available";
+
+    /// <summary>The merchant's balance held for withdrawals not yet paid or released.</summary>
+    public static string MerchantReserved(Guid merchantId, Mode mode) => $"merchant:{merchantId:D}:{ModeName(mode)}:reserved";
+
+    /// <summary>What left the gateway on <paramref name="network"/> as withdrawals (the counterpart of <see cref="Deposits"/>).</summary>
+    public static string Payouts(string network) => $"payouts:{network}";
 
     public static string ModeName(Mode mode) => mode == Mode.Live ? "live" : "test";
 

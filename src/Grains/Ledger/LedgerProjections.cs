@@ -20,7 +20,8 @@ public static class LedgerProjections
         .Column("pending", ColumnType.Numeric, r => r.State.Pending)
         .Column("deposited", ColumnType.Numeric, r => r.State.Deposited)
         .Column("fees", ColumnType.Numeric, r => r.State.Fees)
-        .Column("withdrawn", ColumnType.Numeric, r => r.State.Withdrawn);
+        .Column("withdrawn", ColumnType.Numeric, r => r.State.Withdrawn)
+        .Column("reserved", ColumnType.Numeric, r => r.State.Reserved);
 
     public static TableProjection<GrainRecord<LedgerOutputState>> Outputs { get; } = new TableProjection<GrainRecord<LedgerOutputState>>(OutputStateName, OutputsTable)
         .Column("network", ColumnType.Text, r => r.State.Network)

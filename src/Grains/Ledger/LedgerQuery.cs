@@ -4,12 +4,13 @@ using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.Effects;
 using CryptoPay.Grains.Storage;
 using Npgsql;
+using CryptoPay.Grains.Withdrawals;
 using NpgsqlTypes;
 
 namespace CryptoPay.Grains.Ledger;
 
 /// <summary>Every balance and every output journal, read at one moment (for the invariant checker).</summary>
-public sealed record LedgerSnapshot(IReadOnlyList<MerchantBalanceState> Balances, IReadOnlyList<LedgerOutputState> Outputs);
+public sealed record LedgerSnapshot(IReadOnlyList<MerchantBalanceState> Balances, IReadOnlyList<LedgerOutputState> Outputs, IReadOnlyList<WithdrawalState>? Withdrawals = null);
 
 /// <summary>Balances and journals served from the ledger tables, never by loading grains.</summary>
 public interface ILedgerQuery
@@ -33,7 +34,8 @@ public sealed class MemoryLedgerQuery(MemoryProjectedGrainStorage storage) : ILe
         Task.FromResult<IReadOnlyList<MerchantBalanceState>>([.. Rows<MerchantBalanceState>(LedgerProjections.BalancesTable).Where(b => b.MerchantId == merchantId && b.Mode == mode).OrderBy(b => b.Asset, StringComparer.Ordinal)]);
 
     public Task<LedgerSnapshot> SnapshotAsync(CancellationToken ct) =>
-        Task.FromResult(new LedgerSnapshot([.. Rows<MerchantBalanceState>(LedgerProjections.BalancesTable)], [.. Rows<LedgerOutputState>(LedgerProjections.OutputsTable)]));
+        Task.FromResult(new LedgerSnapshot([.. Rows<MerchantBalanceState>(LedgerProjections.BalancesTable)], [.. Rows<LedgerOutputState>(LedgerProjections.OutputsTable)],
+            [.. Rows<WithdrawalState>(WithdrawalProjection.Table)]));
 
     private IEnumerable<T> Rows<T>(string table) where T : class, new() =>
         storage.Rows(table).Select(r => r.Read<GrainRecord<T>>().State).ToList();
@@ -57,7 +59,11 @@ public sealed class PostgresLedgerQuery(NpgsqlDataSource dataSource) : ILedgerQu
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct).ConfigureAwait(false);
         await using var balances = new NpgsqlCommand("SELECT state->'state' FROM merchant_balances", connection, transaction);
         await using var outputs = new NpgsqlCommand("SELECT state->'state' FROM ledger_outputs", connection, transaction);
-        var snapshot = new LedgerSnapshot(await ReadAsync<MerchantBalanceState>(balances, ct).ConfigureAwait(false), await ReadAsync<LedgerOutputState>(outputs, ct).ConfigureAwait(false));
+        await using var withdrawals = new NpgsqlCommand("SELECT state->'state' FROM withdrawals", connection, transaction);
+        var snapshot = new LedgerSnapshot(
+            await ReadAsync<MerchantBalanceState>(balances, ct).ConfigureAwait(false),
+            await ReadAsync<LedgerOutputState>(outputs, ct).ConfigureAwait(false),
+            await ReadAsync<WithdrawalState>(withdrawals, ct).ConfigureAwait(false));
         await transaction.CommitAsync(ct).ConfigureAwait(false);
         return snapshot;
     }

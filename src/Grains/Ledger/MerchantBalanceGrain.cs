@@ -60,6 +60,14 @@ public sealed record MerchantBalanceState
     [Id(11)]
     public List<string> RecentMovementIds { get; set; } = [];
 
+    /// <summary>Held for withdrawals not yet paid or released (amount + fee of each): the sum of <see cref="Reservations"/>.</summary>
+    [Id(12)]
+    public BigInteger Reserved { get; set; }
+
+    /// <summary>Open reservations by withdrawal key: bounded by the withdrawals waiting, not by history.</summary>
+    [Id(13)]
+    public Dictionary<string, BigInteger> Reservations { get; set; } = [];
+
     public BigInteger Pending => PendingOutputs.Values.Aggregate(BigInteger.Zero, (s, v) => s + v);
 
     public bool Exists => Asset.Length > 0;
@@ -84,6 +92,22 @@ public interface IMerchantBalanceGrain : IGrainWithStringKey
     /// <summary>Posts a movement of an output's journal; sent only by <see cref="ILedgerOutputGrain"/>.</summary>
     [AlwaysInterleave]
     Task Apply(PostMovement effect);
+
+    /// <summary>
+    /// Moves a withdrawal's amount and fee from available to reserved (<see cref="WithdrawalMovements.Reserve"/>), unless
+    /// available is short (nothing changes) or the withdrawal reserved already (nothing changes; answered Reserved).
+    /// Check and change happen in one step of this activation, so concurrent requests never overdraw.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<ReservationOutcome> Reserve(BalancePosting posting);
+
+    /// <summary>Releases a withdrawal's open reservation with its compensating movement; a no-op when none is open.</summary>
+    [AlwaysInterleave]
+    Task Release(ReleaseReservation effect);
+
+    /// <summary>Pays a withdrawal's open reservation out (amount withdrawn, fee to the operator); a no-op when none is open.</summary>
+    [AlwaysInterleave]
+    Task PayOut(PayOutReservation effect);
 
     Task<MerchantBalanceState> Get();
 }
@@ -177,6 +201,126 @@ public sealed class MerchantBalanceGrain(
     }
 
     public Task<MerchantBalanceState> Get() => Task.FromResult(State);
+
+    public async Task<ReservationOutcome> Reserve(BalancePosting posting)
+    {
+        ArgumentNullException.ThrowIfNull(posting);
+        var movement = posting.Movement;
+        Initialize(posting.MerchantId, posting.Mode, posting.Network, posting.AssetCode);
+        var total = ReservationAmount(movement, LedgerMovementKind.WithdrawalReservation, available: -1, reserved: 1);
+        if (State.Reservations.ContainsKey(movement.OutputKey))
+        {
+            await WhenWrittenAsync();
+            return ReservationOutcome.Reserved;
+        }
+
+        if (State.RecentMovementIds.Contains(movement.Id))
+        {
+            // Reserved once and released or paid since: a late copy of the request must not reserve again.
+            return ReservationOutcome.Closed;
+        }
+
+        if (State.Available < total)
+        {
+            return ReservationOutcome.InsufficientBalance;
+        }
+
+        State.Available -= total;
+        State.Reserved += total;
+        State.Reservations[movement.OutputKey] = total;
+        Remember(movement);
+        await SaveTogetherAsync();
+        return ReservationOutcome.Reserved;
+    }
+
+    public Task Release(ReleaseReservation effect)
+    {
+        ArgumentNullException.ThrowIfNull(effect);
+        DeliveringEffect();
+        var movement = effect.Posting.Movement;
+        var total = ReservationAmount(movement, LedgerMovementKind.WithdrawalRelease, available: 1, reserved: -1);
+        if (!State.Reservations.TryGetValue(movement.OutputKey, out var held))
+        {
+            return WhenWrittenAsync();
+        }
+
+        if (held != total)
+        {
+            throw new LedgerInvariantException("a release compensates its reservation exactly", $"movement {movement.Id} releases {total} of a reservation of {held}.");
+        }
+
+        State.Reservations.Remove(movement.OutputKey);
+        State.Reserved -= total;
+        State.Available += total;
+        Remember(movement);
+        return SaveTogetherAsync();
+    }
+
+    public Task PayOut(PayOutReservation effect)
+    {
+        ArgumentNullException.ThrowIfNull(effect);
+        DeliveringEffect();
+        var movement = effect.Posting.Movement;
+        CheckMovement(movement, LedgerMovementKind.WithdrawalPayout);
+        var total = -movement.AmountOn(LedgerKeys.MerchantReserved(State.MerchantId, State.Mode));
+        var paid = movement.AmountOn(LedgerKeys.Payouts(State.Network));
+        var fee = movement.AmountOn(LedgerKeys.OperatorFees);
+        if (!State.Reservations.TryGetValue(movement.OutputKey, out var held))
+        {
+            return WhenWrittenAsync();
+        }
+
+        if (held != total || paid.Sign <= 0 || fee.Sign < 0 || paid + fee != total)
+        {
+            throw new LedgerInvariantException("a payout spends its reservation exactly", $"movement {movement.Id} pays {paid} + {fee} fee out of a reservation of {held}.");
+        }
+
+        State.Reservations.Remove(movement.OutputKey);
+        State.Reserved -= total;
+        State.Withdrawn += paid;
+        State.Fees += fee;
+        Remember(movement);
+        return SaveTogetherAsync();
+    }
+
+    /// <summary>The positive amount a reservation or release moves between available and reserved, checking its shape.</summary>
+    private BigInteger ReservationAmount(LedgerMovement movement, LedgerMovementKind kind, int available, int reserved)
+    {
+        CheckMovement(movement, kind);
+        var onAvailable = movement.AmountOn(LedgerKeys.MerchantAvailable(State.MerchantId, State.Mode));
+        var onReserved = movement.AmountOn(LedgerKeys.MerchantReserved(State.MerchantId, State.Mode));
+        var total = onReserved * reserved;
+        if (total.Sign <= 0 || onAvailable * available != total || movement.Entries.Count != 2)
+        {
+            throw new LedgerInvariantException("a reservation moves available to reserved", $"movement {movement.Id} moves {onAvailable} on available and {onReserved} on reserved.");
+        }
+
+        return total;
+    }
+
+    private void CheckMovement(LedgerMovement movement, LedgerMovementKind kind)
+    {
+        if (!State.Exists)
+        {
+            throw new LedgerInvariantException("a withdrawal spends a balance", $"movement {movement.Id} reaches balance {this.GetPrimaryKeyString()}, which holds nothing.");
+        }
+
+        movement.EnsureBalanced();
+        if (movement.Kind != kind || movement.Entries.Any(e => e.Asset != State.Asset))
+        {
+            throw new LedgerInvariantException("one asset per balance", $"movement {movement.Id} ({movement.Kind}) is not a {kind} of {State.Asset}.");
+        }
+    }
+
+    private void Remember(LedgerMovement movement)
+    {
+        State.MovementCount++;
+        State.RecentMovementIds.Add(movement.Id);
+        if (State.RecentMovementIds.Count > RecentMovementWindow)
+        {
+            State.RecentMovementIds.RemoveRange(0, State.RecentMovementIds.Count - RecentMovementWindow);
+        }
+    }
 
     private bool RecentlyCredited(string outputKey)
     {

@@ -139,6 +139,10 @@ public interface IWebhookEndpointsGrain : IGrainWithStringKey, IWakeable
     [AlwaysInterleave]
     Task PublishAll(PublishInvoiceEvents effect);
 
+    /// <summary>The effect of a withdrawal's change: like <see cref="PublishAll"/>, to the subscribed endpoints (no callback URL).</summary>
+    [AlwaysInterleave]
+    Task PublishWithdrawal(PublishWithdrawalEvents effect);
+
     /// <summary>A test event with a caller-chosen id, to the merchant's endpoints only; returns the deliveries started.</summary>
     [AlwaysInterleave]
     Task<int> PublishTest(string eventId, WebhookEventDraft draft);
@@ -317,6 +321,20 @@ public sealed class WebhookEndpointsGrain(
 
     public async Task<int> PublishTest(string eventId, WebhookEventDraft draft) => await FanOutAsync(eventId, draft, callbackUrl: null);
 
+    public async Task PublishWithdrawal(PublishWithdrawalEvents effect)
+    {
+        ArgumentNullException.ThrowIfNull(effect);
+        DeliveringEffect();
+        var batch = effect.Batch;
+        var spec = batch.Withdrawal.Spec!;
+        var eventBase = new Guid(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(effect.Id))[..16]);
+        for (var position = 0; position < batch.Types.Count; position++)
+        {
+            var type = batch.Types[position];
+            await FanOutAsync(EventIdFor(eventBase, position), type, spec.MerchantId, spec.Mode, () => Body(EventIdFor(eventBase, position), type, batch.Created, spec.Mode, render.RenderWithdrawal(batch.Withdrawal)), callbackUrl: null);
+        }
+    }
+
     public Task<WebhookTarget?> GetTarget(string endpointId)
     {
         var now = Now;
@@ -332,9 +350,13 @@ public sealed class WebhookEndpointsGrain(
             : null);
     }
 
-    private async Task<int> FanOutAsync(string eventId, WebhookEventDraft draft, string? callbackUrl)
+    private Task<int> FanOutAsync(string eventId, WebhookEventDraft draft, string? callbackUrl) =>
+        FanOutAsync(eventId, draft.Type, draft.Invoice.Spec.MerchantId, draft.Invoice.Spec.Mode,
+            () => Body(eventId, draft.Type, draft.Created, draft.Invoice.Spec.Mode, render.Render(draft.Invoice)), callbackUrl);
+
+    private async Task<int> FanOutAsync(string eventId, string type, Guid merchantId, Mode mode, Func<string> body, string? callbackUrl)
     {
-        var targets = State.Endpoints.Where(e => e.Wants(draft.Type)).Select(e => (e.Id, e.Url)).ToList();
+        var targets = State.Endpoints.Where(e => e.Wants(type)).Select(e => (e.Id, e.Url)).ToList();
         if (callbackUrl is not null)
         {
             await EnsureDefaultSecretAsync();
@@ -347,13 +369,12 @@ public sealed class WebhookEndpointsGrain(
         }
 
         // Rendered only when some endpoint wants the event: most events of a merchant without endpoints go nowhere.
-        var body = Body(eventId, draft);
-        var invoice = draft.Invoice.Spec;
+        var rendered = body();
         var now = Now;
         // Each delivery starts at once with its first attempt; one that exists already (a redelivered event) is left alone.
         await Task.WhenAll(targets.Select(target => GrainFactory.GetGrain<IWebhookDeliveryGrain>(WebhookDeliveryGrain.KeyFor(eventId, target.Id)).Start(
-            new WebhookDeliverySpec(WebhookDeliveryGrain.KeyFor(eventId, target.Id), eventId, draft.Type, invoice.MerchantId, invoice.Mode,
-                this.GetPrimaryKeyString(), target.Id, target.Url, body, now))));
+            new WebhookDeliverySpec(WebhookDeliveryGrain.KeyFor(eventId, target.Id), eventId, type, merchantId, mode,
+                this.GetPrimaryKeyString(), target.Id, target.Url, rendered, now))));
         return targets.Count;
     }
 
@@ -382,19 +403,19 @@ public sealed class WebhookEndpointsGrain(
         [.. secrets.Where(s => s.ExpiresAt is null || s.ExpiresAt > now).Select(s => s.Secret)];
 
     /// <summary>The body of an event: <c>{id, type, created, mode, data: {object}}</c>, the same bytes on every attempt.</summary>
-    private string Body(string eventId, WebhookEventDraft draft)
+    private static string Body(string eventId, string type, long created, Mode mode, string objectJson)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
             writer.WriteString("id", eventId);
-            writer.WriteString("type", draft.Type);
-            writer.WriteNumber("created", draft.Created);
-            writer.WriteString("mode", InvoiceProjection.Name(draft.Invoice.Spec.Mode));
+            writer.WriteString("type", type);
+            writer.WriteNumber("created", created);
+            writer.WriteString("mode", InvoiceProjection.Name(mode));
             writer.WriteStartObject("data");
             writer.WritePropertyName("object");
-            writer.WriteRawValue(render.Render(draft.Invoice), skipInputValidation: true);
+            writer.WriteRawValue(objectJson, skipInputValidation: true);
             writer.WriteEndObject();
             writer.WriteEndObject();
         }
@@ -407,6 +428,9 @@ public sealed class WebhookEndpointsGrain(
 public interface IWebhookPayloadRenderer
 {
     string Render(InvoiceState invoice);
+
+    /// <summary>A withdrawal for <c>data.object</c>; by default its stored state.</summary>
+    string RenderWithdrawal(Withdrawals.WithdrawalState withdrawal) => JsonSerializer.Serialize(withdrawal, StateJson.Options);
 }
 
 /// <summary>The stored state as JSON, for silos without the merchant API (grain tests).</summary>

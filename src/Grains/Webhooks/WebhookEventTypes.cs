@@ -17,11 +17,14 @@ public static class WebhookEventTypes
     public const string InvoiceCancelled = "invoice.cancelled";
     public const string InvoiceReorged = "invoice.reorged";
 
-    public static IReadOnlyList<string> All { get; } =
+    public static IReadOnlyList<string> Invoice { get; } =
     [
         InvoiceCreated, InvoicePaymentDetected, InvoicePartialPayment, InvoiceConfirming, InvoiceConfirmed,
         InvoiceOverpaid, InvoicePaidLate, InvoiceExpired, InvoiceCancelled, InvoiceReorged,
     ];
+
+    /// <summary>Every event type an endpoint may subscribe to: the invoice events, then the withdrawal events.</summary>
+    public static IReadOnlyList<string> All { get; } = [.. Invoice, .. WithdrawalEventTypes.All];
 
     /// <summary>What an invoice looked like before a turn, to tell which events the turn caused.</summary>
     public sealed record InvoiceMark(bool Exists, InvoiceStatus Status, InvoiceException? Exception, int Payments)
@@ -131,6 +134,6 @@ public static class WebhookEventTypes
         "paid_partial" => InvoicePartialPayment,
         "expired" => InvoiceExpired,
         "cancelled" => InvoiceCancelled,
-        _ => All.FirstOrDefault(t => t == "invoice." + status),
+        _ => Invoice.FirstOrDefault(t => t == "invoice." + status),
     };
 }

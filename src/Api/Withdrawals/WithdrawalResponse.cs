@@ -1,0 +1,48 @@
+using System.ComponentModel;
+using System.Text.Json;
+using CryptoPay.Grains.Ledger;
+using CryptoPay.Grains.Withdrawals;
+
+namespace CryptoPay.Api.Withdrawals;
+
+/// <summary>A withdrawal as merchants and operators see it: the amount the recipient gets, the network fee, and their sum debited from the balance.</summary>
+public sealed record WithdrawalResponse(
+    Guid Id,
+    [property: Description("The merchant it belongs to (operators list every merchant's).")] Guid MerchantId,
+    [property: Description("review, queued, processing, completed, failed, rejected or cancelled.")] string Status,
+    [property: Description("The asset's code (USDT, BTC).")] string Asset,
+    string Network,
+    [property: Description("The balance it is paid from, as GET /v1/balances names it (USDT-TRON, BTC).")] string BalanceAsset,
+    [property: Description("What the recipient gets.")] string Amount,
+    [property: Description("The network fee, charged on top of the amount.")] string Fee,
+    [property: Description("amount + fee: what the balance is debited (reserved at request).")] string TotalDebit,
+    [property: Description("The amount's USD value at request; null when no fresh rate was known (it then waits for review).")] string? AmountUsd,
+    string Address,
+    Guid? BeneficiaryId,
+    string? Reference,
+    JsonElement? Metadata,
+    [property: Description("Why it was rejected or failed.")] string? Reason,
+    string? SettlementId,
+    string? Txid,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? CompletedAt);
+
+public sealed record WithdrawalListResponse(IReadOnlyList<WithdrawalResponse> Items, Invoices.PaginationResponse Pagination);
+
+public static class WithdrawalResponses
+{
+    public static WithdrawalResponse ToResponse(this WithdrawalState withdrawal)
+    {
+        ArgumentNullException.ThrowIfNull(withdrawal);
+        var spec = withdrawal.Spec!;
+        return new WithdrawalResponse(
+            spec.Id, spec.MerchantId, WithdrawalProjection.Name(withdrawal.Status), spec.AssetCode, spec.Network, spec.Asset,
+            LedgerKeys.FormatUnits(spec.AmountUnits, spec.Decimals), LedgerKeys.FormatUnits(spec.FeeUnits, spec.Decimals),
+            LedgerKeys.FormatUnits(spec.TotalUnits, spec.Decimals),
+            spec.UsdValue is { } usd ? Grains.Catalog.Amounts.Format(usd, 2) : null,
+            spec.Address, spec.BeneficiaryId, spec.Reference,
+            spec.MetadataJson is null ? null : JsonDocument.Parse(spec.MetadataJson).RootElement.Clone(),
+            withdrawal.Reason, withdrawal.SettlementId, withdrawal.Txid, spec.CreatedAt, withdrawal.UpdatedAt, withdrawal.CompletedAt);
+    }
+}
