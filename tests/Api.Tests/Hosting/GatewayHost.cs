@@ -138,9 +138,10 @@ public sealed class GatewayHost : IAsyncDisposable
         await app.DisposeAsync();
         if (postgres is not null)
         {
-            // Orleans' ADO.NET providers open pooled connections by connection string; a finished test's database
-            // must not keep them idle while other tests need the server's connection slots.
+            // Orleans' ADO.NET providers open pooled connections by their own connection string; a finished test's
+            // database must not keep them idle while other tests need the server's connection slots.
             Npgsql.NpgsqlConnection.ClearPool(new Npgsql.NpgsqlConnection(postgres));
+            Npgsql.NpgsqlConnection.ClearPool(new Npgsql.NpgsqlConnection(CryptoPay.Silo.Hosting.OrleansHosting.ProviderConnectionString(postgres)));
         }
     }
 }
