@@ -132,57 +132,42 @@ public sealed class PostgresInvoiceQuery(NpgsqlDataSource dataSource) : IInvoice
 {
     public async Task<InvoicePage> ListAsync(InvoiceFilter filter, CancellationToken ct)
     {
-        var where = new StringBuilder("i.merchant_id = @merchant_id AND i.mode = @mode");
-        await using var list = dataSource.CreateCommand();
-        await using var count = dataSource.CreateCommand();
-        void Add(string name, object value, NpgsqlDbType type)
-        {
-            list.Parameters.Add(new NpgsqlParameter(name, type) { Value = value });
-            count.Parameters.Add(new NpgsqlParameter(name, type) { Value = value });
-        }
-
-        Add("merchant_id", filter.MerchantId, NpgsqlDbType.Uuid);
-        Add("mode", InvoiceProjection.Name(filter.Mode), NpgsqlDbType.Text);
+        var query = new StatePageQuery("invoices", "i").Where(
+            "i.merchant_id = @merchant_id AND i.mode = @mode",
+            ("merchant_id", filter.MerchantId, NpgsqlDbType.Uuid), ("mode", InvoiceProjection.Name(filter.Mode), NpgsqlDbType.Text));
         if (filter.Status is { } status)
         {
-            where.Append(" AND i.status = @status");
-            Add("status", InvoiceProjection.Name(status), NpgsqlDbType.Text);
+            query.Where("i.status = @status", ("status", InvoiceProjection.Name(status), NpgsqlDbType.Text));
         }
 
         if (filter.Currency is { } currency)
         {
-            where.Append(" AND i.currency = @currency");
-            Add("currency", currency, NpgsqlDbType.Text);
+            query.Where("i.currency = @currency", ("currency", currency, NpgsqlDbType.Text));
         }
 
         if (filter.Network is { } network)
         {
-            where.Append(" AND i.networks @> @networks");
-            Add("networks", JsonSerializer.Serialize(new[] { network }), NpgsqlDbType.Jsonb);
+            query.Where("i.networks @> @networks", ("networks", JsonSerializer.Serialize(new[] { network }), NpgsqlDbType.Jsonb));
         }
 
         if (filter.OrderId is { } orderId)
         {
-            where.Append(" AND i.order_id = @order_id");
-            Add("order_id", orderId, NpgsqlDbType.Text);
+            query.Where("i.order_id = @order_id", ("order_id", orderId, NpgsqlDbType.Text));
         }
 
         if (filter.CustomerId is { } customerId)
         {
-            where.Append(" AND i.customer_id = @customer_id");
-            Add("customer_id", customerId, NpgsqlDbType.Text);
+            query.Where("i.customer_id = @customer_id", ("customer_id", customerId, NpgsqlDbType.Text));
         }
 
         if (filter.CreatedAfter is { } after)
         {
-            where.Append(" AND i.created_at >= @created_after");
-            Add("created_after", after.ToUniversalTime(), NpgsqlDbType.TimestampTz);
+            query.Where("i.created_at >= @created_after", ("created_after", after.ToUniversalTime(), NpgsqlDbType.TimestampTz));
         }
 
         if (filter.CreatedBefore is { } before)
         {
-            where.Append(" AND i.created_at < @created_before");
-            Add("created_before", before.ToUniversalTime(), NpgsqlDbType.TimestampTz);
+            query.Where("i.created_at < @created_before", ("created_before", before.ToUniversalTime(), NpgsqlDbType.TimestampTz));
         }
 
         var column = filter.SortBy switch
@@ -192,22 +177,7 @@ public sealed class PostgresInvoiceQuery(NpgsqlDataSource dataSource) : IInvoice
             _ => "created_at",
         };
         var direction = filter.Descending ? "DESC" : "ASC";
-        list.CommandText = string.Create(CultureInfo.InvariantCulture,
-            $"SELECT i.state->'state' FROM invoices i WHERE {where} ORDER BY i.{column} {direction}, i.grain_key {direction} LIMIT @limit OFFSET @offset");
-        list.Parameters.Add(new NpgsqlParameter("limit", NpgsqlDbType.Integer) { Value = filter.PageSize });
-        list.Parameters.Add(new NpgsqlParameter("offset", NpgsqlDbType.Bigint) { Value = (long)(filter.Page - 1) * filter.PageSize });
-        count.CommandText = $"SELECT count(*) FROM invoices i WHERE {where}";
-
-        var items = new List<InvoiceState>();
-        await using (var reader = await list.ExecuteReaderAsync(ct).ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                items.Add(JsonSerializer.Deserialize<InvoiceState>(reader.GetString(0), StateJson.Options)!);
-            }
-        }
-
-        var total = (long)(await count.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        var (items, total) = await query.ReadAsync<InvoiceState>(dataSource, $"i.{column} {direction}, i.grain_key {direction}", filter.Page, filter.PageSize, ct).ConfigureAwait(false);
         return new InvoicePage(items, total);
     }
 

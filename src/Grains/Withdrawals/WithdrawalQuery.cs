@@ -74,41 +74,24 @@ public sealed class PostgresWithdrawalQuery(NpgsqlDataSource dataSource) : IWith
     public async Task<WithdrawalPage> ListAsync(WithdrawalFilter filter, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        var where = new StringBuilder("w.status <> ALL(@hidden)");
-        await using var list = dataSource.CreateCommand();
-        await using var count = dataSource.CreateCommand();
-        void Add(string name, object value, NpgsqlDbType type)
-        {
-            list.Parameters.Add(new NpgsqlParameter(name, type) { Value = value });
-            count.Parameters.Add(new NpgsqlParameter(name, type) { Value = value });
-        }
-
-        Add("hidden", Hidden, NpgsqlDbType.Array | NpgsqlDbType.Text);
+        var query = new StatePageQuery("withdrawals", "w").Where("w.status <> ALL(@hidden)", ("hidden", Hidden, NpgsqlDbType.Array | NpgsqlDbType.Text));
         if (filter.MerchantId is { } merchantId)
         {
-            where.Append(" AND w.merchant_id = @merchant_id AND w.mode = @mode");
-            Add("merchant_id", merchantId, NpgsqlDbType.Uuid);
-            Add("mode", LedgerKeys.ModeName(filter.Mode), NpgsqlDbType.Text);
+            query.Where("w.merchant_id = @merchant_id AND w.mode = @mode",
+                ("merchant_id", merchantId, NpgsqlDbType.Uuid), ("mode", LedgerKeys.ModeName(filter.Mode), NpgsqlDbType.Text));
         }
 
         if (filter.Status is { } status)
         {
-            where.Append(" AND w.status = @status");
-            Add("status", WithdrawalProjection.Name(status), NpgsqlDbType.Text);
+            query.Where("w.status = @status", ("status", WithdrawalProjection.Name(status), NpgsqlDbType.Text));
         }
 
         if (filter.Asset is { } asset)
         {
-            where.Append(" AND w.asset = @asset");
-            Add("asset", asset, NpgsqlDbType.Text);
+            query.Where("w.asset = @asset", ("asset", asset, NpgsqlDbType.Text));
         }
 
-        list.CommandText = $"SELECT w.state->'state' FROM withdrawals w WHERE {where} ORDER BY w.created_at DESC, w.grain_key DESC LIMIT @limit OFFSET @offset";
-        list.Parameters.Add(new NpgsqlParameter("limit", NpgsqlDbType.Integer) { Value = filter.PageSize });
-        list.Parameters.Add(new NpgsqlParameter("offset", NpgsqlDbType.Bigint) { Value = (long)(filter.Page - 1) * filter.PageSize });
-        count.CommandText = $"SELECT count(*) FROM withdrawals w WHERE {where}";
-        var items = await ReadAsync(list, ct).ConfigureAwait(false);
-        var total = (long)(await count.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        var (items, total) = await query.ReadAsync<WithdrawalState>(dataSource, "w.created_at DESC, w.grain_key DESC", filter.Page, filter.PageSize, ct).ConfigureAwait(false);
         return new WithdrawalPage(items, total);
     }
 
