@@ -162,8 +162,8 @@ public sealed class ProjectedGrainStorageTests(PostgresFixture postgres)
     }
 
     /// <summary>
-    /// Writes PostgreSQL refuses (a NUL in text and jsonb) among valid ones on the silo's data source settings (statements
-    /// auto-prepared, connections not reset): each refused write fails alone, and every other write and read on the same
+    /// Writes PostgreSQL refuses (a NUL in text and jsonb) among valid ones on the silo's data source settings (no
+    /// auto-prepare, connections not reset): each refused write fails alone, and every other write and read on the same
     /// pooled connections answers right (an Npgsql connector left mid-protocol answered the next command with
     /// "unexpected backend message DataRow" after its write had committed).
     /// </summary>
@@ -173,8 +173,6 @@ public sealed class ProjectedGrainStorageTests(PostgresFixture postgres)
         var connection = new NpgsqlConnectionStringBuilder(await postgres.CreateDatabaseAsync())
         {
             MaxPoolSize = 2,
-            MaxAutoPrepare = 64,
-            AutoPrepareMinUsages = 2,
             NoResetOnClose = true,
         }.ConnectionString;
         var (storage, _) = await CreateAsync("postgres", connection);
