@@ -24,3 +24,24 @@ public sealed record BitcoinRawTransaction(string Hex, BitcoinTransaction? Detai
 
 /// <summary>What <c>getnetworkinfo</c> says about the node's software.</summary>
 public sealed record BitcoinNodeVersion(long Version, string Subversion);
+
+/// <summary><c>fundrawtransaction</c>: the funded, still unsigned transaction, the fee it pays and where the change went (-1: none).</summary>
+public sealed record BitcoinFundedTransaction(string Hex, long FeeSatoshis, int ChangePosition);
+
+/// <summary><c>signrawtransactionwithwallet</c>: the transaction with the signatures the wallet could make; broadcastable only when <paramref name="Complete"/>.</summary>
+/// <param name="Errors">One line per input that could not be signed.</param>
+public sealed record BitcoinSignedTransaction(string Hex, bool Complete, IReadOnlyList<string> Errors);
+
+/// <summary>
+/// The wallet's <c>gettransaction</c>. <paramref name="Confirmations"/>: 0 in the mempool, 1 for the tip's block,
+/// negative when conflicted by a transaction that deep. <paramref name="FeeSatoshis"/> is positive, null unless the
+/// wallet sent it. <paramref name="WalletConflicts"/>: wallet transactions spending the same inputs.
+/// </summary>
+public sealed record BitcoinWalletTransaction(
+    string Txid,
+    string Hex,
+    long Confirmations,
+    string? BlockHash,
+    long? BlockHeight,
+    long? FeeSatoshis,
+    IReadOnlyList<string> WalletConflicts);

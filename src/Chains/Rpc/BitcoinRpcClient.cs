@@ -1,3 +1,4 @@
+using CryptoPay.Chains.Payouts;
 using NBitcoin;
 using NBitcoin.RPC;
 using Newtonsoft.Json.Linq;
@@ -86,6 +87,96 @@ public sealed class BitcoinRpcClient
         return StringResult(await CallAsync("sendrawtransaction", ct, transaction.ToHex()));
     }
 
+    /// <summary><c>sendrawtransaction</c> of signed hex (e.g. from <see cref="SignRawTransactionWithWalletAsync"/>); returns its txid.</summary>
+    public async Task<string> SendRawTransactionAsync(string hex, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(hex);
+        return StringResult(await CallAsync("sendrawtransaction", ct, hex));
+    }
+
+    /// <summary>
+    /// <c>gettxoutproof ["txid"] (blockhash)</c>: the serialized merkle block (hex) proving the transaction is in its block —
+    /// the 80-byte header, then the partial Merkle tree; anyone checks it with <c>verifytxoutproof</c>. Without
+    /// <paramref name="blockHash"/> the node needs <c>-txindex</c> or an unspent output of the transaction.
+    /// </summary>
+    public async Task<string> GetTxOutProofAsync(string txid, string? blockHash = null, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(txid);
+        var txids = new JArray(txid);
+        return StringResult(blockHash is null ? await CallAsync("gettxoutproof", ct, txids) : await CallAsync("gettxoutproof", ct, txids, blockHash));
+    }
+
+    // ---- wallet transactions: a payout the node's wallet funds and signs (settlement batches, tests) ----
+
+    /// <summary>
+    /// <c>createrawtransaction [] [{"address": coins}, …, {"data": hex}]</c>: an unsigned transaction with no inputs yet,
+    /// paying <paramref name="outputs"/> in their order, then, when <paramref name="data"/> is given, an OP_RETURN output
+    /// carrying it (e.g. a payout commitment). Returns its hex for <see cref="FundRawTransactionAsync"/>. The node refuses
+    /// two outputs to one address ("duplicated address").
+    /// </summary>
+    public async Task<string> CreateRawTransactionAsync(IReadOnlyList<UtxoPayment> outputs, byte[]? data = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        var orderedOutputs = new JArray();
+        foreach (var output in outputs)
+        {
+            orderedOutputs.Add(new JObject { [output.Address] = Coins(output.Satoshis) });
+        }
+
+        if (data is not null)
+        {
+            orderedOutputs.Add(new JObject { ["data"] = Convert.ToHexStringLower(data) });
+        }
+
+        return StringResult(await CallAsync("createrawtransaction", ct, new JArray(), orderedOutputs));
+    }
+
+    /// <summary>
+    /// <c>fundrawtransaction</c>: the wallet adds inputs and a change output (at a random position) and pays the fee at
+    /// its own rate. <paramref name="lockUnspents"/> keeps the chosen inputs from being funded again before the
+    /// transaction is broadcast (the lock lasts until the node restarts).
+    /// </summary>
+    public async Task<BitcoinFundedTransaction> FundRawTransactionAsync(string hex, bool lockUnspents = false, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(hex);
+        var options = new JObject { ["lockUnspents"] = lockUnspents };
+        return Read("fundrawtransaction", await CallAsync("fundrawtransaction", ct, hex, options), r => new BitcoinFundedTransaction(
+            RequiredString(r, "hex"),
+            BitcoinAmount.ToSatoshis(Required(r, "fee")),
+            Required(r, "changepos").Value<int>()));
+    }
+
+    /// <summary>
+    /// <c>signrawtransactionwithwallet</c>: signs every input the wallet has keys for. Check
+    /// <see cref="BitcoinSignedTransaction.Complete"/>: an incomplete transaction cannot be broadcast.
+    /// </summary>
+    public async Task<BitcoinSignedTransaction> SignRawTransactionWithWalletAsync(string hex, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(hex);
+        return Read("signrawtransactionwithwallet", await CallAsync("signrawtransactionwithwallet", ct, hex), r => new BitcoinSignedTransaction(
+            RequiredString(r, "hex"),
+            Required(r, "complete").Value<bool>(),
+            r["errors"] is JArray errors ? [.. errors.Select(e => $"input {e.Value<string?>("txid")}:{e.Value<int?>("vout")}: {e.Value<string?>("error")}")] : []));
+    }
+
+    /// <summary>
+    /// The wallet's <c>gettransaction</c>: where one of its transactions stands (confirmations, block, fee). Negative
+    /// confirmations mean it conflicts with a transaction in the chain that deep, as Bitcoin Core documents.
+    /// </summary>
+    /// <exception cref="JsonRpcException">Code -5 when the wallet does not know the txid.</exception>
+    public async Task<BitcoinWalletTransaction> GetTransactionAsync(string txid, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(txid);
+        return Read("gettransaction", await CallAsync("gettransaction", ct, txid), r => new BitcoinWalletTransaction(
+            RequiredString(r, "txid"),
+            RequiredString(r, "hex"),
+            Required(r, "confirmations").Value<long>(),
+            r.Value<string?>("blockhash"),
+            r.Value<long?>("blockheight"),
+            r["fee"] is { Type: not JTokenType.Null } fee ? -BitcoinAmount.ToSatoshis(fee) : null,
+            r["walletconflicts"] is JArray conflicts ? StringArray(conflicts) : []));
+    }
+
     // ---- regtest and wallet helpers (tests, operator tooling) ----
 
     /// <summary>Mines <paramref name="blocks"/> blocks paying the coinbase to <paramref name="address"/> (regtest).</summary>
@@ -120,7 +211,7 @@ public sealed class BitcoinRpcClient
 
     public Task ReconsiderBlockAsync(string blockHash, CancellationToken ct = default) => CallAsync("reconsiderblock", ct, blockHash);
 
-    /// <summary>Satoshis as the exact decimal coin amount Bitcoin Core expects in sendtoaddress and sendmany.</summary>
+    /// <summary>Satoshis as the exact decimal coin amount Bitcoin Core expects in sendtoaddress, sendmany and createrawtransaction.</summary>
     private static decimal Coins(long satoshis) => Money.Satoshis(satoshis).ToDecimal(MoneyUnit.BTC);
 
     private async Task<JToken> CallAsync(string method, CancellationToken ct, params object[] parameters)
