@@ -84,6 +84,16 @@ ensure_litecoind() {
     || die "the litecoind package is installed but litecoind is still not found"
 }
 
+# python3 for tests/TestSupport/python/verify_payout_proof.py, the payout proof checker (standard library only).
+ensure_python3() {
+  if command -v python3 >/dev/null 2>&1; then
+    return 0
+  fi
+  echo "test.sh: python3 not found; installing the python3 package"
+  apt_install python3
+  command -v python3 >/dev/null 2>&1 || die "the python3 package is installed but python3 is still not found"
+}
+
 # Node.js and npm, for the pinned npm tools below.
 ensure_node() {
   if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
@@ -129,10 +139,10 @@ ensure_chromium() {
   [[ -x /usr/bin/chromium ]] || die "the chromium package is installed but /usr/bin/chromium is still not found"
 }
 
-# One line with the versions the node tests will run, for CI logs.
+# One line with the versions the node and checker tests will run, for CI logs.
 print_node_tool_versions() {
   local dir=tests/TestSupport/node
-  echo "test.sh: $(litecoind -version | head -n 1); node $(node --version);" \
+  echo "test.sh: $(litecoind -version | head -n 1); $(python3 --version); node $(node --version);" \
     "$(node "$dir/node_modules/ganache/dist/node/cli.js" --version | head -n 1);" \
     "solc $(node -p "require('./$dir/node_modules/solc/package.json').version");" \
     "standardwebhooks $(node -p "require('./$dir/node_modules/standardwebhooks/package.json').version")"
@@ -167,6 +177,7 @@ main() {
   ensure_dotnet
   ensure_postgres
   ensure_litecoind
+  ensure_python3
   ensure_node_modules
   ensure_chromium
   print_node_tool_versions
