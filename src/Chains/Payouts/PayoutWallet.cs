@@ -60,7 +60,10 @@ public sealed class PayoutFundsException(string message, Exception? inner = null
 /// </summary>
 public interface IPayoutWallet
 {
-    /// <summary>Signs every output of the batch and the 32-byte <paramref name="commitment"/> (the batch's Merkle root); broadcasts nothing.</summary>
+    /// <summary>
+    /// Signs every output of the batch and the <paramref name="commitment"/> (the batch's tagged Merkle root: "CPAY", version
+    /// 0x01, 32-byte root), which is put on chain byte for byte; broadcasts nothing.
+    /// </summary>
     /// <exception cref="PayoutFundsException">The hot wallet's balance does not cover the outputs and fees.</exception>
     Task<SignedPayoutBatch> SignAsync(IReadOnlyList<PayoutOutput> outputs, byte[] commitment, CancellationToken ct);
 

@@ -7,7 +7,7 @@ using Nethereum.RPC.Eth.DTOs;
 
 namespace CryptoPay.Chains.Rpc;
 
-/// <summary>The slice of the ERC-20 ABI a payment gateway needs, as Nethereum ABI types: the Transfer event and the transfer call.</summary>
+/// <summary>The slice of the ERC-20 ABI a payment gateway needs, as Nethereum ABI types: the Transfer event, the transfer call and balanceOf.</summary>
 public static class Erc20
 {
     /// <summary>topic0 of <c>Transfer(address,address,uint256)</c>: keccak256 of the signature.</summary>
@@ -72,6 +72,14 @@ public static class Erc20
 
         [Parameter("uint256", "value", 3, false)]
         public BigInteger Value { get; set; }
+    }
+
+    /// <summary>ERC-20 <c>balanceOf(address owner) returns (uint256)</c>.</summary>
+    [Function("balanceOf", "uint256")]
+    public sealed class BalanceOfFunction : FunctionMessage
+    {
+        [Parameter("address", "owner", 1)]
+        public string Owner { get; set; } = "";
     }
 
     /// <summary>ERC-20 <c>transfer(address to, uint256 value) returns (bool)</c>.</summary>

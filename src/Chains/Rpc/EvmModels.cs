@@ -25,7 +25,10 @@ public sealed record EvmLog(
     long LogIndex,
     bool Removed);
 
-/// <summary>A transaction receipt; <paramref name="Succeeded"/> is null before Byzantium (no status field).</summary>
+/// <summary>
+/// A transaction receipt; <paramref name="Succeeded"/> is null before Byzantium (no status field),
+/// <paramref name="EffectiveGasPrice"/> null from nodes older than London (the transaction's gas price then applies).
+/// </summary>
 public sealed record EvmReceipt(
     string TransactionHash,
     long BlockNumber,
@@ -33,7 +36,9 @@ public sealed record EvmReceipt(
     bool? Succeeded,
     string? ContractAddress,
     BigInteger GasUsed,
-    IReadOnlyList<EvmLog> Logs);
+    IReadOnlyList<EvmLog> Logs,
+    long TransactionIndex,
+    BigInteger? EffectiveGasPrice);
 
 /// <summary>What <c>eth_sendTransaction</c> sends from a node-held account (dev nodes only).</summary>
 public sealed record EvmTransactionRequest(string From, string? To, BigInteger Value, string? Data = null, long? Gas = null);

@@ -109,8 +109,34 @@ public sealed class EvmRpcClient
                 receipt.Status is null ? null : receipt.Status.Value == BigInteger.One,
                 receipt.ContractAddress is { } contract ? NormalizeAddress(contract) : null,
                 receipt.GasUsed.Value,
-                [.. (receipt.Logs ?? []).Select(ToLog)]);
+                [.. (receipt.Logs ?? []).Select(ToLog)],
+                (long)receipt.TransactionIndex.Value,
+                receipt.EffectiveGasPrice?.Value);
     }
+
+    /// <summary><c>eth_getTransactionByHash</c>: the transaction, mined or in the node's pool, or null when the node does not know it.</summary>
+    public async Task<EvmTransaction?> GetTransactionByHashAsync(string transactionHash, CancellationToken ct = default)
+    {
+        var transaction = await CallAsync("eth_getTransactionByHash", () => _web3.Eth.Transactions.GetTransactionByHash.SendRequestAsync(transactionHash), ct);
+        return transaction is null ? null : ToTransaction(transaction);
+    }
+
+    /// <summary>
+    /// <c>eth_getTransactionCount</c>: how many transactions <paramref name="address"/> has sent, i.e. its next nonce — in
+    /// mined blocks only, or counting the node's pool too when <paramref name="includePending"/>.
+    /// </summary>
+    public async Task<BigInteger> GetTransactionCountAsync(string address, bool includePending, CancellationToken ct = default)
+    {
+        var block = includePending ? BlockParameter.CreatePending() : BlockParameter.CreateLatest();
+        return (await CallAsync("eth_getTransactionCount", () => _web3.Eth.Transactions.GetTransactionCount.SendRequestAsync(address, block), ct)).Value;
+    }
+
+    /// <summary>An ERC-20 <c>balanceOf(owner)</c> (<c>eth_call</c> at the latest block), in the token's smallest unit.</summary>
+    public Task<BigInteger> GetErc20BalanceAsync(string tokenContract, string owner, CancellationToken ct = default) =>
+        CallAsync(
+            "eth_call",
+            () => _web3.Eth.GetContractQueryHandler<Erc20.BalanceOfFunction>().QueryAsync<BigInteger>(tokenContract, new Erc20.BalanceOfFunction { Owner = owner }),
+            ct);
 
     /// <summary>The balance in wei at the latest block.</summary>
     public async Task<BigInteger> GetBalanceAsync(string address, CancellationToken ct = default) =>
@@ -159,6 +185,14 @@ public sealed class EvmRpcClient
     /// <summary><c>evm_mine</c>: one new block now.</summary>
     public Task MineAsync(CancellationToken ct = default) =>
         CallAsync("evm_mine", () => _client.SendRequestAsync<string>("evm_mine"), ct);
+
+    /// <summary><c>miner_stop</c>: transactions wait in the node's pool until <see cref="StartMiningAsync"/>.</summary>
+    public Task StopMiningAsync(CancellationToken ct = default) =>
+        CallAsync("miner_stop", () => _client.SendRequestAsync<bool>("miner_stop"), ct);
+
+    /// <summary><c>miner_start</c>: mining resumes, beginning with the transactions waiting in the pool.</summary>
+    public Task StartMiningAsync(CancellationToken ct = default) =>
+        CallAsync("miner_start", () => _client.SendRequestAsync<bool>("miner_start"), ct);
 
     /// <summary>
     /// EIP-55 form of a node's address. TRON's endpoint may print its 21-byte form (0x41‖20 bytes); the 0x41 is dropped
