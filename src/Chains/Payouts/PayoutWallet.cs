@@ -61,8 +61,8 @@ public sealed class PayoutFundsException(string message, Exception? inner = null
 public interface IPayoutWallet
 {
     /// <summary>
-    /// Signs every output of the batch and the <paramref name="commitment"/> (the batch's tagged Merkle root: "CPAY", version
-    /// 0x01, 32-byte root), which is put on chain byte for byte; broadcasts nothing.
+    /// Signs every output of the batch and the <paramref name="commitment"/> (<see cref="PayoutMerkleTree.Commitment"/>:
+    /// "CPAY" ‖ 0x01 ‖ the batch's Merkle root, 37 bytes) in entry order; broadcasts nothing.
     /// </summary>
     /// <exception cref="PayoutFundsException">The hot wallet's balance does not cover the outputs and fees.</exception>
     Task<SignedPayoutBatch> SignAsync(IReadOnlyList<PayoutOutput> outputs, byte[] commitment, CancellationToken ct);
