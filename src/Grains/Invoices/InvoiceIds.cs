@@ -1,5 +1,4 @@
-using System.Security.Cryptography;
-using System.Text;
+using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Merchants;
 
 namespace CryptoPay.Grains.Invoices;
@@ -14,11 +13,6 @@ public static class InvoiceIds
     public static Guid ForIdempotencyKey(Guid merchantId, Mode mode, string idempotencyKey, int generation)
     {
         ArgumentException.ThrowIfNullOrEmpty(idempotencyKey);
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes($"invoice\n{merchantId:N}\n{InvoiceProjection.Name(mode)}\n{generation}\n{idempotencyKey}"), hash);
-        // RFC 9562 version 8 (custom) with the RFC variant, so the id is a well-formed UUID.
-        hash[6] = (byte)((hash[6] & 0x0F) | 0x80);
-        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
-        return new Guid(hash[..16], bigEndian: true);
+        return DerivedIds.Uuid($"invoice\n{merchantId:N}\n{InvoiceProjection.Name(mode)}\n{generation}\n{idempotencyKey}");
     }
 }

@@ -1,6 +1,5 @@
 using System.Numerics;
-using System.Security.Cryptography;
-using System.Text;
+using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Merchants;
@@ -147,11 +146,7 @@ public static class WithdrawalIds
     public static Guid ForIdempotencyKey(string kind, Guid merchantId, Mode mode, string idempotencyKey, int generation)
     {
         ArgumentException.ThrowIfNullOrEmpty(idempotencyKey);
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes($"{kind}\n{merchantId:N}\n{InvoiceProjection.Name(mode)}\n{generation}\n{idempotencyKey}"), hash);
-        hash[6] = (byte)((hash[6] & 0x0F) | 0x80);
-        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
-        return new Guid(hash[..16], bigEndian: true);
+        return DerivedIds.Uuid($"{kind}\n{merchantId:N}\n{InvoiceProjection.Name(mode)}\n{generation}\n{idempotencyKey}");
     }
 
     /// <summary>The withdrawal in ledger movements: <c>withdrawal:{id}</c>.</summary>
