@@ -21,6 +21,9 @@ public sealed class BitcoinRpcClient
     // transactions, whose format every Bitcoin-derived chain here shares, so Bitcoin's parameters serve every node.
     private static readonly NBitcoin.Network TransactionFormat = NBitcoin.Network.Main;
 
+    /// <summary>RPC_INVALID_ADDRESS_OR_KEY: also "no such wallet or mempool transaction".</summary>
+    public const int InvalidAddressOrKey = -5;
+
     private readonly RPCClient _rpc;
     private readonly TimeSpan _timeout;
 
@@ -132,14 +135,20 @@ public sealed class BitcoinRpcClient
     }
 
     /// <summary>
-    /// <c>fundrawtransaction</c>: the wallet adds inputs and a change output (at a random position) and pays the fee at
+    /// <c>fundrawtransaction</c>: the wallet adds inputs and a change output and pays the fee at
     /// its own rate. <paramref name="lockUnspents"/> keeps the chosen inputs from being funded again before the
     /// transaction is broadcast (the lock lasts until the node restarts).
     /// </summary>
-    public async Task<BitcoinFundedTransaction> FundRawTransactionAsync(string hex, bool lockUnspents = false, CancellationToken ct = default)
+    /// <param name="changePosition">Where the change output goes (the given outputs keep their order); null: a random position.</param>
+    public async Task<BitcoinFundedTransaction> FundRawTransactionAsync(string hex, bool lockUnspents = false, int? changePosition = null, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(hex);
         var options = new JObject { ["lockUnspents"] = lockUnspents };
+        if (changePosition is { } position)
+        {
+            options["changePosition"] = position;
+        }
+
         return Read("fundrawtransaction", await CallAsync("fundrawtransaction", ct, hex, options), r => new BitcoinFundedTransaction(
             RequiredString(r, "hex"),
             BitcoinAmount.ToSatoshis(Required(r, "fee")),
@@ -177,6 +186,20 @@ public sealed class BitcoinRpcClient
             r["walletconflicts"] is JArray conflicts ? StringArray(conflicts) : []));
     }
 
+    /// <summary>Whether the node's mempool holds the transaction (<c>getmempoolentry</c>).</summary>
+    public async Task<bool> IsInMempoolAsync(string txid, CancellationToken ct = default)
+    {
+        try
+        {
+            await CallAsync("getmempoolentry", ct, txid);
+            return true;
+        }
+        catch (JsonRpcException missing) when (missing.Code == InvalidAddressOrKey)
+        {
+            return false;
+        }
+    }
+
     // ---- regtest and wallet helpers (tests, operator tooling) ----
 
     /// <summary>Mines <paramref name="blocks"/> blocks paying the coinbase to <paramref name="address"/> (regtest).</summary>
@@ -205,6 +228,10 @@ public sealed class BitcoinRpcClient
 
         return StringResult(await CallAsync("sendmany", ct, "", amounts));
     }
+
+    /// <summary><c>getreceivedbyaddress</c>: what the wallet's address received in transactions with at least <paramref name="minConfirmations"/>, in satoshis.</summary>
+    public async Task<long> GetReceivedByAddressAsync(string address, int minConfirmations, CancellationToken ct = default) =>
+        BitcoinAmount.ToSatoshis(await CallAsync("getreceivedbyaddress", ct, address, minConfirmations));
 
     /// <summary>Marks the block (and its descendants) invalid, so the node reorganises away from it.</summary>
     public Task InvalidateBlockAsync(string blockHash, CancellationToken ct = default) => CallAsync("invalidateblock", ct, blockHash);
