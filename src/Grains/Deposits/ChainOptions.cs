@@ -109,6 +109,15 @@ public sealed class ChainNetworkOptions
     /// </summary>
     public long? ChainId { get; set; }
 
+    /// <summary>
+    /// Bitcoin/Litecoin: the node wallet (its name, as <c>createwallet</c> gave it) that pays withdrawals: settlement
+    /// batches are funded, signed and broadcast with its raw-transaction RPCs. Null: withdrawals on this network stay queued.
+    /// </summary>
+    public string? PayoutWallet { get; set; }
+
+    /// <summary>Ethereum/BSC: the hot wallet's private key (64 hex digits) that signs payouts. Null: withdrawals on this network stay queued.</summary>
+    public string? PayoutKey { get; set; }
+
     /// <summary>The chain this entry is on (valid after <see cref="Validate"/>).</summary>
     public NetworkChain ParsedChain => TryParseChain(Chain, out var chain) ? chain : NetworkChain.Mainnet;
 
@@ -191,6 +200,7 @@ public sealed class ChainNetworkOptions
         }
 
         ValidateTokens(id, network);
+        ValidatePayouts(id, network);
         if (!Enabled)
         {
             return;
@@ -258,6 +268,32 @@ public sealed class ChainNetworkOptions
         catch (Exception derivation) when (derivation is ArgumentException or InvalidOperationException)
         {
             throw Bad($"{name} cannot derive deposit addresses: {derivation.Message}");
+        }
+    }
+
+    private void ValidatePayouts(string id, Network network)
+    {
+        if (PayoutWallet is not null && (network.Family != NetworkFamily.Utxo || string.IsNullOrWhiteSpace(PayoutWallet)))
+        {
+            throw Bad(network.Family != NetworkFamily.Utxo
+                ? $"{Key(id, nameof(PayoutWallet))} is set, but {id} pays from a key: set {Key(id, nameof(PayoutKey))}."
+                : $"{Key(id, nameof(PayoutWallet))} is empty; give the node wallet's name.");
+        }
+
+        if (PayoutKey is not null)
+        {
+            if (network.Family != NetworkFamily.Evm)
+            {
+                throw Bad(network.Family == NetworkFamily.Utxo
+                    ? $"{Key(id, nameof(PayoutKey))} is set, but {id} pays from a node wallet: set {Key(id, nameof(PayoutWallet))}."
+                    : $"{Key(id, nameof(PayoutKey))} is set, but {id} payouts are recorded by the operator through the admin API.");
+            }
+
+            var hex = PayoutKey.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? PayoutKey[2..] : PayoutKey;
+            if (hex.Length != 64 || !hex.All(char.IsAsciiHexDigit))
+            {
+                throw Bad($"{Key(id, nameof(PayoutKey))} is not a private key; expected 64 hex digits.");
+            }
         }
     }
 

@@ -8,6 +8,7 @@ using CryptoPay.Grains.RateLimits;
 using CryptoPay.Grains.Sandbox;
 using CryptoPay.Grains.Telemetry;
 using CryptoPay.Grains.Webhooks;
+using CryptoPay.Grains.Settlements;
 using CryptoPay.Grains.Storage;
 using CryptoPay.Grains.Withdrawals;
 using Npgsql;
@@ -29,7 +30,7 @@ public static class GrainRegistration
     public static IReadOnlyList<TableProjection> Projections { get; } =
     [
         InvoiceProjection.Projection, WebhookDeliveryProjection.Projection, LedgerProjections.Balances, LedgerProjections.Outputs,
-        DepositAddressProjection.Projection, WithdrawalProjection.Projection,
+        DepositAddressProjection.Projection, WithdrawalProjection.Projection, SettlementProjection.Projection,
     ];
 
     /// <summary>
@@ -53,6 +54,10 @@ public static class GrainRegistration
         services.TryAddSingleton(sp => DepositAddressDirectories.For(sp.GetRequiredService<ProjectedGrainStorage>()));
         services.TryAddSingleton(sp => WithdrawalQueries.For(sp.GetRequiredService<ProjectedGrainStorage>()));
         services.AddCryptoPayDeposits(chains);
+        // Each RPC call of a payout wallet has its own timeout.
+        services.TryAddSingleton(sp => new PayoutWallets(sp.GetRequiredService<ChainsOptions>(), new HttpClient { Timeout = Timeout.InfiniteTimeSpan }));
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SettlementSchedulerStartup>();
+        services.TryAddSingleton(sp => new FaultPoints(sp.GetService<Microsoft.Extensions.Configuration.IConfiguration>()));
         return services;
     }
 

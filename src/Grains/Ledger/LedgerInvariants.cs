@@ -1,4 +1,5 @@
 using System.Numerics;
+using CryptoPay.Grains.Settlements;
 using CryptoPay.Grains.Withdrawals;
 
 namespace CryptoPay.Grains.Ledger;
@@ -53,6 +54,17 @@ public static class LedgerInvariants
             }
         }
 
+        var withdrawalsById = (snapshot.Withdrawals ?? []).Where(w => w.Spec is not null).ToDictionary(w => w.Spec!.Id);
+        foreach (var settlement in snapshot.Settlements ?? [])
+        {
+            CheckSettlement(settlement, withdrawalsById, movementIds);
+            foreach (var entry in settlement.Movements.SelectMany(m => m.Entries))
+            {
+                journalPerAsset[entry.Asset] = journalPerAsset.GetValueOrDefault(entry.Asset) + entry.Amount;
+                accountTotals[(entry.Asset, entry.Account)] = accountTotals.GetValueOrDefault((entry.Asset, entry.Account)) + entry.Amount;
+            }
+        }
+
         foreach (var (asset, sum) in journalPerAsset.Where(a => !a.Value.IsZero))
         {
             throw new LedgerInvariantException("sum of all entries per asset is zero", $"the entries of {asset} sum to {sum}.");
@@ -94,7 +106,9 @@ public static class LedgerInvariants
             var balances = snapshot.Balances.Where(b => b.Asset == asset).ToList();
             var merchants = balances.Aggregate(BigInteger.Zero, (s, b) => s + b.Available + b.Reserved);
             var deposited = -accountTotals.Where(a => a.Key.Asset == asset && a.Key.Account.StartsWith("deposits:", StringComparison.Ordinal)).Aggregate(BigInteger.Zero, (s, a) => s + a.Value);
-            var fees = accountTotals.GetValueOrDefault((asset, LedgerKeys.OperatorFees));
+            // The fees charged, whether the operator kept them or paid them on to the network.
+            var fees = accountTotals.GetValueOrDefault((asset, LedgerKeys.OperatorFees)) +
+                accountTotals.Where(a => a.Key.Asset == asset && a.Key.Account.StartsWith("network-fees:", StringComparison.Ordinal)).Aggregate(BigInteger.Zero, (s, a) => s + a.Value);
             var withdrawn = balances.Aggregate(BigInteger.Zero, (s, b) => s + b.Withdrawn);
             var paidOut = accountTotals.Where(a => a.Key.Asset == asset && a.Key.Account.StartsWith("payouts:", StringComparison.Ordinal)).Aggregate(BigInteger.Zero, (s, a) => s + a.Value);
             if (withdrawn != paidOut)
@@ -159,6 +173,46 @@ public static class LedgerInvariants
             if (!exact)
             {
                 throw new LedgerInvariantException("a release or payout spends its reservation exactly", $"movement {closing.Id} does not close {reserve.Id}.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// A settlement batch: each entry's withdrawal is processing in it while it is under way, completed with one of the
+    /// batch's transactions or failed once it settled; its one movement, once final, is the network fee its mined
+    /// transactions paid.
+    /// </summary>
+    private static void CheckSettlement(SettlementState settlement, Dictionary<Guid, WithdrawalState> withdrawals, HashSet<string> movementIds)
+    {
+        var key = SettlementIds.Key(settlement.Id);
+        foreach (var movement in settlement.Movements)
+        {
+            movement.EnsureBalanced();
+            if (!movementIds.Add(movement.Id))
+            {
+                throw new LedgerInvariantException("every movement posted once", $"movement {movement.Id} is recorded twice.");
+            }
+        }
+
+        var settled = settlement.Status is SettlementStatus.Finalized or SettlementStatus.Failed;
+        var fee = settled ? settlement.NetworkFeeUnits : BigInteger.Zero;
+        var booked = settlement.Movements.Where(m => m.Kind == LedgerMovementKind.SettlementNetworkFee).Aggregate(BigInteger.Zero, (s, m) => s + m.AmountOn(LedgerKeys.NetworkFees(settlement.Network)));
+        if (settlement.Movements.Count > 1 || booked != fee)
+        {
+            throw new LedgerInvariantException("a settlement books its network fee once", $"settlement {key} paid {fee} in network fees but booked {booked} in {settlement.Movements.Count} movements.");
+        }
+
+        foreach (var entry in settlement.Entries)
+        {
+            if (!withdrawals.TryGetValue(entry.WithdrawalId, out var withdrawal) || withdrawal.SettlementId != settlement.Id.ToString("D"))
+            {
+                throw new LedgerInvariantException("a payout is in one batch", $"settlement {key} pays withdrawal {entry.WithdrawalId}, which names batch {withdrawal?.SettlementId ?? "none"}.");
+            }
+
+            var expected = settled ? [WithdrawalStatus.Completed, WithdrawalStatus.Failed] : new[] { WithdrawalStatus.Processing };
+            if (!expected.Contains(withdrawal.Status) || (withdrawal.Status == WithdrawalStatus.Completed && settlement.TransactionOf(entry.WithdrawalId)?.Txid != withdrawal.Txid))
+            {
+                throw new LedgerInvariantException("a payout follows its batch", $"withdrawal {entry.WithdrawalId} is {withdrawal.Status} (txid {withdrawal.Txid}) in settlement {key}, which is {settlement.Status}.");
             }
         }
     }

@@ -55,6 +55,9 @@ public enum LedgerMovementKind
 
     /// <summary>A paid withdrawal: the reservation leaves the merchant, the amount to the chain, the fee to the operator.</summary>
     WithdrawalPayout,
+
+    /// <summary>The network fee a settlement batch actually paid (native coin): from the operator's fees to the network.</summary>
+    SettlementNetworkFee,
 }
 
 /// <summary>A balanced set of entries (per asset they sum to zero), recorded once and never edited.</summary>
@@ -123,6 +126,9 @@ public static class LedgerKeys
 
     /// <summary>What left the gateway on <paramref name="network"/> as withdrawals (the counterpart of <see cref="Deposits"/>).</summary>
     public static string Payouts(string network) => $"payouts:{network}";
+
+    /// <summary>What settlement batches paid the miners or validators of <paramref name="network"/>, out of the operator's fees.</summary>
+    public static string NetworkFees(string network) => $"network-fees:{network}";
 
     public static string ModeName(Mode mode) => mode == Mode.Live ? "live" : "test";
 

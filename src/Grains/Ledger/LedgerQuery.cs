@@ -4,13 +4,18 @@ using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.Effects;
 using CryptoPay.Grains.Storage;
 using Npgsql;
+using CryptoPay.Grains.Settlements;
 using CryptoPay.Grains.Withdrawals;
 using NpgsqlTypes;
 
 namespace CryptoPay.Grains.Ledger;
 
 /// <summary>Every balance and every output journal, read at one moment (for the invariant checker).</summary>
-public sealed record LedgerSnapshot(IReadOnlyList<MerchantBalanceState> Balances, IReadOnlyList<LedgerOutputState> Outputs, IReadOnlyList<WithdrawalState>? Withdrawals = null);
+public sealed record LedgerSnapshot(
+    IReadOnlyList<MerchantBalanceState> Balances,
+    IReadOnlyList<LedgerOutputState> Outputs,
+    IReadOnlyList<WithdrawalState>? Withdrawals = null,
+    IReadOnlyList<SettlementState>? Settlements = null);
 
 /// <summary>Balances and journals served from the ledger tables, never by loading grains.</summary>
 public interface ILedgerQuery
@@ -35,7 +40,7 @@ public sealed class MemoryLedgerQuery(MemoryProjectedGrainStorage storage) : ILe
 
     public Task<LedgerSnapshot> SnapshotAsync(CancellationToken ct) =>
         Task.FromResult(new LedgerSnapshot([.. Rows<MerchantBalanceState>(LedgerProjections.BalancesTable)], [.. Rows<LedgerOutputState>(LedgerProjections.OutputsTable)],
-            [.. Rows<WithdrawalState>(WithdrawalProjection.Table)]));
+            [.. Rows<WithdrawalState>(WithdrawalProjection.Table)], [.. Rows<SettlementState>(SettlementProjection.Table)]));
 
     private IEnumerable<T> Rows<T>(string table) where T : class, new() =>
         storage.Rows(table).Select(r => r.Read<GrainRecord<T>>().State).ToList();
@@ -60,10 +65,12 @@ public sealed class PostgresLedgerQuery(NpgsqlDataSource dataSource) : ILedgerQu
         await using var balances = new NpgsqlCommand("SELECT state->'state' FROM merchant_balances", connection, transaction);
         await using var outputs = new NpgsqlCommand("SELECT state->'state' FROM ledger_outputs", connection, transaction);
         await using var withdrawals = new NpgsqlCommand("SELECT state->'state' FROM withdrawals", connection, transaction);
+        await using var settlements = new NpgsqlCommand("SELECT state->'state' FROM settlements", connection, transaction);
         var snapshot = new LedgerSnapshot(
             await ReadAsync<MerchantBalanceState>(balances, ct).ConfigureAwait(false),
             await ReadAsync<LedgerOutputState>(outputs, ct).ConfigureAwait(false),
-            await ReadAsync<WithdrawalState>(withdrawals, ct).ConfigureAwait(false));
+            await ReadAsync<WithdrawalState>(withdrawals, ct).ConfigureAwait(false),
+            await ReadAsync<SettlementState>(settlements, ct).ConfigureAwait(false));
         await transaction.CommitAsync(ct).ConfigureAwait(false);
         return snapshot;
     }

@@ -45,6 +45,12 @@ public interface IWithdrawalGrain : IGrainWithGuidKey, IWakeable
 
     /// <summary>Settlement (phase 2): queued or processing → failed; the reservation is released.</summary>
     Task<WithdrawalState> Fail(string reason);
+
+    /// <summary>
+    /// Operator, on a network paid by hand (TRON, or one without a payout wallet): queued → completed with the txid of the
+    /// transfer the operator made; a repeat with the same txid answers the same withdrawal.
+    /// </summary>
+    Task<WithdrawalState> RecordManualPayout(string txid);
 }
 
 [GrainType("withdrawal")]
@@ -56,6 +62,9 @@ public sealed class WithdrawalGrain(
 {
     /// <summary>A request that died between its first write and its reservation is finished by the wake reminder after this.</summary>
     public static readonly TimeSpan ReservingTimeout = TimeSpan.FromMinutes(1);
+
+    /// <summary>The settlement id of a withdrawal the operator paid by hand (<see cref="RecordManualPayout"/>): no batch, no proof.</summary>
+    public const string ManualSettlement = "manual";
 
     protected override DateTimeOffset? DueAt =>
         State.Status == WithdrawalStatus.Reserving && State.Spec is { } spec ? spec.CreatedAt + ReservingTimeout : null;
@@ -132,6 +141,20 @@ public sealed class WithdrawalGrain(
         State.Txid = txid;
         State.CompletedAt = Now;
         return await MoveAsync(WithdrawalStatus.Completed, [WithdrawalStatus.Processing], "completed", release: false);
+    }
+
+    public async Task<WithdrawalState> RecordManualPayout(string txid)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(txid);
+        if (State.Status == WithdrawalStatus.Completed && State.SettlementId == ManualSettlement && State.Txid == txid)
+        {
+            return State;
+        }
+
+        Expect([WithdrawalStatus.Queued], "recorded as paid by hand");
+        State.SettlementId = ManualSettlement;
+        State.Status = WithdrawalStatus.Processing;
+        return await Complete(txid);
     }
 
     public Task<WithdrawalState> Fail(string reason) =>

@@ -17,6 +17,12 @@ public sealed class WithdrawalOptions
     /// <summary>A withdrawal worth more than this in USD waits in review for an operator.</summary>
     public decimal ReviewAboveUsd { get; set; } = 500m;
 
+    /// <summary>How long a settlement window lasts: queued withdrawals of a network are paid in one batch per window (at least a minute, Orleans' reminder minimum).</summary>
+    public TimeSpan SettlementInterval { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>At most this many payouts go into one batch; the rest wait for the next window.</summary>
+    public int MaxPayoutsPerBatch { get; set; } = 1_000;
+
     public Dictionary<string, WithdrawalAssetOptions> Assets { get; set; } = new(StringComparer.OrdinalIgnoreCase)
     {
         ["BTC"] = new() { Minimum = 0.0005m, Fee = 0.00005m },
@@ -37,6 +43,16 @@ public sealed class WithdrawalOptions
         if (ReviewAboveUsd < 0)
         {
             throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"Withdrawals:ReviewAboveUsd must not be negative (was {ReviewAboveUsd})."));
+        }
+
+        if (SettlementInterval < TimeSpan.FromMinutes(1))
+        {
+            throw new InvalidOperationException($"Withdrawals:SettlementInterval must be at least 00:01:00 (was {SettlementInterval}).");
+        }
+
+        if (MaxPayoutsPerBatch is < 1 or > 10_000)
+        {
+            throw new InvalidOperationException($"Withdrawals:MaxPayoutsPerBatch must be 1 to 10000 (was {MaxPayoutsPerBatch}).");
         }
 
         foreach (var (asset, options) in Assets)

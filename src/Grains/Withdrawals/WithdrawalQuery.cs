@@ -23,6 +23,11 @@ public sealed record WithdrawalFilter
     /// <summary>The asset as balances name it (<c>USDT-TRON</c>).</summary>
     public string? Asset { get; init; }
 
+    public string? Network { get; init; }
+
+    /// <summary>Oldest first (a settlement batch takes the longest-waiting withdrawals); newest first otherwise.</summary>
+    public bool OldestFirst { get; init; }
+
     public int Page { get; init; } = 1;
 
     public int PageSize { get; init; } = 20;
@@ -55,8 +60,14 @@ public sealed class MemoryWithdrawalQuery(MemoryProjectedGrainStorage storage) :
             .Where(w => filter.MerchantId is null || (w.Spec!.MerchantId == filter.MerchantId && w.Spec.Mode == filter.Mode))
             .Where(w => filter.Status is null || w.Status == filter.Status)
             .Where(w => filter.Asset is null || w.Spec!.Asset == filter.Asset)
-            .OrderByDescending(w => w.Spec!.CreatedAt).ThenByDescending(w => WithdrawalIds.Key(w.Spec!.Id), StringComparer.Ordinal)
+            .Where(w => filter.Network is null || w.Spec!.Network == filter.Network)
+            .OrderBy(w => w.Spec!.CreatedAt).ThenBy(w => WithdrawalIds.Key(w.Spec!.Id), StringComparer.Ordinal)
             .ToList();
+        if (!filter.OldestFirst)
+        {
+            matching.Reverse();
+        }
+
         return Task.FromResult(new WithdrawalPage([.. matching.Skip((filter.Page - 1) * filter.PageSize).Take(filter.PageSize)], matching.Count));
     }
 
@@ -91,7 +102,13 @@ public sealed class PostgresWithdrawalQuery(NpgsqlDataSource dataSource) : IWith
             query.Where("w.asset = @asset", ("asset", asset, NpgsqlDbType.Text));
         }
 
-        var (items, total) = await query.ReadAsync<WithdrawalState>(dataSource, "w.created_at DESC, w.grain_key DESC", filter.Page, filter.PageSize, ct).ConfigureAwait(false);
+        if (filter.Network is { } network)
+        {
+            query.Where("w.network = @network", ("network", network, NpgsqlDbType.Text));
+        }
+
+        var order = filter.OldestFirst ? "w.created_at, w.grain_key" : "w.created_at DESC, w.grain_key DESC";
+        var (items, total) = await query.ReadAsync<WithdrawalState>(dataSource, order, filter.Page, filter.PageSize, ct).ConfigureAwait(false);
         return new WithdrawalPage(items, total);
     }
 

@@ -59,6 +59,11 @@ public sealed class ChainsOptionsTests
         { "reorg below override", o => (o.Networks["ltc"].Confirmations, o.Networks["ltc"].ReorgDepth) = (30, 20), "Chains:Networks:ltc:ReorgDepth is 20, below the 30" },
         { "negative start", o => o.Networks["ltc"].StartHeight = -1, "Chains:Networks:ltc:StartHeight is -1" },
         { "chain id on utxo", o => o.Networks["ltc"].ChainId = 1, "Chains:Networks:ltc:ChainId is set, but ltc has no EIP-155 chain id" },
+        { "payout wallet on evm", o => o.Networks["eth"].PayoutWallet = "hot", "Chains:Networks:eth:PayoutWallet is set, but eth pays from a key: set Chains:Networks:eth:PayoutKey" },
+        { "empty payout wallet", o => o.Networks["ltc"].PayoutWallet = " ", "Chains:Networks:ltc:PayoutWallet is empty" },
+        { "payout key on utxo", o => o.Networks["ltc"].PayoutKey = new string('a', 64), "Chains:Networks:ltc:PayoutKey is set, but ltc pays from a node wallet: set Chains:Networks:ltc:PayoutWallet" },
+        { "short payout key", o => o.Networks["eth"].PayoutKey = "0x1234", "Chains:Networks:eth:PayoutKey is not a private key; expected 64 hex digits" },
+        { "payout key not hex", o => o.Networks["eth"].PayoutKey = new string('g', 64), "Chains:Networks:eth:PayoutKey is not a private key" },
     };
 
     private static ChainsOptions Good() => new() { Networks = { ["ltc"] = Ltc(), ["eth"] = Eth() } };
