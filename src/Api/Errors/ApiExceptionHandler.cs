@@ -17,6 +17,7 @@ internal sealed class ApiExceptionHandler : IExceptionHandler
             IdempotencyKeyReusedException reused => ApiProblem.Create(StatusCodes.Status422UnprocessableEntity, ErrorCodes.IdempotencyKeyReused, reused.Message),
             InvalidInvoiceTransitionException transition => ApiProblem.Create(StatusCodes.Status409Conflict, ErrorCodes.InvalidStateTransition, transition.Message),
             Grains.Withdrawals.InvalidWithdrawalTransitionException transition => ApiProblem.Create(StatusCodes.Status409Conflict, ErrorCodes.InvalidStateTransition, transition.Message),
+            Grains.Settlements.InvalidSettlementTransitionException transition => ApiProblem.Create(StatusCodes.Status409Conflict, ErrorCodes.InvalidStateTransition, transition.Message),
             NetworkNotConfiguredException unconfigured => ApiProblem.Create(StatusCodes.Status400BadRequest, ErrorCodes.UnsupportedNetwork, unconfigured.Message),
             _ => null,
         };

@@ -26,6 +26,8 @@ public static class ErrorCodes
     public const string RatesUnavailable = "RATES_UNAVAILABLE";
     public const string InvalidStateTransition = "INVALID_STATE_TRANSITION";
     public const string InsufficientBalance = "INSUFFICIENT_BALANCE";
+    public const string SettlementPending = "SETTLEMENT_PENDING";
+    public const string ProofNotReady = "PROOF_NOT_READY";
     public const string InvalidAddress = "INVALID_ADDRESS";
     public const string WithdrawalsDisabledInSandbox = "WITHDRAWALS_DISABLED_IN_SANDBOX";
     public const string ServiceUnavailable = "SERVICE_UNAVAILABLE";

@@ -12,6 +12,7 @@ using CryptoPay.Api.Rates;
 using CryptoPay.Api.Routing;
 using CryptoPay.Api.Sandbox;
 using CryptoPay.Api.Webhooks;
+using CryptoPay.Api.Settlements;
 using CryptoPay.Api.Withdrawals;
 using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Rates;
@@ -127,6 +128,7 @@ public static class ApiHostingExtensions
         app.MapBalances();
         app.MapWithdrawals();
         app.MapBeneficiaries();
+        app.MapSettlements();
         app.MapSandbox();
         app.MapRates();
         app.MapWebhooks();

@@ -8,6 +8,8 @@ using CryptoPay.Api.Invoices;
 using CryptoPay.Api.Json;
 using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Merchants;
+using CryptoPay.Chains.Networks;
+using CryptoPay.Grains.Settlements;
 using CryptoPay.Grains.Withdrawals;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -30,6 +32,9 @@ public sealed record CreateWithdrawalRequest(
 /// <summary>The body of <c>POST /v1/admin/withdrawals/{id}/reject</c>.</summary>
 public sealed record RejectWithdrawalRequest([property: Description("Why; at most 500 characters, shown to the merchant.")] string Reason);
 
+/// <summary>The body of <c>POST /v1/admin/withdrawals/{id}/record-payout</c>.</summary>
+public sealed record RecordPayoutRequest([property: Description("The transaction that paid the withdrawal: 64 hex digits (0x-prefixed on EVM networks).")] string Txid);
+
 /// <summary>Withdrawals: request (reserving the balance), read, list, cancel; and the operator's review.</summary>
 public static class WithdrawalEndpoints
 {
@@ -41,7 +46,7 @@ public static class WithdrawalEndpoints
             .WithDescription("Reserves amount + network fee on the live balance of the asset (available → reserved) and queues the withdrawal; " +
                 "above the configured USD value (default 500) it waits in review for an operator. The recipient gets exactly `amount`; " +
                 "the balance is debited `total_debit` = amount + fee. Live keys only; the key needs the withdrawals:write scope. " +
-                "On-chain payout comes with settlement batches.")
+                "It is paid on chain in the network's next settlement batch (GET /v1/settlements/{id}); once completed, GET /v1/proofs/{id} proves the payout.")
             .RequestExample("""
                 {"asset": "USDT", "network": "tron", "amount": "25.00", "address": "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
                  "reference": "payout-77", "metadata": {"invoice": "inv-9"}}
@@ -80,6 +85,14 @@ public static class WithdrawalEndpoints
             .WithSummary("Reject a withdrawal")
             .WithDescription("Operator, with the admin key: a withdrawal in review (or queued) is rejected with a reason; its reservation returns to the merchant's available balance.")
             .Problem(StatusCodes.Status409Conflict, "INVALID_STATE_TRANSITION: the withdrawal is processing or final.");
+        admin.MapPost("/{id}/record-payout", RecordPayoutAsync).ForAdmin().Accepts<RecordPayoutRequest>("application/json")
+            .WithSummary("Record a payout made by hand")
+            .WithDescription("Operator, with the admin key: on a network paid by hand (tron, or one without a payout wallet), a queued withdrawal is completed " +
+                "with the txid of the transfer the operator made; the reservation leaves the balance (amount paid, fee to the operator). " +
+                "Networks with a payout wallet are paid in settlement batches instead.")
+            .RequestExample("""{"txid": "7c3e0f0c5c0f2b8a1d9e4f6a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c"}""")
+            .Problem(StatusCodes.Status400BadRequest, "VALIDATION_FAILED: txid is not a transaction id (64 hex digits).")
+            .Problem(StatusCodes.Status409Conflict, "INVALID_STATE_TRANSITION: the withdrawal is not queued (or was recorded with another txid), or its network is paid in settlement batches.");
         return endpoints;
     }
 
@@ -289,6 +302,41 @@ public static class WithdrawalEndpoints
         return await AdminFindAsync(grains, id) is { } withdrawal
             ? TypedResults.Ok((await grains.GetGrain<IWithdrawalGrain>(withdrawal.Spec!.Id).Reject(reason!)).ToResponse())
             : ApiProblem.NotFound("withdrawal");
+    }
+
+    private static async Task<Results<Ok<WithdrawalResponse>, ProblemHttpResult>> RecordPayoutAsync(string id, HttpContext context, IGrainFactory grains, PayoutWallets wallets)
+    {
+        var (body, problem) = await JsonBody.ReadAsync(context.Request);
+        if (body is null)
+        {
+            return problem!;
+        }
+
+        var txid = body.String("txid", 66, required: true);
+        var hex = txid is not null && txid.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? txid[2..] : txid;
+        if (hex is not null && (hex.Length != 64 || !hex.All(char.IsAsciiHexDigit)))
+        {
+            body.Fail("txid", "must be a transaction id: 64 hex digits.");
+        }
+
+        if (!body.IsValid)
+        {
+            return body.Problem();
+        }
+
+        if (await AdminFindAsync(grains, id) is not { Spec: { } spec })
+        {
+            return ApiProblem.NotFound("withdrawal");
+        }
+
+        if (wallets.For(spec.Network) is not null)
+        {
+            return ApiProblem.Create(StatusCodes.Status409Conflict, ErrorCodes.InvalidStateTransition,
+                $"Withdrawals on {spec.Network} are paid by the payout wallet in settlement batches, not recorded by hand.");
+        }
+
+        var normalized = Network.Get(spec.Network).Family == NetworkFamily.Evm ? "0x" + hex!.ToLowerInvariant() : hex!.ToLowerInvariant();
+        return TypedResults.Ok((await grains.GetGrain<IWithdrawalGrain>(spec.Id).RecordManualPayout(normalized)).ToResponse());
     }
 
     private static async Task<WithdrawalState?> AdminFindAsync(IGrainFactory grains, string id) =>

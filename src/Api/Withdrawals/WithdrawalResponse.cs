@@ -22,8 +22,9 @@ public sealed record WithdrawalResponse(
     string? Reference,
     JsonElement? Metadata,
     [property: Description("Why it was rejected or failed.")] string? Reason,
-    string? SettlementId,
+    [property: Description("The settlement batch paying it (GET /v1/settlements/{id}), set once it is processing; \"manual\" when the operator recorded a payout made by hand.")] string? SettlementId,
     string? Txid,
+    [property: Description("Once completed: the id of its proof of payment (GET /v1/proofs/{id}).")] Guid? ProofId,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
     DateTimeOffset? CompletedAt);
@@ -43,6 +44,7 @@ public static class WithdrawalResponses
             spec.UsdValue is { } usd ? Grains.Catalog.Amounts.Format(usd, 2) : null,
             spec.Address, spec.BeneficiaryId, spec.Reference,
             spec.MetadataJson is null ? null : JsonDocument.Parse(spec.MetadataJson).RootElement.Clone(),
-            withdrawal.Reason, withdrawal.SettlementId, withdrawal.Txid, spec.CreatedAt, withdrawal.UpdatedAt, withdrawal.CompletedAt);
+            withdrawal.Reason, withdrawal.SettlementId, withdrawal.Txid,
+            withdrawal.Status == WithdrawalStatus.Completed && Guid.TryParse(withdrawal.SettlementId, out _) ? spec.Id : null, spec.CreatedAt, withdrawal.UpdatedAt, withdrawal.CompletedAt);
     }
 }

@@ -294,4 +294,70 @@ public abstract class WithdrawalApiTests : IAsyncLifetime
         HttpJson.AssertProblem(await client.GetJsonAsync($"/v1/beneficiaries/{id}"), 404, "NOT_FOUND");
         Assert.Equal(TronAddress, (await client.GetJsonAsync($"/v1/withdrawals/{payout.Body.Str("id")}")).Body.Str("address"));
     }
+
+    [Fact]
+    public async Task An_operator_records_a_tron_payout_made_by_hand_and_the_reservation_leaves_the_balance_once()
+    {
+        var (_, client) = await FundedMerchantAsync(100m);
+        var endpoint = await client.PostJsonAsync("/v1/webhook-endpoints", $$"""{"url":"{{receiver.Url()}}","events":["withdrawal.completed"]}""");
+        Assert.True(endpoint.Status == 201, endpoint.Body.ToString());
+        var created = await WithdrawAsync(client, Usdt("20"), key: "manual-1");
+        Assert.True(created.Status == 201, created.Body.ToString());
+        var id = created.Body.Str("id");
+        using var admin = host.ClientWith(GatewayHost.AdminKey);
+        const string Txid = "7C3E0F0C5C0F2B8A1D9E4F6A3B2C1D0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B4C";
+
+        HttpJson.AssertProblem(await admin.PostJsonAsync($"/v1/admin/withdrawals/{id}/record-payout", """{"txid":"abc"}"""), 400, "VALIDATION_FAILED");
+        HttpJson.AssertProblem(await admin.PostJsonAsync($"/v1/admin/withdrawals/{Guid.NewGuid()}/record-payout", $$"""{"txid":"{{Txid}}"}"""), 404, "NOT_FOUND");
+        HttpJson.AssertProblem(await client.PostJsonAsync($"/v1/admin/withdrawals/{id}/record-payout", $$"""{"txid":"{{Txid}}"}"""), 401, "UNAUTHORIZED");
+
+        var recorded = await admin.PostJsonAsync($"/v1/admin/withdrawals/{id}/record-payout", $$"""{"txid":"{{Txid}}"}""");
+        Assert.True(recorded.Status == 200, recorded.Body.ToString());
+        Assert.Equal(("completed", Txid.ToLowerInvariant(), "manual"), (recorded.Body.Str("status"), recorded.Body.Str("txid"), recorded.Body.Str("settlement_id")));
+        Assert.Equal(JsonValueKind.Null, recorded.Body.GetProperty("proof_id").ValueKind);
+
+        // The same record again changes nothing; another txid or a cancellation is refused.
+        Assert.Equal(200, (await admin.PostJsonAsync($"/v1/admin/withdrawals/{id}/record-payout", $$"""{"txid":"{{Txid}}"}""")).Status);
+        HttpJson.AssertProblem(await admin.PostJsonAsync($"/v1/admin/withdrawals/{id}/record-payout", $$"""{"txid":"{{new string('1', 64)}}"}"""), 409, "INVALID_STATE_TRANSITION");
+        HttpJson.AssertProblem(await client.PostJsonAsync($"/v1/withdrawals/{id}/cancel", "{}"), 409, "INVALID_STATE_TRANSITION");
+        HttpJson.AssertProblem(await client.GetJsonAsync($"/v1/proofs/{id}"), 404, "NOT_FOUND");
+        await host.RunDueWorkAsync();
+        Assert.Equal(("79.000000", "0.000000"), await UsdtAsync(client));
+
+        var sender = host.Services.GetRequiredService<WebhookSender>();
+        for (var round = 0; round < 5 && receiver.Received.IsEmpty; round++)
+        {
+            await host.RunDueWorkAsync();
+            await sender.WhenIdleAsync();
+        }
+
+        var completed = JsonDocument.Parse(Assert.Single(receiver.Received).Body).RootElement;
+        Assert.Equal(("withdrawal.completed", id, "completed"), (completed.Str("type"), completed.GetProperty("data").GetProperty("object").Str("id"), completed.GetProperty("data").GetProperty("object").Str("status")));
+    }
+
+    [Fact]
+    public async Task Settlement_and_proof_endpoints_answer_404_or_400_for_what_they_cannot_serve()
+    {
+        var (_, client) = await FundedMerchantAsync(100m);
+        var queued = await WithdrawAsync(client, Usdt("20"), key: "s-1");
+        Assert.True(queued.Status == 201, queued.Body.ToString());
+        using var admin = host.ClientWith(GatewayHost.AdminKey);
+
+        // No network of this gateway has a payout wallet: nothing to run, and the operator is told which setting is missing.
+        HttpJson.AssertProblem(await admin.PostJsonAsync("/v1/admin/settlements/run", "{}"), 400, "VALIDATION_FAILED");
+        var ltc = await admin.PostJsonAsync("/v1/admin/settlements/run?network=ltc", "{}");
+        HttpJson.AssertProblem(ltc, 400, "UNSUPPORTED_NETWORK");
+        Assert.Contains("PayoutWallet", ltc.Body.Str("detail"), StringComparison.Ordinal);
+        HttpJson.AssertProblem(await client.PostJsonAsync("/v1/admin/settlements/run?network=ltc", "{}"), 401, "UNAUTHORIZED");
+
+        foreach (var path in new[] { $"/v1/settlements/{Guid.NewGuid()}", "/v1/settlements/not-an-id", $"/v1/proofs/{queued.Body.Str("id")}", $"/v1/proofs/{Guid.NewGuid()}", "/v1/proofs/x" })
+        {
+            HttpJson.AssertProblem(await client.GetJsonAsync(path), 404, "NOT_FOUND");
+        }
+
+        HttpJson.AssertProblem(await admin.GetJsonAsync($"/v1/admin/settlements/{Guid.NewGuid()}"), 404, "NOT_FOUND");
+        HttpJson.AssertProblem(await admin.PostJsonAsync($"/v1/admin/settlements/{Guid.NewGuid()}/fail", """{"reason":"stuck"}"""), 404, "NOT_FOUND");
+        HttpJson.AssertProblem(await admin.PostJsonAsync($"/v1/admin/settlements/{Guid.NewGuid()}/fail", "{}"), 400, "VALIDATION_FAILED");
+        Assert.Equal("queued", (await client.GetJsonAsync($"/v1/withdrawals/{queued.Body.Str("id")}")).Body.Str("status"));
+    }
 }
