@@ -51,4 +51,8 @@ public sealed class ApiInvoiceRenderer(IOptions<ApiOptions> api, PaymentUris uri
     /// <summary><c>data.object</c> of withdrawal events: the withdrawal exactly as <c>GET /v1/withdrawals/{id}</c> shows it.</summary>
     public string RenderWithdrawal(CryptoPay.Grains.Withdrawals.WithdrawalState withdrawal) =>
         JsonSerializer.Serialize(CryptoPay.Api.Withdrawals.WithdrawalResponses.ToResponse(withdrawal), Json);
+
+    /// <summary><c>data.object</c> of settlement events: the batch exactly as the merchant's <c>GET /v1/settlements/{id}</c> shows it.</summary>
+    public string RenderSettlement(CryptoPay.Grains.Settlements.SettlementState settlement, Guid merchantId) =>
+        JsonSerializer.Serialize(CryptoPay.Api.Settlements.SettlementResponses.ToResponse(settlement, merchantId), Json);
 }

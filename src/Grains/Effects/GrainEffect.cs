@@ -29,6 +29,7 @@ namespace CryptoPay.Grains.Effects;
 [JsonDerivedType(typeof(ReleaseReservation), "release-reservation")]
 [JsonDerivedType(typeof(PayOutReservation), "pay-out-reservation")]
 [JsonDerivedType(typeof(PublishWithdrawalEvents), "publish-withdrawal-events")]
+[JsonDerivedType(typeof(PublishSettlementEvent), "publish-settlement-event")]
 public abstract record GrainEffect : IGrainEffect
 {
     /// <summary>The sending grain, as <c>{type}/{key}</c>.</summary>

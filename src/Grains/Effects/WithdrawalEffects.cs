@@ -36,3 +36,13 @@ public sealed record PublishWithdrawalEvents([property: Id(0)] string EndpointsK
 
     public override Task DeliverAsync(IGrainFactory grains) => grains.GetGrain<IWebhookEndpointsGrain>(EndpointsKey).PublishWithdrawal(this);
 }
+
+/// <summary>A settled batch, as the event of one merchant whose withdrawals it paid, to that merchant's endpoints.</summary>
+[GenerateSerializer]
+[Alias("cryptopay.effect.publish-settlement-event")]
+public sealed record PublishSettlementEvent([property: Id(0)] string EndpointsKey, [property: Id(1)] SettlementEvent Event) : GrainEffect
+{
+    public override string Receiver => $"webhook-endpoints/{EndpointsKey}";
+
+    public override Task DeliverAsync(IGrainFactory grains) => grains.GetGrain<IWebhookEndpointsGrain>(EndpointsKey).PublishSettlement(this);
+}

@@ -1,8 +1,10 @@
 using CryptoPay.Chains.Payouts;
+using CryptoPay.Chains.Rpc;
 using CryptoPay.Grains.Effects;
 using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Storage;
+using CryptoPay.Grains.Webhooks;
 using CryptoPay.Grains.Withdrawals;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -147,8 +149,34 @@ public sealed class SettlementBatchGrain(
         poll ??= this.RegisterGrainTimer(ct => IsSettled ? Task.CompletedTask : AdvanceAsync(ct), new GrainTimerCreationOptions(period, period) { Interleave = false });
     }
 
-    /// <summary>Moves the batch as far as the node lets it now; every step is written before the next one starts.</summary>
+    /// <summary>
+    /// Moves the batch as far as the node lets it now; every step is written before the next one starts. A node that does
+    /// not answer (or answers an error) leaves the batch where it is, for the next poll.
+    /// </summary>
     private async Task AdvanceAsync(CancellationToken ct)
+    {
+        try
+        {
+            await StepAsync(ct);
+        }
+        catch (Exception trouble) when (trouble is HttpRequestException or TimeoutException or JsonRpcException)
+        {
+            if (State.Reason != trouble.Message)
+            {
+                logger.LogWarning("Settlement {Settlement} ({Network}) waits for the node: {Reason}", State.Id, State.Network, trouble.Message);
+                State.Reason = trouble.Message;
+                State.UpdatedAt = Now;
+                await SaveAsync();
+            }
+        }
+
+        if (!IsSettled)
+        {
+            StartPolling();
+        }
+    }
+
+    private async Task StepAsync(CancellationToken ct)
     {
         if (State.Status == SettlementStatus.Claiming)
         {
@@ -168,53 +196,54 @@ public sealed class SettlementBatchGrain(
         {
             await FollowAsync(ct);
         }
-
-        if (!IsSettled)
-        {
-            StartPolling();
-        }
     }
 
     /// <summary>Each candidate becomes processing in this batch, or stays out (cancelled, rejected or claimed by another batch meanwhile).</summary>
     private async Task ClaimAsync()
     {
-        var entries = new List<SettlementEntry>();
-        foreach (var id in State.Candidates)
-        {
-            WithdrawalState withdrawal;
-            try
-            {
-                withdrawal = await GrainFactory.GetGrain<IWithdrawalGrain>(id).StartProcessing(State.Id.ToString("D"));
-            }
-            catch (InvalidWithdrawalTransitionException refused)
-            {
-                logger.LogInformation("Settlement {Settlement} leaves out withdrawal {Withdrawal}: {Reason}", State.Id, id, refused.Message);
-                continue;
-            }
-
-            var spec = withdrawal.Spec!;
-            entries.Add(new SettlementEntry
-            {
-                WithdrawalId = spec.Id,
-                MerchantId = spec.MerchantId,
-                Mode = spec.Mode,
-                Asset = spec.Asset,
-                AssetCode = spec.AssetCode,
-                Decimals = spec.Decimals,
-                Address = spec.Address,
-                AmountUnits = spec.AmountUnits,
-                FeeUnits = spec.FeeUnits,
-                TokenContract = wallets?.TokenContract(State.Network, spec.AssetCode),
-            });
-        }
-
-        State.Entries = [.. entries.OrderBy(e => e.WithdrawalId.ToString("D"), StringComparer.Ordinal)];
+        // Side by side, a bounded number at a time: a thousand claims are a thousand grain calls, each one write.
+        var claimed = new SettlementEntry?[State.Candidates.Count];
+        await Parallel.ForEachAsync(
+            Enumerable.Range(0, State.Candidates.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = EffectOutbox<GrainEffect>.MaxConcurrentReceivers, TaskScheduler = TaskScheduler.Current },
+            async (index, _) => claimed[index] = await ClaimAsync(State.Candidates[index]));
+        State.Entries = [.. claimed.OfType<SettlementEntry>().OrderBy(e => e.WithdrawalId.ToString("D"), StringComparer.Ordinal)];
         if (State.Entries.Count == 0)
         {
             State.Status = SettlementStatus.Empty;
             State.UpdatedAt = Now;
             await SaveAsync();
         }
+    }
+
+    /// <summary>The withdrawal as this batch's entry once it is processing here; null when it refuses (cancelled, rejected, in another batch).</summary>
+    private async Task<SettlementEntry?> ClaimAsync(Guid id)
+    {
+        WithdrawalState withdrawal;
+        try
+        {
+            withdrawal = await GrainFactory.GetGrain<IWithdrawalGrain>(id).StartProcessing(State.Id.ToString("D"));
+        }
+        catch (InvalidWithdrawalTransitionException refused)
+        {
+            logger.LogInformation("Settlement {Settlement} leaves out withdrawal {Withdrawal}: {Reason}", State.Id, id, refused.Message);
+            return null;
+        }
+
+        var spec = withdrawal.Spec!;
+        return new SettlementEntry
+        {
+            WithdrawalId = spec.Id,
+            MerchantId = spec.MerchantId,
+            Mode = spec.Mode,
+            Asset = spec.Asset,
+            AssetCode = spec.AssetCode,
+            Decimals = spec.Decimals,
+            Address = spec.Address,
+            AmountUnits = spec.AmountUnits,
+            FeeUnits = spec.FeeUnits,
+            TokenContract = wallets?.TokenContract(State.Network, spec.AssetCode),
+        };
     }
 
     /// <summary>Signs the batch and writes the signed bytes (before any broadcast); false when the hot wallet cannot pay it yet.</summary>
@@ -275,6 +304,7 @@ public sealed class SettlementBatchGrain(
         }
 
         faults?.Reach(FaultPoints.SettlementBroadcast);
+        State.Reason = null;
         State.Status = SettlementStatus.Broadcast;
         State.BroadcastAt ??= Now;
         State.UpdatedAt = Now;
@@ -372,6 +402,16 @@ public sealed class SettlementBatchGrain(
         State.Reason = failReason ?? (completed < State.Entries.Count ? $"{State.Entries.Count - completed} of {State.Entries.Count} payouts can never confirm." : null);
         State.FinalizedAt = Now;
         State.UpdatedAt = Now;
+        if (State.Status == SettlementStatus.Finalized)
+        {
+            // Each merchant paid in the batch hears of it once, seeing its own payouts; the effects are written with this state.
+            foreach (var (merchantId, mode) in State.Entries.Select(e => (e.MerchantId, e.Mode)).Distinct())
+            {
+                Send(new PublishSettlementEvent(WebhookEndpointsGrain.KeyFor(merchantId, mode),
+                    new SettlementEvent(SettlementEventTypes.Finalized, Now.ToUnixTimeSeconds(), merchantId, mode, StateJson.Clone(State))));
+            }
+        }
+
         await SaveAsync();
         poll?.Dispose();
         poll = null;

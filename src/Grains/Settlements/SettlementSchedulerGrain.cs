@@ -74,7 +74,15 @@ public sealed class SettlementSchedulerGrain(
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (reminderName == ReminderName)
+        if (reminderName == ReminderName && wallets.For(Network) is null)
+        {
+            // The operator removed this network's payout wallet: its window closes for good.
+            if (await this.GetReminder(ReminderName) is { } reminder)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+        }
+        else if (reminderName == ReminderName)
         {
             var run = await Run();
             if (run.Outcome == SettlementRunOutcome.Opened)

@@ -143,6 +143,10 @@ public interface IWebhookEndpointsGrain : IGrainWithStringKey, IWakeable
     [AlwaysInterleave]
     Task PublishWithdrawal(PublishWithdrawalEvents effect);
 
+    /// <summary>The effect of a settled batch: its event for one merchant, to the subscribed endpoints.</summary>
+    [AlwaysInterleave]
+    Task PublishSettlement(PublishSettlementEvent effect);
+
     /// <summary>A test event with a caller-chosen id, to the merchant's endpoints only; returns the deliveries started.</summary>
     [AlwaysInterleave]
     Task<int> PublishTest(string eventId, WebhookEventDraft draft);
@@ -335,6 +339,15 @@ public sealed class WebhookEndpointsGrain(
         }
     }
 
+    public async Task PublishSettlement(PublishSettlementEvent effect)
+    {
+        ArgumentNullException.ThrowIfNull(effect);
+        DeliveringEffect();
+        var e = effect.Event;
+        var eventId = EventIdFor(new Guid(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(effect.Id))[..16]), 0);
+        await FanOutAsync(eventId, e.Type, e.MerchantId, e.Mode, () => Body(eventId, e.Type, e.Created, e.Mode, render.RenderSettlement(e.Settlement, e.MerchantId)), callbackUrl: null);
+    }
+
     public Task<WebhookTarget?> GetTarget(string endpointId)
     {
         var now = Now;
@@ -431,6 +444,9 @@ public interface IWebhookPayloadRenderer
 
     /// <summary>A withdrawal for <c>data.object</c>; by default its stored state.</summary>
     string RenderWithdrawal(Withdrawals.WithdrawalState withdrawal) => JsonSerializer.Serialize(withdrawal, StateJson.Options);
+
+    /// <summary>A settlement batch as <paramref name="merchantId"/> sees it, for <c>data.object</c>; by default its stored state.</summary>
+    string RenderSettlement(Settlements.SettlementState settlement, Guid merchantId) => JsonSerializer.Serialize(settlement, StateJson.Options);
 }
 
 /// <summary>The stored state as JSON, for silos without the merchant API (grain tests).</summary>

@@ -23,8 +23,8 @@ public static class WebhookEventTypes
         InvoiceOverpaid, InvoicePaidLate, InvoiceExpired, InvoiceCancelled, InvoiceReorged,
     ];
 
-    /// <summary>Every event type an endpoint may subscribe to: the invoice events, then the withdrawal events.</summary>
-    public static IReadOnlyList<string> All { get; } = [.. Invoice, .. WithdrawalEventTypes.All];
+    /// <summary>Every event type an endpoint may subscribe to: the invoice events, then the withdrawal and settlement events.</summary>
+    public static IReadOnlyList<string> All { get; } = [.. Invoice, .. WithdrawalEventTypes.All, .. SettlementEventTypes.All];
 
     /// <summary>What an invoice looked like before a turn, to tell which events the turn caused.</summary>
     public sealed record InvoiceMark(bool Exists, InvoiceStatus Status, InvoiceException? Exception, int Payments)

@@ -28,6 +28,19 @@ public static class WithdrawalEventTypes
     };
 }
 
+/// <summary>The settlement event of API.md: a batch paying some of the merchant's withdrawals is final.</summary>
+public static class SettlementEventTypes
+{
+    public const string Finalized = "settlement.finalized";
+
+    public static IReadOnlyList<string> All { get; } = [Finalized];
+}
+
+/// <summary>A settlement event for one merchant: <c>data.object</c> is the batch as that merchant sees it (its own payouts).</summary>
+[GenerateSerializer]
+[Alias("cryptopay.settlement-event")]
+public sealed record SettlementEvent([property: Id(0)] string Type, [property: Id(1)] long Created, [property: Id(2)] Guid MerchantId, [property: Id(3)] Merchants.Mode Mode, [property: Id(4)] Settlements.SettlementState Settlement);
+
 /// <summary>The events of one withdrawal turn, in order, with the withdrawal as that turn left it.</summary>
 [GenerateSerializer]
 [Alias("cryptopay.withdrawal-event-batch")]

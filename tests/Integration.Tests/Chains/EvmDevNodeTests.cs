@@ -79,7 +79,7 @@ public sealed class EvmDevNodeTests(EvmDevNodeFixture fixture)
     {
         var recipient = TestAccounts.Deriver(Network.Ethereum(NetworkChain.Regtest), ExtendedKeyVersion.Tpub).DeriveReceiveAddress(2);
         var sender = (await Rpc.GetAccountsAsync())[2];
-        var token = await DeployTestTokenAsync(sender, BigInteger.Pow(10, 30));
+        var token = await _node.DeployTestTokenAsync(sender, BigInteger.Pow(10, 30));
         var value = BigInteger.Parse("123456789012345678901234", System.Globalization.CultureInfo.InvariantCulture); // beyond 64 bits
 
         var hash = await Rpc.SendTransactionAsync(new EvmTransactionRequest(sender, token, BigInteger.Zero, Erc20.EncodeTransfer(recipient, value)));
@@ -114,7 +114,7 @@ public sealed class EvmDevNodeTests(EvmDevNodeFixture fixture)
         Assert.Equal(tronDeposit, TronRpcAdapter.ToTron("0x41" + asEvm[2..])); // TRON's 21-byte hex form
         var tron = new TronRpcAdapter(Rpc);
         var sender = (await Rpc.GetAccountsAsync())[3];
-        var token = await DeployTestTokenAsync(sender, BigInteger.Pow(10, 18));
+        var token = await _node.DeployTestTokenAsync(sender, BigInteger.Pow(10, 18));
         var tronToken = TronAddress.FromEvmAddress(token);
 
         var tokenHash = await Rpc.SendTransactionAsync(new EvmTransactionRequest(sender, token, BigInteger.Zero, Erc20.EncodeTransfer(asEvm, 25_000_000)));
@@ -143,7 +143,7 @@ public sealed class EvmDevNodeTests(EvmDevNodeFixture fixture)
         var hotKey = TestAccounts.PrivateKey(network, 900).ToBytes();
         var recipient = deriver.DeriveReceiveAddress(901);
         var sender = (await Rpc.GetAccountsAsync())[0];
-        var token = await DeployTestTokenAsync(sender, BigInteger.Pow(10, 24));
+        var token = await _node.DeployTestTokenAsync(sender, BigInteger.Pow(10, 24));
         await RequireReceiptAsync(await Rpc.SendTransactionAsync(new EvmTransactionRequest(sender, hotWallet, BigInteger.Pow(10, 18))));
         await RequireReceiptAsync(await Rpc.SendTransactionAsync(new EvmTransactionRequest(sender, token, BigInteger.Zero, Erc20.EncodeTransfer(hotWallet, 50_000_000))));
         var before = await Rpc.GetBalanceAsync(recipient);
@@ -170,18 +170,6 @@ public sealed class EvmDevNodeTests(EvmDevNodeFixture fixture)
         Assert.Equal("eth_sendTransaction", error.Method);
         Assert.NotEqual(0, error.Code);
         Assert.False(string.IsNullOrWhiteSpace(error.RpcMessage));
-    }
-
-    private async Task<string> DeployTestTokenAsync(string deployer, BigInteger supply)
-    {
-        var contracts = await SolidityCompiler.CompileAsync(SolidityCompiler.TestTokenSource);
-        var bytecode = contracts["TestToken"].Bytecode;
-        var supplyWord = new byte[32];
-        supply.TryWriteBytes(supplyWord.AsSpan(32 - supply.GetByteCount(isUnsigned: true)), out _, isUnsigned: true, isBigEndian: true);
-        var hash = await Rpc.SendTransactionAsync(new EvmTransactionRequest(deployer, null, BigInteger.Zero, bytecode + Convert.ToHexStringLower(supplyWord), Gas: 3_000_000));
-        var receipt = await RequireReceiptAsync(hash);
-        Assert.True(receipt.Succeeded, $"deploying TestToken failed: {_node.Log}");
-        return receipt.ContractAddress ?? throw new InvalidOperationException("The deployment receipt has no contract address.");
     }
 
     /// <summary>The node mines every transaction at once (instamine eager), so the receipt exists when the call returns.</summary>

@@ -28,7 +28,7 @@ public sealed class EvmPayoutWalletTests(EvmDevNodeFixture fixture)
     [Fact]
     public async Task A_batch_of_native_and_token_outputs_is_signed_with_consecutive_nonces_and_pays_each_recipient_exactly_once_mined()
     {
-        var token = await DeployTestTokenAsync();
+        var token = await _node.DeployTestTokenAsync((await Rpc.GetAccountsAsync())[4], BigInteger.Pow(10, 24));
         var (wallet, _) = await FundedWalletAsync(910, Ether(3), token, 50_000_000);
         var (alice, bob, carol) = (Recipient(920), Recipient(921), Recipient(922));
         PayoutOutput[] outputs =
@@ -177,7 +177,7 @@ public sealed class EvmPayoutWalletTests(EvmDevNodeFixture fixture)
     [Fact]
     public async Task A_token_transfer_the_contract_refuses_is_reported_reverted_with_the_fee_it_cost()
     {
-        var token = await DeployTestTokenAsync();
+        var token = await _node.DeployTestTokenAsync((await Rpc.GetAccountsAsync())[4], BigInteger.Pow(10, 24));
         var (wallet, _) = await FundedWalletAsync(913, Ether(1), token, 1_000);
         const string zeroAddress = "0x0000000000000000000000000000000000000000"; // TestToken refuses "transfer to the zero address"
         var batch = await wallet.SignAsync([new PayoutOutput(zeroAddress, 10, token)], Commitment(0x44), CancellationToken.None);
@@ -225,7 +225,7 @@ public sealed class EvmPayoutWalletTests(EvmDevNodeFixture fixture)
     [Fact]
     public async Task Too_little_native_or_token_balance_throws_PayoutFundsException_and_signs_and_sends_nothing()
     {
-        var token = await DeployTestTokenAsync();
+        var token = await _node.DeployTestTokenAsync((await Rpc.GetAccountsAsync())[4], BigInteger.Pow(10, 24));
         var (wallet, _) = await FundedWalletAsync(915, Ether(1), token, 1_000);
         var recipient = Recipient(927);
         var balance = await Rpc.GetBalanceAsync(wallet.Address);
@@ -283,18 +283,6 @@ public sealed class EvmPayoutWalletTests(EvmDevNodeFixture fixture)
         Assert.Equal(BigInteger.Zero, terms.Nonce);
         await RequireSuccessAsync(await Rpc.SendRawTransactionAsync(EvmTransferSigner.SignNative(key, wallet.Address, BigInteger.Zero, terms)));
         return (wallet, key);
-    }
-
-    private async Task<string> DeployTestTokenAsync()
-    {
-        var contracts = await SolidityCompiler.CompileAsync(SolidityCompiler.TestTokenSource);
-        var supply = BigInteger.Pow(10, 24);
-        var supplyWord = new byte[32];
-        supply.TryWriteBytes(supplyWord.AsSpan(32 - supply.GetByteCount(isUnsigned: true)), out _, isUnsigned: true, isBigEndian: true);
-        var deployer = (await Rpc.GetAccountsAsync())[4];
-        var hash = await Rpc.SendTransactionAsync(new EvmTransactionRequest(deployer, null, BigInteger.Zero, contracts["TestToken"].Bytecode + Convert.ToHexStringLower(supplyWord), Gas: 3_000_000));
-        var receipt = await RequireSuccessAsync(hash);
-        return receipt.ContractAddress ?? throw new InvalidOperationException("The deployment receipt has no contract address.");
     }
 
     /// <summary>The node mines every transaction at once (instamine eager), so the receipt exists when the call returns.</summary>

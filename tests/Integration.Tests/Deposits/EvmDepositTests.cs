@@ -34,8 +34,8 @@ public sealed class EvmDepositTests(EvmDevNodeFixture evm, PostgresFixture postg
     public async Task InitializeAsync()
     {
         sender = (await Rpc.GetAccountsAsync())[4];
-        usdt = await DeployTokenAsync();
-        usdc = await DeployTokenAsync();
+        usdt = await node.DeployTestTokenAsync(sender, BigInteger.Pow(10, 24));
+        usdc = await node.DeployTestTokenAsync(sender, BigInteger.Pow(10, 24));
         ChainWatch eth = new("eth", new ChainNetworkOptions { Chain = "regtest", ReorgDepth = 10, Tokens = { ["USDT"] = usdt, ["USDC"] = usdc } },
             new EvmChainReader(Rpc, "ETH", new Dictionary<string, string> { ["USDT"] = usdt, ["USDC"] = usdc }));
         ChainWatch tron = new("tron", new ChainNetworkOptions { Chain = "regtest", ReorgDepth = 10 },
@@ -134,17 +134,5 @@ public sealed class EvmDepositTests(EvmDevNodeFixture evm, PostgresFixture postg
         Assert.Equal(address, paid.PaymentMethods[0].Address);
         Assert.Equal(hash, Assert.Single(paid.PaymentMethods[0].Payments).Txid);
         Assert.Equal((DepositCluster.NetOf(12_000_000), BigInteger.Zero), await deposits.BalanceAsync("USDT-TRON"));
-    }
-
-    private async Task<string> DeployTokenAsync()
-    {
-        var contracts = await SolidityCompiler.CompileAsync(SolidityCompiler.TestTokenSource);
-        var supply = BigInteger.Pow(10, 24);
-        var supplyWord = new byte[32];
-        supply.TryWriteBytes(supplyWord.AsSpan(32 - supply.GetByteCount(isUnsigned: true)), out _, isUnsigned: true, isBigEndian: true);
-        var hash = await Rpc.SendTransactionAsync(new EvmTransactionRequest(sender, null, BigInteger.Zero, contracts["TestToken"].Bytecode + Convert.ToHexStringLower(supplyWord), Gas: 3_000_000));
-        var receipt = await Rpc.GetTransactionReceiptAsync(hash) ?? throw new InvalidOperationException($"No receipt for {hash}.\n{node.Log}");
-        Assert.True(receipt.Succeeded, $"deploying TestToken failed: {node.Log}");
-        return receipt.ContractAddress!;
     }
 }

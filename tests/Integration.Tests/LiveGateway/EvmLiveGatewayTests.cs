@@ -34,7 +34,7 @@ public sealed class EvmLiveGatewayTests(EvmDevNodeFixture evm, PostgresFixture p
     public async Task InitializeAsync()
     {
         sender = (await Rpc.GetAccountsAsync(Ct))[5];
-        usdt = await DeployTokenAsync();
+        usdt = await node.DeployTestTokenAsync(sender, BigInteger.Pow(10, 24), Ct);
     }
 
     public Task DisposeAsync()
@@ -96,18 +96,5 @@ public sealed class EvmLiveGatewayTests(EvmDevNodeFixture evm, PostgresFixture p
         Assert.Equal((0m, 0m), await GatewayCluster.BalanceAsync(merchant, "ETH", Ct));
         var (publicStatus, status) = await customer.SendJsonAsync(HttpMethod.Get, $"/v1/invoices/{id}/status", null, Ct);
         Assert.Equal((200, "confirmed"), (publicStatus, status.Str("status")));
-    }
-
-    private async Task<string> DeployTokenAsync()
-    {
-        var contracts = await SolidityCompiler.CompileAsync(SolidityCompiler.TestTokenSource, Ct);
-        var supply = BigInteger.Pow(10, 24);
-        var supplyWord = new byte[32];
-        supply.TryWriteBytes(supplyWord.AsSpan(32 - supply.GetByteCount(isUnsigned: true)), out _, isUnsigned: true, isBigEndian: true);
-        var hash = await Rpc.SendTransactionAsync(
-            new EvmTransactionRequest(sender, null, BigInteger.Zero, contracts["TestToken"].Bytecode + Convert.ToHexStringLower(supplyWord), Gas: 3_000_000), Ct);
-        var receipt = await Rpc.GetTransactionReceiptAsync(hash, Ct) ?? throw new InvalidOperationException($"No receipt for {hash}.\n{node.Log}");
-        Assert.True(receipt.Succeeded, $"deploying TestToken failed: {node.Log}");
-        return receipt.ContractAddress!;
     }
 }

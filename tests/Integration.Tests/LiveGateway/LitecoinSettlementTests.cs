@@ -72,6 +72,11 @@ public sealed class LitecoinSettlementTests(LitecoinFixture litecoin, PostgresFi
             }
         }
 
+        await using var receiver = await WebhookReceiver.StartAsync(Ct);
+        var (endpointStatus, endpoint) = await merchants[0].SendJsonAsync(HttpMethod.Post, "/v1/webhook-endpoints",
+            JsonSerializer.Serialize(new { url = receiver.Url, events = new[] { "withdrawal.completed", "settlement.finalized" } }), Ct);
+        Assert.True(endpointStatus == 201, $"POST /v1/webhook-endpoints answered {endpointStatus}: {endpoint}");
+
         using var admin = GatewayCluster.Client(gateway.Silos[0], GatewayCluster.AdminKey);
         var (runStatus, batch) = await admin.SendJsonAsync(HttpMethod.Post, "/v1/admin/settlements/run?network=ltc", null, Ct);
         Assert.True(runStatus == 201, $"POST /v1/admin/settlements/run answered {runStatus}: {batch}\n{gateway.Output}");
@@ -132,6 +137,16 @@ public sealed class LitecoinSettlementTests(LitecoinFixture litecoin, PostgresFi
             Assert.False(settlement.TryGetProperty("entries", out var entries) && entries.ValueKind != JsonValueKind.Null);
             var withdrawn = mine.Sum(w => w.Units + WithdrawalFee);
             await gateway.WaitForBalanceAsync(merchant, "LTC", (Units(GatewayCluster.NetOf(Deposit) - withdrawn), 0m), WatchTimeout, Ct);
+        }
+
+        // The first merchant's endpoint heard of the batch once, seeing only its own ten payouts, and of each of them.
+        var finalized = Assert.Single(await receiver.WaitForAsync(settlementId, ["settlement.finalized"], WatchTimeout, () => gateway.Output, Ct));
+        Assert.True(finalized.IsSignedWith(endpoint.Str("secret")));
+        var seenByFirst = finalized.Json.GetProperty("data").GetProperty("object");
+        Assert.Equal(("finalized", 10), (seenByFirst.Str("status"), seenByFirst.GetProperty("withdrawal_ids").GetArrayLength()));
+        foreach (var w in withdrawals.Where(w => w.Merchant == merchants[0]))
+        {
+            await receiver.WaitForAsync(w.Id, ["withdrawal.completed"], WatchTimeout, () => gateway.Output, Ct);
         }
 
         // Every payout's proof passes the independent checker (Python, hashlib and the node's RPC only); a tampered one fails.
@@ -287,7 +302,7 @@ public sealed class LitecoinSettlementTests(LitecoinFixture litecoin, PostgresFi
         {
             var (merchantId, _) = await gateway.CreateMerchantAsync(Ct);
             var (keyStatus, key) = await admin.SendJsonAsync(HttpMethod.Post, $"/v1/merchants/{merchantId}/api-keys",
-                """{"mode":"live","scopes":["withdrawals:write","balances:read","invoices:write","invoices:read"]}""", Ct);
+                """{"mode":"live","scopes":["withdrawals:write","balances:read","invoices:write","invoices:read","webhooks:write"]}""", Ct);
             Assert.True(keyStatus == 201, $"POST api-keys answered {keyStatus}: {key}");
             var merchant = GatewayCluster.Client(gateway.Silos[m % 2], key.Str("key"));
             merchants.Add(merchant);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using CryptoPay.Chains.Rpc;
 using CryptoPay.TestSupport.Nodes;
 using CryptoPay.TestSupport.Processes;
@@ -62,6 +63,24 @@ public sealed class EvmDevNode : ILaunchableNode
     Task ILaunchableNode.DiscardAttemptAsync() => _slot.DiscardAttemptAsync();
 
     public ValueTask DisposeAsync() => _slot.DisposeAsync();
+
+    /// <summary>
+    /// Deploys the ERC-20 test token (tests/TestSupport/node/contracts/TestToken.sol, compiled by solc) from
+    /// <paramref name="deployer"/>, a node account, who holds the whole <paramref name="supply"/>; returns its address.
+    /// </summary>
+    public async Task<string> DeployTestTokenAsync(string deployer, BigInteger supply, CancellationToken ct = default)
+    {
+        var contracts = await SolidityCompiler.CompileAsync(SolidityCompiler.TestTokenSource, ct);
+        var supplyWord = new byte[32];
+        supply.TryWriteBytes(supplyWord.AsSpan(32 - supply.GetByteCount(isUnsigned: true)), out _, isUnsigned: true, isBigEndian: true);
+        var hash = await Rpc.SendTransactionAsync(
+            new EvmTransactionRequest(deployer, null, BigInteger.Zero, contracts["TestToken"].Bytecode + Convert.ToHexStringLower(supplyWord), Gas: 3_000_000), ct);
+        // The node mines every transaction at once, so the receipt exists when the call returns.
+        var receipt = await Rpc.GetTransactionReceiptAsync(hash, ct) ?? throw new InvalidOperationException($"No receipt for the TestToken deployment {hash}.\n{Log}");
+        return receipt is { Succeeded: true, ContractAddress: { } address }
+            ? address
+            : throw new InvalidOperationException($"Deploying TestToken failed.\n{Log}");
+    }
 
     async Task<bool> ILaunchableNode.TryLaunchAsync(CancellationToken ct)
     {
