@@ -34,6 +34,7 @@ public sealed record SettlementResponse(
     string Network,
     [property: Description("The amounts paid, per balance asset (LTC, USDT-ETH): the caller's payouts for a merchant, all for the operator.")] IReadOnlyDictionary<string, string> Total,
     IReadOnlyList<Guid> WithdrawalIds,
+    [property: Description("The deposits (ledger output keys network:txid:index) the batch's automatic settlements pay out, in entry order: the caller's for a merchant, all for the operator.")] IReadOnlyList<string> PaymentIds,
     [property: Description("The transaction paying the batch (btc/ltc), or carrying its Merkle root (eth/bsc); null before signing.")] string? Txid,
     [property: Description("The network fee the batch's transactions paid, in the native coin; null until mined.")] string? Fee,
     [property: Description("The Merkle root over the batch's entries (hex), committed on chain; see GET /v1/proofs/{id}.")] string? ProofHash,
@@ -57,7 +58,7 @@ public static class SettlementResponses
         var mined = settlement.Transactions.Count > 0 && settlement.Transactions.All(t => t.FeeUnits is not null);
         var native = Network.Get(settlement.Network);
         return new SettlementResponse(
-            settlement.Id, SettlementProjection.Name(settlement.Status), settlement.Network, total, [.. entries.Select(e => e.WithdrawalId)],
+            settlement.Id, SettlementProjection.Name(settlement.Status), settlement.Network, total, [.. entries.Select(e => e.WithdrawalId)], [.. entries.SelectMany(e => e.PaymentIds)],
             settlement.CommitmentTransaction?.Txid ?? settlement.Transactions.FirstOrDefault()?.Txid,
             mined ? LedgerKeys.FormatUnits(settlement.NetworkFeeUnits, native.NativeDecimals) : null,
             settlement.MerkleRoot, settlement.RequiredConfirmations, settlement.Reason, settlement.CreatedAt, settlement.BroadcastAt, settlement.FinalizedAt,

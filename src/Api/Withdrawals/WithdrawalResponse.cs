@@ -27,7 +27,8 @@ public sealed record WithdrawalResponse(
     [property: Description("Once completed: the id of its proof of payment (GET /v1/proofs/{id}).")] Guid? ProofId,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    DateTimeOffset? CompletedAt);
+    DateTimeOffset? CompletedAt,
+    [property: Description("The deposits an automatic settlement pays out (ledger output keys network:txid:index, oldest credit first); empty for a withdrawal asked for by hand.")] IReadOnlyList<string> PaymentIds);
 
 public sealed record WithdrawalListResponse(IReadOnlyList<WithdrawalResponse> Items, Invoices.PaginationResponse Pagination);
 
@@ -45,6 +46,7 @@ public static class WithdrawalResponses
             spec.Address, spec.BeneficiaryId, spec.Reference,
             spec.MetadataJson is null ? null : JsonDocument.Parse(spec.MetadataJson).RootElement.Clone(),
             withdrawal.Reason, withdrawal.SettlementId, withdrawal.Txid,
-            withdrawal.Status == WithdrawalStatus.Completed && Guid.TryParse(withdrawal.SettlementId, out _) ? spec.Id : null, spec.CreatedAt, withdrawal.UpdatedAt, withdrawal.CompletedAt);
+            withdrawal.Status == WithdrawalStatus.Completed && Guid.TryParse(withdrawal.SettlementId, out _) ? spec.Id : null, spec.CreatedAt, withdrawal.UpdatedAt, withdrawal.CompletedAt,
+            spec.PaymentIds);
     }
 }

@@ -243,6 +243,7 @@ public sealed class SettlementBatchGrain(
             AmountUnits = spec.AmountUnits,
             FeeUnits = spec.FeeUnits,
             TokenContract = wallets?.TokenContract(State.Network, spec.AssetCode),
+            PaymentIds = [.. spec.PaymentIds],
         };
     }
 

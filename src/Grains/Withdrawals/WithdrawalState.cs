@@ -92,6 +92,10 @@ public sealed record WithdrawalSpec
     [Id(16)]
     public DateTimeOffset CreatedAt { get; init; }
 
+    /// <summary>The deposits (ledger output keys, <c>network:txid:index</c>) an automatic settlement pays out; empty for a withdrawal asked for by hand.</summary>
+    [Id(17)]
+    public List<string> PaymentIds { get; init; } = [];
+
     public BigInteger TotalUnits => AmountUnits + FeeUnits;
 
     public string Key => WithdrawalIds.Key(Id);
