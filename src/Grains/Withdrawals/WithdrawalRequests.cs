@@ -34,10 +34,17 @@ public enum WithdrawalRefusalReason
     InsufficientBalance,
 }
 
-/// <summary>What the merchant asks for, parsed; <see cref="Network"/> may be left out when a beneficiary names it.</summary>
-public sealed record WithdrawalOrder(string AssetCode, string? Network, decimal Amount, string? Address, Guid? BeneficiaryId, string? Reference, string? MetadataJson);
+/// <summary>
+/// What the merchant asks for, parsed; <see cref="Network"/> may be left out when a beneficiary names it.
+/// <see cref="PaymentIds"/>: the deposits an automatic settlement pays out (none for a withdrawal asked for by hand).
+/// </summary>
+public sealed record WithdrawalOrder(
+    string AssetCode, string? Network, decimal Amount, string? Address, Guid? BeneficiaryId, string? Reference, string? MetadataJson, IReadOnlyList<string>? PaymentIds = null);
 
 public sealed record WithdrawalRefusal(WithdrawalRefusalReason Reason, string? Field, string Message);
+
+/// <summary>A checked payout destination: the live asset (<see cref="Asset"/> as balances name it), its withdrawal settings and the normalised address.</summary>
+public sealed record PayoutDestination(PaymentMethodInfo Method, string Asset, WithdrawalAssetOptions Settings, string Address, Guid? BeneficiaryId);
 
 public sealed record WithdrawalRequestResult(WithdrawalState? Withdrawal, WithdrawalRefusal? Refusal)
 {
@@ -63,38 +70,13 @@ public sealed class WithdrawalRequests(
                 "Withdrawals are disabled in test mode: sandbox balances cannot leave the sandbox. Use a live key.");
         }
 
-        var network = order.Network;
-        var address = order.Address;
-        if (order.BeneficiaryId is { } beneficiaryId)
+        var (destination, refusal) = await DestinationAsync(order.AssetCode, order.Network, order.Address, order.BeneficiaryId, merchantId, mode);
+        if (destination is null)
         {
-            if (await grains.GetGrain<IBeneficiariesGrain>(BeneficiariesGrain.KeyFor(merchantId, mode)).Get(beneficiaryId) is not { } beneficiary)
-            {
-                return WithdrawalRequestResult.Refused(WithdrawalRefusalReason.BeneficiaryNotFound, "beneficiary_id", "No beneficiary with that id.");
-            }
-
-            if (network is not null && network != beneficiary.Network)
-            {
-                return WithdrawalRequestResult.Refused(WithdrawalRefusalReason.UnsupportedNetwork, "network",
-                    $"is '{network}', but the beneficiary's address is on '{beneficiary.Network}'.");
-            }
-
-            network = beneficiary.Network;
-            address = beneficiary.Address;
+            return new WithdrawalRequestResult(null, refusal);
         }
 
-        var method = Assets.Methods.FirstOrDefault(m => !m.IsSandbox && m.Network == network && string.Equals(m.Asset, order.AssetCode, StringComparison.OrdinalIgnoreCase));
-        if (method is null)
-        {
-            return WithdrawalRequestResult.Refused(WithdrawalRefusalReason.UnsupportedNetwork, "network",
-                $"{order.AssetCode.ToUpperInvariant()} cannot be withdrawn on '{network}'; live assets: {string.Join(", ", Assets.Methods.Where(m => !m.IsSandbox).Select(m => $"{m.Asset} on {m.Network}"))}.");
-        }
-
-        var label = LedgerKeys.AssetLabel(method.Asset, method.Network);
-        if (options.Value.For(label) is not { } settings)
-        {
-            return WithdrawalRequestResult.Refused(WithdrawalRefusalReason.UnsupportedNetwork, "asset", $"withdrawals of {label} are not configured on this gateway.");
-        }
-
+        var (method, label, settings) = (destination.Method, destination.Asset, destination.Settings);
         if (Amounts.Scale(order.Amount) > method.Decimals)
         {
             return WithdrawalRequestResult.Refused(WithdrawalRefusalReason.InvalidAmount, "amount", $"{label} has at most {method.Decimals} decimals.");
@@ -104,13 +86,6 @@ public sealed class WithdrawalRequests(
         {
             return WithdrawalRequestResult.Refused(WithdrawalRefusalReason.AmountBelowMinimum, "amount",
                 string.Create(CultureInfo.InvariantCulture, $"must be at least {settings.Minimum} {label} (the minimum withdrawal)."));
-        }
-
-        var validation = AddressValidator.Validate(live.Find(method.Network)?.Network ?? Network.Get(method.Network), address);
-        if (!validation.IsValid)
-        {
-            return WithdrawalRequestResult.Refused(WithdrawalRefusalReason.InvalidAddress, order.BeneficiaryId is null ? "address" : "beneficiary_id",
-                $"is not a valid {method.Network} address: {validation.Reason}.");
         }
 
         var now = time.GetUtcNow();
@@ -126,7 +101,7 @@ public sealed class WithdrawalRequests(
             Decimals = method.Decimals,
             AmountUnits = Amounts.ToUnits(order.Amount, method.Decimals),
             FeeUnits = Amounts.ToUnits(settings.Fee, method.Decimals),
-            Address = validation.NormalizedAddress!,
+            Address = destination.Address,
             BeneficiaryId = order.BeneficiaryId,
             Reference = order.Reference,
             MetadataJson = order.MetadataJson,
@@ -135,12 +110,59 @@ public sealed class WithdrawalRequests(
             NeedsReview = usd is not { } value || value > options.Value.ReviewAboveUsd,
             RequestFingerprint = requestFingerprint,
             CreatedAt = now,
+            PaymentIds = [.. order.PaymentIds ?? []],
         };
         var result = await grains.GetGrain<IWithdrawalGrain>(id).Create(spec);
         return result.Withdrawal is { } withdrawal
             ? new WithdrawalRequestResult(withdrawal, null)
             : WithdrawalRequestResult.Refused(WithdrawalRefusalReason.InsufficientBalance, "amount",
                 string.Create(CultureInfo.InvariantCulture, $"the available {label} balance does not cover {order.Amount} + {settings.Fee} network fee."));
+    }
+
+    /// <summary>
+    /// Where a payout of <paramref name="assetCode"/> goes: the live asset on <paramref name="network"/> (or the
+    /// beneficiary's network), its withdrawal settings, and the address validated for the network (or the saved
+    /// beneficiary's); or why it can go nowhere. Withdrawals and automatic settlement settings both check this way.
+    /// </summary>
+    public async Task<(PayoutDestination? Destination, WithdrawalRefusal? Refusal)> DestinationAsync(
+        string assetCode, string? network, string? address, Guid? beneficiaryId, Guid merchantId, Mode mode)
+    {
+        static (PayoutDestination?, WithdrawalRefusal?) Refused(WithdrawalRefusalReason reason, string field, string message) =>
+            (null, new WithdrawalRefusal(reason, field, message));
+
+        if (beneficiaryId is { } id)
+        {
+            if (await grains.GetGrain<IBeneficiariesGrain>(BeneficiariesGrain.KeyFor(merchantId, mode)).Get(id) is not { } beneficiary)
+            {
+                return Refused(WithdrawalRefusalReason.BeneficiaryNotFound, "beneficiary_id", "No beneficiary with that id.");
+            }
+
+            if (network is not null && network != beneficiary.Network)
+            {
+                return Refused(WithdrawalRefusalReason.UnsupportedNetwork, "network", $"is '{network}', but the beneficiary's address is on '{beneficiary.Network}'.");
+            }
+
+            network = beneficiary.Network;
+            address = beneficiary.Address;
+        }
+
+        var method = Assets.Methods.FirstOrDefault(m => !m.IsSandbox && m.Network == network && string.Equals(m.Asset, assetCode, StringComparison.OrdinalIgnoreCase));
+        if (method is null)
+        {
+            return Refused(WithdrawalRefusalReason.UnsupportedNetwork, "network",
+                $"{assetCode.ToUpperInvariant()} cannot be withdrawn on '{network}'; live assets: {string.Join(", ", Assets.Methods.Where(m => !m.IsSandbox).Select(m => $"{m.Asset} on {m.Network}"))}.");
+        }
+
+        var label = LedgerKeys.AssetLabel(method.Asset, method.Network);
+        if (options.Value.For(label) is not { } settings)
+        {
+            return Refused(WithdrawalRefusalReason.UnsupportedNetwork, "asset", $"withdrawals of {label} are not configured on this gateway.");
+        }
+
+        var (normalized, problem) = ValidateAddress(method.Network, address);
+        return normalized is null
+            ? Refused(WithdrawalRefusalReason.InvalidAddress, beneficiaryId is null ? "address" : "beneficiary_id", problem!)
+            : (new PayoutDestination(method, label, settings, normalized, beneficiaryId), null);
     }
 
     /// <summary>Why a beneficiary of <paramref name="mode"/> cannot be on <paramref name="network"/>, or null: live networks for live keys, the sandbox for test keys.</summary>
