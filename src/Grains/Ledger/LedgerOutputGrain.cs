@@ -58,6 +58,9 @@ public sealed record LedgerOutputState
     public bool Exists => OutputKey.Length > 0;
 
     public BigInteger FeeUnits => Credited ? Movements[^1].AmountOn(LedgerKeys.OperatorFees) : BigInteger.Zero;
+
+    /// <summary>When the output was first credited: never changes (a reversal and a new credit keep it), so deposits listed in this order stay in it.</summary>
+    public DateTimeOffset? FirstCreditedAt => Movements.Count > 0 ? Movements[0].At : null;
 }
 
 /// <summary>

@@ -33,7 +33,8 @@ public static class LedgerProjections
         .Column("credited", ColumnType.Boolean, r => r.State.Credited)
         .Column("gross_units", ColumnType.Numeric, r => r.State.GrossUnits)
         .Column("fee_units", ColumnType.Numeric, r => r.State.FeeUnits)
-        .Column("movements", ColumnType.Integer, r => r.State.Movements.Count);
+        .Column("movements", ColumnType.Integer, r => r.State.Movements.Count)
+        .Column("first_credited_at", ColumnType.TimestampTz, r => r.State.FirstCreditedAt);
 
     /// <summary>The ledger's schema (source "ledger").</summary>
     public static IMigrationSource Migrations { get; } =
