@@ -22,7 +22,7 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
         ("Payment links", "Links that open a fresh invoice each time a customer follows them."),
         ("Balances", "What the merchant was credited, per asset, in the key's mode: available, reserved for withdrawals, and pending."),
         ("Withdrawals", "Withdrawals from a live balance: amount + network fee reserved at request, review above a USD threshold (operator endpoints, admin key), cancellation; paid on chain in settlement batches."),
-        ("Settlements", "Settlement batches: each window a network's queued withdrawals are paid in one transaction (btc/ltc) or one commitment transaction and a transfer each (eth/bsc), committing a Merkle root over the batch on chain; proofs of payout anyone can check with their own node (docs/PROOFS.md)."),
+        ("Settlements", "Settlement batches: each window a network's queued withdrawals are paid in one transaction (btc/ltc) or one commitment transaction and a transfer each (eth/bsc), committing a Merkle root over the batch on chain; proofs of payout anyone can check with their own node (docs/PROOFS.md). Automatic settlement: per live balance, a destination and a schedule; each window the available balance is requested as a withdrawal listing the deposits it pays out (payment_ids)."),
         ("Beneficiaries", "Saved withdrawal destinations, validated for their network."),
         ("Webhooks", "Endpoints that receive signed events (Standard Webhooks), their delivery log, redelivery and test events."),
         ("Sandbox", "Test mode only: simulate a customer's payment on the sandbox chain."),

@@ -129,6 +129,7 @@ public static class ApiHostingExtensions
         app.MapWithdrawals();
         app.MapBeneficiaries();
         app.MapSettlements();
+        app.MapSettlementSettings();
         app.MapSandbox();
         app.MapRates();
         app.MapWebhooks();
