@@ -89,7 +89,7 @@ internal sealed class OperationDocsTransformer : IOpenApiOperationTransformer
             Add(StatusCodes.Status413PayloadTooLarge, $"VALIDATION_FAILED: the body is over {JsonBody.MaxBytes / 1024} KiB.");
         }
 
-        if (HttpMethods.IsPost(method) || HttpMethods.IsPatch(method))
+        if (Routing.RequestShape.CarriesBody(method))
         {
             Add(StatusCodes.Status415UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE: a body must be sent as `Content-Type: application/json` in UTF-8.");
         }

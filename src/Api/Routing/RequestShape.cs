@@ -102,10 +102,13 @@ public sealed class RequestShape(EndpointDataSource endpoints)
             : null;
     }
 
-    /// <summary>415 for a POST or PATCH whose body is not declared as JSON; a bodiless request passes.</summary>
+    /// <summary>The methods whose requests carry a JSON body: POST, PUT and PATCH.</summary>
+    public static bool CarriesBody(string method) => HttpMethods.IsPost(method) || HttpMethods.IsPut(method) || HttpMethods.IsPatch(method);
+
+    /// <summary>415 for a POST, PUT or PATCH whose body is not declared as JSON; a bodiless request passes.</summary>
     public static ProblemHttpResult? UnsupportedMediaType(HttpRequest request)
     {
-        if (!(HttpMethods.IsPost(request.Method) || HttpMethods.IsPatch(request.Method)))
+        if (!CarriesBody(request.Method))
         {
             return null;
         }

@@ -186,6 +186,10 @@ public abstract class AutoSettlementApiTests : IAsyncLifetime
             Assert.True(answer.Status == status && answer.Body.Str("code") == code, $"PUT {asset} {body}: {answer.Status} {answer.Body}");
         }
 
+        using var plain = new HttpRequestMessage(HttpMethod.Put, "/v1/settlement-settings/USDT-TRON") { Content = new StringContent(valid, System.Text.Encoding.UTF8, "text/plain") };
+        using var refused = await client.SendAsync(plain);
+        Assert.Equal((System.Net.HttpStatusCode.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"), (refused.StatusCode, JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.Str("code")));
+
         Assert.Empty((await client.GetJsonAsync("/v1/settlement-settings")).Body.GetProperty("items").EnumerateArray());
     }
 
