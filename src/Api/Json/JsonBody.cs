@@ -29,6 +29,22 @@ public sealed class JsonBody
 
     public bool IsValid => Errors.Count == 0;
 
+    /// <summary>
+    /// Reads a body whose one field is a required reason (an operator's rejection or failure, shown to the merchant): the
+    /// reason, or the problem to answer.
+    /// </summary>
+    public static async Task<(string? Reason, ProblemHttpResult? Problem)> ReadReasonAsync(HttpRequest request, int maxCharacters = 500)
+    {
+        var (body, problem) = await ReadAsync(request);
+        if (body is null)
+        {
+            return (null, problem);
+        }
+
+        var reason = body.Text("reason", maxCharacters, required: true);
+        return body.IsValid ? (reason, null) : (null, body.Problem());
+    }
+
     public static async Task<(JsonBody? Body, ProblemHttpResult? Problem)> ReadAsync(HttpRequest request, bool allowEmpty = false)
     {
         if (request.ContentLength > MaxBytes)

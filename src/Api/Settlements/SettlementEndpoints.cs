@@ -110,16 +110,10 @@ public static class SettlementEndpoints
 
     private static async Task<Results<Ok<SettlementResponse>, ProblemHttpResult>> FailAsync(string id, HttpContext context, IGrainFactory grains)
     {
-        var (body, problem) = await JsonBody.ReadAsync(context.Request);
-        if (body is null)
+        var (reason, problem) = await JsonBody.ReadReasonAsync(context.Request);
+        if (problem is not null)
         {
-            return problem!;
-        }
-
-        var reason = body.Text("reason", 500, required: true);
-        if (!body.IsValid)
-        {
-            return body.Problem();
+            return problem;
         }
 
         return await FindAsync(grains, id) is { } settlement

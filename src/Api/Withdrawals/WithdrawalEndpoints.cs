@@ -287,16 +287,10 @@ public static class WithdrawalEndpoints
 
     private static async Task<Results<Ok<WithdrawalResponse>, ProblemHttpResult>> RejectAsync(string id, HttpContext context, IGrainFactory grains)
     {
-        var (body, problem) = await JsonBody.ReadAsync(context.Request);
-        if (body is null)
+        var (reason, problem) = await JsonBody.ReadReasonAsync(context.Request);
+        if (problem is not null)
         {
-            return problem!;
-        }
-
-        var reason = body.Text("reason", 500, required: true);
-        if (!body.IsValid)
-        {
-            return body.Problem();
+            return problem;
         }
 
         return await AdminFindAsync(grains, id) is { } withdrawal

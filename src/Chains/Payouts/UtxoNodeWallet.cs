@@ -93,7 +93,9 @@ public sealed class UtxoNodeWallet(BitcoinRpcClient wallet, Network network, int
         switch (known)
         {
             case null:
-                return new PayoutTransactionStatus(PayoutTransactionState.Unknown);
+                // Never accepted by the node. If an input is spent in the chain, these bytes can never be mined: the node
+                // refused them, so no other node has them either.
+                return new PayoutTransactionStatus(await SpendsSpentInputAsync(transaction, ct) ? PayoutTransactionState.Conflicted : PayoutTransactionState.Unknown);
             case { Confirmations: > 0, BlockHash: { } block }:
                 var proof = await wallet.GetTxOutProofAsync(transaction.Txid, block, ct);
                 return new PayoutTransactionStatus(PayoutTransactionState.Confirmed, (int)known.Confirmations, block, known.BlockHeight, known.FeeSatoshis, proof);
@@ -103,6 +105,19 @@ public sealed class UtxoNodeWallet(BitcoinRpcClient wallet, Network network, int
                 // In the mempool, or dropped from it (a restarted node, a reorganisation): Unknown has it broadcast again.
                 return new PayoutTransactionStatus(await wallet.IsInMempoolAsync(transaction.Txid, ct) ? PayoutTransactionState.Pending : PayoutTransactionState.Unknown);
         }
+    }
+
+    private async Task<bool> SpendsSpentInputAsync(SignedPayout transaction, CancellationToken ct)
+    {
+        foreach (var input in Transaction.Parse(transaction.Hex, utxo).Inputs)
+        {
+            if (!await wallet.IsUnspentAsync(input.PrevOut.Hash.ToString(), (int)input.PrevOut.N, includeMempool: false, ct))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The wallet's record of the transaction; null when it does not know it (never broadcast).</summary>

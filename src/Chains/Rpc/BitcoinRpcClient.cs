@@ -186,6 +186,14 @@ public sealed class BitcoinRpcClient
             r["walletconflicts"] is JArray conflicts ? StringArray(conflicts) : []));
     }
 
+    /// <summary>
+    /// <c>gettxout</c>: whether output <paramref name="index"/> of <paramref name="txid"/> is unspent in the chain (and,
+    /// with <paramref name="includeMempool"/>, not spent by a mempool transaction either). False for a spent output or
+    /// one that does not exist.
+    /// </summary>
+    public async Task<bool> IsUnspentAsync(string txid, int index, bool includeMempool, CancellationToken ct = default) =>
+        (await CallAsync("gettxout", ct, txid, index, includeMempool)).Type is not JTokenType.Null;
+
     /// <summary>Whether the node's mempool holds the transaction (<c>getmempoolentry</c>).</summary>
     public async Task<bool> IsInMempoolAsync(string txid, CancellationToken ct = default)
     {
@@ -227,6 +235,16 @@ public sealed class BitcoinRpcClient
         }
 
         return StringResult(await CallAsync("sendmany", ct, "", amounts));
+    }
+
+    /// <summary><c>lockunspent true</c>: releases every output the wallet locked (e.g. for a funded, not yet broadcast transaction).</summary>
+    public Task UnlockAllUnspentAsync(CancellationToken ct = default) => CallAsync("lockunspent", ct, true);
+
+    /// <summary>Sends the wallet's whole balance to <paramref name="address"/>, the fee taken from it; returns the txid.</summary>
+    public async Task<string> SweepAsync(string address, CancellationToken ct = default)
+    {
+        var balance = await CallAsync("getbalance", ct);
+        return StringResult(await CallAsync("sendtoaddress", ct, address, balance, "", "", true));
     }
 
     /// <summary><c>getreceivedbyaddress</c>: what the wallet's address received in transactions with at least <paramref name="minConfirmations"/>, in satoshis.</summary>

@@ -285,7 +285,7 @@ public sealed class SettlementBatchGrain(
         State.Status = SettlementStatus.Signed;
         State.UpdatedAt = Now;
         await SaveAsync();
-        faults?.Reach(FaultPoints.SettlementSigned);
+        await (faults?.ReachAsync(FaultPoints.SettlementSigned) ?? Task.CompletedTask);
         return true;
     }
 
@@ -304,7 +304,7 @@ public sealed class SettlementBatchGrain(
             }
         }
 
-        faults?.Reach(FaultPoints.SettlementBroadcast);
+        await (faults?.ReachAsync(FaultPoints.SettlementBroadcast) ?? Task.CompletedTask);
         State.Reason = null;
         State.Status = SettlementStatus.Broadcast;
         State.BroadcastAt ??= Now;

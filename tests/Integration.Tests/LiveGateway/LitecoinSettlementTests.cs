@@ -238,6 +238,58 @@ public sealed class LitecoinSettlementTests(LitecoinFixture litecoin, PostgresFi
         }
     }
 
+    [Fact]
+    public async Task A_batch_whose_inputs_were_spent_elsewhere_before_its_broadcast_fails_and_every_reservation_returns()
+    {
+        var marker = Path.Combine(Path.GetTempPath(), $"cryptopay-fault-{Guid.NewGuid():N}");
+        await using var gateway = await StartGatewayAsync(new Dictionary<string, string> { ["Faults__PauseAt"] = FaultPoints.SettlementSigned, ["Faults__Marker"] = marker });
+        try
+        {
+            var merchant = Assert.Single(await FundedMerchantsAsync(gateway, 1));
+            var withdrawals = new List<(string Id, string Address)>();
+            for (var i = 0; i < 2; i++)
+            {
+                var address = await node.Wallet.GetNewAddressAsync("bech32", Ct);
+                withdrawals.Add((await WithdrawAsync(merchant, address, 3_000_000, $"spent-{i}"), address));
+            }
+
+            // The batch is signed and written; its silo waits before broadcasting it.
+            using var admin = GatewayCluster.Client(gateway.Silos[0], GatewayCluster.AdminKey);
+            var run = admin.SendJsonAsync(HttpMethod.Post, "/v1/admin/settlements/run?network=ltc", null, Ct);
+            var waited = Stopwatch.StartNew();
+            while (!File.Exists(marker))
+            {
+                Assert.True(waited.Elapsed < WatchTimeout, $"No silo reached the fault point.\n{gateway.Output}");
+                await Task.Delay(50, Ct);
+            }
+
+            // Meanwhile the operator's hot wallet spends what the batch spends, elsewhere, and that is mined.
+            var hot = node.Rpc.ForWallet(hotWallet);
+            await hot.UnlockAllUnspentAsync(Ct);
+            await hot.SweepAsync(await node.Wallet.GetNewAddressAsync("bech32", Ct), Ct);
+            await node.Rpc.GenerateToAddressAsync(Confirmations, miner, Ct);
+            File.Delete(marker);
+            var (runStatus, batch) = await run;
+            Assert.True(runStatus == 201, $"POST /v1/admin/settlements/run answered {runStatus}: {batch}");
+
+            // The node refuses the signed bytes for good: the batch fails and the reservations return.
+            var failed = await WaitForSettlementAsync(gateway, admin, batch.Str("id"), "failed");
+            Assert.Contains("never confirm", failed.Str("reason"), StringComparison.Ordinal);
+            foreach (var w in withdrawals)
+            {
+                var (status, withdrawal) = await merchant.SendJsonAsync(HttpMethod.Get, $"/v1/withdrawals/{w.Id}", null, Ct);
+                Assert.True(status == 200 && withdrawal.Str("status") == "failed", $"{status}: {withdrawal}");
+                Assert.Equal(0, await node.Wallet.GetReceivedByAddressAsync(w.Address, 0, Ct));
+            }
+
+            await gateway.WaitForBalanceAsync(merchant, "LTC", (Units(GatewayCluster.NetOf(Deposit)), 0m), WatchTimeout, Ct);
+        }
+        finally
+        {
+            File.Delete(marker);
+        }
+    }
+
     private static string SettlementIdOf(string network, long sequence) => Grains.Settlements.SettlementIds.For(network, sequence).ToString("D");
 
     /// <param name="tolerateErrors">While a dead silo is not yet declared dead, its grains do not answer: keep asking.</param>
