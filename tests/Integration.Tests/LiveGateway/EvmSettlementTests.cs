@@ -86,7 +86,8 @@ public sealed class EvmSettlementTests(EvmDevNodeFixture evm, PostgresFixture po
         await gateway.WaitForBalanceAsync(merchant, "ETH", (0.975m, 0m), WatchTimeout, Ct);
         await gateway.WaitForBalanceAsync(merchant, "USDT-ETH", (97.5m, 0m), WatchTimeout, Ct);
 
-        var orders = new (string Asset, string Amount, BigInteger Units)[] { ("ETH", "0.01", Ether / 100), ("ETH", "0.02", Ether / 50), ("USDT", "20", 20_000_000), ("USDT", "25.5", 25_500_000) };
+        // 0.2 ETH is worth 600 USD at the static rate: it waits for review, and is paid once the operator approves it.
+        var orders = new (string Asset, string Amount, BigInteger Units)[] { ("ETH", "0.01", Ether / 100), ("ETH", "0.2", Ether / 5), ("USDT", "20", 20_000_000), ("USDT", "25.5", 25_500_000) };
         var withdrawals = new List<(string Id, string Asset, string Address, BigInteger Units)>();
         foreach (var (asset, amount, units) in orders)
         {
@@ -98,9 +99,15 @@ public sealed class EvmSettlementTests(EvmDevNodeFixture evm, PostgresFixture po
             request.Headers.Add("Idempotency-Key", $"evm-{asset}-{amount}");
             using var response = await merchant.SendAsync(request, Ct);
             var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct)).RootElement;
-            Assert.True((int)response.StatusCode == 201 && body.Str("status") == "queued", $"POST /v1/withdrawals answered {(int)response.StatusCode}: {body}");
+            var expected = amount == "0.2" ? "review" : "queued";
+            Assert.True((int)response.StatusCode == 201 && body.Str("status") == expected, $"POST /v1/withdrawals answered {(int)response.StatusCode}: {body}");
             withdrawals.Add((body.Str("id"), asset, address, units));
         }
+
+        // It waits in review; approved, it is queued like the others and paid in the same batch.
+        var reviewed = withdrawals[1].Id;
+        var (approveStatus, approved) = await admin.SendJsonAsync(HttpMethod.Post, $"/v1/admin/withdrawals/{reviewed}/approve", "{}", Ct);
+        Assert.True(approveStatus == 200 && approved.Str("status") == "queued", $"approve answered {approveStatus}: {approved}");
 
         var nonceBefore = await Rpc.GetTransactionCountAsync(hot, includePending: true, Ct);
         var (runStatus, batch) = await admin.SendJsonAsync(HttpMethod.Post, "/v1/admin/settlements/run?network=eth", null, Ct);
@@ -135,7 +142,7 @@ public sealed class EvmSettlementTests(EvmDevNodeFixture evm, PostgresFixture po
         }
 
         // Balances: each withdrawal's amount and fee (ETH 0.001, USDT-ETH 5) left; the network fee in ETH is the operator's.
-        await gateway.WaitForBalanceAsync(merchant, "ETH", (0.975m - 0.03m - 0.002m, 0m), WatchTimeout, Ct);
+        await gateway.WaitForBalanceAsync(merchant, "ETH", (0.975m - 0.21m - 0.002m, 0m), WatchTimeout, Ct);
         await gateway.WaitForBalanceAsync(merchant, "USDT-ETH", (97.5m - 45.5m - 10m, 0m), WatchTimeout, Ct);
         var ledger = await gateway.LedgerAsync(Ct);
         var movement = Assert.Single(Assert.Single(ledger.Settlements!).Movements);
