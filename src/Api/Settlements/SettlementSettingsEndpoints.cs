@@ -3,6 +3,7 @@ using CryptoPay.Api.Access;
 using CryptoPay.Api.Docs;
 using CryptoPay.Api.Errors;
 using CryptoPay.Api.Json;
+using CryptoPay.Api.Withdrawals;
 using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.AutoSettlement;
 using CryptoPay.Grains.Catalog;
@@ -115,35 +116,12 @@ public static class SettlementSettingsEndpoints
 
         var schedule = body.String("schedule", 20, required: true);
         var network = body.String("network", 20)?.ToLowerInvariant();
-        var address = body.String("address", 128);
-        var beneficiary = body.String("beneficiary_id", 64);
+        var (address, beneficiaryId) = WithdrawalEndpoints.Destination(body);
         var minimum = body.Decimal("minimum", formatCode: ErrorCodes.InvalidAmountFormat);
         var parsedSchedule = SettlementSchedules.Parse(schedule);
-        Guid? beneficiaryId = null;
         if (schedule is not null && parsedSchedule is null)
         {
             body.Fail("schedule", $"must be one of {string.Join(", ", SettlementSchedules.All.Select(SettlementSchedules.Name))}.");
-        }
-
-        if (beneficiary is not null)
-        {
-            if (Guid.TryParse(beneficiary, out var parsed))
-            {
-                beneficiaryId = parsed;
-            }
-            else
-            {
-                body.Fail("beneficiary_id", "must be a beneficiary id (a UUID).");
-            }
-        }
-
-        if (address is not null && beneficiary is not null)
-        {
-            body.Fail("address", "give address or beneficiary_id, not both.");
-        }
-        else if (address is null && beneficiary is null && body.IsValid)
-        {
-            body.Fail("address", "is required (or give beneficiary_id).");
         }
 
         if (minimum is < 0)

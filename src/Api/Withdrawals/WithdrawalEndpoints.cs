@@ -152,10 +152,30 @@ public static class WithdrawalEndpoints
         var asset = body.String("asset", 10, required: true);
         var network = body.String("network", 20);
         var amount = body.Decimal("amount", required: true, formatCode: ErrorCodes.InvalidAmountFormat);
-        var address = body.String("address", 128);
-        var beneficiary = body.String("beneficiary_id", 64);
+        var (address, beneficiaryId) = Destination(body);
         var reference = body.Text("reference", 200);
         var metadata = Metadata(body);
+        if (address is not null && network is null && body.IsValid)
+        {
+            body.Fail("network", "is required with an address.");
+        }
+
+        if (amount is <= 0)
+        {
+            body.Fail("amount", "must be greater than 0.", ErrorCodes.InvalidAmountRange);
+        }
+
+        return body.IsValid ? new WithdrawalOrder(asset!.ToUpperInvariant(), network?.ToLowerInvariant(), amount!.Value, address, beneficiaryId, reference, metadata) : null;
+    }
+
+    /// <summary>
+    /// Where a payout goes: <c>address</c> or <c>beneficiary_id</c> (a UUID), exactly one of them; a failure is recorded
+    /// on <paramref name="body"/>. Withdrawals and automatic settlement settings read it alike.
+    /// </summary>
+    internal static (string? Address, Guid? BeneficiaryId) Destination(JsonBody body)
+    {
+        var address = body.String("address", 128);
+        var beneficiary = body.String("beneficiary_id", 64);
         Guid? beneficiaryId = null;
         if (beneficiary is not null)
         {
@@ -177,17 +197,8 @@ public static class WithdrawalEndpoints
         {
             body.Fail("address", "is required (or give beneficiary_id).");
         }
-        else if (beneficiary is null && network is null && body.IsValid)
-        {
-            body.Fail("network", "is required with an address.");
-        }
 
-        if (amount is <= 0)
-        {
-            body.Fail("amount", "must be greater than 0.", ErrorCodes.InvalidAmountRange);
-        }
-
-        return body.IsValid ? new WithdrawalOrder(asset!.ToUpperInvariant(), network?.ToLowerInvariant(), amount!.Value, address, beneficiaryId, reference, metadata) : null;
+        return (address, beneficiaryId);
     }
 
     internal static string? Metadata(JsonBody body)
