@@ -355,15 +355,15 @@ public sealed class SettlementBatchGrain(
             return;
         }
 
-        var status_ = State.Transactions.All(t => t.Confirmations > 0) ? SettlementStatus.Confirmed : SettlementStatus.Broadcast;
-        if (changed || status_ != State.Status)
+        var next = State.Transactions.All(t => t.Confirmations > 0) ? SettlementStatus.Confirmed : SettlementStatus.Broadcast;
+        if (changed || next != State.Status)
         {
-            if (status_ == SettlementStatus.Broadcast && State.Status == SettlementStatus.Confirmed)
+            if (next == SettlementStatus.Broadcast && State.Status == SettlementStatus.Confirmed)
             {
                 logger.LogWarning("Settlement {Settlement} ({Network}) left the chain in a reorganisation; its signed transactions were broadcast again", State.Id, State.Network);
             }
 
-            State.Status = status_;
+            State.Status = next;
             State.UpdatedAt = Now;
             await SaveAsync();
         }

@@ -102,9 +102,10 @@ public sealed class SettlementSchedulerGrain(
         if (state.State.LastBatch is { } last)
         {
             var previous = GrainFactory.GetGrain<ISettlementBatchGrain>(last);
-            if (await previous.Get() is { Status: SettlementStatus.Claiming or SettlementStatus.Signed } && (await previous.Advance()).Status is SettlementStatus.Claiming or SettlementStatus.Signed)
+            if (await previous.Get() is { Status: SettlementStatus.Claiming or SettlementStatus.Signed } &&
+                await previous.Advance() is { Status: SettlementStatus.Claiming or SettlementStatus.Signed } pending)
             {
-                return new SettlementRun(SettlementRunOutcome.PreviousPending, await previous.Get());
+                return new SettlementRun(SettlementRunOutcome.PreviousPending, pending);
             }
         }
 

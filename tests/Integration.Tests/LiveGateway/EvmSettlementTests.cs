@@ -125,7 +125,7 @@ public sealed class EvmSettlementTests(EvmDevNodeFixture evm, PostgresFixture po
 
         // ganache mines each at once: one more block makes the two confirmations.
         await Rpc.MineAsync(Ct);
-        var final = await WaitForSettlementAsync(gateway, admin, id, "finalized");
+        var final = await gateway.WaitForSettlementAsync(admin, id, "finalized", WatchTimeout, Ct);
         Assert.True(decimal.Parse(final.Str("fee"), CultureInfo.InvariantCulture) > 0m, final.ToString());
         foreach (var w in withdrawals)
         {
@@ -161,23 +161,6 @@ public sealed class EvmSettlementTests(EvmDevNodeFixture evm, PostgresFixture po
         await RequireSuccessAsync(await Rpc.SendTransactionAsync(request, Ct));
         await Rpc.MineAsync(Ct);
         await gateway.WaitForInvoiceAsync(merchant, invoice.Str("id"), i => i.Str("status") == "confirmed", "confirmed", WatchTimeout, Ct);
-    }
-
-    private async Task<JsonElement> WaitForSettlementAsync(GatewayCluster gateway, HttpClient admin, string id, string status)
-    {
-        var waited = Stopwatch.StartNew();
-        while (true)
-        {
-            var (code, settlement) = await admin.SendJsonAsync(HttpMethod.Get, $"/v1/admin/settlements/{id}", null, Ct);
-            Assert.True(code == 200, $"GET /v1/admin/settlements/{id} answered {code}: {settlement}");
-            if (settlement.Str("status") == status)
-            {
-                return settlement;
-            }
-
-            Assert.True(waited.Elapsed < WatchTimeout, $"Settlement {id} is {settlement.Str("status")}, not {status}: {settlement}\n{gateway.Output}");
-            await Task.Delay(250, Ct);
-        }
     }
 
     private async Task RequireSuccessAsync(string hash)

@@ -194,6 +194,78 @@ internal sealed class GatewayCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The environment of a live ltc network on a litecoind -regtest: its node, the operator's account key, 1 s polls and
+    /// <paramref name="confirmations"/>; the watchers start at the node's current tip, so the first block a test mines
+    /// is read whenever the first poll runs.
+    /// </summary>
+    public static async Task<Dictionary<string, string>> LitecoinChainsAsync(TestSupport.Litecoin.LitecoinRegtestNode node, string accountKey, int confirmations, CancellationToken ct)
+    {
+        var (user, password) = node.RpcLogin;
+        return new Dictionary<string, string>
+        {
+            ["Chains__Networks__ltc__Chain"] = "regtest",
+            ["Chains__Networks__ltc__RpcUrl"] = node.Rpc.Endpoint.ToString(),
+            ["Chains__Networks__ltc__RpcUser"] = user,
+            ["Chains__Networks__ltc__RpcPassword"] = password,
+            ["Chains__Networks__ltc__AccountKey"] = accountKey,
+            ["Chains__Networks__ltc__Confirmations"] = confirmations.ToString(CultureInfo.InvariantCulture),
+            ["Chains__Networks__ltc__PollInterval"] = "00:00:01",
+            ["Chains__Networks__ltc__StartHeight"] = (await node.Rpc.GetBlockCountAsync(ct)).ToString(CultureInfo.InvariantCulture),
+        };
+    }
+
+    /// <summary>
+    /// Reads the settlement through <paramref name="admin"/> (an admin-key client) until it is in <paramref name="status"/>;
+    /// with <paramref name="tolerateErrors"/>, a 5xx (a dead silo not yet declared dead holds the batch) is asked again.
+    /// </summary>
+    public async Task<JsonElement> WaitForSettlementAsync(HttpClient admin, string id, string status, TimeSpan timeout, CancellationToken ct, bool tolerateErrors = false)
+    {
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            var (code, settlement) = await admin.SendJsonAsync(HttpMethod.Get, $"/v1/admin/settlements/{id}", null, ct);
+            var retry = tolerateErrors && code >= 500;
+            if (!retry)
+            {
+                Assert.True(code == 200, $"GET /v1/admin/settlements/{id} answered {code}: {settlement}\n{Output}");
+                if (settlement.Str("status") == status)
+                {
+                    return settlement;
+                }
+            }
+
+            if (waited.Elapsed > timeout)
+            {
+                Assert.Fail($"Settlement {id} is not {status} after {timeout.TotalSeconds:0} s: {code} {settlement}\n{Output}");
+            }
+
+            await Task.Delay(250, ct);
+        }
+    }
+
+    /// <summary>The first of the silos to exit (a fault point killed it); fails when none does within <paramref name="timeout"/>.</summary>
+    public async Task<SiloProcess> FirstExitAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var exits = silos.Select(async silo =>
+        {
+            try
+            {
+                await silo.WaitForExitAsync(timeout, stop.Token);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                // another silo exited first
+            }
+
+            return silo;
+        }).ToList();
+        var first = await await Task.WhenAny(exits);
+        await stop.CancelAsync();
+        return first;
+    }
+
     /// <summary>What a deposit of <paramref name="gross"/> smallest units credits after the operator's fee.</summary>
     public static BigInteger NetOf(BigInteger gross) => gross - (gross * FeeBasisPoints / 10_000);
 

@@ -47,23 +47,8 @@ public sealed class LitecoinLiveGatewayTests(LitecoinFixture litecoin, PostgresF
         return Task.CompletedTask;
     }
 
-    private async Task<GatewayCluster> StartGatewayAsync()
-    {
-        var (user, password) = node.RpcLogin;
-        var chains = new Dictionary<string, string>
-        {
-            ["Chains__Networks__ltc__Chain"] = "regtest",
-            ["Chains__Networks__ltc__RpcUrl"] = node.Rpc.Endpoint.ToString(),
-            ["Chains__Networks__ltc__RpcUser"] = user,
-            ["Chains__Networks__ltc__RpcPassword"] = password,
-            ["Chains__Networks__ltc__AccountKey"] = account.AccountKey,
-            ["Chains__Networks__ltc__Confirmations"] = Confirmations.ToString(CultureInfo.InvariantCulture),
-            ["Chains__Networks__ltc__PollInterval"] = "00:00:01",
-            // The watchers start at the node's current tip, so the first block the test mines is read whenever the first poll runs.
-            ["Chains__Networks__ltc__StartHeight"] = (await node.Rpc.GetBlockCountAsync(Ct)).ToString(CultureInfo.InvariantCulture),
-        };
-        return await GatewayCluster.StartAsync(postgres, chains, count: 2, Ct);
-    }
+    private async Task<GatewayCluster> StartGatewayAsync() =>
+        await GatewayCluster.StartAsync(postgres, await GatewayCluster.LitecoinChainsAsync(node, account.AccountKey, Confirmations, Ct), count: 2, Ct);
 
     private static bool Is(JsonElement invoice, string status) => invoice.Str("status") == status;
 

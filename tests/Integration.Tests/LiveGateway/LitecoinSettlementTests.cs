@@ -109,12 +109,12 @@ public sealed class LitecoinSettlementTests(LitecoinFixture litecoin, PostgresFi
         // One block: confirmed, not final; a reorganisation takes it out (the node puts it back in its mempool) and the
         // batch goes back to broadcast; mined again and buried, it is final, still paid once.
         var first = (await node.Rpc.GenerateToAddressAsync(1, miner, Ct))[0];
-        await WaitForSettlementAsync(gateway, admin, settlementId, "confirmed");
+        await gateway.WaitForSettlementAsync(admin, settlementId, "confirmed", WatchTimeout, Ct);
         await node.Rpc.InvalidateBlockAsync(first, Ct);
-        await WaitForSettlementAsync(gateway, admin, settlementId, "broadcast");
+        await gateway.WaitForSettlementAsync(admin, settlementId, "broadcast", WatchTimeout, Ct);
         // Another coinbase address: the same block again (same second, same mempool) would be the invalidated one.
         await node.Rpc.GenerateToAddressAsync(Confirmations, await node.Wallet.GetNewAddressAsync("bech32", Ct), Ct);
-        var final = await WaitForSettlementAsync(gateway, admin, settlementId, "finalized");
+        var final = await gateway.WaitForSettlementAsync(admin, settlementId, "finalized", WatchTimeout, Ct);
         Assert.NotEqual(first, Assert.Single(final.GetProperty("transactions").EnumerateArray()).Str("block_hash"));
         var fee = decimal.Parse(final.Str("fee"), CultureInfo.InvariantCulture);
         Assert.InRange(fee, 0.00000001m, 0.01m);
@@ -206,22 +206,16 @@ public sealed class LitecoinSettlementTests(LitecoinFixture litecoin, PostgresFi
                 }
             }
 
-            var waited = Stopwatch.StartNew();
-            while (gateway.Silos.All(s => !s.HasExited))
-            {
-                Assert.True(waited.Elapsed < WatchTimeout, $"No silo reached {crashAt}.\n{gateway.Output}");
-                await Task.Delay(100, Ct);
-            }
-
+            var victim = await gateway.FirstExitAsync(WatchTimeout, Ct);
             Assert.True(File.Exists(marker), $"A silo exited without reaching {crashAt}.\n{gateway.Output}");
-            var survivor = gateway.Silos.Single(s => !s.HasExited);
+            var survivor = gateway.Silos.Single(s => s != victim);
             using var operatorClient = GatewayCluster.Client(survivor, GatewayCluster.AdminKey);
             var id = SettlementIdOf("ltc", 1);
 
             // The survivor takes the batch over (once the dead silo is declared dead) and broadcasts the signed bytes it finds.
-            var broadcast = await WaitForSettlementAsync(gateway, operatorClient, id, "broadcast", tolerateErrors: true);
+            var broadcast = await gateway.WaitForSettlementAsync(operatorClient, id, "broadcast", WatchTimeout, Ct, tolerateErrors: true);
             await node.Rpc.GenerateToAddressAsync(Confirmations, miner, Ct);
-            var final = await WaitForSettlementAsync(gateway, operatorClient, id, "finalized");
+            var final = await gateway.WaitForSettlementAsync(operatorClient, id, "finalized", WatchTimeout, Ct);
             Assert.Equal(broadcast.Str("txid"), final.Str("txid"));
             foreach (var w in withdrawals)
             {
@@ -273,7 +267,7 @@ public sealed class LitecoinSettlementTests(LitecoinFixture litecoin, PostgresFi
             Assert.True(runStatus == 201, $"POST /v1/admin/settlements/run answered {runStatus}: {batch}");
 
             // The node refuses the signed bytes for good: the batch fails and the reservations return.
-            var failed = await WaitForSettlementAsync(gateway, admin, batch.Str("id"), "failed");
+            var failed = await gateway.WaitForSettlementAsync(admin, batch.Str("id"), "failed", WatchTimeout, Ct);
             Assert.Contains("never confirm", failed.Str("reason"), StringComparison.Ordinal);
             foreach (var w in withdrawals)
             {
@@ -292,49 +286,10 @@ public sealed class LitecoinSettlementTests(LitecoinFixture litecoin, PostgresFi
 
     private static string SettlementIdOf(string network, long sequence) => Grains.Settlements.SettlementIds.For(network, sequence).ToString("D");
 
-    /// <param name="tolerateErrors">While a dead silo is not yet declared dead, its grains do not answer: keep asking.</param>
-    private async Task<JsonElement> WaitForSettlementAsync(GatewayCluster gateway, HttpClient admin, string id, string status, bool tolerateErrors = false)
-    {
-        var waited = Stopwatch.StartNew();
-        while (true)
-        {
-            var (code, settlement) = await admin.SendJsonAsync(HttpMethod.Get, $"/v1/admin/settlements/{id}", null, Ct);
-            if (tolerateErrors && code >= 500 && waited.Elapsed < WatchTimeout)
-            {
-                await Task.Delay(250, Ct);
-                continue;
-            }
-
-            Assert.True(code == 200, $"GET /v1/admin/settlements/{id} answered {code}: {settlement}\n{gateway.Output}");
-            if (settlement.Str("status") == status)
-            {
-                return settlement;
-            }
-
-            if (waited.Elapsed > WatchTimeout)
-            {
-                Assert.Fail($"Settlement {id} is {settlement.Str("status")}, not {status}, after {WatchTimeout.TotalSeconds:0} s: {settlement}\n{gateway.Output}");
-            }
-
-            await Task.Delay(250, Ct);
-        }
-    }
-
     private async Task<GatewayCluster> StartGatewayAsync(IReadOnlyDictionary<string, string>? extra = null)
     {
-        var (user, password) = node.RpcLogin;
-        var environment = new Dictionary<string, string>
-        {
-            ["Chains__Networks__ltc__Chain"] = "regtest",
-            ["Chains__Networks__ltc__RpcUrl"] = node.Rpc.Endpoint.ToString(),
-            ["Chains__Networks__ltc__RpcUser"] = user,
-            ["Chains__Networks__ltc__RpcPassword"] = password,
-            ["Chains__Networks__ltc__AccountKey"] = account.AccountKey,
-            ["Chains__Networks__ltc__Confirmations"] = Confirmations.ToString(CultureInfo.InvariantCulture),
-            ["Chains__Networks__ltc__PollInterval"] = "00:00:01",
-            ["Chains__Networks__ltc__StartHeight"] = (await node.Rpc.GetBlockCountAsync(Ct)).ToString(CultureInfo.InvariantCulture),
-            ["Chains__Networks__ltc__PayoutWallet"] = hotWallet,
-        };
+        var environment = await GatewayCluster.LitecoinChainsAsync(node, account.AccountKey, Confirmations, Ct);
+        environment["Chains__Networks__ltc__PayoutWallet"] = hotWallet;
         foreach (var (key, value) in extra ?? new Dictionary<string, string>())
         {
             environment[key] = value;
