@@ -102,6 +102,27 @@ public sealed class GatewayHost : IAsyncDisposable
         await RunDueWorkAsync();
     }
 
+    /// <summary>
+    /// Credits a confirmed live deposit of <paramref name="units"/> to the merchant's balance through the ledger, as the
+    /// chain watchers do (a fresh output each call), runs what it makes due, and answers its payment id (the output key).
+    /// </summary>
+    public async Task<string> CreditLiveDepositAsync(string merchantId, string asset, string network, System.Numerics.BigInteger units)
+    {
+        var credit = new CryptoPay.Grains.Ledger.DepositCredit(Guid.Parse(merchantId), CryptoPay.Grains.Merchants.Mode.Live, network, asset, Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()), 0, units, Guid.NewGuid());
+        await Grains.GetGrain<CryptoPay.Grains.Ledger.ILedgerOutputGrain>(credit.OutputKey).Credit(new CreditOutput(credit) { Sender = "test/deposits", Sequence = 1 });
+        await RunDueWorkAsync();
+        return credit.OutputKey;
+    }
+
+    /// <summary>The USDT-TRON balance as <c>GET /v1/balances</c> answers it to <paramref name="client"/>: (available, reserved).</summary>
+    public static async Task<(string Available, string Reserved)> UsdtTronAsync(HttpClient client)
+    {
+        var answer = await client.GetJsonAsync("/v1/balances");
+        Assert.True(answer.Status == 200, answer.Body.ToString());
+        var usdt = answer.Body.GetProperty("balances").GetProperty("USDT-TRON");
+        return (usdt.Str("available"), usdt.Str("reserved"));
+    }
+
     public async Task RunDueWorkAsync()
     {
         var sender = app.Services.GetRequiredService<WebhookSender>();

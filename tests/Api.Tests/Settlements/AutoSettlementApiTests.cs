@@ -62,23 +62,6 @@ public abstract class AutoSettlementApiTests : IAsyncLifetime
         return (merchantId, host.ClientWith(key.Body.Str("key")), liveKey, testKey);
     }
 
-    /// <summary>Credits a confirmed live USDT deposit on tron and answers its payment id (the ledger output key).</summary>
-    private async Task<string> CreditUsdtAsync(string merchantId, decimal usdt)
-    {
-        var credit = new DepositCredit(Guid.Parse(merchantId), Mode.Live, "tron", "USDT", Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()), 0, (BigInteger)(usdt * 1_000_000m), Guid.NewGuid());
-        await host.Grains.GetGrain<ILedgerOutputGrain>(credit.OutputKey).Credit(new CreditOutput(credit) { Sender = "test/deposits", Sequence = 1 });
-        await host.RunDueWorkAsync();
-        return credit.OutputKey;
-    }
-
-    private static async Task<(string Available, string Reserved)> UsdtAsync(HttpClient client)
-    {
-        var answer = await client.GetJsonAsync("/v1/balances");
-        Assert.True(answer.Status == 200, answer.Body.ToString());
-        var usdt = answer.Body.GetProperty("balances").GetProperty("USDT-TRON");
-        return (usdt.Str("available"), usdt.Str("reserved"));
-    }
-
     private static async Task<List<JsonElement>> WithdrawalsAsync(HttpClient client)
     {
         var list = await client.GetJsonAsync("/v1/withdrawals?asset=USDT-TRON&page_size=100");
@@ -199,9 +182,9 @@ public abstract class AutoSettlementApiTests : IAsyncLifetime
         var (merchantId, client, _, _) = await MerchantAsync();
         var saved = await PutAsync(client, "USDT-TRON", $$"""{"address":"{{TronAddress}}","schedule":"hourly"}""");
         Assert.True(saved.Status == 200, saved.Body.ToString());
-        var first = await CreditUsdtAsync(merchantId, 40m);
+        var first = await host.CreditLiveDepositAsync(merchantId, "USDT", "tron", 40_000_000);
         host.Clock.Advance(TimeSpan.FromMinutes(1));
-        var second = await CreditUsdtAsync(merchantId, 60m);
+        var second = await host.CreditLiveDepositAsync(merchantId, "USDT", "tron", 60_000_000);
         Assert.Empty(await WithdrawalsAsync(client));
 
         await host.AdvanceAsync(TimeSpan.FromMinutes(59));
@@ -210,7 +193,7 @@ public abstract class AutoSettlementApiTests : IAsyncLifetime
         Assert.Equal(("queued", "99.000000", "1.000000", "100.000000"), (withdrawal.Str("status"), withdrawal.Str("amount"), withdrawal.Str("fee"), withdrawal.Str("total_debit")));
         Assert.Equal((TronAddress, "tron", "auto-settlement"), (withdrawal.Str("address"), withdrawal.Str("network"), withdrawal.Str("reference")));
         Assert.Equal([first, second], PaymentIds(withdrawal));
-        Assert.Equal(("0.000000", "100.000000"), await UsdtAsync(client));
+        Assert.Equal(("0.000000", "100.000000"), await GatewayHost.UsdtTronAsync(client));
         var window = SettlementSchedules.WindowAt(SettlementSchedule.Hourly, host.Clock.GetUtcNow()) - 1;
         Assert.Equal(AutoSettlementGrain.WithdrawalIdFor(Guid.Parse(merchantId), "USDT-TRON", SettlementSchedule.Hourly, window).ToString(), withdrawal.Str("id"));
         var setting = (await client.GetJsonAsync("/v1/settlement-settings/USDT-TRON")).Body;
@@ -221,9 +204,9 @@ public abstract class AutoSettlementApiTests : IAsyncLifetime
         await host.RunDueWorkAsync();
         await host.Grains.GetGrain<IAutoSettlementGrain>(AutoSettlementGrain.KeyFor(Guid.Parse(merchantId), Mode.Live, "USDT-TRON")).Wake();
         Assert.Single(await WithdrawalsAsync(client));
-        Assert.Equal(("0.000000", "100.000000"), await UsdtAsync(client));
+        Assert.Equal(("0.000000", "100.000000"), await GatewayHost.UsdtTronAsync(client));
 
-        var third = await CreditUsdtAsync(merchantId, 30m);
+        var third = await host.CreditLiveDepositAsync(merchantId, "USDT", "tron", 30_000_000);
         await host.AdvanceAsync(TimeSpan.FromHours(1));
 
         var withdrawals = await WithdrawalsAsync(client);
@@ -231,7 +214,7 @@ public abstract class AutoSettlementApiTests : IAsyncLifetime
         Assert.Equal(withdrawal.Str("id"), withdrawals[0].Str("id"));
         Assert.Equal(("29.000000", "30.000000"), (withdrawals[1].Str("amount"), withdrawals[1].Str("total_debit")));
         Assert.Equal([third], PaymentIds(withdrawals[1]));
-        Assert.Equal(("0.000000", "130.000000"), await UsdtAsync(client));
+        Assert.Equal(("0.000000", "130.000000"), await GatewayHost.UsdtTronAsync(client));
         Assert.Equal([first, second], PaymentIds((await client.GetJsonAsync($"/v1/withdrawals/{withdrawal.Str("id")}")).Body));
 
         // Nothing credited since: the next window has nothing to pay and requests nothing.
@@ -247,23 +230,23 @@ public abstract class AutoSettlementApiTests : IAsyncLifetime
         // The asset's minimum is 5 USDT + 1 fee; the merchant's own is 50 (+ 1 fee).
         var saved = await PutAsync(client, "USDT-TRON", $$"""{"address":"{{TronAddress}}","schedule":"hourly","minimum":"50"}""");
         Assert.True(saved.Status == 200, saved.Body.ToString());
-        var small = await CreditUsdtAsync(merchantId, 5.5m);
+        var small = await host.CreditLiveDepositAsync(merchantId, "USDT", "tron", 5_500_000);
 
         await host.AdvanceAsync(TimeSpan.FromHours(1));
         Assert.Empty(await WithdrawalsAsync(client));
-        Assert.Equal(("5.500000", "0.000000"), await UsdtAsync(client));
+        Assert.Equal(("5.500000", "0.000000"), await GatewayHost.UsdtTronAsync(client));
         Assert.Equal("below_minimum", (await client.GetJsonAsync("/v1/settlement-settings/USDT-TRON")).Body.GetProperty("last_run").Str("outcome"));
 
-        var more = await CreditUsdtAsync(merchantId, 45m);
+        var more = await host.CreditLiveDepositAsync(merchantId, "USDT", "tron", 45_000_000);
         await host.AdvanceAsync(TimeSpan.FromHours(1));
         Assert.Empty(await WithdrawalsAsync(client));
 
-        var last = await CreditUsdtAsync(merchantId, 0.5m);
+        var last = await host.CreditLiveDepositAsync(merchantId, "USDT", "tron", 500_000);
         await host.AdvanceAsync(TimeSpan.FromHours(1));
         var withdrawal = Assert.Single(await WithdrawalsAsync(client));
         Assert.Equal(("50.000000", "51.000000"), (withdrawal.Str("amount"), withdrawal.Str("total_debit")));
         Assert.Equal([small, more, last], PaymentIds(withdrawal));
-        Assert.Equal(("0.000000", "51.000000"), await UsdtAsync(client));
+        Assert.Equal(("0.000000", "51.000000"), await GatewayHost.UsdtTronAsync(client));
     }
 
     [Fact]
@@ -272,7 +255,7 @@ public abstract class AutoSettlementApiTests : IAsyncLifetime
         var (merchantId, client, _, _) = await MerchantAsync();
         var saved = await PutAsync(client, "USDT-TRON", $$"""{"address":"{{TronAddress}}","schedule":"daily"}""");
         Assert.True(saved.Status == 200, saved.Body.ToString());
-        var deposit = await CreditUsdtAsync(merchantId, 800m);
+        var deposit = await host.CreditLiveDepositAsync(merchantId, "USDT", "tron", 800_000_000);
 
         await host.AdvanceAsync(TimeSpan.FromDays(1));
         var withdrawal = Assert.Single(await WithdrawalsAsync(client));
@@ -280,9 +263,9 @@ public abstract class AutoSettlementApiTests : IAsyncLifetime
         Assert.Equal([deposit], PaymentIds(withdrawal));
 
         Assert.Equal(204, (await client.SendJsonAsync(HttpMethod.Delete, "/v1/settlement-settings/USDT-TRON")).Status);
-        await CreditUsdtAsync(merchantId, 100m);
+        await host.CreditLiveDepositAsync(merchantId, "USDT", "tron", 100_000_000);
         await host.AdvanceAsync(TimeSpan.FromDays(1));
         Assert.Single(await WithdrawalsAsync(client));
-        Assert.Equal(("100.000000", "800.000000"), await UsdtAsync(client));
+        Assert.Equal(("100.000000", "800.000000"), await GatewayHost.UsdtTronAsync(client));
     }
 }

@@ -63,23 +63,8 @@ public abstract class WithdrawalApiTests : IAsyncLifetime
         using var admin = host.ClientWith(GatewayHost.AdminKey);
         var key = await admin.PostJsonAsync($"/v1/merchants/{merchantId}/api-keys", """{"mode":"live","scopes":["withdrawals:write","balances:read","webhooks:write"]}""");
         Assert.True(key.Status == 201, key.Body.ToString());
-        await CreditAsync(merchantId, "USDT", "tron", (BigInteger)(usdt * 1_000_000m));
+        await host.CreditLiveDepositAsync(merchantId, "USDT", "tron", (BigInteger)(usdt * 1_000_000m));
         return (merchantId, host.ClientWith(key.Body.Str("key")));
-    }
-
-    private async Task CreditAsync(string merchantId, string asset, string network, BigInteger units)
-    {
-        var credit = new DepositCredit(Guid.Parse(merchantId), Mode.Live, network, asset, Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()), 0, units, Guid.NewGuid());
-        await host.Grains.GetGrain<ILedgerOutputGrain>(credit.OutputKey).Credit(new CreditOutput(credit) { Sender = "test/deposits", Sequence = 1 });
-        await host.RunDueWorkAsync();
-    }
-
-    private static async Task<(string Available, string Reserved)> UsdtAsync(HttpClient client)
-    {
-        var answer = await client.GetJsonAsync("/v1/balances");
-        Assert.True(answer.Status == 200, answer.Body.ToString());
-        var usdt = answer.Body.GetProperty("balances").GetProperty("USDT-TRON");
-        return (usdt.Str("available"), usdt.Str("reserved"));
     }
 
     private static Task<(int Status, JsonElement Body, HttpResponseMessage Response)> WithdrawAsync(HttpClient client, string body, string? key = null) =>
@@ -98,7 +83,7 @@ public abstract class WithdrawalApiTests : IAsyncLifetime
     public async Task A_withdrawal_reserves_amount_plus_fee_and_a_retry_with_its_key_is_the_same_withdrawal_reserved_once()
     {
         var (_, client) = await FundedMerchantAsync(100m);
-        Assert.Equal(("100.000000", "0.000000"), await UsdtAsync(client));
+        Assert.Equal(("100.000000", "0.000000"), await GatewayHost.UsdtTronAsync(client));
 
         var created = await WithdrawAsync(client, Usdt("20"), key: "w-1");
         Assert.True(created.Status == 201, created.Body.ToString());
@@ -106,11 +91,11 @@ public abstract class WithdrawalApiTests : IAsyncLifetime
         Assert.Equal(("queued", "USDT", "tron", "USDT-TRON"), (body.Str("status"), body.Str("asset"), body.Str("network"), body.Str("balance_asset")));
         Assert.Equal(("20.000000", "1.000000", "21.000000", "20.00"), (body.Str("amount"), body.Str("fee"), body.Str("total_debit"), body.Str("amount_usd")));
         Assert.Equal((TronAddress, "payout-1", "o-1"), (body.Str("address"), body.Str("reference"), body.GetProperty("metadata").Str("order")));
-        Assert.Equal(("79.000000", "21.000000"), await UsdtAsync(client));
+        Assert.Equal(("79.000000", "21.000000"), await GatewayHost.UsdtTronAsync(client));
 
         var retried = await WithdrawAsync(client, Usdt("20"), key: "w-1");
         Assert.Equal((201, body.Str("id")), (retried.Status, retried.Body.Str("id")));
-        Assert.Equal(("79.000000", "21.000000"), await UsdtAsync(client));
+        Assert.Equal(("79.000000", "21.000000"), await GatewayHost.UsdtTronAsync(client));
         HttpJson.AssertProblem(await WithdrawAsync(client, Usdt("21"), key: "w-1"), 422, "IDEMPOTENCY_KEY_REUSED");
 
         var read = await client.GetJsonAsync($"/v1/withdrawals/{body.Str("id")}");
@@ -134,7 +119,7 @@ public abstract class WithdrawalApiTests : IAsyncLifetime
 
         Assert.Equal(9, answers.Count(a => a.Status == 201));
         Assert.All(answers.Where(a => a.Status != 201), a => HttpJson.AssertProblem(a, 400, "INSUFFICIENT_BALANCE"));
-        Assert.Equal(("1.000000", "99.000000"), await UsdtAsync(client));
+        Assert.Equal(("1.000000", "99.000000"), await GatewayHost.UsdtTronAsync(client));
         Assert.Equal(9, (await client.GetJsonAsync("/v1/withdrawals?page_size=100")).Body.GetProperty("pagination").GetProperty("total").GetInt32());
 
         // A refused request's key answers the refusal again; a withdrawal that still fits goes through.
@@ -153,7 +138,7 @@ public abstract class WithdrawalApiTests : IAsyncLifetime
         var second = (await WithdrawAsync(client, Usdt("600"))).Body;
         var small = (await WithdrawAsync(client, Usdt("499"))).Body;
         Assert.Equal(("review", "review", "queued"), (first.Str("status"), second.Str("status"), small.Str("status")));
-        Assert.Equal(("298.000000", "1702.000000"), await UsdtAsync(client));
+        Assert.Equal(("298.000000", "1702.000000"), await GatewayHost.UsdtTronAsync(client));
 
         using var admin = host.ClientWith(GatewayHost.AdminKey);
         var queue = await admin.GetJsonAsync("/v1/admin/withdrawals?status=review");
@@ -168,7 +153,7 @@ public abstract class WithdrawalApiTests : IAsyncLifetime
         var rejected = await admin.PostJsonAsync($"/v1/admin/withdrawals/{second.Str("id")}/reject", """{"reason":"unverified destination"}""");
         Assert.Equal((200, "rejected", "unverified destination"), (rejected.Status, rejected.Body.Str("status"), rejected.Body.Str("reason")));
         await host.RunDueWorkAsync();
-        Assert.Equal(("899.000000", "1101.000000"), await UsdtAsync(client));
+        Assert.Equal(("899.000000", "1101.000000"), await GatewayHost.UsdtTronAsync(client));
 
         HttpJson.AssertProblem(await admin.PostJsonAsync($"/v1/admin/withdrawals/{second.Str("id")}/approve", "{}"), 409, "INVALID_STATE_TRANSITION");
         HttpJson.AssertProblem(await admin.PostJsonAsync($"/v1/admin/withdrawals/{Guid.NewGuid()}/approve", "{}"), 404, "NOT_FOUND");
@@ -200,14 +185,14 @@ public abstract class WithdrawalApiTests : IAsyncLifetime
         var (_, client) = await FundedMerchantAsync(1000m);
         var queued = (await WithdrawAsync(client, Usdt("100"))).Body.Str("id");
         var review = (await WithdrawAsync(client, Usdt("600"))).Body.Str("id");
-        Assert.Equal(("298.000000", "702.000000"), await UsdtAsync(client));
+        Assert.Equal(("298.000000", "702.000000"), await GatewayHost.UsdtTronAsync(client));
 
         Assert.Equal("cancelled", (await client.PostJsonAsync($"/v1/withdrawals/{queued}/cancel", "{}")).Body.Str("status"));
         Assert.Equal("cancelled", (await client.PostJsonAsync($"/v1/withdrawals/{review}/cancel", "{}")).Body.Str("status"));
         // Cancelling again answers the cancelled withdrawal; it is released once.
         Assert.Equal((200, "cancelled"), ((await client.PostJsonAsync($"/v1/withdrawals/{review}/cancel", "{}")).Status, "cancelled"));
         await host.RunDueWorkAsync();
-        Assert.Equal(("1000.000000", "0.000000"), await UsdtAsync(client));
+        Assert.Equal(("1000.000000", "0.000000"), await GatewayHost.UsdtTronAsync(client));
 
         using var admin = host.ClientWith(GatewayHost.AdminKey);
         HttpJson.AssertProblem(await admin.PostJsonAsync($"/v1/admin/withdrawals/{review}/approve", "{}"), 409, "INVALID_STATE_TRANSITION");
@@ -218,7 +203,7 @@ public abstract class WithdrawalApiTests : IAsyncLifetime
     public async Task Amounts_below_the_minimum_and_addresses_of_another_network_are_refused_before_anything_is_reserved()
     {
         var (merchantId, client) = await FundedMerchantAsync(100m);
-        await CreditAsync(merchantId, "BTC", "btc", 100_000_000);
+        await host.CreditLiveDepositAsync(merchantId, "BTC", "btc", 100_000_000);
 
         HttpJson.AssertProblem(await WithdrawAsync(client, Usdt("4.99")), 400, "AMOUNT_BELOW_MINIMUM");
         HttpJson.AssertProblem(await WithdrawAsync(client, """{"asset":"BTC","network":"btc","amount":"0.0004","address":"bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu"}"""), 400, "AMOUNT_BELOW_MINIMUM");
@@ -239,7 +224,7 @@ public abstract class WithdrawalApiTests : IAsyncLifetime
         var btc = await WithdrawAsync(client, $$"""{"asset":"btc","network":"btc","amount":"0.0005","address":"{{BtcAddress.ToUpperInvariant()}}"}""");
         Assert.True(btc.Status == 201, btc.Body.ToString());
         Assert.Equal(("BTC", "0.00050000", "0.00005000", "0.00055000", BtcAddress), (btc.Body.Str("balance_asset"), btc.Body.Str("amount"), btc.Body.Str("fee"), btc.Body.Str("total_debit"), btc.Body.Str("address")));
-        Assert.Equal(("100.000000", "0.000000"), await UsdtAsync(client));
+        Assert.Equal(("100.000000", "0.000000"), await GatewayHost.UsdtTronAsync(client));
     }
 
     [Fact]
@@ -278,7 +263,7 @@ public abstract class WithdrawalApiTests : IAsyncLifetime
         Assert.True(payout.Status == 201, payout.Body.ToString());
         Assert.Equal((id, TronAddress, "tron", "inv-42", "7"), (payout.Body.Str("beneficiary_id"), payout.Body.Str("address"), payout.Body.Str("network"), payout.Body.Str("reference"), payout.Body.GetProperty("metadata").Str("batch")));
         HttpJson.AssertProblem(await WithdrawAsync(client, $$"""{"asset":"BTC","network":"btc","amount":"0.001","beneficiary_id":"{{id}}"}"""), 400, "UNSUPPORTED_NETWORK");
-        Assert.Equal(("69.000000", "31.000000"), await UsdtAsync(client));
+        Assert.Equal(("69.000000", "31.000000"), await GatewayHost.UsdtTronAsync(client));
 
         // Another merchant sees none of it: its beneficiaries and withdrawals are 404, never 403.
         HttpJson.AssertProblem(await other.GetJsonAsync($"/v1/beneficiaries/{id}"), 404, "NOT_FOUND");
@@ -288,7 +273,7 @@ public abstract class WithdrawalApiTests : IAsyncLifetime
         HttpJson.AssertProblem(await other.PostJsonAsync($"/v1/withdrawals/{payout.Body.Str("id")}/cancel", "{}"), 404, "NOT_FOUND");
         Assert.Empty((await other.GetJsonAsync("/v1/withdrawals")).Body.GetProperty("items").EnumerateArray());
         Assert.Empty((await other.GetJsonAsync("/v1/beneficiaries")).Body.GetProperty("items").EnumerateArray());
-        Assert.Equal(("100.000000", "0.000000"), await UsdtAsync(other));
+        Assert.Equal(("100.000000", "0.000000"), await GatewayHost.UsdtTronAsync(other));
 
         Assert.Equal(204, (await client.SendJsonAsync(HttpMethod.Delete, $"/v1/beneficiaries/{id}")).Status);
         HttpJson.AssertProblem(await client.GetJsonAsync($"/v1/beneficiaries/{id}"), 404, "NOT_FOUND");
@@ -322,7 +307,7 @@ public abstract class WithdrawalApiTests : IAsyncLifetime
         HttpJson.AssertProblem(await client.PostJsonAsync($"/v1/withdrawals/{id}/cancel", "{}"), 409, "INVALID_STATE_TRANSITION");
         HttpJson.AssertProblem(await client.GetJsonAsync($"/v1/proofs/{id}"), 404, "NOT_FOUND");
         await host.RunDueWorkAsync();
-        Assert.Equal(("79.000000", "0.000000"), await UsdtAsync(client));
+        Assert.Equal(("79.000000", "0.000000"), await GatewayHost.UsdtTronAsync(client));
 
         var sender = host.Services.GetRequiredService<WebhookSender>();
         for (var round = 0; round < 5 && receiver.Received.IsEmpty; round++)
