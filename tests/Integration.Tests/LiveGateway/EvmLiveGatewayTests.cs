@@ -46,16 +46,7 @@ public sealed class EvmLiveGatewayTests(EvmDevNodeFixture evm, PostgresFixture p
     [Fact]
     public async Task A_usd_invoice_paid_in_usdt_on_eth_after_choosing_the_method_is_confirmed_and_credited_in_usdt_eth()
     {
-        var chains = new Dictionary<string, string>
-        {
-            ["Chains__Networks__eth__RpcUrl"] = Rpc.Endpoint.ToString(),
-            ["Chains__Networks__eth__AccountKey"] = account.AccountKey,
-            ["Chains__Networks__eth__Tokens__USDT"] = usdt,
-            ["Chains__Networks__eth__ChainId"] = EvmDevNodeFixture.ChainId.ToString(CultureInfo.InvariantCulture),
-            ["Chains__Networks__eth__Confirmations"] = Confirmations.ToString(CultureInfo.InvariantCulture),
-            ["Chains__Networks__eth__PollInterval"] = "00:00:01",
-            ["Chains__Networks__eth__StartHeight"] = (await Rpc.GetBlockNumberAsync(Ct)).ToString(CultureInfo.InvariantCulture),
-        };
+        var chains = await GatewayCluster.EthereumChainsAsync(Rpc, account.AccountKey, usdt, Confirmations, Ct);
         await using var gateway = await GatewayCluster.StartAsync(postgres, chains, count: 2, Ct);
         var (_, liveKey) = await gateway.CreateMerchantAsync(Ct);
         using var merchant = GatewayCluster.Client(gateway.Silos[0], liveKey);

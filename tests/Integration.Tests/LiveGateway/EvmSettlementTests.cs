@@ -61,17 +61,8 @@ public sealed class EvmSettlementTests(EvmDevNodeFixture evm, PostgresFixture po
     [Fact]
     public async Task Native_and_token_withdrawals_are_paid_in_one_batch_after_a_commitment_transaction_with_consecutive_nonces()
     {
-        var chains = new Dictionary<string, string>
-        {
-            ["Chains__Networks__eth__RpcUrl"] = Rpc.Endpoint.ToString(),
-            ["Chains__Networks__eth__AccountKey"] = account.AccountKey,
-            ["Chains__Networks__eth__Tokens__USDT"] = usdt,
-            ["Chains__Networks__eth__ChainId"] = EvmDevNodeFixture.ChainId.ToString(CultureInfo.InvariantCulture),
-            ["Chains__Networks__eth__Confirmations"] = Confirmations.ToString(CultureInfo.InvariantCulture),
-            ["Chains__Networks__eth__PollInterval"] = "00:00:01",
-            ["Chains__Networks__eth__StartHeight"] = (await Rpc.GetBlockNumberAsync(Ct)).ToString(CultureInfo.InvariantCulture),
-            ["Chains__Networks__eth__PayoutKey"] = Convert.ToHexStringLower(hotKey),
-        };
+        var chains = await GatewayCluster.EthereumChainsAsync(Rpc, account.AccountKey, usdt, Confirmations, Ct);
+        chains["Chains__Networks__eth__PayoutKey"] = Convert.ToHexStringLower(hotKey);
         await using var gateway = await GatewayCluster.StartAsync(postgres, chains, count: 2, Ct);
         using var admin = GatewayCluster.Client(gateway.Silos[0], GatewayCluster.AdminKey);
         var (merchantId, _) = await gateway.CreateMerchantAsync(Ct);

@@ -216,6 +216,22 @@ internal sealed class GatewayCluster : IAsyncDisposable
     }
 
     /// <summary>
+    /// The environment of a live eth network on the ganache dev node: its endpoint and chain id, the operator's account
+    /// key, the ERC-20 "USDT" at <paramref name="usdt"/>, 1 s polls and <paramref name="confirmations"/>, starting at the tip.
+    /// </summary>
+    public static async Task<Dictionary<string, string>> EthereumChainsAsync(CryptoPay.Chains.Rpc.EvmRpcClient rpc, string accountKey, string usdt, int confirmations, CancellationToken ct) =>
+        new()
+        {
+            ["Chains__Networks__eth__RpcUrl"] = rpc.Endpoint.ToString(),
+            ["Chains__Networks__eth__AccountKey"] = accountKey,
+            ["Chains__Networks__eth__Tokens__USDT"] = usdt,
+            ["Chains__Networks__eth__ChainId"] = CryptoPay.TestSupport.Evm.EvmDevNodeFixture.ChainId.ToString(CultureInfo.InvariantCulture),
+            ["Chains__Networks__eth__Confirmations"] = confirmations.ToString(CultureInfo.InvariantCulture),
+            ["Chains__Networks__eth__PollInterval"] = "00:00:01",
+            ["Chains__Networks__eth__StartHeight"] = (await rpc.GetBlockNumberAsync(ct)).ToString(CultureInfo.InvariantCulture),
+        };
+
+    /// <summary>
     /// Reads the settlement through <paramref name="admin"/> (an admin-key client) until it is in <paramref name="status"/>;
     /// with <paramref name="tolerateErrors"/>, a 5xx (a dead silo not yet declared dead holds the batch) is asked again.
     /// </summary>
