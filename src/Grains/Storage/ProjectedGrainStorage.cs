@@ -111,53 +111,69 @@ public abstract class ProjectedGrainStorage : IGrainStorage
         etag is null ? null : long.Parse(etag, NumberStyles.None, CultureInfo.InvariantCulture);
 }
 
-/// <summary>Projected state in PostgreSQL: one row per grain in the projection's table, state and columns in one statement.</summary>
+/// <summary>
+/// Projected state in PostgreSQL: one row per grain in the projection's table, state and columns in one statement.
+/// Statements of concurrent grains are committed together (<see cref="StatementBatcher"/>).
+/// </summary>
 public sealed class PostgresProjectedGrainStorage(NpgsqlDataSource dataSource, IEnumerable<TableProjection> projections)
     : ProjectedGrainStorage(projections)
 {
     private readonly ConcurrentDictionary<TableProjection, (string Read, string Insert, string Update, string Delete)> sql = new();
+    private readonly StatementBatcher batcher = new(dataSource);
 
     public NpgsqlDataSource DataSource { get; } = dataSource;
 
-    protected override async Task<(long Version, byte[] State)?> ReadAsync(TableProjection projection, string key)
+    protected override Task<(long Version, byte[] State)?> ReadAsync(TableProjection projection, string key)
     {
-        await using var command = DataSource.CreateCommand(Sql(projection).Read);
-        command.Parameters.Add(new NpgsqlParameter<string>{ TypedValue = key, NpgsqlDbType = NpgsqlDbType.Text });
-        await using var reader = await command.ExecuteReaderAsync();
-        if (!await reader.ReadAsync())
-        {
-            return null;
-        }
-
-        return (reader.GetInt64(0), await reader.GetFieldValueAsync<byte[]>(1));
+        var text = Sql(projection).Read;
+        return batcher.ExecuteAsync(
+            () => Command(text, Key(key)),
+            static async reader => await reader.ReadAsync()
+                ? (reader.GetInt64(0), await reader.GetFieldValueAsync<byte[]>(1))
+                : ((long, byte[])?)null);
     }
 
-    protected override async Task<long?> WriteAsync(TableProjection projection, string key, long? expected, byte[] state, object?[] columns)
+    protected override Task<long?> WriteAsync(TableProjection projection, string key, long? expected, byte[] state, object?[] columns)
     {
-        var statements = Sql(projection);
-        await using var command = DataSource.CreateCommand(expected is null ? statements.Insert : statements.Update);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = state, NpgsqlDbType = NpgsqlDbType.Jsonb });
-        for (var i = 0; i < columns.Length; i++)
-        {
-            command.Parameters.Add(ColumnParameter(projection.Columns[i].Type, columns[i]));
-        }
+        var text = expected is null ? Sql(projection).Insert : Sql(projection).Update;
+        return batcher.ExecuteAsync(
+            () =>
+            {
+                var command = Command(text, Key(key), new NpgsqlParameter<byte[]> { TypedValue = state, NpgsqlDbType = NpgsqlDbType.Jsonb });
+                for (var i = 0; i < columns.Length; i++)
+                {
+                    command.Parameters.Add(ColumnParameter(projection.Columns[i].Type, columns[i]));
+                }
 
-        if (expected is { } version)
-        {
-            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = version, NpgsqlDbType = NpgsqlDbType.Bigint });
-        }
+                if (expected is { } version)
+                {
+                    command.Parameters.Add(Version(version));
+                }
 
-        return await command.ExecuteScalarAsync() is long written ? written : null;
+                return command;
+            },
+            ReadVersionAsync);
     }
 
     protected override async Task<bool> DeleteAsync(TableProjection projection, string key, long expected)
     {
-        await using var command = DataSource.CreateCommand(Sql(projection).Delete);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = expected, NpgsqlDbType = NpgsqlDbType.Bigint });
-        return await command.ExecuteNonQueryAsync() == 1;
+        var text = Sql(projection).Delete;
+        return await batcher.ExecuteAsync(() => Command(text, Key(key), Version(expected)), ReadVersionAsync) is not null;
     }
+
+    private static async Task<long?> ReadVersionAsync(NpgsqlDataReader reader) =>
+        await reader.ReadAsync() ? reader.GetInt64(0) : null;
+
+    private static NpgsqlBatchCommand Command(string text, params NpgsqlParameter[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(text);
+        command.Parameters.AddRange(parameters);
+        return command;
+    }
+
+    private static NpgsqlParameter<string> Key(string key) => new() { TypedValue = key, NpgsqlDbType = NpgsqlDbType.Text };
+
+    private static NpgsqlParameter<long> Version(long version) => new() { TypedValue = version, NpgsqlDbType = NpgsqlDbType.Bigint };
 
     private (string Read, string Insert, string Update, string Delete) Sql(TableProjection projection) =>
         sql.GetOrAdd(projection, static p =>
@@ -170,7 +186,7 @@ public sealed class PostgresProjectedGrainStorage(NpgsqlDataSource dataSource, I
                 $"INSERT INTO {p.Table} (grain_key, version, state{string.Concat(names.Select(n => ", " + n))}) VALUES ($1, 1, $2{values}) " +
                     "ON CONFLICT (grain_key) DO NOTHING RETURNING version",
                 $"UPDATE {p.Table} SET version = version + 1, state = $2{sets} WHERE grain_key = $1 AND version = ${names.Count + 3} RETURNING version",
-                $"DELETE FROM {p.Table} WHERE grain_key = $1 AND version = $2");
+                $"DELETE FROM {p.Table} WHERE grain_key = $1 AND version = $2 RETURNING version");
         });
 
     private static NpgsqlParameter ColumnParameter(ColumnType type, object? value) => new()

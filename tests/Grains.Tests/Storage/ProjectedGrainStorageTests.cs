@@ -201,6 +201,31 @@ public sealed class ProjectedGrainStorageTests(PostgresFixture postgres)
         Assert.Equal(30, refused);
     }
 
+    /// <summary>
+    /// Writes issued together are committed together (group commit): far fewer transactions than writes, read from
+    /// each row's inserting transaction id (xmin), and every write answered with its own version.
+    /// </summary>
+    [Fact]
+    public async Task Concurrent_writes_of_many_grains_commit_in_shared_transactions()
+    {
+        var (storage, connection) = await CreateAsync("postgres");
+        const int Writes = 400;
+        var states = Enumerable.Range(0, Writes)
+            .Select(i => new GrainState<SampleState>(new SampleState { Label = $"label {i}", Units = i, UpdatedAt = DateTimeOffset.UnixEpoch }))
+            .ToList();
+
+        await Task.WhenAll(states.Select((state, i) => storage.WriteStateAsync("sample", GrainId.Create("sample", $"g{i}"), state)));
+
+        Assert.All(states, state => Assert.Equal("1", state.ETag));
+        await using var dataSource = NpgsqlDataSource.Create(connection!);
+        await using var command = dataSource.CreateCommand("SELECT count(*), count(DISTINCT xmin::text) FROM sample_states");
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        var (rows, transactions) = (reader.GetInt64(0), reader.GetInt64(1));
+        Assert.Equal(Writes, rows);
+        Assert.True(transactions <= Writes / 10, $"{Writes} concurrent writes took {transactions} transactions");
+    }
+
     private async Task<(ProjectedGrainStorage Storage, string? Connection)> CreateAsync(string backend, string? connection = null)
     {
         if (backend == "memory")
