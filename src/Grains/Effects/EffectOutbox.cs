@@ -44,8 +44,12 @@ public sealed class EffectOutbox<TEffect> where TEffect : IGrainEffect
     /// </summary>
     public Task<int> DeliverAsync(Func<TEffect, Task> deliver, ILogger logger) => DeliverAsync(deliver, static _ => "", logger);
 
-    /// <summary>How many receivers one sender delivers to at the same time (a block's thousand payments must not open a thousand database connections at once).</summary>
-    public const int MaxConcurrentReceivers = 32;
+    /// <summary>
+    /// How many receivers one sender delivers to at the same time: a block's thousand payments proceed 128 at a time. The
+    /// database connections they need stay bounded by the projected storage's batches (<see cref="Storage.StatementBatcher"/>),
+    /// which commit their writes together: 32 at a time, as before the batches, left the batches small and deposits at 894/s.
+    /// </summary>
+    public const int MaxConcurrentReceivers = 128;
 
     /// <summary>
     /// Like <see cref="DeliverAsync(Func{TEffect, Task}, ILogger)"/>, but in order per receiver only: the effects of
