@@ -11,6 +11,7 @@ using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.TestSupport.Litecoin;
 using CryptoPay.TestSupport.Postgres;
+using CryptoPay.Api.Bench.Measurement;
 using Npgsql;
 
 // Deposits processed per second end to end (issue 4), by hand:
@@ -33,6 +34,7 @@ using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(30));
 
 await using var postgres = await PostgresServer.StartAsync(stop.Token);
 await using var node = await LitecoinRegtestNode.StartAsync(stop.Token);
+var cpu = new CpuMeter(postgres.DataDirectory);
 var miner = await node.Wallet.GetNewAddressAsync("bech32", stop.Token);
 await node.Rpc.GenerateToAddressAsync(101 + JitWarmup.Rounds + rounds, miner, stop.Token); // coinbase outputs mature after 100 blocks
 var regtest = Network.Litecoin(NetworkChain.Regtest);
@@ -40,7 +42,7 @@ var seed = Convert.FromHexString("000102030405060708090a0b0c0d0e0f10111213141516
 var deriver = new AddressDeriver(regtest, ExtendedKey.FromSeed(seed, ExtendedKeyVersion.Vpub).Derive(regtest.AccountPath()).Neuter());
 Console.WriteLine($"outputs={outputs} rounds={rounds} silos={silos} cores={Environment.ProcessorCount} node={node.Version}");
 Console.WriteLine($"load average at start: {File.ReadAllText("/proc/loadavg").Trim()}");
-Console.WriteLine("round | block read (RPC) | raw INSERT/s | end to end (of which the poll: read + match + Record call, effects delivered within) | deposits/s | SQL per deposit");
+Console.WriteLine("round | block read (RPC) | raw INSERT/s | end to end (of which the poll: read + match + Record call, effects delivered within) | deposits/s | SQL per deposit | CPU in the timed window");
 
 var rates = new List<double>();
 var nextAddressIndex = 10_000u;
@@ -105,6 +107,7 @@ async Task<double> RunRoundAsync(string label, int count)
     using var sql = new SqlActivity(connectionString);
     var sqlBefore = await sql.ReadAsync(cluster.DataSources.Append(dataSource), stop.Token);
     var expected = payments.Values.Aggregate(BigInteger.Zero, (sum, amount) => sum + amount - (amount * 100 / 10_000));
+    var cpuBefore = cpu.Take();
     var endToEnd = Stopwatch.StartNew();
     await runner.PollAsync("ltc", stop.Token);
     var polled = endToEnd.Elapsed;
@@ -118,6 +121,7 @@ async Task<double> RunRoundAsync(string label, int count)
     }
 
     endToEnd.Stop();
+    var cpuUsed = CpuMeter.Between(cpuBefore, cpu.Take());
     var work = await sql.ReadAsync(cluster.DataSources.Append(dataSource), stop.Token) - sqlBefore;
 
     var balance = (await cluster.Ledger.BalancesAsync(merchant, Mode.Live, stop.Token)).Single();
@@ -130,7 +134,7 @@ async Task<double> RunRoundAsync(string label, int count)
     LedgerInvariants.Check(snapshot);
     var rate = count / endToEnd.Elapsed.TotalSeconds;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{label} ({count} outputs) | {read.Elapsed.TotalMilliseconds:F0} ms ({count / read.Elapsed.TotalSeconds:F0} outputs/s) | {insertRate:F0} | {endToEnd.Elapsed.TotalMilliseconds:F0} ms (poll {polled.TotalMilliseconds:F0} ms{(woke ? ", then due work woken" : "")}) | {rate:F0} ({rate / insertRate:F2}x raw INSERT) | {work.PerOperation(count)}"));
+        $"{label} ({count} outputs) | {read.Elapsed.TotalMilliseconds:F0} ms ({count / read.Elapsed.TotalSeconds:F0} outputs/s) | {insertRate:F0} | {endToEnd.Elapsed.TotalMilliseconds:F0} ms (poll {polled.TotalMilliseconds:F0} ms{(woke ? ", then due work woken" : "")}) | {rate:F0} ({rate / insertRate:F2}x raw INSERT) | {work.PerOperation(count)} | {cpuUsed}"));
     return rate;
 }
 
