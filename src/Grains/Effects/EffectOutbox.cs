@@ -45,11 +45,13 @@ public sealed class EffectOutbox<TEffect> where TEffect : IGrainEffect
     public Task<int> DeliverAsync(Func<TEffect, Task> deliver, ILogger logger) => DeliverAsync(deliver, static _ => "", logger);
 
     /// <summary>
-    /// How many receivers one sender delivers to at the same time: a block's thousand payments proceed 128 at a time. The
+    /// How many receivers one sender delivers to at the same time: a block's thousand payments proceed 256 at a time. The
     /// database connections they need stay bounded by the projected storage's batches (<see cref="Storage.StatementBatcher"/>),
-    /// which commit their writes together: 32 at a time, as before the batches, left the batches small and deposits at 894/s.
+    /// which commit their writes together, so the more deliveries in flight, the fuller each batch. Measured on 2 cores
+    /// (docs/BENCHMARKS.md, deposits of one block): 32 at a time ~890/s, 128 ~1,000/s with the machine idle a quarter of
+    /// the time in some rounds, 256 1,120–1,360/s.
     /// </summary>
-    public const int MaxConcurrentReceivers = 128;
+    public const int MaxConcurrentReceivers = 256;
 
     /// <summary>
     /// Like <see cref="DeliverAsync(Func{TEffect, Task}, ILogger)"/>, but in order per receiver only: the effects of
