@@ -86,13 +86,18 @@ public sealed class StatementBatcher(NpgsqlDataSource dataSource)
     {
         try
         {
-            await using (var batch = dataSource.CreateBatch())
+            await using (var connection = await dataSource.OpenConnectionAsync())
+            await using (var batch = connection.CreateBatch())
             {
                 foreach (var statement in statements)
                 {
                     batch.BatchCommands.Add(statement.Command());
                 }
 
+                // Prepared on each pooled connection once (a round trip of its own, before anything runs), then reused:
+                // PostgreSQL no longer parses and plans every statement. Explicitly, not by auto-prepare, whose Parse
+                // messages travel inside the batch and were left out of step by a refused statement (npgsql#6391).
+                await batch.PrepareAsync();
                 await using var reader = await batch.ExecuteReaderAsync();
                 for (var i = 0; i < statements.Length; i++)
                 {
