@@ -48,7 +48,8 @@ public static class SiloHostingExtensions
     /// (the migrator releases its advisory lock in a finally), so the reset was pure cost, measured at ~40 % of a grain
     /// write. Statements are not auto-prepared: after a write PostgreSQL refused (a NUL in jsonb), an auto-preparing
     /// connector answered a later command with "Received unexpected backend message DataRow" (ProjectedGrainStorageTests,
-    /// issue 13 item 1; npgsql/npgsql#6391 reports the same corruption of auto-prepared statements after an error).
+    /// issue 13 item 1; npgsql/npgsql#6391 reports the same corruption of auto-prepared statements after an error). The
+    /// projected storage prepares its statements explicitly instead (<c>StatementBatcher</c>).
     /// </summary>
     public static NpgsqlDataSource CreateDataSource(string connectionString)
     {
