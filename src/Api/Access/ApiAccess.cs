@@ -74,7 +74,13 @@ public static class ApiAccessExtensions
             return authorization["Bearer ".Length..].Trim();
         }
 
+        // x-api-key (LayerPay, Pepay, ours) or Api-Key (the Invoice API's account key).
         var header = request.Headers["x-api-key"].ToString();
+        if (header.Length == 0)
+        {
+            header = request.Headers["Api-Key"].ToString();
+        }
+
         return header.Length > 0 ? header.Trim() : null;
     }
 

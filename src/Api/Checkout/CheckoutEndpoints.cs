@@ -80,7 +80,9 @@ public static class CheckoutEndpoints
         var response = invoice.ToResponse(InvoiceEndpoints.CheckoutBase(context, api.Value), context.PaymentUris());
         var chosen = Chosen(invoice, asked);
         var title = $"Pay {merchant?.Name ?? "merchant"}";
-        return Page(context, StatusCodes.Status200OK, title, Render(invoice, response, merchant?.Name ?? "", chosen, time.GetUtcNow()), script: true);
+        // A sandbox that pays itself (LayerPay's test flow): the page's script pays once a method is shown; the GET itself never pays.
+        var autopay = invoice.Spec.Mode == Mode.Test && context.Request.Query["autopay"] == "1";
+        return Page(context, StatusCodes.Status200OK, title, Render(invoice, response, merchant?.Name ?? "", chosen, time.GetUtcNow(), autopay), script: true);
     }
 
     /// <summary>The method to show: the only one, the one asked for, or the one already paid to.</summary>
@@ -101,7 +103,7 @@ public static class CheckoutEndpoints
         return index < 0 ? null : index;
     }
 
-    private static string Render(InvoiceState invoice, InvoiceResponse response, string merchantName, int? chosen, DateTimeOffset now)
+    private static string Render(InvoiceState invoice, InvoiceResponse response, string merchantName, int? chosen, DateTimeOffset now, bool autopay)
     {
         var spec = invoice.Spec;
         var test = spec.Mode == Mode.Test;
@@ -115,6 +117,11 @@ public static class CheckoutEndpoints
         if (spec.RedirectUrl is { } redirect)
         {
             html.Append(" data-redirect-url=\"").Append(E(redirect)).Append('"');
+        }
+
+        if (autopay)
+        {
+            html.Append(" data-autopay=\"1\"");
         }
 
         if (method is not null)
@@ -145,6 +152,11 @@ public static class CheckoutEndpoints
         if (invoice.PaymentMethods.Count > 1)
         {
             html.Append("<form class=\"methods\" method=\"get\" action=\"/pay/").Append(E(invoice.Id.ToString())).Append("\">\n<fieldset>\n<legend>Choose how to pay</legend>\n");
+            if (autopay)
+            {
+                html.Append("<input type=\"hidden\" name=\"autopay\" value=\"1\">\n");
+            }
+
             foreach (var m in invoice.PaymentMethods)
             {
                 var selected = ReferenceEquals(m, method);

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using CryptoPay.Api.Access;
 using CryptoPay.Api.Balances;
 using CryptoPay.Api.Checkout;
+using CryptoPay.Api.Compatibility;
 using CryptoPay.Api.Docs;
 using CryptoPay.Api.Errors;
 using CryptoPay.Api.Invoices;
@@ -74,6 +75,8 @@ public static class ApiHostingExtensions
             o.RequestHeaderEncodingSelector = _ => RequestShape.HeaderEncoding;
         });
         services.ConfigureHttpJsonOptions(o => Configure(o.SerializerOptions));
+        // First among the writers: a compatibility profile's endpoints answer problems in the profile's own error shape.
+        services.Insert(0, ServiceDescriptor.Singleton<IProblemDetailsWriter, Compatibility.ProfileProblemWriter>());
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
         {
             var extensions = context.ProblemDetails.Extensions;
@@ -135,6 +138,7 @@ public static class ApiHostingExtensions
         app.MapWebhooks();
         app.MapCheckout();
         app.MapPaymentLinks();
+        app.MapCompatibilityProfiles();
         app.MapOpenApi().WithMetadata(new ApiAccess(AccessKind.Public));
         app.MapGet("/docs", () => TypedResults.Stream(typeof(ApiHostingExtensions).Assembly.GetManifestResourceStream("CryptoPay.Api.Docs.docs.html")!, "text/html; charset=utf-8"))
             .Public().ExcludeFromDescription();

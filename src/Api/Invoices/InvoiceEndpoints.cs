@@ -126,7 +126,7 @@ public static class InvoiceEndpoints
     }
 
     /// <summary>The id a created invoice gets: derived from the request's Idempotency-Key when it has one, so a retry finds it.</summary>
-    private static (Guid Id, string? Fingerprint) NewInvoiceId(HttpContext context)
+    public static (Guid Id, string? Fingerprint) NewInvoiceId(HttpContext context)
     {
         if (context.IdempotentRequest() is not { } request)
         {
@@ -141,14 +141,29 @@ public static class InvoiceEndpoints
     public static async Task<Results<Created<InvoiceResponse>, ProblemHttpResult>> CreateForAsync(
         HttpContext context, MerchantCaller caller, JsonBody body, TimeProvider time, IOptions<ApiOptions> api, (Guid Id, string? Fingerprint) newInvoice)
     {
-        if (InvoiceDraft.Parse(body, archived: false, time.GetUtcNow()) is not { } order)
+        var (invoice, problem) = await CreateStateAsync(context, caller, body, time, newInvoice, archived: false);
+        return invoice is null
+            ? problem!
+            : TypedResults.Created($"/v1/invoices/{invoice.Id}", invoice.ToResponse(CheckoutBase(context, api.Value), context.PaymentUris()));
+    }
+
+    /// <summary>
+    /// Creates (or imports, <paramref name="archived"/>) an invoice from a body in the <c>/v1</c> shape: the created invoice, or
+    /// the problem that refused it. Every entry point that creates invoices comes through here.
+    /// </summary>
+    public static async Task<(InvoiceState? Invoice, ProblemHttpResult? Problem)> CreateStateAsync(
+        HttpContext context, MerchantCaller caller, JsonBody body, TimeProvider time, (Guid Id, string? Fingerprint) newInvoice, bool archived)
+    {
+        if (InvoiceDraft.Parse(body, archived, time.GetUtcNow()) is not { } order)
         {
-            return body.Problem();
+            return (null, body.Problem());
         }
 
-        var result = await context.RequestServices.GetRequiredService<InvoiceCreation>()
-            .CreateAsync(order, Requester(caller), newInvoice.Id, newInvoice.Fingerprint, context.RequestAborted);
-        return Created(context, api.Value, result);
+        var creation = context.RequestServices.GetRequiredService<InvoiceCreation>();
+        var result = archived
+            ? await creation.ImportAsync(order, Requester(caller), newInvoice.Id, newInvoice.Fingerprint, context.RequestAborted)
+            : await creation.CreateAsync(order, Requester(caller), newInvoice.Id, newInvoice.Fingerprint, context.RequestAborted);
+        return result.Invoice is { } invoice ? (invoice, null) : (null, Refused(result.Refusal!));
     }
 
     private static async Task<Results<Created<InvoiceResponse>, ProblemHttpResult>> ImportAsync(HttpContext context, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
@@ -159,38 +174,24 @@ public static class InvoiceEndpoints
             return problem!;
         }
 
-        if (InvoiceDraft.Parse(body, archived: true, time.GetUtcNow()) is not { } order)
-        {
-            return body.Problem();
-        }
-
-        var (id, fingerprint) = NewInvoiceId(context);
-        var result = await context.RequestServices.GetRequiredService<InvoiceCreation>()
-            .ImportAsync(order, Requester(context.Caller()), id, fingerprint, context.RequestAborted);
-        return Created(context, api.Value, result);
+        var (invoice, refused) = await CreateStateAsync(context, context.Caller(), body, time, NewInvoiceId(context), archived: true);
+        return invoice is null
+            ? refused!
+            : TypedResults.Created($"/v1/invoices/{invoice.Id}", invoice.ToResponse(CheckoutBase(context, api.Value), context.PaymentUris()));
     }
 
     private static InvoiceRequester Requester(MerchantCaller caller) => new(caller.MerchantId, caller.Mode, caller.Merchant);
 
-    private static Results<Created<InvoiceResponse>, ProblemHttpResult> Created(HttpContext context, ApiOptions api, InvoiceCreationResult result)
+    private static ProblemHttpResult Refused(InvoiceRefusal refusal) => refusal.Reason switch
     {
-        if (result.Invoice is { } invoice)
-        {
-            return TypedResults.Created($"/v1/invoices/{invoice.Id}", invoice.ToResponse(CheckoutBase(context, api), context.PaymentUris()));
-        }
-
-        var refusal = result.Refusal!;
-        return refusal.Reason switch
-        {
-            InvoiceRefusalReason.RatesUnavailable => ApiProblem.Create(StatusCodes.Status503ServiceUnavailable, ErrorCodes.RatesUnavailable, refusal.Message),
-            InvoiceRefusalReason.AmountAboveLimit => ApiProblem.Invalid(refusal.Field!, refusal.Message, ErrorCodes.InvalidAmountRange),
-            InvoiceRefusalReason.AmountBelowMinimum => ApiProblem.Invalid(refusal.Field!, refusal.Message, ErrorCodes.AmountBelowMinimum),
-            InvoiceRefusalReason.UnsupportedNetwork => ApiProblem.Invalid(refusal.Field!, refusal.Message, ErrorCodes.UnsupportedNetwork),
-            InvoiceRefusalReason.OrderIdExists => ApiProblem.Create(StatusCodes.Status409Conflict, ErrorCodes.OrderIdExists, refusal.Message,
-                extra: new Dictionary<string, object?> { ["invoice_id"] = refusal.ExistingInvoiceId }),
-            _ => throw new InvalidOperationException($"Unknown refusal {refusal.Reason}."),
-        };
-    }
+        InvoiceRefusalReason.RatesUnavailable => ApiProblem.Create(StatusCodes.Status503ServiceUnavailable, ErrorCodes.RatesUnavailable, refusal.Message),
+        InvoiceRefusalReason.AmountAboveLimit => ApiProblem.Invalid(refusal.Field!, refusal.Message, ErrorCodes.InvalidAmountRange),
+        InvoiceRefusalReason.AmountBelowMinimum => ApiProblem.Invalid(refusal.Field!, refusal.Message, ErrorCodes.AmountBelowMinimum),
+        InvoiceRefusalReason.UnsupportedNetwork => ApiProblem.Invalid(refusal.Field!, refusal.Message, ErrorCodes.UnsupportedNetwork),
+        InvoiceRefusalReason.OrderIdExists => ApiProblem.Create(StatusCodes.Status409Conflict, ErrorCodes.OrderIdExists, refusal.Message,
+            extra: new Dictionary<string, object?> { ["invoice_id"] = refusal.ExistingInvoiceId }),
+        _ => throw new InvalidOperationException($"Unknown refusal {refusal.Reason}."),
+    };
 
     private static async Task<Results<Ok<InvoiceResponse>, ProblemHttpResult>> GetAsync(string id, HttpContext context, IGrainFactory grains, IOptions<ApiOptions> api) =>
         await FindAsync(grains, context.Caller(), id) is { } invoice

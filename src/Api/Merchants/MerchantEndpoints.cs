@@ -22,15 +22,18 @@ public sealed record CreateMerchantRequest(
     [property: Description("Fiat currency totals are reported in; default USD.")] string? ReportingCurrency = null,
     [property: Description("Requests per minute per key; default: the gateway's (100).")] int? RateLimitPerMinute = null,
     [property: Description("Methods the merchant's invoices may offer; default: every method this gateway offers.")] IReadOnlyList<string>? PaymentMethods = null,
-    [property: Description("Confirmations required per network, overriding the gateway's.")] IReadOnlyDictionary<string, int>? Confirmations = null);
+    [property: Description("Confirmations required per network, overriding the gateway's.")] IReadOnlyDictionary<string, int>? Confirmations = null,
+    [property: Description("Format of the first two keys: cryptopay (default), or a compatibility profile's (layerpay, invoice-api, cryptopayment, ippan, pepay).")] string? KeyFormat = null);
 
 /// <summary>The body of <c>POST /v1/merchants/{id}/api-keys</c>.</summary>
 public sealed record CreateApiKeyRequest(
     [property: Description("live or test.")] string Mode,
     [property: Description("Scopes granted (invoices:read, invoices:write, balances:read, withdrawals:write, webhooks:write); default: all but withdrawals:write.")] IReadOnlyList<string>? Scopes = null,
-    [property: Description("IP addresses or CIDR ranges the key may be used from; default: any.")] IReadOnlyList<string>? AllowedIps = null);
+    [property: Description("IP addresses or CIDR ranges the key may be used from; default: any.")] IReadOnlyList<string>? AllowedIps = null,
+    [property: Description("cryptopay (default), or a compatibility profile's key format: layerpay, invoice-api, cryptopayment, ippan, pepay.")] string? Format = null,
+    [property: Description("A label for the key, unique among the merchant's keys; at most 100 characters.")] string? Name = null);
 
-public sealed record ApiKeyResponse(Guid Id, string Prefix, string Mode, IReadOnlyList<string> Scopes, IReadOnlyList<string> AllowedIps, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+public sealed record ApiKeyResponse(Guid Id, string Prefix, string Mode, IReadOnlyList<string> Scopes, IReadOnlyList<string> AllowedIps, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt, string Format, string? Name);
 
 public sealed record MerchantResponse(
     Guid Id, string Name, string Status, string ReportingCurrency, int? RateLimitPerMinute, IReadOnlyList<string> PaymentMethods,
@@ -95,6 +98,7 @@ public static class MerchantEndpoints
         }
 
         var confirmations = Confirmations(body, allowNull: false);
+        var keyFormat = KeyFormat(body, "key_format");
         if (!body.IsValid)
         {
             return body.Problem();
@@ -102,7 +106,7 @@ public static class MerchantEndpoints
 
         var created = await onboarding.CreateAsync(
             name!, Assets.FindCurrency(currency)!.Code, limit, methods?.Select(m => Assets.FindMethod(m)!.Id).ToList(),
-            confirmations?.ToDictionary(c => c.Key, c => c.Value!.Value, StringComparer.Ordinal));
+            confirmations?.ToDictionary(c => c.Key, c => c.Value!.Value, StringComparer.Ordinal), keyFormat);
         var m = created.Merchant;
         return TypedResults.Created($"/v1/merchants/{m.Id}", new CreatedMerchantResponse(m.Id, m.Name, "active", m.ReportingCurrency, m.RateLimitPerMinute, m.EnabledPaymentMethods, m.Confirmations, m.CreatedAt, created.Keys));
     }
@@ -142,7 +146,20 @@ public static class MerchantEndpoints
 
     private static MerchantResponse ToResponse(MerchantState m) => new(
         m.Id, m.Name, m.Status == MerchantStatus.Active ? "active" : "suspended", m.ReportingCurrency, m.RateLimitPerMinute, m.EnabledPaymentMethods, m.Confirmations, m.CreatedAt,
-        [.. m.Keys.Select(k => new ApiKeyResponse(k.Id, k.Prefix, k.Mode == Mode.Live ? "live" : "test", k.Scopes, k.AllowedIps, k.CreatedAt, k.RevokedAt))]);
+        [.. m.Keys.Select(k => new ApiKeyResponse(k.Id, k.Prefix, k.Mode == Mode.Live ? "live" : "test", k.Scopes, k.AllowedIps, k.CreatedAt, k.RevokedAt, k.Format, k.Name))]);
+
+    /// <summary>A key format field: one of <see cref="KeyFormats.All"/>, default ours.</summary>
+    private static string KeyFormat(JsonBody body, string field)
+    {
+        var format = body.String(field, 20) ?? KeyFormats.CryptoPay;
+        if (!KeyFormats.All.Contains(format, StringComparer.Ordinal))
+        {
+            body.Fail(field, $"'{format}' is not a key format; known: {string.Join(", ", KeyFormats.All)}.");
+            return KeyFormats.CryptoPay;
+        }
+
+        return format;
+    }
 
     /// <summary>
     /// <c>confirmations</c>: an object of live network id → 1..1000 (null drops an override when <paramref name="allowNull"/>).
@@ -214,12 +231,14 @@ public static class MerchantEndpoints
             body.Fail("allowed_ips", $"'{entry}' is neither an IP address nor a CIDR range.");
         }
 
+        var format = KeyFormat(body, "format");
+        var name = body.Text("name", 100);
         if (!body.IsValid || mode is null)
         {
             return body.Problem();
         }
 
-        var issued = await onboarding.IssueKeyAsync(merchantId, mode.Value, [.. scopes.Distinct()], allowed);
+        var issued = await onboarding.IssueKeyAsync(merchantId, new KeyRequest(mode.Value, format, [.. scopes.Distinct()], allowed, name));
         return TypedResults.Created($"/v1/api-keys/{issued.Id}", issued);
     }
 

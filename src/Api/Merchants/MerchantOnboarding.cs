@@ -6,27 +6,38 @@ using Orleans;
 namespace CryptoPay.Api.Merchants;
 
 /// <summary>A key as returned once at creation: the only time its secret is shown.</summary>
-public sealed record IssuedKey(Guid Id, string Key, string Prefix, string Mode, IReadOnlyList<string> Scopes, IReadOnlyList<string> AllowedIps);
+public sealed record IssuedKey(Guid Id, string Key, string Prefix, string Mode, IReadOnlyList<string> Scopes, IReadOnlyList<string> AllowedIps, string Format, string? Name);
+
+/// <summary>What a new key is to be: its mode and format, what it may do and from where, and an optional label.</summary>
+public sealed record KeyRequest(Mode Mode, string Format, IReadOnlyList<string> Scopes, IReadOnlyList<string> AllowedIps, string? Name = null, string? Description = null);
 
 public sealed record NewMerchant(MerchantState Merchant, IReadOnlyList<IssuedKey> Keys);
 
 /// <summary>Creates merchants and their keys; shared by the admin endpoints and the operator command.</summary>
 public sealed class MerchantOnboarding(IGrainFactory grains)
 {
+    /// <param name="keyFormat">The format of the first live and test keys (<see cref="KeyFormats"/>): a merchant coming from one of the profiled APIs gets keys it can use at once.</param>
     public async Task<NewMerchant> CreateAsync(
-        string name, string reportingCurrency, int? rateLimitPerMinute, IReadOnlyList<string>? paymentMethods, IReadOnlyDictionary<string, int>? confirmations = null)
+        string name, string reportingCurrency, int? rateLimitPerMinute, IReadOnlyList<string>? paymentMethods, IReadOnlyDictionary<string, int>? confirmations = null,
+        string keyFormat = KeyFormats.CryptoPay)
     {
         var id = Guid.NewGuid();
         var merchant = await grains.GetGrain<IMerchantGrain>(id).Create(new MerchantSettings(name, reportingCurrency, rateLimitPerMinute, paymentMethods) { Confirmations = confirmations });
-        var live = await IssueKeyAsync(id, Mode.Live, ApiKeyScopes.Default, []);
-        var test = await IssueKeyAsync(id, Mode.Test, ApiKeyScopes.Default, []);
+        var live = await IssueKeyAsync(id, new KeyRequest(Mode.Live, keyFormat, ApiKeyScopes.Default, []));
+        var test = await IssueKeyAsync(id, new KeyRequest(Mode.Test, keyFormat, ApiKeyScopes.Default, []));
         return new NewMerchant(merchant, [live, test]);
     }
 
-    public async Task<IssuedKey> IssueKeyAsync(Guid merchantId, Mode mode, IReadOnlyList<string> scopes, IReadOnlyList<string> allowedIps)
+    public async Task<IssuedKey> IssueKeyAsync(Guid merchantId, KeyRequest request)
     {
-        var secret = ApiKeySecret.Generate(mode);
-        var key = await grains.GetGrain<IApiKeyGrain>(secret.Id).Issue(new ApiKeyIssue(merchantId, mode, secret.Hash, secret.Prefix, scopes, allowedIps));
-        return new IssuedKey(key.Id, secret.Secret, key.Prefix, mode == Mode.Live ? "live" : "test", key.Scopes, key.AllowedIps);
+        var secret = ApiKeySecret.Generate(request.Mode, request.Format, merchantId);
+        var key = await grains.GetGrain<IApiKeyGrain>(secret.Id).Issue(
+            new ApiKeyIssue(merchantId, request.Mode, secret.Hash, secret.Prefix, request.Scopes, request.AllowedIps)
+            {
+                Format = request.Format,
+                Name = request.Name,
+                Description = request.Description,
+            });
+        return new IssuedKey(key.Id, secret.Secret, key.Prefix, request.Mode == Mode.Live ? "live" : "test", key.Scopes, key.AllowedIps, key.Format, key.Name);
     }
 }

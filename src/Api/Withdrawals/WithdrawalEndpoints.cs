@@ -103,7 +103,7 @@ public static class WithdrawalEndpoints
             ? withdrawal
             : null;
 
-    private static async Task<Results<Created<WithdrawalResponse>, ProblemHttpResult>> CreateAsync(HttpContext context, WithdrawalRequests requests)
+    internal static async Task<Results<Created<WithdrawalResponse>, ProblemHttpResult>> CreateAsync(HttpContext context, WithdrawalRequests requests)
     {
         var caller = context.Caller();
         if (caller.Mode == Mode.Test)

@@ -57,6 +57,9 @@ public sealed class ApiKeyGrain(
                 Scopes = [.. issue.Scopes],
                 AllowedIps = [.. issue.AllowedIps],
                 CreatedAt = clock.GetUtcNow(),
+                Format = issue.Format,
+                Name = issue.Name,
+                Description = issue.Description,
             };
             await WriteWithEffectAsync(MerchantKeyEffect.Issued(Key.MerchantId, Key.Summary));
         }

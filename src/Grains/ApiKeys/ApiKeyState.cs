@@ -56,11 +56,22 @@ public sealed record ApiKeyState
     [Id(8)]
     public DateTimeOffset? RevokedAt { get; set; }
 
+    /// <summary>The shape the key was issued in (<see cref="KeyFormats"/>); keys from before formats existed are ours.</summary>
+    [Id(9)]
+    public string Format { get; set; } = KeyFormats.CryptoPay;
+
+    /// <summary>A label the merchant gave the key (the Invoice API's project name), unique among its merchant's keys.</summary>
+    [Id(10)]
+    public string? Name { get; set; }
+
+    [Id(11)]
+    public string? Description { get; set; }
+
     [JsonIgnore]
     public bool Exists => Id != Guid.Empty;
 
     [JsonIgnore]
-    public ApiKeySummary Summary => new(Id, Mode, Prefix, Scopes, AllowedIps, CreatedAt, RevokedAt);
+    public ApiKeySummary Summary => new(Id, Mode, Prefix, Scopes, AllowedIps, CreatedAt, RevokedAt) { Format = Format, Name = Name };
 
     public bool AllowsAddress(IPAddress? remote)
     {
@@ -87,7 +98,17 @@ public sealed record ApiKeyIssue(
     [property: Id(2)] string Hash,
     [property: Id(3)] string Prefix,
     [property: Id(4)] IReadOnlyList<string> Scopes,
-    [property: Id(5)] IReadOnlyList<string> AllowedIps);
+    [property: Id(5)] IReadOnlyList<string> AllowedIps)
+{
+    [Id(6)]
+    public string Format { get; init; } = KeyFormats.CryptoPay;
+
+    [Id(7)]
+    public string? Name { get; init; }
+
+    [Id(8)]
+    public string? Description { get; init; }
+}
 
 /// <summary>What <see cref="ApiKeyGrain"/> stores: the key and its changes its merchant has not acknowledged yet.</summary>
 [GenerateSerializer]

@@ -26,7 +26,14 @@ public sealed record ApiKeySummary(
     [property: Id(3)] IReadOnlyList<string> Scopes,
     [property: Id(4)] IReadOnlyList<string> AllowedIps,
     [property: Id(5)] DateTimeOffset CreatedAt,
-    [property: Id(6)] DateTimeOffset? RevokedAt);
+    [property: Id(6)] DateTimeOffset? RevokedAt)
+{
+    [Id(7)]
+    public string Format { get; init; } = ApiKeys.KeyFormats.CryptoPay;
+
+    [Id(8)]
+    public string? Name { get; init; }
+}
 
 [GenerateSerializer]
 [Alias("cryptopay.merchant-settings")]

@@ -1,11 +1,13 @@
 using CryptoPay.Api.Merchants;
+using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Silo.Hosting;
 using Npgsql;
 
 namespace CryptoPay.Silo.Operator;
 
 /// <summary>
-/// <c>merchants create --name "Shop" [--reporting-currency EUR]</c>: creates a merchant and prints its first live and test keys.
+/// <c>merchants create --name "Shop" [--reporting-currency EUR] [--key-format pepay]</c>: creates a merchant and prints its first
+/// live and test keys, in our format or a compatibility profile's.
 /// It reaches the cluster on ConnectionStrings:Postgres as an Orleans client, so a silo must be running; it never joins as one.
 /// </summary>
 public static class MerchantsCommand
@@ -25,9 +27,10 @@ public static class MerchantsCommand
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
         var name = Option(args, "--name");
-        if (args.Length < 2 || args[1] != "create" || string.IsNullOrWhiteSpace(name))
+        var keyFormat = Option(args, "--key-format") ?? KeyFormats.CryptoPay;
+        if (args.Length < 2 || args[1] != "create" || string.IsNullOrWhiteSpace(name) || !KeyFormats.All.Contains(keyFormat, StringComparer.Ordinal))
         {
-            await error.WriteLineAsync("usage: merchants create --name \"Shop\" [--reporting-currency USD]");
+            await error.WriteLineAsync($"usage: merchants create --name \"Shop\" [--reporting-currency USD] [--key-format {string.Join("|", KeyFormats.All)}]");
             return UsageError;
         }
 
@@ -74,7 +77,7 @@ public static class MerchantsCommand
         try
         {
             var currency = Option(args, "--reporting-currency") ?? "USD";
-            var created = await host.Services.GetRequiredService<MerchantOnboarding>().CreateAsync(name, currency.ToUpperInvariant(), null, null);
+            var created = await host.Services.GetRequiredService<MerchantOnboarding>().CreateAsync(name, currency.ToUpperInvariant(), null, null, keyFormat: keyFormat);
             await output.WriteLineAsync($"merchant_id: {created.Merchant.Id}");
             foreach (var key in created.Keys)
             {

@@ -111,5 +111,7 @@
         statusLine.textContent = "The simulated payment failed; try again.";
       });
     });
+    // A self-paying sandbox page (data-autopay) pays as soon as a method is shown, as a customer pressing the button would.
+    if (root.dataset.autopay === "1" && root.dataset.status === "pending" && !simulate.disabled) { simulate.click(); }
   }
 })();

@@ -1,0 +1,14 @@
+using CryptoPay.Api.Compatibility.LayerPay;
+using Microsoft.AspNetCore.Routing;
+
+namespace CryptoPay.Api.Compatibility;
+
+/// <summary>Maps every compatibility profile under its prefix (API.md, Compatibility profiles).</summary>
+public static class CompatibilityEndpoints
+{
+    public static IEndpointRouteBuilder MapCompatibilityProfiles(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapLayerPay();
+        return endpoints;
+    }
+}
