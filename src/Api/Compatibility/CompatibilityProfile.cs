@@ -37,8 +37,12 @@ public sealed record CompatibilityProfile(string Name, string Prefix, string Tit
         return group;
     }
 
-    /// <summary>The profile of the request's endpoint, or null outside the profiles.</summary>
-    public static CompatibilityProfile? Of(HttpContext context) => context.GetEndpoint()?.Metadata.GetMetadata<CompatibilityProfile>();
+    /// <summary>
+    /// The profile of the request's endpoint, or null outside the profiles. While an exception is handled the request has
+    /// no endpoint any more; the one that failed is kept by the exception handler's feature.
+    /// </summary>
+    public static CompatibilityProfile? Of(HttpContext context) =>
+        (context.GetEndpoint() ?? context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Endpoint)?.Metadata.GetMetadata<CompatibilityProfile>();
 }
 
 /// <summary>Writes the problems of a profile's endpoints as the profile's error body (plain JSON, the document's shape).</summary>
@@ -72,12 +76,14 @@ public static class ProfileRequests
     /// Creates an invoice from a body composed in the <c>/v1</c> shape; problems name the profile's fields
     /// (<paramref name="fieldNames"/>: /v1 field → the document's). The id comes from the request's Idempotency-Key, if any.
     /// </summary>
+    /// <param name="webhookFormat">The webhook format of deliveries to the invoice's callback_url (the profile's); null is ours.</param>
     public static async Task<(InvoiceState? Invoice, ProblemHttpResult? Problem)> CreateInvoiceAsync(
-        HttpContext context, Dictionary<string, object?> v1Body, IReadOnlyDictionary<string, string>? fieldNames = null, bool archived = false)
+        HttpContext context, Dictionary<string, object?> v1Body, IReadOnlyDictionary<string, string>? fieldNames = null, bool archived = false, string? webhookFormat = null)
     {
         var body = JsonBody.Of(JsonSerializer.SerializeToElement(v1Body.Where(p => p.Value is not null).ToDictionary(), ProfileJson.Options));
         var time = context.RequestServices.GetRequiredKeyedService<TimeProvider>(GatewayClock.Key);
-        var (invoice, problem) = await Invoices.InvoiceEndpoints.CreateStateAsync(context, context.Caller(), body, time, Invoices.InvoiceEndpoints.NewInvoiceId(context), archived);
+        var (invoice, problem) = await Invoices.InvoiceEndpoints.CreateStateAsync(
+            context, context.Caller(), body, time, Invoices.InvoiceEndpoints.NewInvoiceId(context), archived, webhookFormat);
         return (invoice, problem is null || fieldNames is null ? problem : Rename(problem, fieldNames));
     }
 
@@ -99,4 +105,16 @@ public static class ProfileRequests
     /// <summary>A JSON number or numeric string as an exact decimal (the documents send amounts as floats); null when absent.</summary>
     public static decimal? Amount(JsonBody body, string name, bool required = false) =>
         body.Decimal(name, required, ErrorCodes.InvalidAmountFormat);
+}
+
+/// <summary>The profiles' object ids: our Guid after the document's prefix (<c>inv_</c> + 32 hex digits); a bare Guid is accepted too, as objects are shared with /v1.</summary>
+public static class ProfileIds
+{
+    public static string Format(string prefix, Guid id) => $"{prefix}{id:N}";
+
+    public static Guid? Parse(string prefix, string? text) =>
+        text is null ? null
+        : text.StartsWith(prefix, StringComparison.Ordinal) && Guid.TryParseExact(text.AsSpan(prefix.Length), "N", out var prefixed) ? prefixed
+        : Guid.TryParse(text, out var bare) ? bare
+        : null;
 }

@@ -53,6 +53,7 @@ public static class ApiHostingExtensions
         services.AddSingleton<KeyCache>();
         services.AddSingleton<MerchantOnboarding>();
         services.AddSingleton<CryptoPay.Grains.Webhooks.IWebhookPayloadRenderer, ApiInvoiceRenderer>();
+        services.AddCompatibilityProfiles();
         services.AddHttpClient<HttpRateProvider>();
         services.AddSingleton<IRateProvider>(sp => sp.GetRequiredService<IOptions<RateOptions>>().Value.Source == "http"
             ? sp.GetRequiredService<HttpRateProvider>()

@@ -152,13 +152,14 @@ public static class InvoiceEndpoints
     /// the problem that refused it. Every entry point that creates invoices comes through here.
     /// </summary>
     public static async Task<(InvoiceState? Invoice, ProblemHttpResult? Problem)> CreateStateAsync(
-        HttpContext context, MerchantCaller caller, JsonBody body, TimeProvider time, (Guid Id, string? Fingerprint) newInvoice, bool archived)
+        HttpContext context, MerchantCaller caller, JsonBody body, TimeProvider time, (Guid Id, string? Fingerprint) newInvoice, bool archived, string? webhookFormat = null)
     {
-        if (InvoiceDraft.Parse(body, archived, time.GetUtcNow()) is not { } order)
+        if (InvoiceDraft.Parse(body, archived, time.GetUtcNow()) is not { } parsed)
         {
             return (null, body.Problem());
         }
 
+        var order = parsed with { WebhookFormat = webhookFormat };
         var creation = context.RequestServices.GetRequiredService<InvoiceCreation>();
         var result = archived
             ? await creation.ImportAsync(order, Requester(caller), newInvoice.Id, newInvoice.Fingerprint, context.RequestAborted)

@@ -282,6 +282,10 @@ public sealed class JsonBody
         return value.GetBoolean();
     }
 
+    /// <summary>A field as sent, whatever its kind, for a body composed from this one that checks it itself; null when absent or null.</summary>
+    public JsonElement? Raw(string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
+
     public JsonElement? Element(string name, JsonValueKind kind)
     {
         if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)

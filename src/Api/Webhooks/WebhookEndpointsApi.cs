@@ -22,7 +22,8 @@ namespace CryptoPay.Api.Webhooks;
 public sealed record CreateWebhookEndpointRequest(
     [property: Description("Where events are POSTed: an http(s) URL that resolves to a public address when delivered.")] string Url,
     [property: Description("The event types to send (invoice.confirmed, …); default: all.")] IReadOnlyList<string>? Events = null,
-    [property: Description("Your note; at most 500 characters.")] string? Description = null);
+    [property: Description("Your note; at most 500 characters.")] string? Description = null,
+    [property: Description("standard (default: Standard Webhooks), or a compatibility profile's webhooks: cryptopayment, pepay.")] string? Format = null);
 
 /// <summary>The body of <c>PATCH /v1/webhook-endpoints/{id}</c>: only the fields given change.</summary>
 public sealed record UpdateWebhookEndpointRequest(string? Url = null, IReadOnlyList<string>? Events = null, string? Description = null, bool? Enabled = null);
@@ -44,7 +45,8 @@ public static class WebhookEndpointsApi
         group.MapPost("", CreateAsync).ForMerchant(ApiKeyScopes.WebhooksWrite, idempotent: true).Accepts<CreateWebhookEndpointRequest>("application/json", "*/*")
             .WithSummary("Create a webhook endpoint")
             .WithDescription("Events are signed with the endpoint's secret (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature). " +
-                "The answer is the only one that shows the secret (whsec_…).")
+                "The answer is the only one that shows the secret (whsec_…). With `format` set to a compatibility profile's, deliveries take that " +
+                "document's event names, body, signature and retry schedule (docs/COMPATIBILITY.md).")
             .RequestExample("""{"url": "https://shop.example/webhooks/cryptopay", "events": ["invoice.confirmed", "invoice.expired"], "description": "Order updates"}""")
             .Problem(StatusCodes.Status400BadRequest, $"VALIDATION_FAILED: also when the merchant has {WebhookEndpointsGrain.MaxEndpoints} endpoints in this mode already.");
         group.MapGet("", ListAsync).ForMerchant(ApiKeyScopes.WebhooksWrite)
@@ -89,7 +91,7 @@ public static class WebhookEndpointsApi
     private static IWebhookEndpointsGrain Registry(IGrainFactory grains, MerchantCaller caller) =>
         grains.GetGrain<IWebhookEndpointsGrain>(WebhookEndpointsGrain.KeyFor(caller.MerchantId, caller.Mode));
 
-    private static async Task<Results<Created<WebhookEndpointResponse>, ProblemHttpResult>> CreateAsync(HttpContext context, IGrainFactory grains, IOptions<WebhookOptions> options)
+    private static async Task<Results<Created<WebhookEndpointResponse>, ProblemHttpResult>> CreateAsync(HttpContext context, IGrainFactory grains, IOptions<WebhookOptions> options, WebhookFormats formats)
     {
         var (body, problem) = await JsonBody.ReadAsync(context.Request);
         if (body is null)
@@ -100,13 +102,20 @@ public static class WebhookEndpointsApi
         var url = Url(body, options.Value, required: true);
         var events = Events(body);
         var description = body.Text("description", MaxDescription);
+        var format = body.String("format", 40) ?? StandardWebhookFormat.FormatName;
+        if (!formats.Knows(format))
+        {
+            body.Fail("format", $"'{format}' is not a webhook format; known: {string.Join(", ", formats.Names.Order(StringComparer.Ordinal))}.");
+        }
+
         if (!body.IsValid)
         {
             return body.Problem();
         }
 
         var id = "we_" + RandomNumberGenerator.GetHexString(24, lowercase: true);
-        var created = await Registry(grains, context.Caller()).Create(new WebhookEndpointDraft(id, url!, events ?? [], description, WebhookSignature.GenerateSecret()));
+        var created = await Registry(grains, context.Caller()).Create(
+            new WebhookEndpointDraft(id, url!, events ?? [], description, WebhookSignature.GenerateSecret()) { Format = format });
         return created is null
             ? ApiProblem.Invalid("url", $"a merchant has at most {WebhookEndpointsGrain.MaxEndpoints} webhook endpoints per mode.")
             : TypedResults.Created($"/v1/webhook-endpoints/{id}", created.ToResponse(withSecret: true));

@@ -11,7 +11,7 @@ namespace CryptoPay.Api.Webhooks;
 
 public sealed record WebhookEndpointResponse(
     string Id, string Url, IReadOnlyList<string> Events, string? Description, bool Enabled, string? DisabledReason,
-    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string? Secret);
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string? Secret, string Format);
 
 public sealed record WebhookEndpointListResponse(IReadOnlyList<WebhookEndpointResponse> Data);
 
@@ -32,7 +32,7 @@ public static class WebhookMapping
 {
     /// <summary>The secret appears only in the answers to creation and rotation.</summary>
     public static WebhookEndpointResponse ToResponse(this WebhookEndpoint e, bool withSecret = false) =>
-        new(e.Id, e.Url, e.Events, e.Description, e.Enabled, e.DisabledReason, e.CreatedAt, e.UpdatedAt, withSecret ? e.Secrets[0].Secret : null);
+        new(e.Id, e.Url, e.Events, e.Description, e.Enabled, e.DisabledReason, e.CreatedAt, e.UpdatedAt, withSecret ? e.Secrets[0].Secret : null, e.Format);
 
     public static WebhookDeliveryResponse ToResponse(this WebhookDeliveryState d) => new(
         d.Spec!.Id, d.Spec.EventId, d.Spec.EventType, d.Spec.EndpointId, d.Spec.Url, InvoiceProjection.Name(d.Status), d.FailureReason,

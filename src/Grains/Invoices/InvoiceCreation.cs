@@ -179,6 +179,7 @@ public sealed class InvoiceCreation(
             AllowedErrorPercent = order.AllowedErrorPercent,
             CallbackUrl = order.CallbackUrl,
             RedirectUrl = order.RedirectUrl,
+            WebhookFormat = order.WebhookFormat,
             ReportingCurrency = reporting.Code,
             AmountReporting = decimal.Round(order.Amount * toReporting, reporting.Decimals, MidpointRounding.ToEven),
             Archived = archived,

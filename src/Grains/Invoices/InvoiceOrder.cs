@@ -43,4 +43,7 @@ public sealed record InvoiceOrder
 
     /// <summary>When an archived (imported) invoice was created; null for a new invoice.</summary>
     public DateTimeOffset? CreatedAt { get; init; }
+
+    /// <summary>The webhook format of deliveries to <see cref="CallbackUrl"/>: the profile the invoice was created through; null is ours.</summary>
+    public string? WebhookFormat { get; init; }
 }

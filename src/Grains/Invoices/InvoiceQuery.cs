@@ -26,6 +26,9 @@ public sealed record InvoiceFilter
 
     public InvoiceStatus? Status { get; init; }
 
+    /// <summary>Only invoices in one of these statuses (a profile's status can stand for several of ours); null: any.</summary>
+    public IReadOnlyList<InvoiceStatus>? Statuses { get; init; }
+
     public string? Currency { get; init; }
 
     public string? Network { get; init; }
@@ -83,6 +86,7 @@ public sealed class MemoryInvoiceQuery(MemoryProjectedGrainStorage storage) : II
     {
         IEnumerable<InvoiceState> rows = Rows(filter.MerchantId, filter.Mode)
             .Where(i => filter.Status is null || i.Status == filter.Status)
+            .Where(i => filter.Statuses is null || filter.Statuses.Contains(i.Status))
             .Where(i => filter.Currency is null || i.Spec.Currency == filter.Currency)
             .Where(i => filter.Network is null || i.PaymentMethods.Exists(m => m.Network == filter.Network))
             .Where(i => filter.OrderId is null || i.Spec.OrderId == filter.OrderId)
@@ -138,6 +142,11 @@ public sealed class PostgresInvoiceQuery(NpgsqlDataSource dataSource) : IInvoice
         if (filter.Status is { } status)
         {
             query.Where("i.status = @status", ("status", InvoiceProjection.Name(status), NpgsqlDbType.Text));
+        }
+
+        if (filter.Statuses is { } statuses)
+        {
+            query.Where("i.status = ANY(@statuses)", ("statuses", statuses.Select(InvoiceProjection.Name).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text));
         }
 
         if (filter.Currency is { } currency)

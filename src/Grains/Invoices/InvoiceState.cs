@@ -176,6 +176,10 @@ public sealed record InvoiceSpec
     /// </summary>
     [Id(19)]
     public string? RequestFingerprint { get; init; }
+
+    /// <summary>The webhook format of deliveries to <see cref="CallbackUrl"/> (a compatibility profile's); null is ours.</summary>
+    [Id(20)]
+    public string? WebhookFormat { get; init; }
 }
 
 [GenerateSerializer]

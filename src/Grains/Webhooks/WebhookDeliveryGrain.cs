@@ -22,7 +22,12 @@ public enum WebhookDeliveryStatus
 [GenerateSerializer]
 [Alias("cryptopay.webhook-delivery-spec")]
 public sealed record WebhookDeliverySpec(
-    [property: Id(0)] string Id, [property: Id(1)] string EventId, [property: Id(2)] string EventType, [property: Id(3)] Guid MerchantId, [property: Id(4)] Mode Mode, [property: Id(5)] string EndpointsKey, [property: Id(6)] string EndpointId, [property: Id(7)] string Url, [property: Id(8)] string Body, [property: Id(9)] DateTimeOffset CreatedAt);
+    [property: Id(0)] string Id, [property: Id(1)] string EventId, [property: Id(2)] string EventType, [property: Id(3)] Guid MerchantId, [property: Id(4)] Mode Mode, [property: Id(5)] string EndpointsKey, [property: Id(6)] string EndpointId, [property: Id(7)] string Url, [property: Id(8)] string Body, [property: Id(9)] DateTimeOffset CreatedAt)
+{
+    /// <summary>The endpoint's <see cref="WebhookFormat"/> (signature headers, retry schedule); null is ours.</summary>
+    [Id(10)]
+    public string? Format { get; init; }
+}
 
 [GenerateSerializer]
 [Alias("cryptopay.webhook-attempt")]
@@ -111,19 +116,23 @@ public sealed class WebhookDeliveryGrain(
     [FromKeyedServices(GatewayClock.Key)] TimeProvider clock,
     ILogger<WebhookDeliveryGrain> logger,
     WebhookSender sender,
-    WebhookOptions options)
+    WebhookOptions options,
+    WebhookFormats? formats = null)
     : EffectGrain<WebhookDeliveryState>(record, clock, logger), IWebhookDeliveryGrain
 {
     public const int MaxResponseBodyBytes = 1024;
 
-    /// <summary>Delay before each attempt: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.</summary>
+    /// <summary>Delay before each attempt in our format: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (a profile's format has its own).</summary>
     public static readonly IReadOnlyList<TimeSpan> Schedule =
     [
         TimeSpan.Zero, TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(30),
         TimeSpan.FromHours(2), TimeSpan.FromHours(5), TimeSpan.FromHours(10), TimeSpan.FromHours(10),
     ];
 
-    private static readonly TimeSpan LongestDelay = Schedule.Max();
+    /// <summary>The schedule of this delivery's format.</summary>
+    private IReadOnlyList<TimeSpan> Attempts => (formats ?? DefaultFormats).Get(State.Spec?.Format).Schedule;
+
+    private static readonly WebhookFormats DefaultFormats = new([]);
 
     /// <summary>Retries due within this long are sent by a grain timer of the active grain; the sweeper finds the others.</summary>
     public static readonly TimeSpan TimerRetryLimit = TimeSpan.FromMinutes(1);
@@ -231,13 +240,14 @@ public sealed class WebhookDeliveryGrain(
                 Send(new DisableEndpoint(spec.EndpointsKey, spec.EndpointId, reason));
             }
         }
-        else if (State.Step + 1 < Schedule.Count)
+        else if (State.Step + 1 < Attempts.Count)
         {
             State.Step++;
-            var delay = Schedule[State.Step];
+            var delay = Attempts[State.Step];
+            var longest = Attempts.Max();
             if (result.HttpStatus is 429 or 503 && result.RetryAfter is { } retryAfter && retryAfter > delay)
             {
-                delay = retryAfter < LongestDelay ? retryAfter : LongestDelay;
+                delay = retryAfter < longest ? retryAfter : longest;
             }
 
             State.Status = WebhookDeliveryStatus.Pending;
@@ -245,7 +255,7 @@ public sealed class WebhookDeliveryGrain(
         }
         else
         {
-            Finish(WebhookDeliveryStatus.Failed, $"no 2xx answer after {Schedule.Count} scheduled attempts");
+            Finish(WebhookDeliveryStatus.Failed, $"no 2xx answer after {Attempts.Count} scheduled attempts");
         }
 
         await SaveDeliveryAsync();

@@ -50,12 +50,20 @@ public sealed record WebhookEndpoint
     [Id(8)]
     public DateTimeOffset UpdatedAt { get; set; }
 
+    /// <summary>The shape of its deliveries (<see cref="WebhookFormat"/>): ours, or a compatibility profile's.</summary>
+    [Id(9)]
+    public string Format { get; set; } = StandardWebhookFormat.FormatName;
+
     public bool Wants(string type) => Enabled && (Events.Count == 0 || Events.Contains(type));
 }
 
 [GenerateSerializer]
 [Alias("cryptopay.webhook-endpoint-draft")]
-public sealed record WebhookEndpointDraft([property: Id(0)] string Id, [property: Id(1)] string Url, [property: Id(2)] IReadOnlyList<string> Events, [property: Id(3)] string? Description, [property: Id(4)] string Secret);
+public sealed record WebhookEndpointDraft([property: Id(0)] string Id, [property: Id(1)] string Url, [property: Id(2)] IReadOnlyList<string> Events, [property: Id(3)] string? Description, [property: Id(4)] string Secret)
+{
+    [Id(5)]
+    public string Format { get; init; } = StandardWebhookFormat.FormatName;
+}
 
 [GenerateSerializer]
 [Alias("cryptopay.webhook-endpoint-patch")]
@@ -165,13 +173,15 @@ public sealed class WebhookEndpointsGrain(
     [PersistentState("webhook-endpoints")] IPersistentState<GrainRecord<WebhookEndpointsState>> record,
     [FromKeyedServices(GatewayClock.Key)] TimeProvider clock,
     ILogger<WebhookEndpointsGrain> logger,
-    IWebhookPayloadRenderer? renderer = null)
+    IWebhookPayloadRenderer? renderer = null,
+    WebhookFormats? webhookFormats = null)
     : EffectGrain<WebhookEndpointsState>(record, clock, logger), IWebhookEndpointsGrain
 {
     public const int MaxEndpoints = 16;
     public const string CallbackEndpointId = "callback";
     private static readonly TimeSpan RotationOverlap = TimeSpan.FromHours(24);
     private readonly IWebhookPayloadRenderer render = renderer ?? new StateJsonRenderer();
+    private readonly WebhookFormats formats = webhookFormats ?? new WebhookFormats([], renderer);
 
     public static string KeyFor(Guid merchantId, Mode mode) => $"{merchantId:N}.{InvoiceProjection.Name(mode)}";
 
@@ -219,6 +229,7 @@ public sealed class WebhookEndpointsGrain(
             Events = [.. draft.Events.Distinct()],
             Description = draft.Description,
             Secrets = [new WebhookSecret(draft.Secret, null)],
+            Format = draft.Format,
             CreatedAt = Now,
             UpdatedAt = Now,
         };
@@ -335,7 +346,7 @@ public sealed class WebhookEndpointsGrain(
         for (var position = 0; position < batch.Types.Count; position++)
         {
             var type = batch.Types[position];
-            await FanOutAsync(EventIdFor(eventBase, position), type, spec.MerchantId, spec.Mode, () => Body(EventIdFor(eventBase, position), type, batch.Created, spec.Mode, render.RenderWithdrawal(batch.Withdrawal)), callbackUrl: null);
+            await FanOutAsync(EventIdFor(eventBase, position), type, spec.MerchantId, spec.Mode, (_, _, _) => Body(EventIdFor(eventBase, position), type, batch.Created, spec.Mode, render.RenderWithdrawal(batch.Withdrawal)), callback: null);
         }
     }
 
@@ -345,7 +356,7 @@ public sealed class WebhookEndpointsGrain(
         DeliveringEffect();
         var e = effect.Event;
         var eventId = EventIdFor(new Guid(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(effect.Id))[..16]), 0);
-        await FanOutAsync(eventId, e.Type, e.MerchantId, e.Mode, () => Body(eventId, e.Type, e.Created, e.Mode, render.RenderSettlement(e.Settlement, e.MerchantId)), callbackUrl: null);
+        await FanOutAsync(eventId, e.Type, e.MerchantId, e.Mode, (_, _, _) => Body(eventId, e.Type, e.Created, e.Mode, render.RenderSettlement(e.Settlement, e.MerchantId)), callback: null);
     }
 
     public Task<WebhookTarget?> GetTarget(string endpointId)
@@ -365,30 +376,53 @@ public sealed class WebhookEndpointsGrain(
 
     private Task<int> FanOutAsync(string eventId, WebhookEventDraft draft, string? callbackUrl) =>
         FanOutAsync(eventId, draft.Type, draft.Invoice.Spec.MerchantId, draft.Invoice.Spec.Mode,
-            () => Body(eventId, draft.Type, draft.Created, draft.Invoice.Spec.Mode, render.Render(draft.Invoice)), callbackUrl);
+            (format, name, secret) => format.InvoiceBody(eventId, name, draft.Created, draft.Invoice, secret),
+            callbackUrl is null ? null : (callbackUrl, draft.Invoice.Spec.WebhookFormat));
 
-    private async Task<int> FanOutAsync(string eventId, string type, Guid merchantId, Mode mode, Func<string> body, string? callbackUrl)
+    /// <summary>
+    /// Starts one delivery of the event per endpoint that wants it (and the callback URL), each in its endpoint's
+    /// <see cref="WebhookFormat"/>: under the format's name for the event, with the format's body. A format without
+    /// the event sends nothing; withdrawal and settlement events exist in our format only.
+    /// </summary>
+    private async Task<int> FanOutAsync(
+        string eventId, string type, Guid merchantId, Mode mode, Func<WebhookFormat, string, string, string> body, (string Url, string? Format)? callback)
     {
-        var targets = State.Endpoints.Where(e => e.Wants(type)).Select(e => (e.Id, e.Url)).ToList();
-        if (callbackUrl is not null)
+        var targets = State.Endpoints.Where(e => e.Wants(type))
+            .Select(e => (e.Id, e.Url, Format: formats.Get(e.Format), Secret: e.Secrets[0].Secret)).ToList();
+        if (callback is { } cb)
         {
             await EnsureDefaultSecretAsync();
-            targets.Add((CallbackEndpointId, callbackUrl));
+            targets.Add((CallbackEndpointId, cb.Url, formats.Get(cb.Format), State.DefaultSecret!));
         }
 
-        if (targets.Count == 0)
+        var sends = targets.Select(t => (Target: t, Name: t.Format.EventName(type))).Where(s => s.Name is not null).ToList();
+        if (sends.Count == 0)
         {
             return 0;
         }
 
-        // Rendered only when some endpoint wants the event: most events of a merchant without endpoints go nowhere.
-        var rendered = body();
+        // Rendered once per format (per secret for a format that signs inside its body), and only when some endpoint wants the event.
+        var bodies = new Dictionary<(string Format, string? Secret), string>();
+        string Render((string Id, string Url, WebhookFormat Format, string Secret) target, string name)
+        {
+            var key = (target.Format.Name, target.Format.SignsInBody ? target.Secret : null);
+            if (!bodies.TryGetValue(key, out var rendered))
+            {
+                bodies[key] = rendered = body(target.Format, name, target.Secret);
+            }
+
+            return rendered;
+        }
+
         var now = Now;
         // Each delivery starts at once with its first attempt; one that exists already (a redelivered event) is left alone.
-        await Task.WhenAll(targets.Select(target => GrainFactory.GetGrain<IWebhookDeliveryGrain>(WebhookDeliveryGrain.KeyFor(eventId, target.Id)).Start(
-            new WebhookDeliverySpec(WebhookDeliveryGrain.KeyFor(eventId, target.Id), eventId, type, merchantId, mode,
-                this.GetPrimaryKeyString(), target.Id, target.Url, rendered, now))));
-        return targets.Count;
+        await Task.WhenAll(sends.Select(send => GrainFactory.GetGrain<IWebhookDeliveryGrain>(WebhookDeliveryGrain.KeyFor(eventId, send.Target.Id)).Start(
+            new WebhookDeliverySpec(WebhookDeliveryGrain.KeyFor(eventId, send.Target.Id), eventId, send.Name!, merchantId, mode,
+                this.GetPrimaryKeyString(), send.Target.Id, send.Target.Url, Render(send.Target, send.Name!), now)
+            {
+                Format = send.Target.Format.Name,
+            })));
+        return sends.Count;
     }
 
     /// <summary>Creates the callback secret when there is none; either way completes once it is written, before anything signs with it or shows it.</summary>
@@ -415,8 +449,8 @@ public sealed class WebhookEndpointsGrain(
     private static List<string> LiveSecrets(IEnumerable<WebhookSecret> secrets, DateTimeOffset now) =>
         [.. secrets.Where(s => s.ExpiresAt is null || s.ExpiresAt > now).Select(s => s.Secret)];
 
-    /// <summary>The body of an event: <c>{id, type, created, mode, data: {object}}</c>, the same bytes on every attempt.</summary>
-    private static string Body(string eventId, string type, long created, Mode mode, string objectJson)
+    /// <summary>The body of an event in our format: <c>{id, type, created, mode, data: {object}}</c>, the same bytes on every attempt.</summary>
+    internal static string Body(string eventId, string type, long created, Mode mode, string objectJson)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))

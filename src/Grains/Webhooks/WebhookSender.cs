@@ -37,6 +37,7 @@ public sealed class WebhookSender : IAsyncDisposable
     private readonly Channel<WebhookWork> queue = Channel.CreateUnbounded<WebhookWork>(new UnboundedChannelOptions { SingleWriter = false });
     private readonly CancellationTokenSource stopping = new();
     private readonly WebhookOptions options;
+    private readonly WebhookFormats formats;
     private readonly TimeProvider time;
     private readonly ILogger logger;
     private readonly HttpClient client;
@@ -45,9 +46,10 @@ public sealed class WebhookSender : IAsyncDisposable
     private int outstanding;
     private TaskCompletionSource idle = NewIdle(completed: true);
 
-    public WebhookSender(IOptions<WebhookOptions> options, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, ILogger<WebhookSender>? logger = null)
+    public WebhookSender(IOptions<WebhookOptions> options, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, ILogger<WebhookSender>? logger = null, WebhookFormats? formats = null)
     {
         this.options = options.Value;
+        this.formats = formats ?? new WebhookFormats([]);
         this.options.Validate();
         this.time = time;
         this.logger = logger ?? NullLogger<WebhookSender>.Instance;
@@ -92,8 +94,8 @@ public sealed class WebhookSender : IAsyncDisposable
         }
     }
 
-    /// <summary>Posts one attempt; never throws for what the receiver or the network did.</summary>
-    public async Task<WebhookAttemptResult> SendAsync(string url, IReadOnlyList<string> secrets, string webhookId, string body, CancellationToken ct)
+    /// <summary>Posts one attempt, signed as its <paramref name="format"/> signs (ours when null); never throws for what the receiver or the network did.</summary>
+    public async Task<WebhookAttemptResult> SendAsync(string url, IReadOnlyList<string> secrets, string webhookId, string body, CancellationToken ct, string? format = null)
     {
         var started = Stopwatch.GetTimestamp();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -102,9 +104,11 @@ public sealed class WebhookSender : IAsyncDisposable
         {
             var timestamp = time.GetUtcNow().ToUnixTimeSeconds();
             using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-            request.Headers.Add("webhook-id", webhookId);
-            request.Headers.Add("webhook-timestamp", timestamp.ToString(CultureInfo.InvariantCulture));
-            request.Headers.Add("webhook-signature", WebhookSignature.Header(secrets, webhookId, timestamp, body));
+            foreach (var (name, value) in formats.Get(format).SignatureHeaders(webhookId, timestamp, body, secrets))
+            {
+                request.Headers.Add(name, value);
+            }
+
             using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             var text = await ReadPrefixAsync(response, timeout.Token).ConfigureAwait(false);
             return new WebhookAttemptResult((int)response.StatusCode, text, null, Stopwatch.GetElapsedTime(started), RetryAfter(response.Headers.RetryAfter));
@@ -177,7 +181,7 @@ public sealed class WebhookSender : IAsyncDisposable
         {
             null => new WebhookAttemptResult(null, null, "the endpoint was deleted", TimeSpan.Zero, null, Refused: true),
             { Enabled: false } => new WebhookAttemptResult(null, null, "the endpoint is disabled", TimeSpan.Zero, null, Refused: true),
-            _ => await SendAsync(target.Url ?? delivery.Url, target.Secrets, delivery.EventId, delivery.Body, ct).ConfigureAwait(false),
+            _ => await SendAsync(target.Url ?? delivery.Url, target.Secrets, delivery.EventId, delivery.Body, ct, delivery.Format).ConfigureAwait(false),
         };
         if (result.Refused || result.HttpStatus == (int)System.Net.HttpStatusCode.Gone)
         {

@@ -17,6 +17,7 @@ public static class WebhookServices
                 return true;
             }).ValidateOnStart();
         services.AddGatewayClock();
+        services.TryAddSingleton<WebhookFormats>();
         services.TryAddSingleton<WebhookSender>();
         services.TryAddSingleton(sp => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<WebhookOptions>>().Value);
         return services;

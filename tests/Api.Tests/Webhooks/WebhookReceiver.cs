@@ -6,7 +6,11 @@ using Microsoft.Extensions.Logging;
 
 namespace CryptoPay.Api.Tests.Webhooks;
 
-public sealed record ReceivedWebhook(string Id, string Timestamp, string Signature, string Body, string UserAgent, string Path);
+public sealed record ReceivedWebhook(string Id, string Timestamp, string Signature, string Body, string UserAgent, string Path)
+{
+    /// <summary>Every header as received (a profile's webhooks sign with their own headers).</summary>
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+}
 
 /// <summary>A real HTTP receiver on loopback; <see cref="Respond"/> decides each answer from the request count so far.</summary>
 public sealed class WebhookReceiver : IAsyncDisposable
@@ -45,7 +49,10 @@ public sealed class WebhookReceiver : IAsyncDisposable
             var before = receiver.Received.Count(r => r.Path == context.Request.Path);
             receiver.Received.Enqueue(new ReceivedWebhook(
                 context.Request.Headers["webhook-id"].ToString(), context.Request.Headers["webhook-timestamp"].ToString(),
-                context.Request.Headers["webhook-signature"].ToString(), body, context.Request.Headers.UserAgent.ToString(), context.Request.Path));
+                context.Request.Headers["webhook-signature"].ToString(), body, context.Request.Headers.UserAgent.ToString(), context.Request.Path)
+            {
+                Headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
+            });
             Interlocked.Exchange(ref receiver.arrival, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
             await receiver.Respond(context, before);
         });
