@@ -84,14 +84,19 @@ ensure_litecoind() {
     || die "the litecoind package is installed but litecoind is still not found"
 }
 
-# python3 for tests/TestSupport/python/verify_payout_proof.py, the payout proof checker (standard library only).
+# python3 for tests/TestSupport/python/verify_payout_proof.py, the payout proof checker (standard library only), and
+# python3-requests for the CryptoPayment document's Python sample, run unmodified against the gateway.
 ensure_python3() {
-  if command -v python3 >/dev/null 2>&1; then
-    return 0
+  if ! command -v python3 >/dev/null 2>&1; then
+    echo "test.sh: python3 not found; installing the python3 package"
+    apt_install python3
+    command -v python3 >/dev/null 2>&1 || die "the python3 package is installed but python3 is still not found"
   fi
-  echo "test.sh: python3 not found; installing the python3 package"
-  apt_install python3
-  command -v python3 >/dev/null 2>&1 || die "the python3 package is installed but python3 is still not found"
+  if ! python3 -c 'import requests' >/dev/null 2>&1; then
+    echo "test.sh: the python3 requests module not found; installing the python3-requests package"
+    apt_install python3-requests
+    python3 -c 'import requests' >/dev/null 2>&1 || die "the python3-requests package is installed but 'import requests' still fails"
+  fi
 }
 
 # Node.js and npm, for the pinned npm tools below.

@@ -100,6 +100,37 @@ public sealed class CheckoutBrowserTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_LayerPay_sandbox_payment_page_confirms_once_a_network_is_picked()
+    {
+        var (_, _, key) = await host.CreateMerchantAsync("""{"name":"Shop","key_format":"layerpay"}""");
+        using var merchant = new HttpClient { BaseAddress = host.Http.BaseAddress };
+        merchant.DefaultRequestHeaders.Add("x-api-key", key);
+        var id = (await merchant.PostJsonAsync("/compat/layerpay/invoice/create", """{"amount": "10.00", "currency": "USD"}""")).Body.Str("id");
+        var page = await browser.Context.NewPageAsync();
+        await page.GotoAsync($"{host.Http.BaseAddress!.ToString().TrimEnd('/')}/compat/layerpay/payment?id={id}");
+        Assert.Equal(0, await page.Locator("#address").CountAsync());
+        Assert.Equal("Pending", (await host.Http.GetJsonAsync($"/compat/layerpay/invoice/{id}/status")).Body.Str("status"));
+
+        // "Select any network and token — status changes to Confirmed automatically."
+        await page.ClickAsync("button[value=usdt_sandbox]");
+        await WaitForStatusAsync(page, "Payment received: 0 of 1 confirmations.");
+        for (var i = 0; i < 20; i++)
+        {
+            await host.AdvanceAsync(TimeSpan.FromSeconds(5));
+            try
+            {
+                await page.WaitForSelectorAsync("#checkout[data-status='confirmed']", new PageWaitForSelectorOptions { Timeout = 1_000 });
+                break;
+            }
+            catch (TimeoutException) when (i < 19)
+            {
+            }
+        }
+
+        Assert.Equal("Confirmed", (await host.Http.GetJsonAsync($"/compat/layerpay/invoice/{id}/status")).Body.Str("status"));
+    }
+
+    [Fact]
     public async Task Choosing_one_of_several_methods_shows_its_address()
     {
         var (_, _, key) = await host.CreateMerchantAsync();

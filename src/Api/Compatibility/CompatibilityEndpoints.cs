@@ -1,3 +1,4 @@
+using CryptoPay.Api.Compatibility.CryptoPayment;
 using CryptoPay.Api.Compatibility.LayerPay;
 using CryptoPay.Api.Compatibility.Pepay;
 using CryptoPay.Grains.Webhooks;
@@ -9,10 +10,14 @@ namespace CryptoPay.Api.Compatibility;
 /// <summary>Maps every compatibility profile under its prefix (API.md, Compatibility profiles).</summary>
 public static class CompatibilityEndpoints
 {
+    /// <summary>Every profile, in the order the docs page shows them.</summary>
+    public static IReadOnlyList<CompatibilityProfile> Profiles { get; } = [LayerPayProfile.Profile, PepayProfile.Profile, CryptoPaymentProfile.Profile];
+
     /// <summary>The profiles' services: their webhook formats.</summary>
     public static IServiceCollection AddCompatibilityProfiles(this IServiceCollection services)
     {
         services.AddSingleton<WebhookFormat, PepayWebhookFormat>();
+        services.AddSingleton<WebhookFormat, CryptoPaymentWebhookFormat>();
         return services;
     }
 
@@ -20,6 +25,7 @@ public static class CompatibilityEndpoints
     {
         endpoints.MapLayerPay();
         endpoints.MapPepay();
+        endpoints.MapCryptoPayment();
         return endpoints;
     }
 }

@@ -23,7 +23,9 @@ public sealed record ProfileError(int Status, string Code, string Message, IRead
 /// gate (key, scope, rate limit), the body reader or the endpoint itself — is written in that shape by
 /// <see cref="ProfileProblemWriter"/>, so a profile never formats errors on its own.
 /// </summary>
-public sealed record CompatibilityProfile(string Name, string Prefix, string Title, Func<ProfileError, object> ErrorBody)
+/// <param name="Summary">What the docs page says of the profile's group.</param>
+/// <param name="ErrorShape">The error body's fields, as the docs name them (<c>{error, code}</c>).</param>
+public sealed record CompatibilityProfile(string Name, string Prefix, string Title, string Summary, string ErrorShape, Func<ProfileError, object> ErrorBody)
 {
     /// <summary>
     /// The profile's route group: tagged with its title for the OpenAPI document, carrying this metadata, and with a

@@ -28,6 +28,7 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
         ("Sandbox", "Test mode only: simulate a customer's payment on the sandbox chain."),
         ("Currencies and rates", "Public catalog of currencies, networks and payment methods, and the exchange rates invoices are priced at."),
         ("Merchants", "Operator endpoints, called with the operator admin key: merchants and their API keys."),
+        .. Compatibility.CompatibilityEndpoints.Profiles.Select(p => (p.Title, p.Summary)),
     ];
 
     public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)

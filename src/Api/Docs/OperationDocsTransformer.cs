@@ -107,14 +107,18 @@ internal sealed class OperationDocsTransformer : IOpenApiOperationTransformer
         }
 
         operation.Responses ??= [];
+        // A compatibility profile answers its errors in its document's body, with our codes.
+        var profile = metadata.OfType<Compatibility.CompatibilityProfile>().FirstOrDefault();
         foreach (var (status, reasons) in problems)
         {
             var response = new OpenApiResponse
             {
-                Description = string.Join(" ", reasons.Distinct()),
+                Description = (profile is null ? "" : $"As {profile.ErrorShape}: ") + string.Join(" ", reasons.Distinct()),
                 Content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal)
                 {
-                    [ProblemMediaType] = new OpenApiMediaType { Schema = new OpenApiSchemaReference(ApiDocumentTransformer.ProblemSchema, context.Document) },
+                    [profile is null ? ProblemMediaType : "application/json"] = profile is null
+                        ? new OpenApiMediaType { Schema = new OpenApiSchemaReference(ApiDocumentTransformer.ProblemSchema, context.Document) }
+                        : new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.Object } },
                 },
             };
             if (status == StatusCodes.Status429TooManyRequests || (status == StatusCodes.Status409Conflict && access.Idempotent))

@@ -124,17 +124,28 @@ public static class WithdrawalEndpoints
             return body.Problem();
         }
 
+        var (withdrawal, refused) = await RequestAsync(context, requests, order);
+        return withdrawal is null ? refused! : TypedResults.Created($"/v1/withdrawals/{withdrawal.Spec!.Id}", withdrawal.ToResponse());
+    }
+
+    /// <summary>
+    /// Requests a withdrawal for the caller (id derived from the request's Idempotency-Key, if any): the withdrawal, or
+    /// the problem that refused it. Every entry point that requests withdrawals comes through here.
+    /// </summary>
+    internal static async Task<(WithdrawalState? Withdrawal, ProblemHttpResult? Problem)> RequestAsync(HttpContext context, WithdrawalRequests requests, WithdrawalOrder order)
+    {
+        var caller = context.Caller();
         var (id, fingerprint) = context.IdempotentRequest() is { } idempotent
             ? (WithdrawalIds.ForIdempotencyKey("withdrawal", caller.MerchantId, caller.Mode, idempotent.Key, idempotent.Generation), idempotent.Fingerprint)
             : (Guid.NewGuid(), null);
         var result = await requests.RequestAsync(order, caller.MerchantId, caller.Mode, id, fingerprint, context.RequestAborted);
         if (result.Withdrawal is { } withdrawal)
         {
-            return TypedResults.Created($"/v1/withdrawals/{withdrawal.Spec!.Id}", withdrawal.ToResponse());
+            return (withdrawal, null);
         }
 
         var refusal = result.Refusal!;
-        return refusal.Reason switch
+        return (null, refusal.Reason switch
         {
             WithdrawalRefusalReason.SandboxDisabled => ApiProblem.Create(StatusCodes.Status400BadRequest, ErrorCodes.WithdrawalsDisabledInSandbox, refusal.Message),
             WithdrawalRefusalReason.BeneficiaryNotFound => ApiProblem.NotFound("beneficiary"),
@@ -144,7 +155,7 @@ public static class WithdrawalEndpoints
             WithdrawalRefusalReason.InvalidAddress => ApiProblem.Invalid(refusal.Field!, refusal.Message, ErrorCodes.InvalidAddress),
             WithdrawalRefusalReason.InsufficientBalance => ApiProblem.Create(StatusCodes.Status400BadRequest, ErrorCodes.InsufficientBalance, refusal.Message),
             _ => throw new InvalidOperationException($"Unknown refusal {refusal.Reason}."),
-        };
+        });
     }
 
     private static WithdrawalOrder? Parse(JsonBody body)

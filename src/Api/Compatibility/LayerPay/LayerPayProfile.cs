@@ -29,6 +29,7 @@ public sealed record LayerPayError(string Error, string Code);
 public static class LayerPayProfile
 {
     public static CompatibilityProfile Profile { get; } = new("layerpay", "/compat/layerpay", "LayerPay compatibility",
+        "layerpay.txt served as written: base URL /compat/layerpay, `x-api-key: BUSINESSID.SECRET` (key format layerpay).", "{error, code}",
         error => new LayerPayError(error.Message, error.Code));
 
     private static readonly string[] Currencies = ["USD", "EUR"];

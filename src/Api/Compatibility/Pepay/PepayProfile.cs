@@ -52,6 +52,7 @@ public static class PepayProfile
     };
 
     public static CompatibilityProfile Profile { get; } = new("pepay", "/compat/pepay", "Pepay compatibility",
+        "pepay.txt served as written: base URL /compat/pepay, `x-api-key` (key format pepay); webhooks with an endpoint of format pepay.", "{error, code}",
         error => new PepayError(error.Message, Codes.GetValueOrDefault(error.Code, error.Code)));
 
     private static readonly Dictionary<string, string> FieldNames = new(StringComparer.Ordinal) { ["amount"] = "amount_usd", ["expires_in"] = "expires_in" };
