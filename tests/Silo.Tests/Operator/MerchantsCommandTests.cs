@@ -55,6 +55,19 @@ public sealed partial class MerchantsCommandTests(PostgresFixture postgres)
         Assert.Equal(["live", "test"], merchant.GetProperty("api_keys").EnumerateArray().Select(k => k.GetProperty("mode").GetString()!).Order(StringComparer.Ordinal));
         Assert.Equal(1, await OrleansMembersAsync(database, ct));
 
+        // A merchant coming from one of the profiled APIs gets keys in its format, usable at once under its prefix.
+        await using var pepay = Launch(SiloExecutable.Environment(database), "--key-format", "pepay");
+        var pepayExit = await pepay.WaitForExitAsync(SiloExecutable.ExitTimeout, ct);
+        Assert.True(pepayExit == 0, $"exit code {pepayExit}\n{pepay.Output}");
+        var pepayKey = pepay.OutputLines.Single(l => l.StartsWith("test_key: ", StringComparison.Ordinal))["test_key: ".Length..];
+        Assert.StartsWith("pp_test_", pepayKey, StringComparison.Ordinal);
+        using (var totals = new HttpRequestMessage(HttpMethod.Get, "/compat/pepay/api/v1/invoices/totals"))
+        {
+            totals.Headers.Authorization = new AuthenticationHeaderValue("Bearer", pepayKey);
+            using var answer = await silo.Http.SendAsync(totals, ct);
+            Assert.Equal(System.Net.HttpStatusCode.OK, answer.StatusCode);
+        }
+
         silo.Terminate();
         Assert.Equal(0, await silo.WaitForExitAsync(SiloExecutable.ExitTimeout, ct));
         await using var refused = Launch(SiloExecutable.Environment(database));
@@ -83,8 +96,8 @@ public sealed partial class MerchantsCommandTests(PostgresFixture postgres)
         AssertNoStackTrace(command);
     }
 
-    private static SiloProcess Launch(Dictionary<string, string?> environment) =>
-        SiloProcess.Launch(SiloExecutable.Path, ["merchants", "create", "--name", "Command shop"], environment);
+    private static SiloProcess Launch(Dictionary<string, string?> environment, params string[] options) =>
+        SiloProcess.Launch(SiloExecutable.Path, ["merchants", "create", "--name", "Command shop", .. options], environment);
 
     /// <summary>Silos in the Orleans membership of the database, whatever their status: the command must not be one.</summary>
     private static async Task<long> OrleansMembersAsync(string database, CancellationToken ct)
