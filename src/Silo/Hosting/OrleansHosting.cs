@@ -39,8 +39,9 @@ public static class OrleansHosting
 
     /// <summary>
     /// Configures clustering, the default grain storage, reminders, membership timings and the storage
-    /// serializer from <paramref name="configuration"/>. Test clusters call this from their silo
-    /// configurator; ports and cluster ids they set afterwards win.
+    /// serializer from <paramref name="configuration"/>; the silo's start completes once its reminders are loaded
+    /// (<see cref="ReminderServiceReadiness"/>). Test clusters call this from their silo configurator; ports and cluster
+    /// ids they set afterwards win.
     /// </summary>
     public static ISiloBuilder ConfigureCryptoPay(this ISiloBuilder silo, IConfiguration configuration)
     {
@@ -51,6 +52,8 @@ public static class OrleansHosting
 
         silo.Configure<ClusterMembershipOptions>(o => membership.Bind(TunedMembership(o)));
         silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = MinimumReminderPeriod);
+        silo.Services.AddOptions<ReminderStartupOptions>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ReminderServiceReadiness>();
         silo.UseSystemTextJsonGrainStorageSerializer();
         if (settings.Postgres is not { } postgres)
         {
