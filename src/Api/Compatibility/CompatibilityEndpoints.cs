@@ -1,3 +1,4 @@
+using CryptoPay.Api.Compatibility.Ippan;
 using CryptoPay.Api.Compatibility.LayerPay;
 using Microsoft.AspNetCore.Routing;
 
@@ -9,6 +10,7 @@ public static class CompatibilityEndpoints
     public static IEndpointRouteBuilder MapCompatibilityProfiles(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapLayerPay();
+        endpoints.MapIppan();
         return endpoints;
     }
 }
