@@ -247,6 +247,9 @@ public abstract class IppanTests : ProfileTestHost
         AssertIppanError(missing, 400, "invalid_request_error", "VALIDATION_FAILED");
         Assert.Equal("total", missing.Body.GetProperty("error").Str("param"));
         AssertIppanError(await PostAsync(client, "/invoices", """{"currency": "USDC", "line_items": [{"description": "A", "amount": 4.5}]}"""), 400, "invalid_request_error", "INVALID_AMOUNT_FORMAT");
+        // Items far beyond any invoice are refused, never summed into an overflow.
+        AssertIppanError(await PostAsync(client, "/invoices", """{"currency": "JPY", "line_items": [{"description": "A", "amount": 999999999999999999999999, "quantity": 1000000}, {"description": "B", "amount": 999999999999999999999999, "quantity": "79228162514264337593543950335"}]}"""),
+            400, "invalid_request_error", "INVALID_AMOUNT_RANGE");
         AssertIppanError(await PostAsync(client, "/invoices", """{"currency": "USDC", "total": 100, "due_date": "2026-03-27"}"""), 400, "invalid_request_error", "VALIDATION_FAILED");
         AssertIppanError(await PostAsync(client, "/invoices", """{"currency": "USDC", "total": 100, "due_date": "15/04/2026"}"""), 400, "invalid_request_error", "VALIDATION_FAILED");
     }

@@ -120,6 +120,7 @@ public static class IppanProfile
 
         var currency = body.String("currency", 10, required: true);
         var amount = IppanAmounts.Read(body, body.Root, "amount", "amount", IppanAmounts.Exponent(currency), required: true);
+        // The key names the merchant: merchant_id is read (a string) and otherwise ignored.
         body.String("merchant_id", 64);
         if (!body.IsValid)
         {
@@ -166,7 +167,6 @@ public static class IppanProfile
 
     private static async Task<IResult> CreateInvoiceAsync(HttpContext context, [FromKeyedServices(GatewayClock.Key)] TimeProvider time)
     {
-
         var (body, problem) = await JsonBody.ReadAsync(context.Request);
         if (body is null)
         {
@@ -202,8 +202,7 @@ public static class IppanProfile
         }
 
         // The items' sum is the invoice's amount; a total given too must equal it (the core checks, naming line_items).
-        var amount = total ?? items.Aggregate(0m, (sum, i) => sum + decimal.Parse((string)i["amount"]!, CultureInfo.InvariantCulture) * Quantity(i))
-            .ToString(CultureInfo.InvariantCulture);
+        var amount = total ?? Sum(items);
         var (invoice, refused) = await ProfileRequests.CreateInvoiceAsync(context, new()
         {
             ["amount"] = amount,
@@ -215,6 +214,22 @@ public static class IppanProfile
             ["metadata"] = Raw(body, "metadata"),
         }, InvoiceFields);
         return invoice is null ? refused! : TypedResults.Created($"{Profile.Prefix}/invoices/{IppanIds.Of(IppanIds.Invoice, invoice.Id)}", invoice.ToInvoice(HostedUrl(context, invoice.Id)));
+    }
+
+    /// <summary>
+    /// Σ amount × quantity of the items, as /v1's amount. A sum beyond what a decimal holds is answered as the largest
+    /// decimal, which the core refuses as beyond any invoice (with the items' own errors), rather than overflowing here.
+    /// </summary>
+    private static string Sum(List<Dictionary<string, object?>> items)
+    {
+        try
+        {
+            return items.Aggregate(0m, (sum, i) => sum + decimal.Parse((string)i["amount"]!, CultureInfo.InvariantCulture) * Quantity(i)).ToString(CultureInfo.InvariantCulture);
+        }
+        catch (OverflowException)
+        {
+            return decimal.MaxValue.ToString(CultureInfo.InvariantCulture);
+        }
     }
 
     /// <summary>An item's quantity for its invoice's sum: 1 when absent; one the core will refuse counts as 1 here.</summary>
