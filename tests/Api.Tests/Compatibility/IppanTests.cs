@@ -220,6 +220,11 @@ public abstract class IppanTests : ProfileTestHost
         var shared = (await v1.GetJsonAsync($"/v1/invoices/{id}")).Body;
         Assert.Equal(("1598.000000", "accounts@acme.co"), (shared.Str("amount"), shared.Str("customer_email")));
 
+        // The last date there is: the longest an invoice stays open, like any far due date.
+        var farthest = await PostAsync(client, "/invoices", """{"currency": "USDC", "total": 100, "due_date": "9999-12-31"}""");
+        Assert.True(farthest.Status == 201, farthest.Body.ToString());
+        Assert.Equal("2026-04-04", farthest.Body.Str("due_date"));
+
         // A due date within the week is kept: payable until the end of that day (UTC).
         var soon = await PostAsync(client, "/invoices", """{"currency": "USDC", "due_date": "2026-03-30", "line_items": [{"description": "Seat", "amount": 2500, "quantity": 3}]}""");
         Assert.True(soon.Status == 201, soon.Body.ToString());

@@ -256,6 +256,11 @@ public static class IppanProfile
             return null;
         }
 
+        if (date > DateOnly.FromDateTime((now + InvoiceOrder.MaxExpiry).UtcDateTime))
+        {
+            return (long)InvoiceOrder.MaxExpiry.TotalSeconds;
+        }
+
         var end = new DateTimeOffset(date.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
         if (end <= now)
         {
