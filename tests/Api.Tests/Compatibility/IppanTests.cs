@@ -18,8 +18,8 @@ public sealed class PostgresIppanTests(PostgresFixture postgres) : IppanTests
     protected override async Task<string?> CreateDatabaseAsync() => await postgres.CreateDatabaseAsync();
 }
 
-/// <summary>The minor-unit trap of ippan.txt: its amounts are integers of cents, never the currency's units.</summary>
-public sealed class IppanAmountTests
+/// <summary>The minor-unit trap of ippan.txt (its amounts are integers of cents, never the currency's units), its ids and its error types.</summary>
+public sealed class IppanMappingTests
 {
     [Fact]
     public void Amount_9900_USDC_is_99_00_and_99_00_USDC_is_written_9900()
@@ -41,6 +41,20 @@ public sealed class IppanAmountTests
         Assert.Equal((2, 2, 0, 8, 8, 9), (IppanAmounts.Exponent("USD")!.Value, IppanAmounts.Exponent("usdt")!.Value, IppanAmounts.Exponent("JPY")!.Value,
             IppanAmounts.Exponent("BTC")!.Value, IppanAmounts.Exponent("LTC")!.Value, IppanAmounts.Exponent("ETH")!.Value));
         Assert.Null(IppanAmounts.Exponent("XYZ"));
+    }
+
+    [Theory]
+    [InlineData(401, "UNAUTHORIZED", "authentication_error")]
+    [InlineData(403, "FORBIDDEN", "permission_error")]
+    [InlineData(429, "RATE_LIMITED", "rate_limit_error")]
+    [InlineData(422, "IDEMPOTENCY_KEY_REUSED", "idempotency_error")]
+    [InlineData(409, "IDEMPOTENCY_IN_PROGRESS", "idempotency_error")]
+    [InlineData(503, "RATES_UNAVAILABLE", "api_error")]
+    [InlineData(409, "ORDER_ID_EXISTS", "invalid_request_error")]
+    public void Errors_have_a_Stripe_like_type(int status, string code, string type)
+    {
+        var body = (IppanError)IppanProfile.Profile.ErrorBody(new(status, code, "why", new Dictionary<string, string[]> { ["total"] = ["is required."] }));
+        Assert.Equal(new IppanErrorDetail(type, code, "why", "total"), body.Error);
     }
 
     [Fact]
