@@ -1,4 +1,5 @@
 using CryptoPay.Api.Compatibility.CryptoPayment;
+using CryptoPay.Api.Compatibility.Ippan;
 using CryptoPay.Api.Compatibility.LayerPay;
 using CryptoPay.Api.Compatibility.Pepay;
 using CryptoPay.Grains.Webhooks;
@@ -11,7 +12,7 @@ namespace CryptoPay.Api.Compatibility;
 public static class CompatibilityEndpoints
 {
     /// <summary>Every profile, in the order the docs page shows them.</summary>
-    public static IReadOnlyList<CompatibilityProfile> Profiles { get; } = [LayerPayProfile.Profile, PepayProfile.Profile, CryptoPaymentProfile.Profile];
+    public static IReadOnlyList<CompatibilityProfile> Profiles { get; } = [LayerPayProfile.Profile, PepayProfile.Profile, CryptoPaymentProfile.Profile, IppanProfile.Profile];
 
     /// <summary>The profiles' services: their webhook formats.</summary>
     public static IServiceCollection AddCompatibilityProfiles(this IServiceCollection services)
@@ -26,6 +27,7 @@ public static class CompatibilityEndpoints
         endpoints.MapLayerPay();
         endpoints.MapPepay();
         endpoints.MapCryptoPayment();
+        endpoints.MapIppan();
         return endpoints;
     }
 }

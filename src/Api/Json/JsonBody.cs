@@ -22,6 +22,9 @@ public sealed class JsonBody
     /// <summary>A body the server composed itself (a payment link's invoice), validated like a request's.</summary>
     public static JsonBody Of(JsonElement root) => new(root.Clone());
 
+    /// <summary>The body as sent, for a compatibility profile composing the /v1 body from it.</summary>
+    public JsonElement Root => root;
+
     public Dictionary<string, string[]> Errors { get; } = new(StringComparer.Ordinal);
 
     /// <summary>The most specific code among the errors seen (an amount or currency problem beats a generic one).</summary>

@@ -75,13 +75,20 @@ public static class PaymentLinkEndpoints
 
     private static async Task<Results<Created<PaymentLinkResponse>, ProblemHttpResult>> CreateAsync(HttpContext context, IGrainFactory grains, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
     {
-        var caller = context.Caller();
         var (body, problem) = await JsonBody.ReadAsync(context.Request);
         if (body is null)
         {
             return problem!;
         }
 
+        var (link, refused) = await CreateLinkAsync(context, body, grains, time);
+        return link is null ? refused! : TypedResults.Created($"/v1/payment-links/{link.Id}", link.ToResponse(InvoiceEndpoints.CheckoutBase(context, api.Value)));
+    }
+
+    /// <summary>Creates the caller's link from a body in the <c>/v1</c> shape: the link, or the problem that refused it (profiles compose that body too).</summary>
+    internal static async Task<(PaymentLink? Link, ProblemHttpResult? Problem)> CreateLinkAsync(HttpContext context, JsonBody body, IGrainFactory grains, TimeProvider time)
+    {
+        var caller = context.Caller();
         var amount = body.Decimal("amount", required: true, formatCode: ErrorCodes.InvalidAmountFormat);
         var currencyCode = body.String("currency", 10, required: true);
         var currency = Assets.FindCurrency(currencyCode);
@@ -119,16 +126,15 @@ public static class PaymentLinkEndpoints
 
         if (!body.IsValid)
         {
-            return body.Problem();
+            return (null, body.Problem());
         }
 
         var spec = new PaymentLinkSpec(caller.MerchantId, caller.Mode, amount!.Value, currency!.Code, description, reusable, reusable ? maxUses : 1, expiresAt);
-        var link = await grains.GetGrain<IPaymentLinkGrain>(Guid.NewGuid()).Create(spec);
-        return TypedResults.Created($"/v1/payment-links/{link.Id}", link.ToResponse(InvoiceEndpoints.CheckoutBase(context, api.Value)));
+        return (await grains.GetGrain<IPaymentLinkGrain>(Guid.NewGuid()).Create(spec), null);
     }
 
     /// <summary>The caller's link, or null: another merchant's or another mode's link does not exist for it.</summary>
-    private static async Task<PaymentLink?> FindAsync(IGrainFactory grains, MerchantCaller caller, string id) =>
+    internal static async Task<PaymentLink?> FindAsync(IGrainFactory grains, MerchantCaller caller, string id) =>
         Guid.TryParse(id, out var linkId) && await grains.GetGrain<IPaymentLinkGrain>(linkId).Get() is { } link &&
         link.Spec.MerchantId == caller.MerchantId && link.Spec.Mode == caller.Mode
             ? link
@@ -320,9 +326,12 @@ public static class PaymentLinkEndpoints
     private static IResult Gone(HttpContext context, string why) =>
         CheckoutHtml.Message(context, StatusCodes.Status410Gone, "Payment link unavailable", why);
 
+    /// <summary>The page customers open to pay through the link.</summary>
+    internal static string UrlOf(PaymentLink link, string checkoutBase) => $"{checkoutBase.TrimEnd('/')}/pay/l/{link.Id}";
+
     private static PaymentLinkResponse ToResponse(this PaymentLink link, string checkoutBase) => new(
         link.Id,
-        $"{checkoutBase.TrimEnd('/')}/pay/l/{link.Id}",
+        UrlOf(link, checkoutBase),
         link.Spec.Mode == Mode.Live ? "live" : "test",
         Amounts.Format(link.Spec.Amount, Assets.FindCurrency(link.Spec.Currency)?.Decimals ?? 8),
         link.Spec.Currency,

@@ -60,25 +60,38 @@ public static class SettlementEndpoints
     private static async Task<Results<Ok<SettlementResponse>, ProblemHttpResult>> GetAsync(string id, HttpContext context, IGrainFactory grains)
     {
         var caller = context.Caller();
-        return await FindAsync(grains, id) is { } settlement && settlement.Entries.Any(e => e.MerchantId == caller.MerchantId && e.Mode == caller.Mode)
+        return await FindForCallerAsync(grains, caller, id) is { } settlement
             ? TypedResults.Ok(settlement.ToResponse(caller.MerchantId))
             : ApiProblem.NotFound("settlement");
     }
 
+    /// <summary>The batch, or null unless it pays a withdrawal of the caller's merchant and mode (no existence oracle).</summary>
+    internal static async Task<SettlementState?> FindForCallerAsync(IGrainFactory grains, MerchantCaller caller, string id) =>
+        await FindAsync(grains, id) is { } settlement && settlement.Entries.Any(e => e.MerchantId == caller.MerchantId && e.Mode == caller.Mode) ? settlement : null;
+
     private static async Task<Results<Ok<ProofResponse>, ProblemHttpResult>> GetProofAsync(string id, HttpContext context, IGrainFactory grains)
     {
-        var caller = context.Caller();
+        var (proof, problem) = await FindProofAsync(grains, context.Caller(), id);
+        return proof is null ? problem! : TypedResults.Ok(proof.ToResponse());
+    }
+
+    /// <summary>
+    /// The proof of the caller's withdrawal <paramref name="id"/>: 404 when it is none of the caller's or in no batch,
+    /// 409 PROOF_NOT_READY until its payout and the batch's commitment are in a block.
+    /// </summary>
+    internal static async Task<(PayoutProof? Proof, ProblemHttpResult? Problem)> FindProofAsync(IGrainFactory grains, MerchantCaller caller, string id)
+    {
         if (!Guid.TryParse(id, out var withdrawalId) ||
             await grains.GetGrain<IWithdrawalGrain>(withdrawalId).Get() is not { Spec: { } spec, SettlementId: { } settlementId } ||
             spec.MerchantId != caller.MerchantId || spec.Mode != caller.Mode ||
             await FindAsync(grains, settlementId) is not { } settlement)
         {
-            return ApiProblem.NotFound("proof");
+            return (null, ApiProblem.NotFound("proof"));
         }
 
         return SettlementProofs.For(settlement, withdrawalId) is { } proof
-            ? TypedResults.Ok(proof.ToResponse())
-            : ApiProblem.Create(StatusCodes.Status409Conflict, ErrorCodes.ProofNotReady, "The payout or the batch's commitment is not in a block yet; try again after the settlement is confirmed.");
+            ? (proof, null)
+            : (null, ApiProblem.Create(StatusCodes.Status409Conflict, ErrorCodes.ProofNotReady, "The payout or the batch's commitment is not in a block yet; try again after the settlement is confirmed."));
     }
 
     private static async Task<Results<Ok<SettlementResponse>, ProblemHttpResult>> AdminGetAsync(string id, IGrainFactory grains) =>

@@ -48,7 +48,7 @@ public static class BeneficiaryEndpoints
         return endpoints;
     }
 
-    private static IBeneficiariesGrain Registry(IGrainFactory grains, MerchantCaller caller) =>
+    internal static IBeneficiariesGrain Registry(IGrainFactory grains, MerchantCaller caller) =>
         grains.GetGrain<IBeneficiariesGrain>(BeneficiariesGrain.KeyFor(caller.MerchantId, caller.Mode));
 
     private static BeneficiaryResponse ToResponse(Beneficiary b) => new(b.Id, b.Network, b.Address, b.Label, b.CreatedAt);
@@ -62,24 +62,32 @@ public static class BeneficiaryEndpoints
             return problem!;
         }
 
+        var (saved, refused) = await SaveAsync(context, body, grains, requests, time);
+        return saved is null ? refused! : TypedResults.Created($"/v1/beneficiaries/{saved.Id}", ToResponse(saved));
+    }
+
+    /// <summary>Saves the caller's beneficiary from a body in the <c>/v1</c> shape (profiles compose that body too): the beneficiary, or the problem that refused it.</summary>
+    internal static async Task<(Beneficiary? Beneficiary, ProblemHttpResult? Problem)> SaveAsync(
+        HttpContext context, JsonBody body, IGrainFactory grains, WithdrawalRequests requests, TimeProvider time)
+    {
         var network = body.String("network", 20, required: true)?.ToLowerInvariant();
         var address = body.String("address", 128, required: true);
         var label = body.Text("label", 100);
         if (!body.IsValid)
         {
-            return body.Problem();
+            return (null, body.Problem());
         }
 
         var caller = context.Caller();
         if (WithdrawalRequests.NetworkProblem(network!, caller.Mode) is { } unsupported)
         {
-            return ApiProblem.Invalid("network", unsupported, ErrorCodes.UnsupportedNetwork);
+            return (null, ApiProblem.Invalid("network", unsupported, ErrorCodes.UnsupportedNetwork));
         }
 
         var (normalized, invalid) = requests.ValidateAddress(network!, address);
         if (normalized is null)
         {
-            return ApiProblem.Invalid("address", invalid!, ErrorCodes.InvalidAddress);
+            return (null, ApiProblem.Invalid("address", invalid!, ErrorCodes.InvalidAddress));
         }
 
         var id = context.IdempotentRequest() is { } idempotent
@@ -87,8 +95,8 @@ public static class BeneficiaryEndpoints
             : Guid.NewGuid();
         var saved = await Registry(grains, caller).Create(new Beneficiary { Id = id, Network = network!, Address = normalized, Label = label, CreatedAt = time.GetUtcNow() });
         return saved is null
-            ? ApiProblem.Invalid("network", $"at most {BeneficiariesGrain.MaxBeneficiaries} beneficiaries per mode; delete one first.")
-            : TypedResults.Created($"/v1/beneficiaries/{saved.Id}", ToResponse(saved));
+            ? (null, ApiProblem.Invalid("network", $"at most {BeneficiariesGrain.MaxBeneficiaries} beneficiaries per mode; delete one first."))
+            : (saved, null);
     }
 
     private static async Task<Ok<BeneficiaryListResponse>> ListAsync(HttpContext context, IGrainFactory grains) =>

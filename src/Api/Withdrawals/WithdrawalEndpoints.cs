@@ -97,7 +97,7 @@ public static class WithdrawalEndpoints
     }
 
     /// <summary>The caller's withdrawal, or null: another merchant's or mode's does not exist for it.</summary>
-    private static async Task<WithdrawalState?> FindAsync(IGrainFactory grains, MerchantCaller caller, string id) =>
+    internal static async Task<WithdrawalState?> FindAsync(IGrainFactory grains, MerchantCaller caller, string id) =>
         Guid.TryParse(id, out var withdrawalId) && await grains.GetGrain<IWithdrawalGrain>(withdrawalId).Get() is { } withdrawal &&
         withdrawal.Spec!.MerchantId == caller.MerchantId && withdrawal.Spec.Mode == caller.Mode
             ? withdrawal
@@ -105,12 +105,10 @@ public static class WithdrawalEndpoints
 
     internal static async Task<Results<Created<WithdrawalResponse>, ProblemHttpResult>> CreateAsync(HttpContext context, WithdrawalRequests requests)
     {
-        var caller = context.Caller();
-        if (caller.Mode == Mode.Test)
+        // Before the body is read: no test-mode request can withdraw, however it is written.
+        if (SandboxRefusal(context.Caller()) is { } sandbox)
         {
-            // Before the body is read: no test-mode request can withdraw, however it is written.
-            return ApiProblem.Create(StatusCodes.Status400BadRequest, ErrorCodes.WithdrawalsDisabledInSandbox,
-                "Withdrawals are disabled in test mode: sandbox balances cannot leave the sandbox. Use a live key.");
+            return sandbox;
         }
 
         var (body, problem) = await JsonBody.ReadAsync(context.Request);
@@ -119,18 +117,26 @@ public static class WithdrawalEndpoints
             return problem!;
         }
 
-        if (Parse(body) is not { } order)
-        {
-            return body.Problem();
-        }
-
-        var (withdrawal, refused) = await RequestAsync(context, requests, order);
+        var (withdrawal, refused) = await RequestAsync(context, body, requests);
         return withdrawal is null ? refused! : TypedResults.Created($"/v1/withdrawals/{withdrawal.Spec!.Id}", withdrawal.ToResponse());
     }
 
+    /// <summary>The refusal of every withdrawal a test-mode key asks for; null for a live key.</summary>
+    internal static ProblemHttpResult? SandboxRefusal(MerchantCaller caller) => caller.Mode == Mode.Test
+        ? ApiProblem.Create(StatusCodes.Status400BadRequest, ErrorCodes.WithdrawalsDisabledInSandbox,
+            "Withdrawals are disabled in test mode: sandbox balances cannot leave the sandbox. Use a live key.")
+        : null;
+
     /// <summary>
-    /// Requests a withdrawal for the caller (id derived from the request's Idempotency-Key, if any): the withdrawal, or
-    /// the problem that refused it. Every entry point that requests withdrawals comes through here.
+    /// Requests the caller's withdrawal from a body in the <c>/v1</c> shape (profiles compose that body too): the withdrawal,
+    /// or the problem that refused it. The id comes from the request's Idempotency-Key, if any.
+    /// </summary>
+    internal static async Task<(WithdrawalState? Withdrawal, ProblemHttpResult? Problem)> RequestAsync(HttpContext context, JsonBody body, WithdrawalRequests requests) =>
+        Parse(body) is { } order ? await RequestAsync(context, requests, order) : (null, body.Problem());
+
+    /// <summary>
+    /// Requests a withdrawal for the caller from a parsed order (id derived from the request's Idempotency-Key, if any):
+    /// the withdrawal, or the problem that refused it. Every entry point that requests withdrawals comes through here.
     /// </summary>
     internal static async Task<(WithdrawalState? Withdrawal, ProblemHttpResult? Problem)> RequestAsync(HttpContext context, WithdrawalRequests requests, WithdrawalOrder order)
     {

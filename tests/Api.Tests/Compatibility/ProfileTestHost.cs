@@ -27,10 +27,16 @@ public abstract class ProfileTestHost : IAsyncLifetime
 
     protected abstract Task<string?> CreateDatabaseAsync();
 
+    /// <summary>When the gateway's clock starts: now (whole seconds), unless a document's examples need their own dates.</summary>
+    protected virtual DateTimeOffset StartsAt => DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+
+    /// <summary>Settings of the gateway besides the ones every profile test has.</summary>
+    protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
+
     public virtual async Task InitializeAsync()
     {
-        Host = await GatewayHost.StartAsync(await CreateDatabaseAsync(), new Dictionary<string, string?> { ["Webhooks:AllowPrivateTargets"] = "true" },
-            new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds())));
+        var settings = new Dictionary<string, string?>(Settings) { ["Webhooks:AllowPrivateTargets"] = "true" };
+        Host = await GatewayHost.StartAsync(await CreateDatabaseAsync(), settings, new FakeTimeProvider(StartsAt));
         (MerchantId, LiveKey, TestKey) = await Host.CreateMerchantAsync($$"""{"name":"Shop","key_format":"{{KeyFormat}}"}""");
     }
 
