@@ -6,6 +6,9 @@ namespace CryptoPay.Api.Compatibility;
 /// <summary>Maps every compatibility profile under its prefix (API.md, Compatibility profiles).</summary>
 public static class CompatibilityEndpoints
 {
+    /// <summary>Every profile, in the order the docs page shows them.</summary>
+    public static IReadOnlyList<CompatibilityProfile> Profiles { get; } = [LayerPayProfile.Profile];
+
     public static IEndpointRouteBuilder MapCompatibilityProfiles(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapLayerPay();
