@@ -1,3 +1,4 @@
+using CryptoPay.Api.Compatibility.InvoiceApi;
 using CryptoPay.Api.Compatibility.LayerPay;
 using Microsoft.AspNetCore.Routing;
 
@@ -7,11 +8,12 @@ namespace CryptoPay.Api.Compatibility;
 public static class CompatibilityEndpoints
 {
     /// <summary>Every profile, in the order the docs page shows them.</summary>
-    public static IReadOnlyList<CompatibilityProfile> Profiles { get; } = [LayerPayProfile.Profile];
+    public static IReadOnlyList<CompatibilityProfile> Profiles { get; } = [LayerPayProfile.Profile, InvoiceApiProfile.Profile];
 
     public static IEndpointRouteBuilder MapCompatibilityProfiles(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapLayerPay();
+        endpoints.MapInvoiceApi();
         return endpoints;
     }
 }
