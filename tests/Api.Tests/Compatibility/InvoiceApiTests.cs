@@ -166,6 +166,12 @@ public abstract partial class InvoiceApiTests : ProfileTestHost
         // A coin paid below its smallest payment.
         AssertError(await client.PostJsonAsync(Base + "/invoices", """{"order_id": "a", "crypto_amount": 0.001, "currency": "USDT"}"""), 400, "AMOUNT_BELOW_MINIMUM", "error", "code");
 
+        // Live invoices need a configured chain; this gateway has none, and the refusal names the document's field.
+        using var live = Client(LiveKey, "X-API-Key");
+        var unconfigured = await live.PostJsonAsync(Base + "/invoices", """{"order_id": "a", "fiat_amount": 1, "currency": "BTC"}""");
+        AssertError(unconfigured, 400, "UNSUPPORTED_NETWORK", "error", "code");
+        Assert.StartsWith("currency:", unconfigured.Body.Str("error"), StringComparison.Ordinal);
+
         // order_id is unique within the merchant and mode (the document's "user/project scope").
         Assert.Equal(201, (await client.PostJsonAsync(Base + "/invoices", """{"order_id": "dup", "fiat_amount": 1, "currency": "BTC"}""")).Status);
         AssertError(await client.PostJsonAsync(Base + "/invoices", """{"order_id": "dup", "fiat_amount": 2, "currency": "BTC"}"""), 409, "ORDER_ID_EXISTS", "error", "code");
