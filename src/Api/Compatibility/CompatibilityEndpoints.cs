@@ -1,5 +1,6 @@
 using CryptoPay.Api.Compatibility.CryptoPayment;
 using CryptoPay.Api.Compatibility.Ippan;
+using CryptoPay.Api.Compatibility.InvoiceApi;
 using CryptoPay.Api.Compatibility.LayerPay;
 using CryptoPay.Api.Compatibility.Pepay;
 using CryptoPay.Grains.Webhooks;
@@ -12,7 +13,7 @@ namespace CryptoPay.Api.Compatibility;
 public static class CompatibilityEndpoints
 {
     /// <summary>Every profile, in the order the docs page shows them.</summary>
-    public static IReadOnlyList<CompatibilityProfile> Profiles { get; } = [LayerPayProfile.Profile, PepayProfile.Profile, CryptoPaymentProfile.Profile, IppanProfile.Profile];
+    public static IReadOnlyList<CompatibilityProfile> Profiles { get; } = [LayerPayProfile.Profile, PepayProfile.Profile, CryptoPaymentProfile.Profile, IppanProfile.Profile, InvoiceApiProfile.Profile];
 
     /// <summary>The profiles' services: their webhook formats.</summary>
     public static IServiceCollection AddCompatibilityProfiles(this IServiceCollection services)
@@ -28,6 +29,7 @@ public static class CompatibilityEndpoints
         endpoints.MapPepay();
         endpoints.MapCryptoPayment();
         endpoints.MapIppan();
+        endpoints.MapInvoiceApi();
         return endpoints;
     }
 }

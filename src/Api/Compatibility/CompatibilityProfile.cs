@@ -6,6 +6,7 @@ using CryptoPay.Api.Json;
 using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Invoices;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -40,11 +41,11 @@ public sealed record CompatibilityProfile(string Name, string Prefix, string Tit
     }
 
     /// <summary>
-    /// The profile of the request's endpoint, or null outside the profiles. While an exception is handled the request has
-    /// no endpoint any more; the one that failed is kept by the exception handler's feature.
+    /// The profile of the request's endpoint, or null outside the profiles. While an exception is handled the endpoint is
+    /// cleared from the request, and kept in the exception handler's feature.
     /// </summary>
     public static CompatibilityProfile? Of(HttpContext context) =>
-        (context.GetEndpoint() ?? context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Endpoint)?.Metadata.GetMetadata<CompatibilityProfile>();
+        (context.GetEndpoint() ?? context.Features.Get<IExceptionHandlerFeature>()?.Endpoint)?.Metadata.GetMetadata<CompatibilityProfile>();
 }
 
 /// <summary>Writes the problems of a profile's endpoints as the profile's error body (plain JSON, the document's shape).</summary>

@@ -48,7 +48,8 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
         };
 
         var used = document.Paths.Values.SelectMany(p => p.Operations?.Values.AsEnumerable() ?? []).SelectMany(o => o.Tags?.AsEnumerable() ?? []).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
-        document.Tags = new HashSet<OpenApiTag>(Tags.Where(t => used.Contains(t.Name)).Select(t => new OpenApiTag { Name = t.Name, Description = t.Description }));
+        var profiles = Compatibility.CompatibilityEndpoints.Profiles.Select(p => (Name: p.Title, Description: $"The {p.Name} profile: its document's paths, fields and errors under {p.Prefix} (docs/COMPATIBILITY.md)."));
+        document.Tags = new HashSet<OpenApiTag>(Tags.Concat(profiles).Where(t => used.Contains(t.Name)).Select(t => new OpenApiTag { Name = t.Name, Description = t.Description }));
 
         document.Components ??= new OpenApiComponents();
         document.Components.SecuritySchemes = new Dictionary<string, IOpenApiSecurityScheme>(StringComparer.Ordinal)

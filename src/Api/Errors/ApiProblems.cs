@@ -12,6 +12,7 @@ public static class ErrorCodes
     public const string UnsupportedNetwork = "UNSUPPORTED_NETWORK";
     public const string ValidationFailed = "VALIDATION_FAILED";
     public const string OrderIdExists = "ORDER_ID_EXISTS";
+    public const string NameExists = "NAME_EXISTS";
     public const string AmountBelowMinimum = "AMOUNT_BELOW_MINIMUM";
     public const string IdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED";
     public const string IdempotencyInProgress = "IDEMPOTENCY_IN_PROGRESS";
@@ -36,7 +37,7 @@ public static class ErrorCodes
     /// <summary>Every code a problem can carry, for the OpenAPI document.</summary>
     public static IReadOnlyList<string> All { get; } =
     [
-        InvalidAmountFormat, InvalidAmountRange, UnsupportedCurrency, UnsupportedNetwork, ValidationFailed, OrderIdExists,
+        InvalidAmountFormat, InvalidAmountRange, UnsupportedCurrency, UnsupportedNetwork, ValidationFailed, OrderIdExists, NameExists,
         AmountBelowMinimum, IdempotencyKeyReused, IdempotencyInProgress, Unauthorized, Forbidden, NotFound, MethodNotAllowed, UnsupportedMediaType,
         RequestHeadersTooLarge, UriTooLong, RateLimited, RatesUnavailable, InvalidStateTransition, InsufficientBalance, InvalidAddress, WithdrawalsDisabledInSandbox,
         ServiceUnavailable, InternalError,

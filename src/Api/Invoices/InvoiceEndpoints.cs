@@ -45,7 +45,15 @@ public sealed record ImportInvoiceRequest(
 /// <summary>The body of <c>PATCH /v1/invoices/{id}</c>.</summary>
 public sealed record MarkInvoiceRequest([property: Description("confirmed or cancelled.")] string Status, [property: Description("Why; at most 500 characters.")] string? Comment = null);
 
-public sealed record PaginationResponse(int Page, int PageSize, long Total, bool HasMore);
+public sealed record PaginationResponse(int Page, int PageSize, long Total, bool HasMore)
+{
+    /// <summary>Where a page of <paramref name="filter"/> stands among <paramref name="total"/> matching invoices.</summary>
+    public static PaginationResponse Of(InvoiceFilter filter, long total)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        return new(filter.Page, filter.PageSize, total, (long)filter.Page * filter.PageSize < total);
+    }
+}
 
 public sealed record InvoiceListResponse(IReadOnlyList<InvoiceResponse> Items, PaginationResponse Pagination);
 
@@ -56,6 +64,9 @@ public sealed record InvoiceTotalsResponse(string Currency, long Count, string A
 /// <summary>Invoices: create, read, list, totals, cancel, manual marking, archived import and the public status.</summary>
 public static class InvoiceEndpoints
 {
+    /// <summary>The longest comment a manual marking keeps, in characters.</summary>
+    public const int MaxComment = 500;
+
     public static IEndpointRouteBuilder MapInvoices(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1/invoices").WithTags("Invoices");
@@ -215,15 +226,45 @@ public static class InvoiceEndpoints
             : TypedResults.Ok(invoice.ToStatus());
     }
 
+    /// <summary>The list's sort_by values and what each sorts by.</summary>
+    private static readonly Dictionary<string, InvoiceSort> SortNames = new(StringComparer.Ordinal)
+    {
+        ["created_at"] = InvoiceSort.CreatedAt,
+        ["updated_at"] = InvoiceSort.UpdatedAt,
+        ["amount"] = InvoiceSort.Amount,
+    };
+
     private static async Task<Results<Ok<InvoiceListResponse>, ProblemHttpResult>> ListAsync(HttpContext context, IInvoiceQuery query, IOptions<ApiOptions> api)
     {
+        var (filter, problem) = ListFilter(context, text => Enum.GetValues<InvoiceStatus>().Cast<InvoiceStatus?>().FirstOrDefault(s => InvoiceProjection.Name(s!.Value) == text), SortNames);
+        if (filter is null)
+        {
+            return problem!;
+        }
+
+        var result = await query.ListAsync(filter, context.RequestAborted);
+        var checkout = CheckoutBase(context, api.Value);
+        var uris = context.PaymentUris();
+        return TypedResults.Ok(new InvoiceListResponse([.. result.Items.Select(i => i.ToResponse(checkout, uris))], PaginationResponse.Of(filter, result.Total)));
+    }
+
+    /// <summary>
+    /// The caller's list filter from the query string: status (named by <paramref name="statusOf"/>), currency, network,
+    /// order_id, customer_id, created_after, created_before, page, page_size (1..100, default 20), sort_by (one of
+    /// <paramref name="sortNames"/>, default created_at) and sort_order (default desc); or the problem with each bad parameter.
+    /// </summary>
+    public static (InvoiceFilter? Filter, ProblemHttpResult? Problem) ListFilter(
+        HttpContext context, Func<string, InvoiceStatus?> statusOf, IReadOnlyDictionary<string, InvoiceSort> sortNames)
+    {
+        ArgumentNullException.ThrowIfNull(statusOf);
+        ArgumentNullException.ThrowIfNull(sortNames);
         var caller = context.Caller();
         var q = context.Request.Query;
         var errors = new Dictionary<string, string[]>();
         InvoiceStatus? status = null;
         if (q["status"].ToString() is { Length: > 0 } statusText)
         {
-            status = Enum.GetValues<InvoiceStatus>().Cast<InvoiceStatus?>().FirstOrDefault(s => InvoiceProjection.Name(s!.Value) == statusText);
+            status = statusOf(statusText);
             if (status is null)
             {
                 errors["status"] = [$"'{statusText}' is not an invoice status."];
@@ -268,10 +309,9 @@ public static class InvoiceEndpoints
         var pageSize = Number("page_size", 20, 1, 100);
         var sortBy = q["sort_by"].ToString() switch
         {
-            "" or "created_at" => InvoiceSort.CreatedAt,
-            "updated_at" => InvoiceSort.UpdatedAt,
-            "amount" => InvoiceSort.Amount,
-            var other => Fail(errors, "sort_by", $"'{other}' is not one of created_at, updated_at, amount.", InvoiceSort.CreatedAt),
+            "" => InvoiceSort.CreatedAt,
+            var name when sortNames.TryGetValue(name, out var sort) => sort,
+            var other => Fail(errors, "sort_by", $"'{other}' is not one of {string.Join(", ", sortNames.Keys)}.", InvoiceSort.CreatedAt),
         };
         var descending = q["sort_order"].ToString() switch
         {
@@ -295,17 +335,7 @@ public static class InvoiceEndpoints
             Page = page,
             PageSize = pageSize,
         };
-        if (errors.Count > 0)
-        {
-            return ApiProblem.Validation(ErrorCodes.ValidationFailed, errors);
-        }
-
-        var result = await query.ListAsync(filter, context.RequestAborted);
-        var checkout = CheckoutBase(context, api.Value);
-        var uris = context.PaymentUris();
-        return TypedResults.Ok(new InvoiceListResponse(
-            [.. result.Items.Select(i => i.ToResponse(checkout, uris))],
-            new PaginationResponse(page, pageSize, result.Total, (long)page * pageSize < result.Total)));
+        return errors.Count > 0 ? (null, ApiProblem.Validation(ErrorCodes.ValidationFailed, errors)) : (filter, null);
     }
 
     private static async Task<Ok<InvoiceTotalsResponse>> TotalsAsync(HttpContext context, IInvoiceQuery query)
@@ -348,7 +378,7 @@ public static class InvoiceEndpoints
         }
 
         var statusText = body.String("status", 20, required: true);
-        var comment = body.Text("comment", 500);
+        var comment = body.Text("comment", MaxComment);
         InvoiceStatus? status = statusText switch { "confirmed" => InvoiceStatus.Confirmed, "cancelled" => InvoiceStatus.Cancelled, _ => null };
         if (statusText is not null && status is null)
         {

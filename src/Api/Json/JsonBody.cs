@@ -179,6 +179,9 @@ public sealed class JsonBody
         }
     }
 
+    /// <summary>The field as sent (null when absent or JSON null), for a body passed on to be read elsewhere.</summary>
+    public JsonElement? Raw(string name) => root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
+
     public bool Has(string name) => root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null;
 
     /// <summary>A code, identifier or URL: its limit counts UTF-16 units, which bounds what indexes and columns hold.</summary>
@@ -284,10 +287,6 @@ public sealed class JsonBody
 
         return value.GetBoolean();
     }
-
-    /// <summary>A field as sent, whatever its kind, for a body composed from this one that checks it itself; null when absent or null.</summary>
-    public JsonElement? Raw(string name) =>
-        root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
 
     public JsonElement? Element(string name, JsonValueKind kind)
     {

@@ -65,7 +65,8 @@ public static class MerchantEndpoints
             .WithDescription("Sets or drops (null) per-network confirmation overrides.");
         group.MapPost("/merchants/{id}/api-keys", CreateKeyAsync).ForAdmin(idempotent: true).Accepts<CreateApiKeyRequest>("application/json", "*/*")
             .WithSummary("Create an API key")
-            .WithDescription("Issues a key for one mode, optionally limited to scopes and IP ranges; the answer is the only one that shows it.");
+            .WithDescription("Issues a key for one mode, optionally limited to scopes and IP ranges; the answer is the only one that shows it.")
+            .Problem(StatusCodes.Status409Conflict, "NAME_EXISTS: another of the merchant's keys has that name (ignoring case).");
         group.MapDelete("/api-keys/{id}", RevokeKeyAsync).ForAdmin()
             .WithSummary("Revoke an API key")
             .WithDescription("The key stops working at once.");
@@ -226,7 +227,7 @@ public static class MerchantEndpoints
         }
 
         var allowed = body.StringList("allowed_ips", 100, 50) ?? [];
-        foreach (var entry in allowed.Where(e => !IPAddress.TryParse(e, out _) && !IPNetwork.TryParse(e, out _)))
+        foreach (var entry in allowed.Where(e => !IsAddressOrRange(e)))
         {
             body.Fail("allowed_ips", $"'{entry}' is neither an IP address nor a CIDR range.");
         }
@@ -239,8 +240,17 @@ public static class MerchantEndpoints
         }
 
         var issued = await onboarding.IssueKeyAsync(merchantId, new KeyRequest(mode.Value, format, [.. scopes.Distinct()], allowed, name));
-        return TypedResults.Created($"/v1/api-keys/{issued.Id}", issued);
+        return issued is null
+            ? NameTaken(name!)
+            : TypedResults.Created($"/v1/api-keys/{issued.Id}", issued);
     }
+
+    /// <summary>True for what a key's allow-list takes: an IP address or a CIDR range.</summary>
+    public static bool IsAddressOrRange(string entry) => IPAddress.TryParse(entry, out _) || IPNetwork.TryParse(entry, out _);
+
+    /// <summary>The answer to a key name another of the merchant's keys has (names are unique per merchant, ignoring case).</summary>
+    public static ProblemHttpResult NameTaken(string name) =>
+        ApiProblem.Create(StatusCodes.Status409Conflict, ErrorCodes.NameExists, $"Another of the merchant's keys is named '{name}'.");
 
     private static async Task<Results<Ok<RevokedKeyResponse>, ProblemHttpResult>> RevokeKeyAsync(string id, IGrainFactory grains, KeyCache keys) =>
         Guid.TryParse(id, out var keyId) && await grains.GetGrain<IApiKeyGrain>(keyId).Revoke() && keys.Forget(keyId)

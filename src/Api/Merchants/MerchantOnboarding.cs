@@ -23,14 +23,21 @@ public sealed class MerchantOnboarding(IGrainFactory grains)
     {
         var id = Guid.NewGuid();
         var merchant = await grains.GetGrain<IMerchantGrain>(id).Create(new MerchantSettings(name, reportingCurrency, rateLimitPerMinute, paymentMethods) { Confirmations = confirmations });
-        var live = await IssueKeyAsync(id, new KeyRequest(Mode.Live, keyFormat, ApiKeyScopes.Default, []));
-        var test = await IssueKeyAsync(id, new KeyRequest(Mode.Test, keyFormat, ApiKeyScopes.Default, []));
+        var live = (await IssueKeyAsync(id, new KeyRequest(Mode.Live, keyFormat, ApiKeyScopes.Default, [])))!;
+        var test = (await IssueKeyAsync(id, new KeyRequest(Mode.Test, keyFormat, ApiKeyScopes.Default, [])))!;
         return new NewMerchant(merchant, [live, test]);
     }
 
-    public async Task<IssuedKey> IssueKeyAsync(Guid merchantId, KeyRequest request)
+    /// <summary>Issues a key; null when <see cref="KeyRequest.Name"/> is the name of another of the merchant's keys.</summary>
+    public async Task<IssuedKey?> IssueKeyAsync(Guid merchantId, KeyRequest request)
     {
+        ArgumentNullException.ThrowIfNull(request);
         var secret = ApiKeySecret.Generate(request.Mode, request.Format, merchantId);
+        if (request.Name is { } name && !await ReserveNameAsync(merchantId, name, secret.Id))
+        {
+            return null;
+        }
+
         var key = await grains.GetGrain<IApiKeyGrain>(secret.Id).Issue(
             new ApiKeyIssue(merchantId, request.Mode, secret.Hash, secret.Prefix, request.Scopes, request.AllowedIps)
             {
@@ -39,5 +46,21 @@ public sealed class MerchantOnboarding(IGrainFactory grains)
                 Description = request.Description,
             });
         return new IssuedKey(key.Id, secret.Secret, key.Prefix, request.Mode == Mode.Live ? "live" : "test", key.Scopes, key.AllowedIps, key.Format, key.Name);
+    }
+
+    /// <summary>
+    /// Reserves the name in the merchant's grain, which serialises concurrent requests. A name held by a key that was never
+    /// issued (its request failed after reserving) is taken over.
+    /// </summary>
+    private async Task<bool> ReserveNameAsync(Guid merchantId, string name, Guid keyId)
+    {
+        var merchant = grains.GetGrain<IMerchantGrain>(merchantId);
+        var holder = await merchant.ReserveKeyName(name, keyId);
+        if (holder is { } other && other != keyId && await grains.GetGrain<IApiKeyGrain>(other).Get() is null)
+        {
+            holder = await merchant.ReserveKeyName(name, keyId, replacing: other);
+        }
+
+        return holder == keyId;
     }
 }

@@ -26,6 +26,9 @@ public sealed record PaymentMethodCatalogResponse(
 
 public sealed record CurrenciesResponse(string? Mode, IReadOnlyList<CurrencyResponse> Currencies, IReadOnlyList<string> Networks, IReadOnlyList<PaymentMethodCatalogResponse> PaymentMethods);
 
+/// <summary>The price of one unit of each currency in <see cref="Base"/>, as of when the provider quoted them.</summary>
+public sealed record RateTable(string Base, IReadOnlyDictionary<string, decimal> Prices, DateTimeOffset AsOf, bool Stale);
+
 public sealed record RatesResponse(string Base, IReadOnlyDictionary<string, string> Rates, DateTimeOffset AsOf, bool Stale);
 
 /// <summary>Public catalog and rates.</summary>
@@ -90,23 +93,38 @@ public static class RateEndpoints
     /// <summary>Price of one unit of each currency in <c>base</c>.</summary>
     private static async Task<Results<Ok<RatesResponse>, ProblemHttpResult>> RatesAsync(HttpContext context, IRateProvider rates, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<RateOptions> options)
     {
-        var requested = context.Request.Query["base"].ToString();
-        var baseCurrency = Assets.FindCurrency(requested.Length == 0 ? "USD" : requested);
+        var (table, problem) = await RateTableAsync(context.Request.Query["base"].ToString(), "USD", rates, time, options.Value, context.RequestAborted);
+        return table is null
+            ? problem!
+            : TypedResults.Ok(new RatesResponse(table.Base, table.Prices.ToDictionary(r => r.Key, r => r.Value.ToString(CultureInfo.InvariantCulture)), table.AsOf, table.Stale));
+    }
+
+    /// <summary>
+    /// The price of one unit of each known currency in <paramref name="requestedBase"/> (<paramref name="defaultBase"/> when
+    /// empty), rounded to 12 decimals; or the problem: an unknown base (400), no rates (503).
+    /// </summary>
+    public static async Task<(RateTable? Table, ProblemHttpResult? Problem)> RateTableAsync(
+        string requestedBase, string defaultBase, IRateProvider rates, TimeProvider time, RateOptions options, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(rates);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(options);
+        var baseCurrency = Assets.FindCurrency(string.IsNullOrEmpty(requestedBase) ? defaultBase : requestedBase);
         if (baseCurrency is null)
         {
-            return ApiProblem.Invalid("base", $"'{requested}' is not a supported currency.", ErrorCodes.UnsupportedCurrency);
+            return (null, ApiProblem.Invalid("base", $"'{requestedBase}' is not a supported currency.", ErrorCodes.UnsupportedCurrency));
         }
 
-        var snapshot = await rates.GetAsync(context.RequestAborted);
+        var snapshot = await rates.GetAsync(ct);
         if (snapshot is null || snapshot.Price(baseCurrency.Code, "USD") is null)
         {
-            return ApiProblem.Create(StatusCodes.Status503ServiceUnavailable, ErrorCodes.RatesUnavailable, "No exchange rates are known.");
+            return (null, ApiProblem.Create(StatusCodes.Status503ServiceUnavailable, ErrorCodes.RatesUnavailable, "No exchange rates are known."));
         }
 
-        var table = Assets.Currencies
+        var prices = Assets.Currencies
             .Select(c => (c.Code, Price: snapshot.Price(c.Code, baseCurrency.Code)))
             .Where(r => r.Price is not null)
-            .ToDictionary(r => r.Code, r => decimal.Round(r.Price!.Value, 12).ToString(CultureInfo.InvariantCulture));
-        return TypedResults.Ok(new RatesResponse(baseCurrency.Code, table, snapshot.AsOf, time.GetUtcNow() - snapshot.AsOf > options.Value.MaxAge));
+            .ToDictionary(r => r.Code, r => decimal.Round(r.Price!.Value, 12));
+        return (new RateTable(baseCurrency.Code, prices, snapshot.AsOf, time.GetUtcNow() - snapshot.AsOf > options.MaxAge), null);
     }
 }

@@ -233,15 +233,27 @@ public static class WebhookEndpointsApi
             return body.Problem();
         }
 
-        var caller = context.Caller();
-        if (await InvoiceEndpoints.FindAsync(grains, caller, invoiceId!) is not { } invoice)
+        var (sent, notFound) = await SendTestEventAsync(context.Caller(), grains, time, invoiceId!, type!, toCallbackUrl: false);
+        return sent is null ? notFound! : TypedResults.Ok(sent);
+    }
+
+    /// <summary>
+    /// Sends a test event of <paramref name="type"/> carrying one of the caller's invoices, shown as that event would show
+    /// it, to the subscribed endpoints (and the invoice's callback_url when asked); a 404 for an invoice the caller has not.
+    /// </summary>
+    public static async Task<(WebhookTestResponse? Sent, ProblemHttpResult? Problem)> SendTestEventAsync(
+        MerchantCaller caller, IGrainFactory grains, TimeProvider time, string invoiceId, string type, bool toCallbackUrl)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        if (await InvoiceEndpoints.FindAsync(grains, caller, invoiceId) is not { } invoice)
         {
-            return ApiProblem.NotFound("invoice");
+            return (null, ApiProblem.NotFound("invoice"));
         }
 
         var eventId = "evt_" + Guid.NewGuid().ToString("N");
-        var count = await Registry(grains, caller).PublishTest(eventId, new WebhookEventDraft(type!, time.GetUtcNow().ToUnixTimeSeconds(), WebhookEventTypes.SampleFor(invoice, type!)));
-        return TypedResults.Ok(new WebhookTestResponse(eventId, type!, count));
+        var draft = new WebhookEventDraft(type, time.GetUtcNow().ToUnixTimeSeconds(), WebhookEventTypes.SampleFor(invoice, type));
+        var count = await Registry(grains, caller).PublishTest(eventId, draft, toCallbackUrl);
+        return (new WebhookTestResponse(eventId, type, count), null);
     }
 
     private static string? Url(JsonBody body, WebhookOptions options, bool required)

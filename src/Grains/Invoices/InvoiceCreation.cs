@@ -126,6 +126,17 @@ public sealed class InvoiceCreation(
         return await OpenAsync(id, spec);
     }
 
+    /// <summary>
+    /// The payment methods in <paramref name="asset"/> an invoice of <paramref name="requester"/> can offer now: enabled by
+    /// the merchant and payable in the key's mode on this gateway (for a client that names the coin, not the network).
+    /// </summary>
+    public IReadOnlyList<PaymentMethodInfo> MethodsPaying(string asset, InvoiceRequester requester)
+    {
+        ArgumentNullException.ThrowIfNull(requester);
+        return [.. requester.Merchant.EnabledPaymentMethods.Select(Assets.FindMethod).OfType<PaymentMethodInfo>()
+            .Where(m => string.Equals(m.Asset, asset, StringComparison.OrdinalIgnoreCase) && live.Offers(m, requester.Mode))];
+    }
+
     /// <summary>Imports a historical invoice as it was: archived, priced in the reporting currency at today's rate, never watched.</summary>
     public async Task<InvoiceCreationResult> ImportAsync(InvoiceOrder order, InvoiceRequester requester, Guid id, string? requestFingerprint, CancellationToken ct)
     {

@@ -23,6 +23,14 @@ public interface IMerchantGrain : IGrainWithGuidKey
 
     /// <summary>A key of this merchant was issued or revoked; applied once per effect id, ignored for an unknown merchant.</summary>
     Task ApplyKeyEffect(MerchantKeyEffect effect);
+
+    /// <summary>
+    /// Reserves <paramref name="name"/> (compared case-insensitively) for the key about to be issued: the key holding
+    /// the name afterwards — <paramref name="keyId"/>, or the key that had it already (a revoked key frees its name).
+    /// With <paramref name="replacing"/>, a name held by that key is handed over (a reservation whose key was never issued).
+    /// Null for an unknown merchant.
+    /// </summary>
+    Task<Guid?> ReserveKeyName(string name, Guid keyId, Guid? replacing = null);
 }
 
 public sealed class MerchantGrain(
@@ -100,11 +108,45 @@ public sealed class MerchantGrain(
         else if (effect.Change == MerchantKeyChange.Revoked && index >= 0 && Merchant.Keys[index].RevokedAt is null)
         {
             Merchant.Keys[index] = Merchant.Keys[index] with { RevokedAt = effect.Key.RevokedAt };
+            foreach (var name in state.State.KeyNames.Where(n => n.Value == effect.Key.Id).Select(n => n.Key).ToList())
+            {
+                state.State.KeyNames.Remove(name);
+            }
         }
 
         Merchant.UpdatedAt = clock.GetUtcNow();
         await WriteAsync();
     }
+
+    public async Task<Guid?> ReserveKeyName(string name, Guid keyId, Guid? replacing = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (!Merchant.Exists)
+        {
+            return null;
+        }
+
+        var key = KeyNameOf(name);
+        // Keys named before names were reserved are found in the list.
+        var holder = state.State.KeyNames.TryGetValue(key, out var reserved)
+            ? reserved
+            : Merchant.Keys.Find(k => k.RevokedAt is null && k.Name is { } n && KeyNameOf(n) == key)?.Id;
+        if (holder is { } other && other != keyId && other != replacing)
+        {
+            return other;
+        }
+
+        if (holder != keyId)
+        {
+            state.State.KeyNames[key] = keyId;
+            await WriteAsync();
+        }
+
+        return keyId;
+    }
+
+    /// <summary>How a key name is compared: "Shop" and "shop" are the same project.</summary>
+    public static string KeyNameOf(string name) => name.Trim().ToUpperInvariant();
 
     /// <summary>Writes the state; on failure the activation goes, so the next call re-reads what was really stored.</summary>
     private async Task WriteAsync()

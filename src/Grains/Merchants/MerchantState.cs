@@ -109,6 +109,10 @@ public sealed class MerchantGrainState
     /// <summary>Ids of the <see cref="MerchantKeyEffect"/>s applied: two per key, kept for the merchant's life.</summary>
     [Id(1)]
     public AppliedEffects AppliedKeyEffects { get; set; } = new();
+
+    /// <summary>The names of the merchant's keys (<see cref="MerchantGrain.KeyNameOf"/>) → the key holding each: a name is reserved before its key is issued.</summary>
+    [Id(2)]
+    public Dictionary<string, Guid> KeyNames { get; set; } = new(StringComparer.Ordinal);
 }
 
 public enum MerchantKeyChange

@@ -155,9 +155,12 @@ public interface IWebhookEndpointsGrain : IGrainWithStringKey, IWakeable
     [AlwaysInterleave]
     Task PublishSettlement(PublishSettlementEvent effect);
 
-    /// <summary>A test event with a caller-chosen id, to the merchant's endpoints only; returns the deliveries started.</summary>
+    /// <summary>
+    /// A test event with a caller-chosen id, to the merchant's endpoints and, when <paramref name="toCallbackUrl"/>, to the
+    /// invoice's callback_url; returns the deliveries started.
+    /// </summary>
     [AlwaysInterleave]
-    Task<int> PublishTest(string eventId, WebhookEventDraft draft);
+    Task<int> PublishTest(string eventId, WebhookEventDraft draft, bool toCallbackUrl = false);
 
     [AlwaysInterleave]
     Task<WebhookTarget?> GetTarget(string endpointId);
@@ -334,7 +337,11 @@ public sealed class WebhookEndpointsGrain(
         }
     }
 
-    public async Task<int> PublishTest(string eventId, WebhookEventDraft draft) => await FanOutAsync(eventId, draft, callbackUrl: null);
+    public async Task<int> PublishTest(string eventId, WebhookEventDraft draft, bool toCallbackUrl = false)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        return await FanOutAsync(eventId, draft, toCallbackUrl ? draft.Invoice.Spec.CallbackUrl : null);
+    }
 
     public async Task PublishWithdrawal(PublishWithdrawalEvents effect)
     {

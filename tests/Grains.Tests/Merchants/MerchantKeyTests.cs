@@ -90,6 +90,37 @@ public sealed class MerchantKeyTests(OrleansCluster cluster)
         Assert.Null(await cluster.Grains.GetGrain<IMerchantGrain>(Guid.NewGuid()).Update(new MerchantChanges()));
     }
 
+    [Fact]
+    public async Task A_key_name_is_held_by_one_key_ignoring_case_until_that_key_is_revoked()
+    {
+        var (merchantId, merchant) = await NewMerchantAsync();
+        var (first, second, third) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+
+        Assert.Equal(first, await merchant.ReserveKeyName("Shop API", first));
+        Assert.Equal(first, await merchant.ReserveKeyName("Shop API", first));
+        Assert.Equal(first, await merchant.ReserveKeyName(" shop api ", second));
+        Assert.Equal(third, await merchant.ReserveKeyName("Other", third));
+        // Handed over only from the holder named (a reservation whose key was never issued).
+        Assert.Equal(first, await merchant.ReserveKeyName("shop api", second, replacing: third));
+        Assert.Equal(second, await merchant.ReserveKeyName("shop api", second, replacing: first));
+
+        var key = await cluster.Grains.GetGrain<IApiKeyGrain>(second).Issue(Issue(merchantId) with { Name = "Shop API" });
+        Assert.True(await cluster.Grains.GetGrain<IApiKeyGrain>(second).Revoke());
+        Assert.Equal(first, await merchant.ReserveKeyName("Shop API", first));
+        Assert.Null(await cluster.Grains.GetGrain<IMerchantGrain>(Guid.NewGuid()).ReserveKeyName("Shop API", first));
+        Assert.Equal("Shop API", key.Name);
+    }
+
+    [Fact]
+    public async Task A_name_of_a_key_listed_before_names_were_reserved_is_taken()
+    {
+        var (merchantId, merchant) = await NewMerchantAsync();
+        var listed = Guid.NewGuid();
+        await merchant.ApplyKeyEffect(MerchantKeyEffect.Issued(merchantId, new ApiKeySummary(listed, Mode.Live, "cp_live_x", [], [], cluster.Clock.GetUtcNow(), null) { Name = "Legacy" }));
+
+        Assert.Equal(listed, await merchant.ReserveKeyName("legacy", Guid.NewGuid()));
+    }
+
     private async Task<(Guid Id, IMerchantGrain Grain)> NewMerchantAsync()
     {
         var id = Guid.NewGuid();
