@@ -20,6 +20,7 @@ public static class CompatibilityEndpoints
     {
         services.AddSingleton<WebhookFormat, PepayWebhookFormat>();
         services.AddSingleton<WebhookFormat, CryptoPaymentWebhookFormat>();
+        services.AddSingleton<WebhookFormat, InvoiceApiWebhookFormat>();
         return services;
     }
 

@@ -53,6 +53,10 @@ public sealed class StandardWebhookFormat(IWebhookPayloadRenderer renderer) : We
         WebhookEndpointsGrain.Body(eventId, eventName, created, invoice.Spec.Mode, renderer.Render(invoice));
 
     public override IEnumerable<KeyValuePair<string, string>> SignatureHeaders(string eventId, long timestamp, string body, IReadOnlyList<string> secrets) =>
+        Headers(eventId, timestamp, body, secrets);
+
+    /// <summary>The Standard Webhooks headers: <c>webhook-id</c>, <c>webhook-timestamp</c>, and one signature per live secret.</summary>
+    public static IEnumerable<KeyValuePair<string, string>> Headers(string eventId, long timestamp, string body, IReadOnlyList<string> secrets) =>
     [
         new("webhook-id", eventId),
         new("webhook-timestamp", timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture)),

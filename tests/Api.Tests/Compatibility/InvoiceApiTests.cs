@@ -289,14 +289,15 @@ public abstract partial class InvoiceApiTests : ProfileTestHost
             """), 404, "NOT_FOUND", "error", "code");
 
         var id = await CreateAsync(client, $$"""{"order_id": "sim-1", "fiat_amount": 10, "currency": "USDT", "callback_url": "{{receiver.Url("/simulated")}}"}""");
-        await ArrivedAsync("/simulated", "invoice.created");
+        await ArrivedAsync("/simulated", "new");
         var simulated = await client.PostJsonAsync(Base + "/webhooks/simulate", $$"""{"invoice_id": "{{id}}", "status": "completed"}""");
         Assert.True(simulated.Status == 200, simulated.Body.ToString());
         Assert.Equal(["message", "status"], simulated.Body.EnumerateObject().Select(p => p.Name).Order());
         Assert.Equal("success", simulated.Body.Str("status"));
-        var hook = await ArrivedAsync("/simulated", "invoice.confirmed");
-        var data = JsonDocument.Parse(hook.Body).RootElement.GetProperty("data").GetProperty("object");
-        Assert.Equal((id, "confirmed"), (data.Str("id"), data.Str("status")));
+        var hook = await ArrivedAsync("/simulated", "completed");
+        var data = JsonDocument.Parse(hook.Body).RootElement;
+        Assert.Equal(id, data.Str("invoice_id"));
+        AssertInvoiceFields(data);
         await VerifiedAsync(hook);
         // Only simulated: the invoice itself is still new.
         Assert.Equal("new", (await client.GetJsonAsync($"{Base}/invoices/{id}")).Body.Str("status"));
@@ -389,10 +390,10 @@ public abstract partial class InvoiceApiTests : ProfileTestHost
     {
         using var client = Client(TestKey, "X-API-Key");
         var id = await CreateAsync(client, $$"""{"order_id": "flow-1", "fiat_amount": 25, "fiat_currency": "EUR", "currency": "USDT", "callback_url": "{{receiver.Url("/flow")}}"}""");
-        await ArrivedAsync("/flow", "invoice.created");
+        await ArrivedAsync("/flow", "new");
 
         await PayInSandboxAsync(id);
-        var confirmed = await ArrivedAsync("/flow", "invoice.confirmed");
+        var confirmed = await ArrivedAsync("/flow", "completed");
         await VerifiedAsync(confirmed);
 
         var polled = await client.GetJsonAsync($"{Base}/invoices/{id}");
@@ -458,13 +459,16 @@ public abstract partial class InvoiceApiTests : ProfileTestHost
         return created.Body.Str("invoice_id");
     }
 
-    /// <summary>The first delivery of <paramref name="type"/> to <paramref name="path"/>, once the due work and the sender have run it.</summary>
-    private async Task<ReceivedWebhook> ArrivedAsync(string path, string type)
+    /// <summary>
+    /// The first delivery to <paramref name="path"/> showing the invoice in <paramref name="status"/> (a callback carries the
+    /// invoice as GET shows it), once the due work and the sender have run it.
+    /// </summary>
+    private async Task<ReceivedWebhook> ArrivedAsync(string path, string status)
     {
         var sender = Host.Services.GetRequiredService<WebhookSender>();
         for (var round = 0; round < 20; round++)
         {
-            if (receiver.Received.FirstOrDefault(r => r.Path == path && JsonDocument.Parse(r.Body).RootElement.GetProperty("type").GetString() == type) is { } hook)
+            if (receiver.Received.FirstOrDefault(r => r.Path == path && JsonDocument.Parse(r.Body).RootElement.GetProperty("status").GetString() == status) is { } hook)
             {
                 return hook;
             }
@@ -473,15 +477,16 @@ public abstract partial class InvoiceApiTests : ProfileTestHost
             await sender.WhenIdleAsync();
         }
 
-        throw new Xunit.Sdk.XunitException($"No {type} delivery arrived at {path}; received: {string.Join(", ", receiver.Received.Select(r => r.Body))}");
+        throw new Xunit.Sdk.XunitException($"No {status} delivery arrived at {path}; received: {string.Join(", ", receiver.Received.Select(r => r.Body))}");
     }
 
-    /// <summary>Deliveries to callback_url are our standard signed webhooks, verified with the merchant's callback secret.</summary>
+    /// <summary>Deliveries to callback_url are signed per Standard Webhooks: the npm standardwebhooks library verifies them with the merchant's callback secret.</summary>
     private async Task VerifiedAsync(ReceivedWebhook hook)
     {
         using var v1 = Host.ClientWith(TestKey);
         var secret = (await v1.GetJsonAsync("/v1/webhooks/callback-secret")).Body.Str("secret");
-        Assert.Equal(hook.Signature, WebhookSignature.Sign(secret, hook.Id, long.Parse(hook.Timestamp, System.Globalization.CultureInfo.InvariantCulture), hook.Body));
+        var verification = await CryptoPay.TestSupport.Webhooks.StandardWebhooksVerifier.VerifyAsync(secret, hook.Id, hook.Timestamp, hook.Signature, hook.Body);
+        Assert.True(verification.Verified, verification.Output);
     }
 
     [GeneratedRegex("^[0-9a-f]{64}$")]

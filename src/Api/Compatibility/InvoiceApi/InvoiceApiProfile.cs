@@ -129,7 +129,8 @@ public static class InvoiceApiProfile
             return body.Problem();
         }
 
-        var (invoice, refused) = await ProfileRequests.CreateInvoiceAsync(context, v1Body, fieldNames, archived);
+        // Its callback_url hears of it in this document's shape (InvoiceApiWebhookFormat).
+        var (invoice, refused) = await ProfileRequests.CreateInvoiceAsync(context, v1Body, fieldNames, archived, InvoiceApiWebhookFormat.FormatName);
         return invoice is null ? refused! : Answer(context, invoice, StatusCodes.Status201Created);
     }
 
@@ -377,9 +378,14 @@ public static class InvoiceApiProfile
     /// The invoice in the document's fields, as it stands now. Its coin, amounts and blockchain details are those of the
     /// payment method paid to, else the one with an address, else the first; an archived EUR import keeps its coin in metadata.
     /// </summary>
-    public static InvoiceApiInvoice ToInvoice(HttpContext context, InvoiceState stored)
+    public static InvoiceApiInvoice ToInvoice(HttpContext context, InvoiceState stored) =>
+        ToInvoice(
+            stored, context.RequestServices.GetRequiredKeyedService<TimeProvider>(GatewayClock.Key).GetUtcNow(),
+            InvoiceEndpoints.CheckoutBase(context, context.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value), context.PaymentUris());
+
+    /// <summary>The invoice in the document's fields as it stands at <paramref name="now"/>, its checkout page under <paramref name="checkout"/>.</summary>
+    public static InvoiceApiInvoice ToInvoice(InvoiceState stored, DateTimeOffset now, string checkout, PaymentUris uris)
     {
-        var now = context.RequestServices.GetRequiredKeyedService<TimeProvider>(GatewayClock.Key).GetUtcNow();
         var invoice = stored.AsOf(now);
         var spec = invoice.Spec;
         var priced = Assets.FindCurrency(spec.Currency);
@@ -389,7 +395,6 @@ public static class InvoiceApiProfile
         var coin = inFiat ? shown?.Asset ?? CoinOf(recordedCoin) : spec.Currency;
         decimal? cryptoAmount = inFiat ? shown?.Amount ?? recordedAmount : spec.Amount;
         var units = shown?.AmountUnits ?? (cryptoAmount is { } amount && Assets.FindCurrency(coin) is { IsFiat: false } c ? Amounts.ToUnits(amount, c.Decimals) : null);
-        var checkout = InvoiceEndpoints.CheckoutBase(context, context.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value);
         return new InvoiceApiInvoice(
             invoice.Id,
             spec.MerchantId,
@@ -411,7 +416,7 @@ public static class InvoiceApiProfile
             InvoiceApiJson.Time(spec.CreatedAt),
             InvoiceApiJson.Time(invoice.UpdatedAt),
             InvoiceApiJson.Time(spec.ExpiresAt),
-            spec.Archived || shown is null ? new Dictionary<string, object>() : Details(shown, context.PaymentUris()),
+            spec.Archived || shown is null ? new Dictionary<string, object>() : Details(shown, uris),
             $"{checkout.TrimEnd('/')}/pay/{invoice.Id}");
     }
 
