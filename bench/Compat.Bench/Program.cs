@@ -58,6 +58,12 @@ await AddAsync("pepay", "pepay",
 await AddAsync("cryptopayment", "cryptopayment",
     key => new Operation(key, "Authorization", "/compat/cryptopayment/api/v1/invoices", """{"network":"trc20","amount_usd":25.50}""", 200, b => b.GetProperty("invoice").GetProperty("id").GetString()!, id => $"/compat/cryptopayment/api/v1/invoices/{id}", Idempotent: false),
     key => new Operation(key, "Authorization", "/v1/invoices", """{"amount":"25.50","currency":"USD","payment_methods":["usdt_sandbox"]}""", 201, b => b.GetProperty("id").GetString()!, id => $"/v1/invoices/{id}", Idempotent: false));
+await AddAsync("ippan", "ippan",
+    key => new Operation(key, "Authorization", "/compat/ippan/v1/payments", """{"amount":2550,"currency":"USDC","description":"Bench"}""", 201, b => b.GetProperty("id").GetString()!, id => $"/compat/ippan/v1/payments/{id}", Idempotent: false),
+    key => new Operation(key, "Authorization", "/v1/invoices", """{"amount":"25.50","currency":"USDC","description":"Bench"}""", 201, b => b.GetProperty("id").GetString()!, id => $"/v1/invoices/{id}", Idempotent: false));
+await AddAsync("invoice-api", "invoice-api",
+    key => new Operation(key, "X-API-Key", "/compat/invoice-api/invoices", """{"order_id":"{n}","fiat_amount":25.5,"fiat_currency":"EUR","currency":"USDT"}""", 201, b => b.GetProperty("invoice_id").GetString()!, id => $"/compat/invoice-api/invoices/{id}", Idempotent: false),
+    key => new Operation(key, "Authorization", "/v1/invoices", """{"order_id":"{n}","amount":"25.50","currency":"EUR","payment_methods":["usdt_sandbox"]}""", 201, b => b.GetProperty("id").GetString()!, id => $"/v1/invoices/{id}", Idempotent: false));
 
 // The silo is a long-running server: let the JIT settle on every path first (not counted).
 foreach (var (_, profile, v1) in pairs)
@@ -133,10 +139,13 @@ internal sealed record Operation(string Key, string Header, string CreatePath, s
 {
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> ids = new();
     private string[] readable = [];
+    private long sent;
 
     public async Task CreateAsync(HttpClient http, CancellationToken ct)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, CreatePath) { Content = new StringContent(Body, Encoding.UTF8, "application/json") };
+        // {n}: a number of its own per request, for fields that must be unique (an order id).
+        var body = Body.Replace("{n}", Interlocked.Increment(ref sent).ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        using var request = new HttpRequestMessage(HttpMethod.Post, CreatePath) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         Authorize(request);
         if (Idempotent)
         {
