@@ -43,19 +43,7 @@ public sealed class CheckoutBrowserTests : IAsyncLifetime
         await page.FocusAsync("#simulate");
         await page.Keyboard.PressAsync("Enter");
         await WaitForStatusAsync(page, "Payment received: 0 of 1 confirmations.");
-        // Each advance lets the sandbox mine; the page reports the confirmation through its live stream.
-        for (var i = 0; i < 20; i++)
-        {
-            await host.AdvanceAsync(TimeSpan.FromSeconds(5));
-            try
-            {
-                await page.WaitForSelectorAsync("#checkout[data-status='confirmed']", new PageWaitForSelectorOptions { Timeout = 1_000 });
-                break;
-            }
-            catch (TimeoutException) when (i < 19)
-            {
-            }
-        }
+        await MineUntilConfirmedAsync(page);
 
         await WaitForStatusAsync(page, "Paid. Thank you!");
         await Browser.ScreenshotsAsync(page, "paid");
@@ -114,18 +102,7 @@ public sealed class CheckoutBrowserTests : IAsyncLifetime
         // "Select any network and token — status changes to Confirmed automatically."
         await page.ClickAsync("button[value=usdt_sandbox]");
         await WaitForStatusAsync(page, "Payment received: 0 of 1 confirmations.");
-        for (var i = 0; i < 20; i++)
-        {
-            await host.AdvanceAsync(TimeSpan.FromSeconds(5));
-            try
-            {
-                await page.WaitForSelectorAsync("#checkout[data-status='confirmed']", new PageWaitForSelectorOptions { Timeout = 1_000 });
-                break;
-            }
-            catch (TimeoutException) when (i < 19)
-            {
-            }
-        }
+        await MineUntilConfirmedAsync(page);
 
         Assert.Equal("Confirmed", (await host.Http.GetJsonAsync($"/compat/layerpay/invoice/{id}/status")).Body.Str("status"));
     }
@@ -188,6 +165,23 @@ public sealed class CheckoutBrowserTests : IAsyncLifetime
         await page.WaitForSelectorAsync("#checkout", new PageWaitForSelectorOptions { Timeout = 15_000 });
         Assert.DoesNotContain("/pay/l/", page.Url, StringComparison.Ordinal);
         return page.Url;
+    }
+
+    /// <summary>Each advance lets the sandbox mine; the page reports the confirmation through its live stream.</summary>
+    private async Task MineUntilConfirmedAsync(IPage page)
+    {
+        for (var i = 0; i < 20; i++)
+        {
+            await host.AdvanceAsync(TimeSpan.FromSeconds(5));
+            try
+            {
+                await page.WaitForSelectorAsync("#checkout[data-status='confirmed']", new PageWaitForSelectorOptions { Timeout = 1_000 });
+                return;
+            }
+            catch (TimeoutException) when (i < 19)
+            {
+            }
+        }
     }
 
     private static async Task WaitForStatusAsync(IPage page, string text) =>

@@ -110,14 +110,18 @@ public static class ProfileRequests
         body.Decimal(name, required, ErrorCodes.InvalidAmountFormat);
 }
 
-/// <summary>The profiles' object ids: our Guid after the document's prefix (<c>inv_</c> + 32 hex digits); a bare Guid is accepted too, as objects are shared with /v1.</summary>
+/// <summary>
+/// The profiles' object ids: our Guid after the document's prefix (<c>inv_</c> + 32 hex digits), so every id maps back to
+/// our object without a lookup table.
+/// </summary>
 public static class ProfileIds
 {
     public static string Format(string prefix, Guid id) => $"{prefix}{id:N}";
 
-    public static Guid? Parse(string prefix, string? text) =>
+    /// <summary>The Guid of an id with <paramref name="prefix"/>; with <paramref name="bareAccepted"/> also of a bare Guid (objects are shared with /v1); null for anything else.</summary>
+    public static Guid? Parse(string prefix, string? text, bool bareAccepted = true) =>
         text is null ? null
-        : text.StartsWith(prefix, StringComparison.Ordinal) && Guid.TryParseExact(text.AsSpan(prefix.Length), "N", out var prefixed) ? prefixed
-        : Guid.TryParse(text, out var bare) ? bare
+        : text.Length == prefix.Length + 32 && text.StartsWith(prefix, StringComparison.Ordinal) && Guid.TryParseExact(text.AsSpan(prefix.Length), "N", out var prefixed) ? prefixed
+        : bareAccepted && Guid.TryParse(text, out var bare) ? bare
         : null;
 }

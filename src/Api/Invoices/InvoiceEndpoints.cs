@@ -271,23 +271,6 @@ public static class InvoiceEndpoints
             }
         }
 
-        int Number(string name, int fallback, int min, int max)
-        {
-            var text = q[name].ToString();
-            if (text.Length == 0)
-            {
-                return fallback;
-            }
-
-            if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) || value < min || value > max)
-            {
-                errors[name] = [$"must be an integer from {min} to {max}."];
-                return fallback;
-            }
-
-            return value;
-        }
-
         DateTimeOffset? Date(string name)
         {
             var text = q[name].ToString();
@@ -305,8 +288,8 @@ public static class InvoiceEndpoints
             return parsed;
         }
 
-        var page = Number("page", 1, 1, 1_000_000);
-        var pageSize = Number("page_size", 20, 1, 100);
+        var page = Routing.QueryNumbers.Read(q, "page", 1, Routing.QueryNumbers.MaxPage, errors);
+        var pageSize = Routing.QueryNumbers.Read(q, "page_size", 20, 100, errors);
         var sortBy = q["sort_by"].ToString() switch
         {
             "" => InvoiceSort.CreatedAt,

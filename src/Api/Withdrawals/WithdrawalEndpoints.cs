@@ -269,25 +269,8 @@ public static class WithdrawalEndpoints
             }
         }
 
-        int Number(string name, int fallback, int max)
-        {
-            var text = q[name].ToString();
-            if (text.Length == 0)
-            {
-                return fallback;
-            }
-
-            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < 1 || value > max)
-            {
-                errors[name] = [$"must be an integer from 1 to {max}."];
-                return fallback;
-            }
-
-            return value;
-        }
-
-        var page = Number("page", 1, 1_000_000);
-        var pageSize = Number("page_size", 20, 100);
+        var page = Routing.QueryNumbers.Read(q, "page", 1, Routing.QueryNumbers.MaxPage, errors);
+        var pageSize = Routing.QueryNumbers.Read(q, "page_size", 20, 100, errors);
         if (errors.Count > 0)
         {
             return ApiProblem.Validation(ErrorCodes.ValidationFailed, errors);

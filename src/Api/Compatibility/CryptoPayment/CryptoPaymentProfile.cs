@@ -144,11 +144,11 @@ public static class CryptoPaymentProfile
     private static async Task<IResult> ListAsync(HttpContext context, IInvoiceQuery query)
     {
         var caller = context.Caller();
-        var page = 1;
-        if (context.Request.Query["page"].ToString() is { Length: > 0 } text &&
-            (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out page) || page is < 1 or > 1_000_000))
+        var errors = new Dictionary<string, string[]>();
+        var page = Routing.QueryNumbers.Read(context.Request.Query, "page", 1, Routing.QueryNumbers.MaxPage, errors);
+        if (errors.Count > 0)
         {
-            return ApiProblem.Invalid("page", "must be an integer from 1 to 1000000.");
+            return ApiProblem.Validation(ErrorCodes.ValidationFailed, errors);
         }
 
         var result = await query.ListAsync(new InvoiceFilter { MerchantId = caller.MerchantId, Mode = caller.Mode, Page = page, PageSize = PageSize }, context.RequestAborted);

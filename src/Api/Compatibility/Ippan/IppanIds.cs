@@ -15,12 +15,8 @@ public static class IppanIds
     public const string Beneficiary = "ben_";
     public const string Merchant = "mer_";
 
-    public static string Of(string prefix, Guid id) => prefix + id.ToString("N");
+    public static string Of(string prefix, Guid id) => ProfileIds.Format(prefix, id);
 
-    /// <summary>The Guid of an id with <paramref name="prefix"/>; null for anything else.</summary>
-    public static Guid? Parse(string prefix, string? id) =>
-        id is not null && id.Length == prefix.Length + 32 && id.StartsWith(prefix, StringComparison.Ordinal) &&
-        Guid.TryParseExact(id.AsSpan(prefix.Length), "N", out var guid)
-            ? guid
-            : null;
+    /// <summary>The Guid of an id with <paramref name="prefix"/>; null for anything else (IPPAN ids are always prefixed).</summary>
+    public static Guid? Parse(string prefix, string? id) => ProfileIds.Parse(prefix, id, bareAccepted: false);
 }

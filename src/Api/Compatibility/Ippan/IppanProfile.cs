@@ -147,8 +147,8 @@ public static class IppanProfile
     private static async Task<IResult> ListPaymentsAsync(HttpContext context, IInvoiceQuery query)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var limit = QueryNumber(context, "limit", 20, 100, errors);
-        var page = QueryNumber(context, "page", 1, 1_000_000, errors);
+        var limit = Routing.QueryNumbers.Read(context.Request.Query, "limit", 20, 100, errors);
+        var page = Routing.QueryNumbers.Read(context.Request.Query, "page", 1, Routing.QueryNumbers.MaxPage, errors);
         if (errors.Count > 0)
         {
             return ApiProblem.Validation(ErrorCodes.ValidationFailed, errors);
@@ -404,22 +404,5 @@ public static class IppanProfile
         }
 
         return JsonBody.Of(JsonSerializer.SerializeToElement(fields, ProfileJson.Options));
-    }
-
-    private static int QueryNumber(HttpContext context, string name, int fallback, int max, Dictionary<string, string[]> errors)
-    {
-        var text = context.Request.Query[name].ToString();
-        if (text.Length == 0)
-        {
-            return fallback;
-        }
-
-        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < 1 || value > max)
-        {
-            errors[name] = [$"must be an integer from 1 to {max}."];
-            return fallback;
-        }
-
-        return value;
     }
 }

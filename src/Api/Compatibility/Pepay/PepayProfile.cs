@@ -124,12 +124,8 @@ public static class PepayProfile
     {
         var caller = context.Caller();
         var q = context.Request.Query;
-        var page = 1;
-        if (q["page"].ToString() is { Length: > 0 } pageText && (!int.TryParse(pageText, NumberStyles.None, CultureInfo.InvariantCulture, out page) || page is < 1 or > 1_000_000))
-        {
-            return ApiProblem.Invalid("page", "must be an integer from 1 to 1000000.");
-        }
-
+        var errors = new Dictionary<string, string[]>();
+        var page = Routing.QueryNumbers.Read(q, "page", 1, Routing.QueryNumbers.MaxPage, errors);
         var statusText = q["status"].ToString();
         IReadOnlyList<InvoiceStatus>? statuses = statusText switch
         {
@@ -139,7 +135,12 @@ public static class PepayProfile
         };
         if (statuses is [])
         {
-            return ApiProblem.Invalid("status", "must be paid, unpaid, expired or all.");
+            errors["status"] = ["must be paid, unpaid, expired or all."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return ApiProblem.Validation(ErrorCodes.ValidationFailed, errors);
         }
 
         var customer = q["customer_id"].ToString();
