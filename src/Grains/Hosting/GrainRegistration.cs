@@ -51,6 +51,7 @@ public static class GrainRegistration
         services.TryAddSingleton(sp => InvoiceQueries.For(sp.GetRequiredService<ProjectedGrainStorage>()));
         services.TryAddSingleton(sp => WebhookDeliveryQueries.For(sp.GetRequiredService<ProjectedGrainStorage>()));
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, WebhookSweeperStartup>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, InvoiceWakeSweeperStartup>();
         services.TryAddSingleton(sp => DepositAddressDirectories.For(sp.GetRequiredService<ProjectedGrainStorage>()));
         services.TryAddSingleton(sp => WithdrawalQueries.For(sp.GetRequiredService<ProjectedGrainStorage>()));
         services.AddCryptoPayDeposits(chains);

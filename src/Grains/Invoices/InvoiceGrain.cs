@@ -69,7 +69,7 @@ public interface IInvoiceGrain : IGrainWithGuidKey, IWakeable
 
 /// <summary>
 /// One invoice. Its state and the <c>invoices</c> list columns are one write (<see cref="InvoiceProjection"/>); its
-/// webhook events and ledger changes are effects of that write; its expiry is the wake reminder's due time.
+/// webhook events and ledger changes are effects of that write; its expiry is its stored wake time (<c>wake_at</c>).
 /// </summary>
 [GrainType(InvoiceProjection.GrainType)]
 public sealed class InvoiceGrain(
@@ -81,6 +81,12 @@ public sealed class InvoiceGrain(
 {
     protected override DateTimeOffset? DueAt =>
         State.Exists && State.Status == InvoiceStatus.Pending ? State.Spec.ExpiresAt : null;
+
+    /// <summary>
+    /// Invoices keep no reminder each: their wake time is the <c>invoices.wake_at</c> column, written with their state,
+    /// and <see cref="InvoiceWakeSweeperGrain"/> wakes those whose time has passed (an expiry, a retry of events).
+    /// </summary>
+    protected override bool WokenBySweep => true;
 
     public async Task<InvoiceState> Create(InvoiceSpec spec)
     {

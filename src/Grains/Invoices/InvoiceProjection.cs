@@ -31,7 +31,8 @@ public static class InvoiceProjection
         .Column("amount_reporting", ColumnType.Numeric, r => r.State.Spec.AmountReporting)
         .Column("created_at", ColumnType.TimestampTz, r => r.State.Spec.CreatedAt)
         .Column("updated_at", ColumnType.TimestampTz, r => r.State.UpdatedAt)
-        .Column("expires_at", ColumnType.TimestampTz, r => r.State.Spec.ExpiresAt);
+        .Column("expires_at", ColumnType.TimestampTz, r => r.State.Spec.ExpiresAt)
+        .Column("wake_at", ColumnType.TimestampTz, r => r.WakeAt);
 
     /// <summary>The schema of this project (source "grains").</summary>
     public static IMigrationSource Migrations { get; } =
