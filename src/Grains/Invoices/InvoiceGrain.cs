@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans;
 using Orleans.Runtime;
+using Orleans.Serialization;
 
 namespace CryptoPay.Grains.Invoices;
 
@@ -79,6 +80,8 @@ public sealed class InvoiceGrain(
     GatewayMetrics? metrics = null)
     : EffectGrain<InvoiceState>(record, clock, logger), IInvoiceGrain
 {
+    private DeepCopier<InvoiceState>? copier;
+
     protected override DateTimeOffset? DueAt =>
         State.Exists && State.Status == InvoiceStatus.Pending ? State.Spec.ExpiresAt : null;
 
@@ -339,7 +342,9 @@ public sealed class InvoiceGrain(
         if (types.Count > 0)
         {
             var key = WebhookEndpointsGrain.KeyFor(State.Spec.MerchantId, State.Spec.Mode);
-            Send(new PublishInvoiceEvents(key, new WebhookEventBatch(types, Now.ToUnixTimeSeconds(), StateJson.Clone(State))));
+            // A snapshot a later change must not reach: Orleans' generated copier, not a round trip through JSON.
+            var snapshot = (copier ??= ServiceProvider.GetRequiredService<DeepCopier<InvoiceState>>()).Copy(State);
+            Send(new PublishInvoiceEvents(key, new WebhookEventBatch(types, Now.ToUnixTimeSeconds(), snapshot)));
         }
     }
 
