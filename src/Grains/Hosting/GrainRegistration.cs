@@ -41,6 +41,7 @@ public static class GrainRegistration
     public static IServiceCollection AddCryptoPayGrainServices(this IServiceCollection services, Func<IServiceProvider, NpgsqlDataSource?> dataSource, SandboxChainOptions? sandbox = null, ChainsOptions? chains = null)
     {
         services.AddProjectedGrainStorage(dataSource, Projections);
+        services.AddGeneratedCopiers(typeof(GrainRegistration).Assembly);
         services.AddSingleton<IIncomingGrainCallFilter, StoreFailures>();
         StoreFailures.AllowNpgsqlExceptions(services);
         services.AddMetrics();
