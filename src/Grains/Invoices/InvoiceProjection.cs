@@ -19,6 +19,7 @@ public static class InvoiceProjection
     public const string StateName = "invoice";
 
     public static TableProjection<GrainRecord<InvoiceState>> Projection { get; } = new TableProjection<GrainRecord<InvoiceState>>(StateName, Table)
+        .StateAsJson()
         .Column("merchant_id", ColumnType.Uuid, r => r.State.Spec.MerchantId)
         .Column("mode", ColumnType.Text, r => Name(r.State.Spec.Mode))
         .Column("status", ColumnType.Text, r => Name(r.State.Status))

@@ -211,8 +211,8 @@ public sealed class PostgresInvoiceQuery(NpgsqlDataSource dataSource) : IInvoice
             FROM invoices i
             LEFT JOIN LATERAL (
                 SELECT sum((payment->>'amount_units')::numeric / 10::numeric ^ (method->>'decimals')::int * (method->>'rate')::numeric) AS paid
-                FROM jsonb_array_elements(i.state->'state'->'payment_methods') method
-                CROSS JOIN jsonb_array_elements(method->'payments') payment) p ON true
+                FROM json_array_elements(i.state->'state'->'payment_methods') method
+                CROSS JOIN json_array_elements(method->'payments') payment) p ON true
             WHERE i.merchant_id = @merchant_id AND i.mode = @mode AND i.reporting_currency = @reporting_currency
             GROUP BY i.status
             """);
