@@ -23,7 +23,7 @@ using Orleans.Runtime;
 //       webhook deliveries, ledger outputs, balances: src/Grains/Storage, group commit), on the data source a silo
 //       registers; the verdict is the projected storage's, the ADO.NET figure is printed beside it.
 //   (b) N invoices created through IInvoiceGrain.Create with the same ExpiresAt second, then the time from that second
-//       until all N read expired in the invoices table (Orleans reminders on the real clock); target <= 10 s.
+//       until all N read expired in the invoices table (the invoice wake sweeper on the real clock); target <= 10 s.
 // dotnet run -c Release --project bench/Grains.Bench [-- --workers 32 --seconds 10 --warmup 3 --rounds 3
 //   --grains-per-worker 8 --state-bytes 1000 --invoices 10000 --in-flight 100 --lead 0 --expiry-timeout 300 --keep-active
 //   --silos 1 --part all|writes|expiry]
@@ -34,7 +34,7 @@ var rounds = Option("--rounds", 3);
 var grainsPerWorker = Option("--grains-per-worker", 8);
 var stateBytes = Option("--state-bytes", 1000);
 var invoiceCount = Option("--invoices", 10_000);
-// Creations in flight at once: bounded, so 10,000 reminder registrations and state writes do not queue behind each other.
+// Creations in flight at once: bounded, so 10,000 state writes do not queue behind each other.
 var inFlight = Option("--in-flight", 100);
 // Seconds from the end of the creation warm-up to the due second; 0: twice the time the warm-up's rate predicts + 20 s
 // (a run whose creations end after the due second says so and is not counted).
@@ -211,7 +211,7 @@ async Task<int> ExpiryAsync()
     }
 
     // An invoice expires an hour or days after its creation, long after Orleans collected its idle activation: unless
-    // --keep-active, the reminders wake deactivated grains (activation, state read, then the expiry's write).
+    // --keep-active, the sweeper wakes deactivated grains (activation, state read, then the expiry's write).
     var management = grains.GetGrain<IManagementGrain>(0);
     var activeBefore = await management.GetTotalActivationCount();
     if (!args.Contains("--keep-active"))
@@ -224,7 +224,7 @@ async Task<int> ExpiryAsync()
     }
     else
     {
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    --keep-active: the {activeBefore:N0} activations stay (the reminders find the invoices in memory)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    --keep-active: the {activeBefore:N0} activations stay (the sweeper finds the invoices in memory)"));
     }
 
     // Poll the table from the due second on: the time of the first poll that sees every invoice expired.

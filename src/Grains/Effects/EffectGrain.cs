@@ -26,6 +26,13 @@ public sealed class GrainRecord<TState> where TState : class, new()
 
     [Id(3)]
     public Dictionary<string, long> Received { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// When the grain next has work (its due time, or a retry of effects left pending), for grains woken by a sweep of
+    /// this time instead of a reminder each (<see cref="EffectGrain{TState}.WokenBySweep"/>); null otherwise or when none.
+    /// </summary>
+    [Id(4)]
+    public DateTimeOffset? WakeAt { get; set; }
 }
 
 /// <summary>Implemented by every grain that keeps time-driven work or effects: does what is due now.</summary>
@@ -106,6 +113,14 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
     /// <summary>The time-driven work: called by <see cref="Wake"/>; saves what it changes.</summary>
     protected virtual Task OnWakeAsync() => Task.CompletedTask;
 
+    /// <summary>
+    /// True for a grain type that registers no wake reminder: every write stores its next wake time in the record
+    /// (<see cref="GrainRecord{TState}.WakeAt"/>, projected to a column), in the same statement as the change that needs
+    /// it, and a sweep of that column calls <see cref="Wake"/> once it has passed. A reminder row per grain would cost a
+    /// round trip and a transaction of its own before every write that needs one (an invoice's creation).
+    /// </summary>
+    protected virtual bool WokenBySweep => false;
+
     public async Task Invoke(IIncomingGrainCallContext context)
     {
         if (broken)
@@ -162,18 +177,21 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
     /// <summary>Writes the state with its pending effects, then delivers them.</summary>
     protected async Task SaveAsync()
     {
-        var retryBy = !deliveringEffect && !record.State.Outbox.IsEmpty ? Now + RetryPeriod : (DateTimeOffset?)null;
-        try
+        if (!WokenBySweep)
         {
-            await EnsureWakeAsync(Earliest(DueAt, retryBy));
-        }
-        catch
-        {
-            // The change is in this activation only; a retry of the call must not find it and answer as if it were stored.
-            Reload();
-            throw;
+            try
+            {
+                await EnsureWakeAsync(NextWake());
+            }
+            catch
+            {
+                // The change is in this activation only; a retry of the call must not find it and answer as if it were stored.
+                Reload();
+                throw;
+            }
         }
 
+        // Swept grains: the write itself carries the wake time (WriteAsync), so no crash can separate the two.
         await WriteAsync();
         await DeliverAsync();
     }
@@ -235,6 +253,7 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
                 nextWrite = null;
                 try
                 {
+                    StampWake();
                     await record.WriteStateAsync();
                     storedOutboxStale = false;
                     batch.SetResult();
@@ -272,17 +291,29 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
         await SettleWakeAsync();
     }
 
-    public Task ReceiveReminder(string reminderName, TickStatus status)
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (reminderName == WakeReminder)
+        if (reminderName != WakeReminder)
         {
-            // Orleans repeats the reminder every period after its first tick.
-            wakeRegisteredFor = Now + WakePeriod;
-            wakeKnown = true;
-            return Wake();
+            return;
         }
 
-        return Task.CompletedTask;
+        if (WokenBySweep)
+        {
+            // A reminder registered before this grain type was swept: one last wake, then it goes.
+            await Wake();
+            if (await this.GetReminder(WakeReminder) is { } legacy)
+            {
+                await this.UnregisterReminder(legacy);
+            }
+
+            return;
+        }
+
+        // Orleans repeats the reminder every period after its first tick.
+        wakeRegisteredFor = Now + WakePeriod;
+        wakeKnown = true;
+        await Wake();
     }
 
     private async Task DeliverAsync()
@@ -322,6 +353,7 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
     {
         try
         {
+            StampWake();
             await record.WriteStateAsync();
             storedOutboxStale = false;
         }
@@ -342,9 +374,33 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
         DeactivateOnIdle();
     }
 
+    /// <summary>When this grain next has work: its due time, or a retry of effects nobody upstream will send again.</summary>
+    private DateTimeOffset? NextWake() =>
+        Earliest(DueAt, !deliveringEffect && !record.State.Outbox.IsEmpty ? Now + RetryPeriod : null);
+
+    /// <summary>Swept grains: the next wake time goes into the record about to be written.</summary>
+    private void StampWake()
+    {
+        if (WokenBySweep)
+        {
+            record.State.WakeAt = NextWake();
+        }
+    }
+
     /// <summary>Makes sure the wake reminder fires by <paramref name="due"/> (no-op when null or already so).</summary>
     private async Task EnsureWakeAsync(DateTimeOffset? due)
     {
+        if (WokenBySweep)
+        {
+            // The stored wake time is what the sweep reads: written now if it is later than asked (effects left pending).
+            if (due is { } by && Stored && (record.State.WakeAt is not { } stored || stored > by))
+            {
+                await WriteAsync();
+            }
+
+            return;
+        }
+
         if (due is not { } at || (wakeKnown && wakeRegisteredFor is { } registered && registered <= at))
         {
             return;
@@ -359,6 +415,18 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
     /// <summary>After a wake: removes the reminder when nothing is pending or due, or moves it to the next due time.</summary>
     private async Task SettleWakeAsync()
     {
+        if (WokenBySweep)
+        {
+            // A stored wake time that has passed and is not this grain's any more (written before the column existed,
+            // or the work was done without a write) would be swept again and again: it is brought up to date.
+            if (Stored && record.State.WakeAt is { } stored && stored <= Now && NextWake() != stored)
+            {
+                await WriteAsync();
+            }
+
+            return;
+        }
+
         if (!record.State.Outbox.IsEmpty)
         {
             return;

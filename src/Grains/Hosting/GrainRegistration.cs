@@ -41,6 +41,7 @@ public static class GrainRegistration
     public static IServiceCollection AddCryptoPayGrainServices(this IServiceCollection services, Func<IServiceProvider, NpgsqlDataSource?> dataSource, SandboxChainOptions? sandbox = null, ChainsOptions? chains = null)
     {
         services.AddProjectedGrainStorage(dataSource, Projections);
+        services.AddGeneratedCopiers(typeof(GrainRegistration).Assembly);
         services.AddSingleton<IIncomingGrainCallFilter, StoreFailures>();
         StoreFailures.AllowNpgsqlExceptions(services);
         services.AddMetrics();
@@ -51,6 +52,7 @@ public static class GrainRegistration
         services.TryAddSingleton(sp => InvoiceQueries.For(sp.GetRequiredService<ProjectedGrainStorage>()));
         services.TryAddSingleton(sp => WebhookDeliveryQueries.For(sp.GetRequiredService<ProjectedGrainStorage>()));
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, WebhookSweeperStartup>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, InvoiceWakeSweeperStartup>();
         services.TryAddSingleton(sp => DepositAddressDirectories.For(sp.GetRequiredService<ProjectedGrainStorage>()));
         services.TryAddSingleton(sp => WithdrawalQueries.For(sp.GetRequiredService<ProjectedGrainStorage>()));
         services.AddCryptoPayDeposits(chains);

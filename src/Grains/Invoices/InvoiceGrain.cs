@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans;
 using Orleans.Runtime;
+using Orleans.Serialization;
 
 namespace CryptoPay.Grains.Invoices;
 
@@ -69,7 +70,7 @@ public interface IInvoiceGrain : IGrainWithGuidKey, IWakeable
 
 /// <summary>
 /// One invoice. Its state and the <c>invoices</c> list columns are one write (<see cref="InvoiceProjection"/>); its
-/// webhook events and ledger changes are effects of that write; its expiry is the wake reminder's due time.
+/// webhook events and ledger changes are effects of that write; its expiry is its stored wake time (<c>wake_at</c>).
 /// </summary>
 [GrainType(InvoiceProjection.GrainType)]
 public sealed class InvoiceGrain(
@@ -79,8 +80,16 @@ public sealed class InvoiceGrain(
     GatewayMetrics? metrics = null)
     : EffectGrain<InvoiceState>(record, clock, logger), IInvoiceGrain
 {
+    private DeepCopier<InvoiceState>? copier;
+
     protected override DateTimeOffset? DueAt =>
         State.Exists && State.Status == InvoiceStatus.Pending ? State.Spec.ExpiresAt : null;
+
+    /// <summary>
+    /// Invoices keep no reminder each: their wake time is the <c>invoices.wake_at</c> column, written with their state,
+    /// and <see cref="InvoiceWakeSweeperGrain"/> wakes those whose time has passed (an expiry, a retry of events).
+    /// </summary>
+    protected override bool WokenBySweep => true;
 
     public async Task<InvoiceState> Create(InvoiceSpec spec)
     {
@@ -333,7 +342,9 @@ public sealed class InvoiceGrain(
         if (types.Count > 0)
         {
             var key = WebhookEndpointsGrain.KeyFor(State.Spec.MerchantId, State.Spec.Mode);
-            Send(new PublishInvoiceEvents(key, new WebhookEventBatch(types, Now.ToUnixTimeSeconds(), StateJson.Clone(State))));
+            // A snapshot a later change must not reach: Orleans' generated copier, not a round trip through JSON.
+            var snapshot = (copier ??= ServiceProvider.GetRequiredService<DeepCopier<InvoiceState>>()).Copy(State);
+            Send(new PublishInvoiceEvents(key, new WebhookEventBatch(types, Now.ToUnixTimeSeconds(), snapshot)));
         }
     }
 

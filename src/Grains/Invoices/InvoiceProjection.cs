@@ -19,6 +19,7 @@ public static class InvoiceProjection
     public const string StateName = "invoice";
 
     public static TableProjection<GrainRecord<InvoiceState>> Projection { get; } = new TableProjection<GrainRecord<InvoiceState>>(StateName, Table)
+        .StateAsJson()
         .Column("merchant_id", ColumnType.Uuid, r => r.State.Spec.MerchantId)
         .Column("mode", ColumnType.Text, r => Name(r.State.Spec.Mode))
         .Column("status", ColumnType.Text, r => Name(r.State.Status))
@@ -31,7 +32,8 @@ public static class InvoiceProjection
         .Column("amount_reporting", ColumnType.Numeric, r => r.State.Spec.AmountReporting)
         .Column("created_at", ColumnType.TimestampTz, r => r.State.Spec.CreatedAt)
         .Column("updated_at", ColumnType.TimestampTz, r => r.State.UpdatedAt)
-        .Column("expires_at", ColumnType.TimestampTz, r => r.State.Spec.ExpiresAt);
+        .Column("expires_at", ColumnType.TimestampTz, r => r.State.Spec.ExpiresAt)
+        .Column("wake_at", ColumnType.TimestampTz, r => r.WakeAt);
 
     /// <summary>The schema of this project (source "grains").</summary>
     public static IMigrationSource Migrations { get; } =

@@ -67,6 +67,12 @@ public interface IInvoiceQuery
     Task<InvoicePage> ListAsync(InvoiceFilter filter, CancellationToken ct);
 
     Task<InvoiceTotals> TotalsAsync(Guid merchantId, Mode mode, string reportingCurrency, CancellationToken ct);
+
+    /// <summary>
+    /// Invoices whose stored wake time (<c>wake_at</c>) is at or before <paramref name="dueBy"/> (null: any wake time),
+    /// earliest first, at most <paramref name="limit"/>.
+    /// </summary>
+    Task<IReadOnlyList<Guid>> DueAsync(DateTimeOffset? dueBy, int limit, CancellationToken ct);
 }
 
 public static class InvoiceQueries
@@ -117,6 +123,20 @@ public sealed class MemoryInvoiceQuery(MemoryProjectedGrainStorage storage) : II
             .ToList();
         return Task.FromResult(new InvoiceTotals(reportingCurrency, totals));
     }
+
+    public Task<IReadOnlyList<Guid>> DueAsync(DateTimeOffset? dueBy, int limit, CancellationToken ct)
+    {
+        var due = storage.Rows(InvoiceProjection.Table)
+            .Select(row => (row.Key, At: row.Columns[WakeColumn] as DateTimeOffset?))
+            .Where(row => row.At is { } at && (dueBy is null || at <= dueBy))
+            .OrderBy(row => row.At)
+            .Take(limit)
+            .Select(row => Guid.Parse(row.Key))
+            .ToList();
+        return Task.FromResult<IReadOnlyList<Guid>>(due);
+    }
+
+    private static readonly int WakeColumn = Column("wake_at");
 
     /// <summary>The merchant's invoices in this mode.</summary>
     private IEnumerable<InvoiceState> Rows(Guid merchantId, Mode mode)
@@ -200,8 +220,8 @@ public sealed class PostgresInvoiceQuery(NpgsqlDataSource dataSource) : IInvoice
             FROM invoices i
             LEFT JOIN LATERAL (
                 SELECT sum((payment->>'amount_units')::numeric / 10::numeric ^ (method->>'decimals')::int * (method->>'rate')::numeric) AS paid
-                FROM jsonb_array_elements(i.state->'state'->'payment_methods') method
-                CROSS JOIN jsonb_array_elements(method->'payments') payment) p ON true
+                FROM json_array_elements(i.state->'state'->'payment_methods') method
+                CROSS JOIN json_array_elements(method->'payments') payment) p ON true
             WHERE i.merchant_id = @merchant_id AND i.mode = @mode AND i.reporting_currency = @reporting_currency
             GROUP BY i.status
             """);
@@ -218,5 +238,27 @@ public sealed class PostgresInvoiceQuery(NpgsqlDataSource dataSource) : IInvoice
         }
 
         return new InvoiceTotals(reportingCurrency, [.. totals.OrderBy(t => t.Status)]);
+    }
+
+    public async Task<IReadOnlyList<Guid>> DueAsync(DateTimeOffset? dueBy, int limit, CancellationToken ct)
+    {
+        // Served by the partial index invoices_by_wake (final invoices have no wake time).
+        await using var command = dataSource.CreateCommand(dueBy is null
+            ? "SELECT grain_key FROM invoices WHERE wake_at IS NOT NULL ORDER BY wake_at LIMIT $1"
+            : "SELECT grain_key FROM invoices WHERE wake_at <= $2 ORDER BY wake_at LIMIT $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = limit, NpgsqlDbType = NpgsqlDbType.Integer });
+        if (dueBy is { } by)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = by.ToUniversalTime(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        }
+
+        var due = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            due.Add(Guid.Parse(reader.GetString(0)));
+        }
+
+        return due;
     }
 }

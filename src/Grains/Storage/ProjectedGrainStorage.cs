@@ -139,7 +139,11 @@ public sealed class PostgresProjectedGrainStorage(NpgsqlDataSource dataSource, I
         return batcher.ExecuteAsync(
             () =>
             {
-                var command = Command(text, Key(key), new NpgsqlParameter<byte[]> { TypedValue = state, NpgsqlDbType = NpgsqlDbType.Jsonb });
+                var command = Command(text, Key(key), new NpgsqlParameter<byte[]>
+                {
+                    TypedValue = state,
+                    NpgsqlDbType = projection.StateColumn == StateColumnType.Json ? NpgsqlDbType.Json : NpgsqlDbType.Jsonb,
+                });
                 for (var i = 0; i < columns.Length; i++)
                 {
                     command.Parameters.Add(ColumnParameter(projection.Columns[i].Type, columns[i]));

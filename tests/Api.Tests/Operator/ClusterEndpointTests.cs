@@ -38,8 +38,8 @@ public sealed class ClusterEndpointTests : IAsyncLifetime
         Assert.Equal(members.Str("self"), self.Str("silo_id"));
         Assert.Equal(("active", true, true), (self.Str("status"), self.GetProperty("is_alive").GetBoolean(), self.GetProperty("is_self").GetBoolean()));
         Assert.True(self.GetProperty("activations").GetInt32() >= 1, self.ToString());
-        // The test's reminder and the webhook lease sweeper's (WebhookLeaseSweeperGrain), which every silo starts.
-        Assert.Equal(2, members.GetProperty("reminders").GetInt32());
+        // The test's reminder and the sweepers' (WebhookLeaseSweeperGrain, InvoiceWakeSweeperGrain), which every silo starts.
+        Assert.Equal(3, members.GetProperty("reminders").GetInt32());
         // The retired runtime's message queue had /v1/cluster/backlog; Orleans has no queue, and the endpoint is gone.
         HttpJson.AssertProblem(await admin.GetJsonAsync("/v1/cluster/backlog"), 404, "NOT_FOUND");
     }

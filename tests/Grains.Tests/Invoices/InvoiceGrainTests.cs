@@ -15,13 +15,11 @@ namespace CryptoPay.Grains.Tests.Invoices;
 public sealed class InvoiceGrainTests : IAsyncLifetime
 {
     private static readonly TimeSpan Block = TimeSpan.FromSeconds(5);
-    private readonly ReminderFailures reminderFailures = new();
     private GatewayCluster cluster = null!;
 
     public async Task InitializeAsync() => cluster = await GatewayCluster.StartAsync(new GatewayClusterOptions
     {
         Sandbox = new SandboxChainOptions { BlockInterval = Block },
-        ReminderFailures = reminderFailures,
     });
 
     public async Task DisposeAsync()
@@ -202,38 +200,72 @@ public sealed class InvoiceGrainTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_create_whose_expiry_reminder_failed_is_not_answered_from_memory_when_retried_but_stored()
+    public async Task An_invoice_keeps_no_reminder_its_wake_time_is_stored_with_it()
     {
-        // A silo crash elsewhere can make the reminder registration before the write fail; the caller retries. The
-        // retry must store the invoice, not find the unstored one in the activation and answer it as created.
-        var id = InvoiceIds.ForIdempotencyKey(Guid.NewGuid(), Mode.Test, "k", 0);
-        var spec = Spec(Guid.NewGuid()) with { RequestFingerprint = "fp-1" };
-        reminderFailures.FailNextRegistrations(1);
+        var created = await CreateAsync(Spec(Guid.NewGuid()));
+        var invoices = cluster.Services.GetRequiredService<IInvoiceQuery>();
+        var now = cluster.Clock.GetUtcNow();
 
-        await Assert.ThrowsAnyAsync<Exception>(() => cluster.Grains.GetGrain<IInvoiceGrain>(id).Create(spec));
-        var created = await RetryAsync(() => cluster.Grains.GetGrain<IInvoiceGrain>(id).Create(spec));
+        await cluster.Grains.GetGrain<IInvoiceWakeSweeperGrain>(InvoiceWakeSweeperGrain.Key).Start();
+        var reminders = cluster.Services.GetRequiredService<Orleans.IReminderTable>();
+        var rows = (await reminders.ReadRows(0, uint.MaxValue)).Reminders.Concat((await reminders.ReadRows(uint.MaxValue, 0)).Reminders);
+        Assert.DoesNotContain(rows, r => r.GrainId.Type.ToString() == InvoiceProjection.GrainType);
+        // Written with its invoice.created event pending: due again a retry period later, whether or not it was delivered since.
+        Assert.DoesNotContain(created.Id, await invoices.DueAsync(now, 100, CancellationToken.None));
+        Assert.Contains(created.Id, await invoices.DueAsync(now + EffectGrain<InvoiceState>.RetryPeriod, 100, CancellationToken.None));
+
+        // That wake finds the event delivered and writes the invoice's expiry as its next wake time.
+        cluster.Clock.Advance(EffectGrain<InvoiceState>.RetryPeriod);
+        await cluster.Grains.GetGrain<IInvoiceWakeSweeperGrain>(InvoiceWakeSweeperGrain.Key).Sweep();
+        Assert.DoesNotContain(created.Id, await invoices.DueAsync(created.Spec.ExpiresAt.AddTicks(-1), 100, CancellationToken.None));
+        Assert.Contains(created.Id, await invoices.DueAsync(created.Spec.ExpiresAt, 100, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task An_invoice_whose_activation_is_gone_is_stored_expired_by_the_sweep_once_due()
+    {
+        var merchant = Guid.NewGuid();
+        var created = await CreateAsync(Spec(merchant));
+        var sweeper = cluster.Grains.GetGrain<IInvoiceWakeSweeperGrain>(InvoiceWakeSweeperGrain.Key);
         await cluster.DeactivateAllAsync();
 
-        var stored = await cluster.Grains.GetGrain<IInvoiceGrain>(id).Get();
-        Assert.NotNull(stored);
-        Assert.Equal(created.Id, stored.Id);
+        cluster.Clock.Advance(created.Spec.ExpiresAt - cluster.Clock.GetUtcNow() - TimeSpan.FromSeconds(1));
+        await sweeper.Sweep();
+        Assert.Equal(InvoiceStatus.Pending, (await StoredAsync(merchant)).Status);
+
+        cluster.Clock.Advance(TimeSpan.FromSeconds(1));
+        await sweeper.Sweep();
+        Assert.Equal(InvoiceStatus.Expired, (await StoredAsync(merchant)).Status);
+        var invoices = cluster.Services.GetRequiredService<IInvoiceQuery>();
+        // The invoice.expired event's retry time, then nothing: a final invoice has no wake time.
+        cluster.Clock.Advance(EffectGrain<InvoiceState>.RetryPeriod);
+        await sweeper.Sweep();
+        Assert.DoesNotContain(created.Id, await invoices.DueAsync(null, 1_000, CancellationToken.None));
     }
 
-    /// <summary>What the API's retry of a failed grain call does: tries again while the activation reloads.</summary>
-    private static async Task<T> RetryAsync<T>(Func<Task<T>> call)
+    [Fact]
+    public async Task The_sweeper_started_with_the_silo_expires_due_invoices_on_its_own()
     {
-        for (var attempt = 1; ; attempt++)
+        var merchant = Guid.NewGuid();
+        var created = await CreateAsync(Spec(merchant));
+        // Started by the silo: its reminder brings it back wherever it was when its silo is gone.
+        var reminders = cluster.Services.GetRequiredService<Orleans.IReminderTable>();
+        var rows = (await reminders.ReadRows(0, uint.MaxValue)).Reminders.Concat((await reminders.ReadRows(uint.MaxValue, 0)).Reminders);
+        Assert.Contains(rows, r => r.GrainId.Type.ToString() == "invoice-wake-sweeper" && r.ReminderName == InvoiceWakeSweeperGrain.ReminderName);
+        cluster.Clock.Advance(created.Spec.ExpiresAt - cluster.Clock.GetUtcNow());
+
+        // Nobody calls Sweep: the sweeper's timer (every InvoiceWakeSweeperGrain.Period of real time) finds the invoice.
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(60);
+        while ((await StoredAsync(merchant)).Status != InvoiceStatus.Expired)
         {
-            try
-            {
-                return await call();
-            }
-            catch (Orleans.Storage.InconsistentStateException) when (attempt < 20)
-            {
-                await Task.Yield();
-            }
+            Assert.True(DateTimeOffset.UtcNow < deadline, "The invoice was not stored expired within 60 s of real time.");
+            await Task.Delay(InvoiceWakeSweeperGrain.Period / 4);
         }
     }
+
+    /// <summary>The merchant's one invoice as stored (the list reads the store; a grain read would apply AsOf).</summary>
+    private async Task<InvoiceState> StoredAsync(Guid merchant) =>
+        Assert.Single((await cluster.Services.GetRequiredService<IInvoiceQuery>().ListAsync(new InvoiceFilter { MerchantId = merchant, Mode = Mode.Test }, CancellationToken.None)).Items);
 
     [Fact]
     public void Amounts_convert_exactly_between_decimals_and_units()

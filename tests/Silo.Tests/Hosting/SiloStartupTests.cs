@@ -36,8 +36,8 @@ public sealed partial class SiloStartupTests
         Assert.StartsWith("127.0.0.1:", self.GetProperty("address").GetString(), StringComparison.Ordinal);
         Assert.True(self.GetProperty("activations").GetInt32() >= 0, self.ToString());
         Assert.Equal(self.GetProperty("activations").GetInt32(), members.GetProperty("activations").GetInt32());
-        // The one reminder of a fresh silo: the webhook lease sweeper's (WebhookLeaseSweeperGrain).
-        Assert.Equal(1, members.GetProperty("reminders").GetInt32());
+        // The reminders of a fresh silo: the sweepers' (WebhookLeaseSweeperGrain, InvoiceWakeSweeperGrain).
+        Assert.Equal(2, members.GetProperty("reminders").GetInt32());
     }
 
     [Fact]

@@ -44,8 +44,8 @@ public sealed class SiloPostgresTests(PostgresFixture postgres)
         Assert.All(listed.Values, s => Assert.True(s.GetProperty("is_alive").GetBoolean(), s.ToString()));
         Assert.All(listed.Values, s => Assert.True(s.GetProperty("activations").GetInt32() >= 0, s.ToString()));
         Assert.Equal(listed.Values.Sum(s => s.GetProperty("activations").GetInt32()), members.GetProperty("activations").GetInt32());
-        // One reminder in a fresh cluster: the webhook lease sweeper's (WebhookLeaseSweeperGrain), started by every silo.
-        Assert.Equal(1, members.GetProperty("reminders").GetInt32());
+        // Two reminders in a fresh cluster: the sweepers' (WebhookLeaseSweeperGrain, InvoiceWakeSweeperGrain), started by every silo.
+        Assert.Equal(2, members.GetProperty("reminders").GetInt32());
         Assert.Equal(3, await OrleansStatusInTableAsync(database, firstId, ct));
         Assert.Equal(3, await OrleansStatusInTableAsync(database, secondId, ct));
     }
