@@ -51,8 +51,8 @@ public static class GrainRegistration
         services.TryAddSingleton(sp => LedgerQueries.For(sp.GetRequiredService<ProjectedGrainStorage>()));
         services.TryAddSingleton(sp => InvoiceQueries.For(sp.GetRequiredService<ProjectedGrainStorage>()));
         services.TryAddSingleton(sp => WebhookDeliveryQueries.For(sp.GetRequiredService<ProjectedGrainStorage>()));
-        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, WebhookSweeperStartup>();
-        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, InvoiceWakeSweeperStartup>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Effects.SweeperStartup<Webhooks.IWebhookLeaseSweeperGrain>>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Effects.SweeperStartup<Invoices.IInvoiceWakeSweeperGrain>>();
         services.TryAddSingleton(sp => DepositAddressDirectories.For(sp.GetRequiredService<ProjectedGrainStorage>()));
         services.TryAddSingleton(sp => WithdrawalQueries.For(sp.GetRequiredService<ProjectedGrainStorage>()));
         services.AddCryptoPayDeposits(chains);
