@@ -130,6 +130,10 @@ public static class InvoiceEndpoints
     public static string CheckoutBase(HttpContext context, ApiOptions options) =>
         options.PublicBaseUrl ?? $"{context.Request.Scheme}://{context.Request.Host}";
 
+    /// <summary>The checkout base of the request's gateway (<see cref="CheckoutBase(HttpContext, ApiOptions)"/>), from its services.</summary>
+    public static string CheckoutBase(HttpContext context) =>
+        CheckoutBase(context, context.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value);
+
     private static async Task<Results<Created<InvoiceResponse>, ProblemHttpResult>> CreateAsync(HttpContext context, [FromKeyedServices(GatewayClock.Key)] TimeProvider time, IOptions<ApiOptions> api)
     {
         var (body, problem) = await JsonBody.ReadAsync(context.Request);

@@ -31,6 +31,12 @@ public static class InvoiceMapping
     /// <summary>The payment-URI builder of the request's services.</summary>
     public static PaymentUris PaymentUris(this HttpContext context) => context.RequestServices.GetRequiredService<PaymentUris>();
 
+    /// <summary>An invoice's hosted checkout page under <paramref name="checkoutBase"/>.</summary>
+    public static string CheckoutUrl(string checkoutBase, Guid invoiceId) => $"{checkoutBase.TrimEnd('/')}/pay/{invoiceId}";
+
+    /// <summary>Stored metadata as the merchant gave it; null when none was given.</summary>
+    public static JsonElement? Metadata(string? json) => json is null ? null : JsonDocument.Parse(json).RootElement.Clone();
+
     public static InvoiceResponse ToResponse(this InvoiceState invoice, string checkoutBase, PaymentUris uris)
     {
         ArgumentNullException.ThrowIfNull(uris);
@@ -47,7 +53,7 @@ public static class InvoiceMapping
             spec.OrderId,
             spec.CustomerId,
             spec.CustomerEmail,
-            spec.MetadataJson is null ? null : JsonDocument.Parse(spec.MetadataJson).RootElement.Clone(),
+            Metadata(spec.MetadataJson),
             [.. spec.LineItems.Select(l => new LineItemResponse(l.Description, Amounts.Format(l.Amount, decimals), l.Quantity.ToString(CultureInfo.InvariantCulture)))],
             [.. invoice.PaymentMethods.Select(m => m.ToResponse(uris))],
             Amounts.Format(invoice.PaidAmountInCurrency, decimals),
@@ -55,7 +61,7 @@ public static class InvoiceMapping
             invoice.Comment,
             spec.CallbackUrl,
             spec.RedirectUrl,
-            $"{checkoutBase.TrimEnd('/')}/pay/{invoice.Id}",
+            CheckoutUrl(checkoutBase, invoice.Id),
             spec.CreatedAt,
             invoice.UpdatedAt,
             spec.ExpiresAt,

@@ -44,7 +44,7 @@ public static class WithdrawalResponses
             LedgerKeys.FormatUnits(spec.TotalUnits, spec.Decimals),
             spec.UsdValue is { } usd ? Grains.Catalog.Amounts.Format(usd, 2) : null,
             spec.Address, spec.BeneficiaryId, spec.Reference,
-            spec.MetadataJson is null ? null : JsonDocument.Parse(spec.MetadataJson).RootElement.Clone(),
+            Invoices.InvoiceMapping.Metadata(spec.MetadataJson),
             withdrawal.Reason, withdrawal.SettlementId, withdrawal.Txid,
             withdrawal.Status == WithdrawalStatus.Completed && Guid.TryParse(withdrawal.SettlementId, out _) ? spec.Id : null, spec.CreatedAt, withdrawal.UpdatedAt, withdrawal.CompletedAt,
             spec.PaymentIds);

@@ -14,8 +14,6 @@ using CryptoPay.Grains.Withdrawals;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Orleans;
 
 namespace CryptoPay.Api.Compatibility.CryptoPayment;
@@ -209,11 +207,8 @@ public static class CryptoPaymentProfile
     private static string? BalanceAssetOf(string coin) =>
         Networks.FirstOrDefault(n => string.Equals(CoinName(n.BalanceAsset), coin, StringComparison.OrdinalIgnoreCase))?.BalanceAsset;
 
-    private static CryptoPaymentInvoiceAnswer Answer(InvoiceState invoice, HttpContext context)
-    {
-        var checkout = InvoiceEndpoints.CheckoutBase(context, context.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value);
-        return new CryptoPaymentInvoiceAnswer(true, ToInvoice(invoice), $"{checkout.TrimEnd('/')}/pay/{invoice.Id}");
-    }
+    private static CryptoPaymentInvoiceAnswer Answer(InvoiceState invoice, HttpContext context) =>
+        new(true, ToInvoice(invoice), InvoiceMapping.CheckoutUrl(InvoiceEndpoints.CheckoutBase(context), invoice.Id));
 
     /// <summary>
     /// The document's invoice: the network is the one its single method is paid on (<c>sandbox</c> for a test invoice);
@@ -230,7 +225,7 @@ public static class CryptoPaymentProfile
             invoice.Id, spec.OrderId, StatusName(invoice.Status), network?.Name ?? method?.Network ?? "", network?.Label ?? $"{method?.Asset} ({method?.Network})", method?.Asset ?? "",
             spec.Amount, method?.Amount ?? 0m, method?.Address, method?.PaidAmount ?? 0m, txid,
             new CryptoPaymentConfirmations(method?.ReceivedConfirmations ?? 0, method?.RequiredConfirmations ?? 0),
-            spec.MetadataJson is null ? null : JsonDocument.Parse(spec.MetadataJson).RootElement.Clone(), spec.ExpiresAt, spec.CreatedAt);
+            InvoiceMapping.Metadata(spec.MetadataJson), spec.ExpiresAt, spec.CreatedAt);
     }
 
     /// <summary>The document's network of a live method; none for the sandbox, which the invoice then names as it is ("sandbox").</summary>

@@ -381,7 +381,7 @@ public static class InvoiceApiProfile
     public static InvoiceApiInvoice ToInvoice(HttpContext context, InvoiceState stored) =>
         ToInvoice(
             stored, context.RequestServices.GetRequiredKeyedService<TimeProvider>(GatewayClock.Key).GetUtcNow(),
-            InvoiceEndpoints.CheckoutBase(context, context.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value), context.PaymentUris());
+            InvoiceEndpoints.CheckoutBase(context), context.PaymentUris());
 
     /// <summary>The invoice in the document's fields as it stands at <paramref name="now"/>, its checkout page under <paramref name="checkout"/>.</summary>
     public static InvoiceApiInvoice ToInvoice(InvoiceState stored, DateTimeOffset now, string checkout, PaymentUris uris)
@@ -417,7 +417,7 @@ public static class InvoiceApiProfile
             InvoiceApiJson.Time(invoice.UpdatedAt),
             InvoiceApiJson.Time(spec.ExpiresAt),
             spec.Archived || shown is null ? new Dictionary<string, object>() : Details(shown, uris),
-            $"{checkout.TrimEnd('/')}/pay/{invoice.Id}");
+            InvoiceMapping.CheckoutUrl(checkout, invoice.Id));
     }
 
     private static InvoiceApiBlockchainDetails Details(InvoicePaymentMethod method, PaymentUris uris) => new(

@@ -16,7 +16,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Orleans;
 
 namespace CryptoPay.Api.Compatibility.Ippan;
@@ -104,10 +103,9 @@ public static class IppanProfile
         _ => "invalid_request_error",
     };
 
-    private static string Base(HttpContext context) =>
-        InvoiceEndpoints.CheckoutBase(context, context.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value).TrimEnd('/');
+    private static string Base(HttpContext context) => InvoiceEndpoints.CheckoutBase(context).TrimEnd('/');
 
-    private static string HostedUrl(HttpContext context, Guid invoiceId) => $"{Base(context)}/pay/{invoiceId}";
+    private static string HostedUrl(HttpContext context, Guid invoiceId) => InvoiceMapping.CheckoutUrl(Base(context), invoiceId);
 
     private static string ProofUrl(HttpContext context, Guid withdrawalId) => $"{Base(context)}{Profile.Prefix}/proofs/{IppanIds.Of(IppanIds.Proof, withdrawalId)}";
 

@@ -115,6 +115,6 @@ public static class LayerPayProfile
             return ApiProblem.Invalid("id", "must be an invoice id.");
         }
 
-        return TypedResults.Redirect($"{InvoiceEndpoints.CheckoutBase(context, api.Value).TrimEnd('/')}/pay/{invoiceId}?autopay=1");
+        return TypedResults.Redirect($"{InvoiceMapping.CheckoutUrl(InvoiceEndpoints.CheckoutBase(context, api.Value), invoiceId)}?autopay=1");
     }
 }

@@ -10,8 +10,6 @@ using CryptoPay.Grains.Invoices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Orleans;
 
 namespace CryptoPay.Api.Compatibility.Pepay;
@@ -181,11 +179,9 @@ public static class PepayProfile
     private static PepayInvoice ToPepay(InvoiceState invoice, HttpContext context)
     {
         var spec = invoice.Spec;
-        var checkout = InvoiceEndpoints.CheckoutBase(context, context.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value);
         return new PepayInvoice(
-            ProfileIds.Format(IdPrefix, invoice.Id), spec.Amount, StatusName(invoice.Status), $"{checkout.TrimEnd('/')}/pay/{invoice.Id}",
-            spec.CreatedAt, spec.ExpiresAt, invoice.ConfirmedAt, spec.Description, spec.CustomerId,
-            spec.MetadataJson is null ? null : JsonDocument.Parse(spec.MetadataJson).RootElement.Clone(), PaymentDetails(invoice));
+            ProfileIds.Format(IdPrefix, invoice.Id), spec.Amount, StatusName(invoice.Status), InvoiceMapping.CheckoutUrl(InvoiceEndpoints.CheckoutBase(context), invoice.Id),
+            spec.CreatedAt, spec.ExpiresAt, invoice.ConfirmedAt, spec.Description, spec.CustomerId, InvoiceMapping.Metadata(spec.MetadataJson), PaymentDetails(invoice));
     }
 
     /// <summary>The latest payment: its network, transaction and what the invoice has been paid in all, in USD.</summary>
