@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
+using CryptoPay.TestSupport.Processes;
 
 namespace CryptoPay.ProcessSupport;
 
@@ -97,9 +97,9 @@ public sealed class SiloProcess : IAsyncDisposable
     {
         for (var attempt = 1; ; attempt++)
         {
-            var port = FreeLoopbackPort();
             // Each silo process hosts Orleans too: its silo-to-silo and client gateway ports must be its own.
-            var started = Launch(assemblyPath, ["--urls", $"http://127.0.0.1:{port}", $"--Orleans:SiloPort={FreeLoopbackPort()}", $"--Orleans:GatewayPort={FreeLoopbackPort()}", "--Orleans:AdvertisedAddress=127.0.0.1"], environment, port);
+            var (port, siloPort, gatewayPort) = LoopbackPort.PickFree(3) is [var http, var silo, var gateway] ? (http, silo, gateway) : throw new InvalidOperationException();
+            var started = Launch(assemblyPath, ["--urls", $"http://127.0.0.1:{port}", $"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}", "--Orleans:AdvertisedAddress=127.0.0.1"], environment, port);
             try
             {
                 await started.WaitUntilReadyAsync(readyPath, readyTimeout, ct);
@@ -336,13 +336,6 @@ public sealed class SiloProcess : IAsyncDisposable
         return current is not null && string.Equals(Path.GetFileNameWithoutExtension(current), "dotnet", StringComparison.Ordinal)
             ? current
             : "dotnet";
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)listener.LocalEndPoint!).Port;
     }
 
     private sealed class Resumption(int processId) : IDisposable

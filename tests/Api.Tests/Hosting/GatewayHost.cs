@@ -72,14 +72,15 @@ public sealed class GatewayHost : IAsyncDisposable
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
+        var orleansPorts = LoopbackPort.PickFree(2);
         var config = new Dictionary<string, string?>
         {
             ["Admin:ApiKey"] = AdminKey,
             ["Sandbox:BlockInterval"] = "00:00:05",
             ["ConnectionStrings:Postgres"] = postgres,
             // Orleans runs in the host too: ports of its own, and silos of one database reach each other on loopback.
-            ["Orleans:SiloPort"] = LoopbackPort.PickFree().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = LoopbackPort.PickFree().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:SiloPort"] = orleansPorts[0].ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = orleansPorts[1].ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans:AdvertisedAddress"] = "127.0.0.1",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())

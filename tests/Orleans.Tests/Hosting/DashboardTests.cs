@@ -19,11 +19,12 @@ public sealed class DashboardTests
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var orleansPorts = LoopbackPort.PickFree(2);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Admin:ApiKey"] = AdminKey,
-            ["Orleans:SiloPort"] = LoopbackPort.PickFree().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = LoopbackPort.PickFree().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:SiloPort"] = orleansPorts[0].ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = orleansPorts[1].ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         builder.UseCryptoPayOrleans();
         await using var app = builder.Build();

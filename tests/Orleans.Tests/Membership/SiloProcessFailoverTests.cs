@@ -55,7 +55,7 @@ public sealed class SiloProcessFailoverTests(PostgresFixture postgres, ITestOutp
         Assert.True(answeredIn < TimeSpan.FromSeconds(limitSeconds), $"{fault}: took {answeredIn.TotalSeconds:0.0} s\n{survivor.Output}");
     }
 
-    private static (int Silo, int Gateway) Ports() => (LoopbackPort.PickFree(), LoopbackPort.PickFree());
+    private static (int Silo, int Gateway) Ports() => LoopbackPort.PickFree(2) is [var silo, var gateway] ? (silo, gateway) : throw new InvalidOperationException();
 
     private static async Task<SiloProcess> StartSiloAsync(string database, string ids, (int Silo, int Gateway) ports)
     {

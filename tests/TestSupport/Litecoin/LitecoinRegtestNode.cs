@@ -67,8 +67,9 @@ public sealed class LitecoinRegtestNode : ILaunchableNode
         var dataDirectory = NodeProcessReaper.CreateScratchDirectory("ltc");
 
         var node = await NodeLauncher.LaunchAsync(
-            () => new LitecoinRegtestNode(
-                litecoind, new HttpClient(), dataDirectory, LoopbackPort.PickFree(), LoopbackPort.PickFree(), credentials, password),
+            () => LoopbackPort.PickFree(2) is [var rpcPort, var p2pPort]
+                ? new LitecoinRegtestNode(litecoind, new HttpClient(), dataDirectory, rpcPort, p2pPort, credentials, password)
+                : throw new InvalidOperationException(),
             ct);
         try
         {
