@@ -5,8 +5,11 @@ using CryptoPay.Api.Bench.Measurement;
 namespace CryptoPay.Api.Bench;
 
 /// <summary>Completed operations per second in a timed window and their latencies (milliseconds).</summary>
-internal sealed record LoadResult(double PerSecond, long Operations, double[] SortedLatenciesMs, long Errors, CpuUsage? Cpu = null)
+internal sealed record LoadResult(double PerSecond, long Operations, double[] SortedLatenciesMs, long Errors, CpuUsage? Cpu = null, long AllocatedBytes = 0)
 {
+    /// <summary>Bytes this process (gateway and callers) allocated in the window per completed operation: what its GC has to clear.</summary>
+    public double AllocatedKilobytesPerOperation => Operations > 0 ? AllocatedBytes / 1024.0 / Operations : double.NaN;
+
     /// <summary>CPU time of the bench process and PostgreSQL together per completed operation (µs): robust to other load on the machine.</summary>
     public double CpuMicrosPerOperation => Cpu is { } cpu && PerSecond > 0 ? (cpu.Bench + cpu.Postgres) / 100 * cpu.Cores * 1e6 / PerSecond : double.NaN;
 
@@ -24,7 +27,7 @@ internal sealed record LoadResult(double PerSecond, long Operations, double[] So
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"{PerSecond,9:N0}/s  p50 {P50,6:F2} ms  p99 {P99,6:F2} ms  ({Operations:N0} ops{(Errors > 0 ? $", {Errors} errors" : "")})") +
         (Cpu is { } cpu
-            ? string.Create(CultureInfo.InvariantCulture, $"\n{"",38} {cpu}; per op {CpuMicrosPerOperation:F0} µs = bench {BenchMicrosPerOperation:F0} + PostgreSQL {PostgresMicrosPerOperation:F0}")
+            ? string.Create(CultureInfo.InvariantCulture, $"\n{"",38} {cpu}; per op {CpuMicrosPerOperation:F0} µs = bench {BenchMicrosPerOperation:F0} + PostgreSQL {PostgresMicrosPerOperation:F0}; bench allocated {AllocatedKilobytesPerOperation:F1} KB")
             : "");
 }
 
@@ -46,7 +49,7 @@ internal static class Load
         var clock = Stopwatch.StartNew();
         var from = warmUp;
         var until = warmUp + measure;
-        var cpuWindow = cpu is null ? Task.FromResult<CpuUsage?>(null) : MeasureCpuAsync(cpu, warmUp, measure, ct);
+        var cpuWindow = cpu is null ? Task.FromResult<(CpuUsage?, long)>((null, 0)) : MeasureCpuAsync(cpu, warmUp, measure, ct);
         var latencies = new List<double>[workers];
         var errors = new long[workers];
         await Task.WhenAll(Enumerable.Range(0, workers).Select(async worker =>
@@ -90,14 +93,16 @@ internal static class Load
         }));
         var all = latencies.SelectMany(l => l).ToArray();
         Array.Sort(all);
-        return new LoadResult(all.Length / measure.TotalSeconds, all.Length, all, errors.Sum(), await cpuWindow);
+        var (usage, allocated) = await cpuWindow;
+        return new LoadResult(all.Length / measure.TotalSeconds, all.Length, all, errors.Sum(), usage, allocated);
     }
 
-    private static async Task<CpuUsage?> MeasureCpuAsync(CpuMeter cpu, TimeSpan warmUp, TimeSpan measure, CancellationToken ct)
+    private static async Task<(CpuUsage?, long)> MeasureCpuAsync(CpuMeter cpu, TimeSpan warmUp, TimeSpan measure, CancellationToken ct)
     {
         await Task.Delay(warmUp, ct);
         var start = cpu.Take();
+        var allocated = GC.GetTotalAllocatedBytes();
         await Task.Delay(measure, ct);
-        return CpuMeter.Between(start, cpu.Take());
+        return (CpuMeter.Between(start, cpu.Take()), GC.GetTotalAllocatedBytes() - allocated);
     }
 }

@@ -14,7 +14,7 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 
 // Merchant API figures against raw PostgreSQL in one run (docs/BENCHMARKS.md, "Merchant API (issue 3)").
-// dotnet run -c Release --project bench/Api.Bench [-- --workers 32 --seconds 10 --warmup 2 --gateway-warmup 30 --silos 2 --silos-only]
+// dotnet run -c Release --project bench/Api.Bench [-- --workers 32 --seconds 10 --warmup 2 --gateway-warmup 30 --silos 2 --silos-only --creations-only]
 // --silos 2: afterwards, creations/s against 1 and against 2 real silo processes (src/Silo's build output) on the same
 // PostgreSQL, the callers split across both (SiloScaling.cs); --silos-only skips the in-process figures before it.
 var workers = Option("--workers", 32);
@@ -28,6 +28,8 @@ var warmUp = TimeSpan.FromSeconds(Option("--warmup", 2));
 var gatewayWarmUp = TimeSpan.FromSeconds(Option("--gateway-warmup", 30));
 var silos = Option("--silos", 1);
 var silosOnly = args.Contains("--silos-only");
+// Only the raw INSERT and the creations, for comparing changes to the creation path quickly (no read or latency figures).
+var creationsOnly = args.Contains("--creations-only");
 var measure = TimeSpan.FromSeconds(seconds);
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
@@ -39,6 +41,7 @@ var ct = stop.Token;
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Api.Bench: {Environment.ProcessorCount} cores, load average {LoadAverage()}, {workers} concurrent callers, {seconds} s per measurement after {warmUp.TotalSeconds:0} s warm-up; gateway warmed up {gatewayWarmUp.TotalSeconds:0} s first"));
 var gc = new GcWindow();
+using var gcReasons = new GcReasons();
 await using var postgres = await PostgresServer.StartAsync(ct);
 if (silosOnly)
 {
@@ -68,13 +71,16 @@ var insert = await Load.ClosedAsync(workers, warmUp, measure, async (_, token) =
 }, ct, cpu);
 Report("raw INSERT (one-row transactions)", insert);
 var rows = rowIds.ToArray();
-var select = await Load.ClosedAsync(workers, warmUp, measure, async (i, token) =>
+var select = creationsOnly ? null : await Load.ClosedAsync(workers, warmUp, measure, async (i, token) =>
 {
     await using var command = raw.CreateCommand("SELECT body FROM bench_rows WHERE id = $1");
     command.Parameters.Add(new NpgsqlParameter { Value = rows[(int)((uint)i * 2654435761u % (uint)rows.Length)] });
     await command.ExecuteScalarAsync(token);
 }, ct, cpu);
-Report("raw primary-key SELECT", select);
+if (select is not null)
+{
+    Report("raw primary-key SELECT", select);
+}
 
 const string adminKey = "bench-admin-key-0123456789abcdef";
 var builder = WebApplication.CreateBuilder();
@@ -108,7 +114,8 @@ async Task CreateInvoiceAsync(int _, CancellationToken token)
         throw new InvalidOperationException($"create answered {(int)response.StatusCode}: {text}");
     }
 
-    invoiceIds.Add(JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!);
+    using var created = JsonDocument.Parse(text);
+    invoiceIds.Add(created.RootElement.GetProperty("id").GetString()!);
 }
 
 string[] invoices = [];
@@ -127,12 +134,27 @@ if (gatewayWarmUp > TimeSpan.Zero)
     // Both measured operations, half the time each, so the JIT has settled on both paths.
     await Load.ClosedAsync(workers, TimeSpan.Zero, gatewayWarmUp / 2, CreateInvoiceAsync, ct);
     invoices = [.. invoiceIds];
-    await Load.ClosedAsync(workers, TimeSpan.Zero, gatewayWarmUp / 2, ReadStatusAsync, ct);
+    if (!creationsOnly)
+    {
+        await Load.ClosedAsync(workers, TimeSpan.Zero, gatewayWarmUp / 2, ReadStatusAsync, ct);
+    }
+
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"gateway warm-up: {gatewayWarmUp.TotalSeconds:0} s of creations and status reads (not counted), {invoiceIds.Count:N0} invoices"));
 }
 
+// The GC figures of the creations start here, not at the gateway's start.
+gc.Next();
+gcReasons.Next();
 var creations = await Load.ClosedAsync(workers, warmUp, measure, CreateInvoiceAsync, ct, cpu);
 Report("POST /v1/invoices", creations);
+if (creationsOnly)
+{
+    Console.WriteLine();
+    Verdict("creations / raw INSERT", creations.PerSecond / insert.PerSecond, ">= 0.25", creations.PerSecond / insert.PerSecond >= 0.25);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load average after the run: {LoadAverage()}"));
+    return 0;
+}
+
 invoices = [.. invoiceIds];
 var reads = await Load.ClosedAsync(workers, warmUp, measure, ReadStatusAsync, ct, cpu);
 Report("GET /v1/invoices/{id}/status", reads);
@@ -155,7 +177,7 @@ Report("GET status at half of peak", halfReads);
 
 Console.WriteLine();
 Verdict("creations / raw INSERT", creations.PerSecond / insert.PerSecond, ">= 0.25", creations.PerSecond / insert.PerSecond >= 0.25);
-Verdict("status reads / raw SELECT", reads.PerSecond / select.PerSecond, ">= 0.50", reads.PerSecond / select.PerSecond >= 0.5);
+Verdict("status reads / raw SELECT", reads.PerSecond / select!.PerSecond, ">= 0.50", reads.PerSecond / select.PerSecond >= 0.5);
 Verdict("creations p99 at half of peak (ms)", halfCreations.P99, "< 50", halfCreations.P99 < 50);
 Verdict("status reads p99 at half of peak (ms)", halfReads.P99, "< 50", halfReads.P99 < 50);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"status reads / same route without grain  {reads.PerSecond / ceiling.PerSecond,8:F2}  (info: the HTTP stack's share)"));
@@ -183,6 +205,7 @@ void Report(string what, LoadResult result)
 {
     Console.WriteLine($"{what,-38} {result}");
     Console.WriteLine($"{"",38} {gc.Next()}");
+    Console.WriteLine($"{"",38} {gcReasons.Next()}");
 }
 
 static void Verdict(string what, double value, string target, bool met) =>

@@ -1,0 +1,66 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Tracing;
+
+namespace CryptoPay.Api.Bench;
+
+/// <summary>
+/// This process's garbage collections by generation and reason, and what it allocates most (the runtime's GCStart and
+/// sampled GCAllocationTick events, one per ~100 KB allocated), between two figures.
+/// </summary>
+internal sealed class GcReasons : EventListener
+{
+    private static readonly string[] Reasons = ["alloc_small", "induced", "low_memory", "empty", "alloc_large", "oos_soh", "oos_loh", "induced_not_forced", "internal", "induced_low_memory", "induced_compacting", "lowmemory_host", "pm_full_gc", "lowmemory_host_blocking"];
+    private readonly ConcurrentDictionary<string, int> collections = new();
+    private readonly ConcurrentDictionary<string, int> allocations = new();
+
+    protected override void OnEventSourceCreated(EventSource source)
+    {
+        if (source.Name == "Microsoft-Windows-DotNETRuntime")
+        {
+            // The GC keyword; verbose for the allocation ticks.
+            EnableEvents(source, EventLevel.Verbose, (EventKeywords)0x1);
+        }
+    }
+
+    protected override void OnEventWritten(EventWrittenEventArgs e)
+    {
+        if (e.Payload is not { } payload || e.PayloadNames is not { } names)
+        {
+            return;
+        }
+
+        if (e.EventName?.StartsWith("GCAllocationTick", StringComparison.Ordinal) == true)
+        {
+            var large = Convert.ToInt32(payload[names.IndexOf("AllocationKind")]) == 1;
+            allocations.AddOrUpdate($"{(large ? "LOH " : "")}{payload[names.IndexOf("TypeName")]}", 1, (_, n) => n + 1);
+        }
+        else if (e.EventName?.StartsWith("GCStart", StringComparison.Ordinal) == true)
+        {
+            var depth = Convert.ToInt32(payload[names.IndexOf("Depth")]);
+            var reason = Convert.ToInt32(payload[names.IndexOf("Reason")]);
+            var background = names.IndexOf("Type") is var t and >= 0 && Convert.ToInt32(payload[t]) == 1;
+            collections.AddOrUpdate($"gen{depth} {(reason < Reasons.Length ? Reasons[reason] : reason.ToString())}{(background ? " (background)" : "")}", 1, (_, n) => n + 1);
+        }
+    }
+
+    /// <summary>Collections by reason and the most sampled allocated types since the last call.</summary>
+    public string Next()
+    {
+        var gcs = Drain(collections);
+        var sampled = Drain(allocations);
+        var total = Math.Max(1, sampled.Sum(p => p.Value));
+        return $"collections: {string.Join(", ", gcs.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value}"))}\n{"",38} most allocated (sampled): " +
+            string.Join(", ", sampled.OrderByDescending(p => p.Value).Take(8).Select(p => $"{p.Key} {100.0 * p.Value / total:F0}%"));
+    }
+
+    private static KeyValuePair<string, int>[] Drain(ConcurrentDictionary<string, int> counts)
+    {
+        var taken = counts.ToArray();
+        foreach (var (key, value) in taken)
+        {
+            counts.AddOrUpdate(key, 0, (_, n) => n - value);
+        }
+
+        return [.. taken.Where(p => p.Value > 0)];
+    }
+}
