@@ -8,6 +8,7 @@ using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
+using CryptoPay.Grains.Storage;
 using Orleans;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -145,7 +146,7 @@ public static class InvoiceEndpoints
     {
         if (context.IdempotentRequest() is not { } request)
         {
-            return (Guid.NewGuid(), null);
+            return (InvoiceIds.Random(context.RequestServices.GetService<ProjectedGrainStorage>()), null);
         }
 
         var caller = context.Caller();

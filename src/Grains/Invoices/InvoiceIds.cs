@@ -1,5 +1,6 @@
 using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Merchants;
+using CryptoPay.Grains.Storage;
 
 namespace CryptoPay.Grains.Invoices;
 
@@ -10,6 +11,9 @@ namespace CryptoPay.Grains.Invoices;
 /// </summary>
 public static class InvoiceIds
 {
+    /// <summary>A random id, registered with this silo's <paramref name="storage"/> so the new invoice's first activation here reads nothing (<see cref="NewGrainKeys"/>).</summary>
+    public static Guid Random(ProjectedGrainStorage? storage) => storage?.NewKeys.NewGuid(InvoiceProjection.StateName) ?? Guid.NewGuid();
+
     public static Guid ForIdempotencyKey(Guid merchantId, Mode mode, string idempotencyKey, int generation)
     {
         ArgumentException.ThrowIfNullOrEmpty(idempotencyKey);

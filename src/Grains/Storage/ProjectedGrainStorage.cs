@@ -36,10 +36,14 @@ public abstract class ProjectedGrainStorage : IGrainStorage
 
     public IReadOnlyCollection<TableProjection> Projections => projections.Values;
 
+    /// <summary>Keys drawn on this silo for grains not created yet: their first activation here reads nothing.</summary>
+    public NewGrainKeys NewKeys { get; } = new();
+
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var projection = ProjectionOf<T>(stateName);
-        var stored = await ReadAsync(projection, grainId.Key.ToString()!);
+        var key = grainId.Key.ToString()!;
+        var stored = NewKeys.Claim(stateName, key) ? null : await ReadAsync(projection, key);
         if (stored is { } row)
         {
             grainState.State = JsonSerializer.Deserialize<T>(row.State, StateJson.Options)

@@ -226,6 +226,32 @@ public sealed class ProjectedGrainStorageTests(PostgresFixture postgres)
         Assert.True(transactions <= Writes / 10, $"{Writes} concurrent writes took {transactions} transactions");
     }
 
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task A_key_drawn_for_a_new_grain_skips_its_first_read_once_and_can_never_overwrite_a_row(string backend)
+    {
+        var (storage, _) = await CreateAsync(backend);
+        var key = storage.NewKeys.NewGuid("sample");
+        var id = GrainId.Create(GrainType.Create("sample"), GrainIdKeyExtensions.CreateGuidKey(key));
+        // A row under the key, as no new grain can find one: the first read of the drawn key does not look for it.
+        await storage.WriteStateAsync("sample", id, new GrainState<SampleState>(new SampleState { Label = "stored" }));
+
+        var first = new GrainState<SampleState>();
+        await storage.ReadStateAsync("sample", id, first);
+        var second = new GrainState<SampleState>();
+        await storage.ReadStateAsync("sample", id, second);
+
+        Assert.False(first.RecordExists);
+        Assert.Null(first.ETag);
+        // Even so, its write is an insert: it fails on the row instead of replacing it.
+        first.State!.Label = "new";
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync("sample", id, first));
+        Assert.True(second.RecordExists);
+        Assert.Equal("stored", second.State!.Label);
+        // Drawn for another state, the same key is read as usual.
+        Assert.False(storage.NewKeys.Claim("other", id.Key.ToString()!));
+    }
+
     private async Task<(ProjectedGrainStorage Storage, string? Connection)> CreateAsync(string backend, string? connection = null)
     {
         if (backend == "memory")
