@@ -32,7 +32,10 @@ public static class OrleansHosting
     public static IHostApplicationBuilder UseCryptoPayOrleans(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.UseOrleans(silo => silo.ConfigureCryptoPay(builder.Configuration).AddDashboard().AddOutgoingGrainCallFilter<TransientCallRetry>());
+        var dashboardInterval = OrleansSettings.Read(builder.Configuration).DashboardCounterIntervalSeconds;
+        builder.UseOrleans(silo => silo.ConfigureCryptoPay(builder.Configuration)
+            .AddDashboard(o => o.CounterUpdateIntervalMs = dashboardInterval * 1000)
+            .AddOutgoingGrainCallFilter<TransientCallRetry>());
         builder.Services.AddOptions<AdminOptions>().Bind(builder.Configuration.GetSection("Admin"));
         return builder;
     }

@@ -27,6 +27,12 @@ public sealed class OrleansSettings
     /// <summary>The service whose state and reminders this silo serves (Orleans:ServiceId): keep it across deployments.</summary>
     public string ServiceId { get; set; } = "cryptopay";
 
+    /// <summary>
+    /// How often the Orleans Dashboard samples the silo's counters (Orleans:DashboardCounterIntervalSeconds). Each sample
+    /// counts the silo's activations one by one, so its cost grows with them; Orleans samples every second by default.
+    /// </summary>
+    public int DashboardCounterIntervalSeconds { get; set; } = 5;
+
     /// <summary>ConnectionStrings:Postgres; null for the embedded default (one silo, in-memory state and reminders).</summary>
     public string? Postgres { get; private set; }
 
@@ -55,6 +61,11 @@ public sealed class OrleansSettings
 
         CheckId(nameof(ClusterId), ClusterId);
         CheckId(nameof(ServiceId), ServiceId);
+        if (DashboardCounterIntervalSeconds is < 1 or > 3600)
+        {
+            throw new SiloStartupException($"{Section}:{nameof(DashboardCounterIntervalSeconds)} must be between 1 and 3600 (was {DashboardCounterIntervalSeconds}).");
+        }
+
         if (!string.IsNullOrWhiteSpace(AdvertisedAddress))
         {
             AdvertisedIPAddress = Resolve(AdvertisedAddress.Trim());

@@ -19,6 +19,7 @@ public sealed class OrleansSettingsTests
     [InlineData("Orleans:ClusterId", "two words", "Orleans:ClusterId must be 1 to 150 letters")]
     [InlineData("Orleans:ServiceId", "", "Orleans:ServiceId must be 1 to 150 letters")]
     [InlineData("Orleans:AdvertisedAddress", "no-such-host.invalid", "Orleans:AdvertisedAddress 'no-such-host.invalid' is neither an IP address nor a host name that resolves")]
+    [InlineData("Orleans:DashboardCounterIntervalSeconds", "0", "Orleans:DashboardCounterIntervalSeconds must be between 1 and 3600 (was 0)")]
     [InlineData("Orleans:Membership:ProbeTimeout", "soon", "'soon' at 'Orleans:Membership:ProbeTimeout'")]
     [InlineData("ConnectionStrings:Postgres", "this is not a connection string", "ConnectionStrings:Postgres is not a valid PostgreSQL connection string")]
     public void A_bad_setting_stops_start_up_with_one_line_naming_it(string key, string value, string expected)
@@ -54,6 +55,7 @@ public sealed class OrleansSettingsTests
             ["Orleans:ClusterId"] = "cryptopay-eu.1",
             ["Orleans:ServiceId"] = "payments",
             ["Orleans:Membership:NumMissedProbesLimit"] = "4",
+            ["Orleans:DashboardCounterIntervalSeconds"] = "10",
         });
         builder.UseCryptoPayOrleans();
         using var host = builder.Build();
@@ -67,6 +69,7 @@ public sealed class OrleansSettingsTests
         Assert.Equal(TimeSpan.FromSeconds(1), membership.ProbeTimeout);
         Assert.False(membership.EnableConnectionLivenessCheck);
         Assert.Equal(OrleansHosting.MinimumReminderPeriod, host.Services.GetRequiredService<IOptions<ReminderOptions>>().Value.MinimumReminderPeriod);
+        Assert.Equal(10_000, host.Services.GetRequiredService<IOptions<Orleans.Dashboard.DashboardOptions>>().Value.CounterUpdateIntervalMs);
     }
 
     [Fact]
