@@ -9,6 +9,7 @@ using CryptoPay.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans;
+using Orleans.Placement;
 using Orleans.Runtime;
 using Orleans.Serialization;
 
@@ -72,7 +73,13 @@ public interface IInvoiceGrain : IGrainWithGuidKey, IWakeable
 /// One invoice. Its state and the <c>invoices</c> list columns are one write (<see cref="InvoiceProjection"/>); its
 /// webhook events and ledger changes are effects of that write; its expiry is its stored wake time (<c>wake_at</c>).
 /// </summary>
+/// <remarks>
+/// Placed on the silo that first calls it: the one serving the request that creates it, so a creation makes no hop
+/// between silos and its first activation skips the read of a key drawn there (<see cref="NewGrainKeys"/>); the load
+/// balancer spreads creations, and with them invoices, over the silos.
+/// </remarks>
 [GrainType(InvoiceProjection.GrainType)]
+[PreferLocalPlacement]
 public sealed class InvoiceGrain(
     [PersistentState(InvoiceProjection.StateName, ProjectedGrainStorage.Name)] IPersistentState<GrainRecord<InvoiceState>> record,
     [FromKeyedServices(GatewayClock.Key)] TimeProvider clock,

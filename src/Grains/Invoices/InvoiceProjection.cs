@@ -40,5 +40,14 @@ public static class InvoiceProjection
         new EmbeddedMigrations(typeof(InvoiceProjection).Assembly, "grains", "CryptoPay.Grains.Migrations.");
 
     public static string Name<TEnum>(TEnum value) where TEnum : struct, Enum =>
-        JsonNamingPolicy.SnakeCaseLower.ConvertName(value.ToString());
+        Names<TEnum>.Of.TryGetValue(value, out var name) ? name : Convert(value);
+
+    private static string Convert<TEnum>(TEnum value) where TEnum : struct, Enum => JsonNamingPolicy.SnakeCaseLower.ConvertName(value.ToString());
+
+    /// <summary>Each value's snake_case name, made once per enum type instead of on every write.</summary>
+    private static class Names<TEnum> where TEnum : struct, Enum
+    {
+        public static readonly IReadOnlyDictionary<TEnum, string> Of =
+            Enum.GetValues<TEnum>().Distinct().ToDictionary(v => v, Convert);
+    }
 }
