@@ -10,9 +10,11 @@ public sealed record RateLimitDecision(bool Allowed, int Limit, int Remaining, T
 /// <summary>
 /// Fixed one-minute windows per API key, held cluster-wide by <see cref="IRateLimitGrain"/>. This silo
 /// leases a slice of the key's budget (a tenth of the limit, 1 to 1,000 tokens) and spends it in
-/// memory, so a request costs a grain write only once per slice and an exhausted window costs
-/// nothing. The cluster never admits more than the limit; a silo may refuse while another still
-/// holds unspent tokens of its slice (at most one slice per silo).
+/// memory, so a request costs a grain call only once per slice and an exhausted window costs
+/// nothing. The next slice is leased while half of the current one is left, so a busy key's requests
+/// do not all wait for that call each time a slice runs out. The cluster never admits more than the
+/// limit; a silo may refuse while another still holds unspent tokens (at most one and a half slices
+/// per silo).
 /// </summary>
 public sealed class RequestRateLimiter([FromKeyedServices(GatewayClock.Key)] TimeProvider time, Orleans.IGrainFactory grains)
 {
@@ -39,6 +41,12 @@ public sealed class RequestRateLimiter([FromKeyedServices(GatewayClock.Key)] Tim
                 if (bucket.Unspent > 0)
                 {
                     bucket.Unspent--;
+                    if (bucket.Unspent <= SliceOf(limit) / 2 && bucket.Leasing is null && !bucket.Exhausted)
+                    {
+                        // Ahead of need: nobody waits for it unless the slice runs out first.
+                        bucket.Leasing = LeaseAsync(keyId, bucket, limit);
+                    }
+
                     return Decision(true, bucket, limit, now);
                 }
 

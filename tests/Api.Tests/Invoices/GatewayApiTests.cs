@@ -425,6 +425,19 @@ public abstract class GatewayApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Concurrent_requests_of_a_key_are_admitted_up_to_its_limit_exactly_while_slices_are_leased_ahead()
+    {
+        // 30 a minute: slices of 3, the next leased while one or none is left; 16 callers race for 80 requests.
+        var (test, _, _) = await MerchantAsync("""{"name":"Busy","rate_limit_per_minute":30}""");
+        var statuses = new System.Collections.Concurrent.ConcurrentBag<int>();
+        await Parallel.ForEachAsync(Enumerable.Range(0, 80), new ParallelOptions { MaxDegreeOfParallelism = 16 },
+            async (_, _) => statuses.Add((await test.GetJsonAsync("/v1/invoices")).Status));
+
+        Assert.Equal(30, statuses.Count(s => s == 200));
+        Assert.Equal(50, statuses.Count(s => s == 429));
+    }
+
+    [Fact]
     public async Task Public_endpoints_catalog_rates_openapi_docs_and_unknown_routes()
     {
         var currencies = await Host.Http.GetJsonAsync("/v1/currencies");
