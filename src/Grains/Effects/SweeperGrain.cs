@@ -42,6 +42,33 @@ public abstract class SweeperGrain(ILogger logger) : Grain, IRemindable
         return base.OnActivateAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Orleans collected the sweeper (idle between two ticks in a forced collection, memory pressure, a rebalancing): it
+    /// starts again at once on a new activation, not at its reminder's next tick up to a minute later. A silo shutting
+    /// down leaves that to the reminder, on a survivor.
+    /// </summary>
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (reason.ReasonCode != DeactivationReasonCode.ShuttingDown)
+        {
+            var self = GrainFactory.GetGrain<ISweeperGrain>(this.GetGrainId());
+            // From outside this activation's turn, so the call reaches the next activation instead of this one.
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await self.Start();
+                }
+                catch (Exception error) when (error is not OperationCanceledException)
+                {
+                    logger.LogWarning("The {Sweeps} sweeper was collected and could not be started again ({Error}); its reminder starts it within {Period}", Sweeps, error.Message, ReminderPeriod);
+                }
+            }, CancellationToken.None);
+        }
+
+        return base.OnDeactivateAsync(reason, cancellationToken);
+    }
+
     public async Task Start()
     {
         if (!reminderKnown)

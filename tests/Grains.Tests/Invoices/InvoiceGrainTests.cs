@@ -263,6 +263,27 @@ public sealed class InvoiceGrainTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task A_sweeper_orleans_collected_as_idle_comes_back_at_once_and_expires_due_invoices()
+    {
+        var merchant = Guid.NewGuid();
+        var created = await CreateAsync(Spec(merchant));
+        await cluster.Grains.GetGrain<IInvoiceWakeSweeperGrain>(InvoiceWakeSweeperGrain.Key).Start();
+        var management = cluster.Grains.GetGrain<Orleans.Runtime.IManagementGrain>(0);
+
+        // Every idle activation goes, the sweeper between two ticks with them (a forced collection, memory pressure).
+        await management.ForceActivationCollection(TimeSpan.Zero);
+        cluster.Clock.Advance(created.Spec.ExpiresAt - cluster.Clock.GetUtcNow());
+
+        // Back on a new activation at once, not at its reminder's next tick a minute later.
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(15);
+        while ((await StoredAsync(merchant)).Status != InvoiceStatus.Expired)
+        {
+            Assert.True(DateTimeOffset.UtcNow < deadline, "The invoice was not stored expired within 15 s of real time after the sweeper was collected.");
+            await Task.Delay(InvoiceWakeSweeperGrain.Period / 4);
+        }
+    }
+
     /// <summary>The merchant's one invoice as stored (the list reads the store; a grain read would apply AsOf).</summary>
     private async Task<InvoiceState> StoredAsync(Guid merchant) =>
         Assert.Single((await cluster.Services.GetRequiredService<IInvoiceQuery>().ListAsync(new InvoiceFilter { MerchantId = merchant, Mode = Mode.Test }, CancellationToken.None)).Items);
