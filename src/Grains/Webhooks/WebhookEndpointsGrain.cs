@@ -74,8 +74,13 @@ public sealed record WebhookEndpointPatch([property: Id(0)] string? Url, [proper
 [Alias("cryptopay.webhook-event-draft")]
 public sealed record WebhookEventDraft([property: Id(0)] string Type, [property: Id(1)] long Created, [property: Id(2)] InvoiceState Invoice);
 
-/// <summary>The events of one invoice turn, in order, with the invoice as that turn left it.</summary>
+/// <summary>
+/// The events of one invoice turn, in order, with the invoice as that turn left it. Immutable to Orleans: passed to the
+/// webhook-endpoints grain without a copy, since its invoice is the invoice grain's own snapshot, which nothing changes
+/// (the sender only keeps it in its outbox; the receiver renders bodies from it).
+/// </summary>
 [GenerateSerializer]
+[Immutable]
 [Alias("cryptopay.webhook-event-batch")]
 public sealed record WebhookEventBatch([property: Id(0)] IReadOnlyList<string> Types, [property: Id(1)] long Created, [property: Id(2)] InvoiceState Invoice);
 
