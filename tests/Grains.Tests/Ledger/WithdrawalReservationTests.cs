@@ -138,7 +138,7 @@ public abstract class WithdrawalReservationTests : LedgerClusterTests
         await balance.Release(release);
         await balance.Release(release);
         Assert.Equal(ReservationOutcome.Closed, await balance.Reserve(Posting(spec, rejected.Movements[0])));
-        Assert.Same(rejected.Status.ToString(), (await grain.Reject("again")).Status.ToString());
+        Assert.Equal(rejected.Status, (await grain.Reject("again")).Status);
 
         var state = await BalanceAsync(merchant);
         Assert.Equal((Available, 0L, 3L), ((long)state.Available, (long)state.Reserved, state.MovementCount));
@@ -165,7 +165,7 @@ public abstract class WithdrawalReservationTests : LedgerClusterTests
         var balance = Cluster.Grains.GetGrain<IMerchantBalanceGrain>(spec.BalanceKey);
         await balance.PayOut(Direct(new PayOutReservation(spec.BalanceKey, Posting(spec, payout))));
         await balance.PayOut(Direct(new PayOutReservation(spec.BalanceKey, Posting(spec, payout))));
-        Assert.Same(completed.Status.ToString(), (await grain.Complete("ab12")).Status.ToString());
+        Assert.Equal(completed.Status, (await grain.Complete("ab12")).Status);
 
         var state = await BalanceAsync(merchant);
         Assert.Equal((Available - 31_000_000, 0L, 30_000_000L), ((long)state.Available, (long)state.Reserved, (long)state.Withdrawn));
