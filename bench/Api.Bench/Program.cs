@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -40,8 +39,7 @@ Console.CancelKeyPress += (_, e) =>
 var ct = stop.Token;
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Api.Bench: {Environment.ProcessorCount} cores, load average {LoadAverage()}, {workers} concurrent callers, {seconds} s per measurement after {warmUp.TotalSeconds:0} s warm-up; gateway warmed up {gatewayWarmUp.TotalSeconds:0} s first"));
-var gc = new GcWindow();
-using var gcReasons = new GcReasons();
+using var gc = new GcWindow();
 await using var postgres = await PostgresServer.StartAsync(ct);
 if (silosOnly)
 {
@@ -143,7 +141,6 @@ if (gatewayWarmUp > TimeSpan.Zero)
 
 // The GC figures of the creations start here, not at the gateway's start.
 gc.Next();
-gcReasons.Next();
 var creations = await Load.ClosedAsync(workers, warmUp, measure, CreateInvoiceAsync, ct, cpu);
 Report("POST /v1/invoices", creations);
 if (creationsOnly)
@@ -226,7 +223,6 @@ void Report(string what, LoadResult result)
 {
     Console.WriteLine($"{what,-38} {result}");
     Console.WriteLine($"{"",38} {gc.Next()}");
-    Console.WriteLine($"{"",38} {gcReasons.Next()}");
 }
 
 static void Verdict(string what, double value, string target, bool met) =>
@@ -238,31 +234,4 @@ int Option(string name, int fallback)
 {
     var index = Array.IndexOf(args, name);
     return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
-}
-
-/// <summary>Garbage collections of this process (gateway and callers) since the previous figure: pauses show in p99.</summary>
-internal sealed class GcWindow
-{
-    private readonly int[] counts = new int[3];
-    private TimeSpan paused = GC.GetTotalPauseDuration();
-
-    public GcWindow()
-    {
-        for (var g = 0; g < 3; g++)
-        {
-            counts[g] = GC.CollectionCount(g);
-        }
-    }
-
-    public string Next()
-    {
-        var now = Enumerable.Range(0, 3).Select(GC.CollectionCount).ToArray();
-        var pause = GC.GetTotalPauseDuration();
-        var info = GC.GetGCMemoryInfo(GCKind.Any);
-        var text = string.Create(CultureInfo.InvariantCulture,
-            $"gc since the last figure: gen0 {now[0] - counts[0]}, gen1 {now[1] - counts[1]}, gen2 {now[2] - counts[2]}, paused {(pause - paused).TotalMilliseconds:F0} ms; last pause {info.PauseDurations[0].TotalMilliseconds:F1} ms; heap {info.HeapSizeBytes / 1048576.0:F0} MB ({(GCSettings.IsServerGC ? "server" : "workstation")} GC)");
-        Array.Copy(now, counts, 3);
-        paused = pause;
-        return text;
-    }
 }

@@ -1,17 +1,21 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Tracing;
+using System.Globalization;
+using System.Runtime;
 
 namespace CryptoPay.Api.Bench;
 
 /// <summary>
-/// This process's garbage collections by generation and reason, and what it allocates most (the runtime's GCStart and
-/// sampled GCAllocationTick events, one per ~100 KB allocated), between two figures.
+/// Garbage collections of this process (gateway and callers) since the previous figure: their pauses (they show in p99),
+/// the collections by generation and reason, and what it allocates most (the runtime's GCStart and sampled
+/// GCAllocationTick events, one per ~100 KB allocated).
 /// </summary>
-internal sealed class GcReasons : EventListener
+internal sealed class GcWindow : EventListener
 {
     private static readonly string[] Reasons = ["alloc_small", "induced", "low_memory", "empty", "alloc_large", "oos_soh", "oos_loh", "induced_not_forced", "internal", "induced_low_memory", "induced_compacting", "lowmemory_host", "pm_full_gc", "lowmemory_host_blocking"];
     private readonly ConcurrentDictionary<string, int> collections = new();
     private readonly ConcurrentDictionary<string, int> allocations = new();
+    private TimeSpan paused = GC.GetTotalPauseDuration();
 
     protected override void OnEventSourceCreated(EventSource source)
     {
@@ -43,14 +47,21 @@ internal sealed class GcReasons : EventListener
         }
     }
 
-    /// <summary>Collections by reason and the most sampled allocated types since the last call.</summary>
+    /// <summary>The pauses, collections and most sampled allocated types since the last call (two lines).</summary>
     public string Next()
     {
+        var pause = GC.GetTotalPauseDuration();
+        var info = GC.GetGCMemoryInfo(GCKind.Any);
         var gcs = Drain(collections);
         var sampled = Drain(allocations);
         var total = Math.Max(1, sampled.Sum(p => p.Value));
-        return $"collections: {string.Join(", ", gcs.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value}"))}\n{"",38} most allocated (sampled): " +
-            string.Join(", ", sampled.OrderByDescending(p => p.Value).Take(8).Select(p => $"{p.Key} {100.0 * p.Value / total:F0}%"));
+        var byReason = string.Join(", ", gcs.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value}"));
+        var mostAllocated = string.Join(", ", sampled.OrderByDescending(p => p.Value).Take(8)
+            .Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key} {100.0 * p.Value / total:F0}%")));
+        var text = string.Create(CultureInfo.InvariantCulture,
+            $"gc since the last figure: paused {(pause - paused).TotalMilliseconds:F0} ms; last pause {info.PauseDurations[0].TotalMilliseconds:F1} ms; heap {info.HeapSizeBytes / 1048576.0:F0} MB ({(GCSettings.IsServerGC ? "server" : "workstation")} GC); collections: {byReason}\n{"",38} most allocated (sampled): {mostAllocated}");
+        paused = pause;
+        return text;
     }
 
     private static KeyValuePair<string, int>[] Drain(ConcurrentDictionary<string, int> counts)
