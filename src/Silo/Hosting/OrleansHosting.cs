@@ -32,10 +32,7 @@ public static class OrleansHosting
     public static IHostApplicationBuilder UseCryptoPayOrleans(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var dashboardInterval = OrleansSettings.Read(builder.Configuration).DashboardCounterIntervalSeconds;
-        builder.UseOrleans(silo => silo.ConfigureCryptoPay(builder.Configuration)
-            .AddDashboard(o => o.CounterUpdateIntervalMs = dashboardInterval * 1000)
-            .AddOutgoingGrainCallFilter<TransientCallRetry>());
+        builder.UseOrleans(silo => silo.ConfigureCryptoPay(builder.Configuration).AddDashboard().AddOutgoingGrainCallFilter<TransientCallRetry>());
         builder.Services.AddOptions<AdminOptions>().Bind(builder.Configuration.GetSection("Admin"));
         return builder;
     }
@@ -55,6 +52,8 @@ public static class OrleansHosting
 
         silo.Configure<ClusterMembershipOptions>(o => membership.Bind(TunedMembership(o)));
         silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = MinimumReminderPeriod);
+        // For the dashboard of silos that add it (UseCryptoPayOrleans).
+        silo.Configure<DashboardOptions>(o => o.CounterUpdateIntervalMs = settings.DashboardCounterIntervalSeconds * 1000);
         silo.Services.AddOptions<ReminderStartupOptions>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ReminderServiceReadiness>();
         silo.UseSystemTextJsonGrainStorageSerializer();
