@@ -4,12 +4,7 @@ using System.Text;
 using System.Text.Json;
 using CryptoPay.Api.Bench;
 using CryptoPay.Api.Bench.Measurement;
-using CryptoPay.Silo.Gateway;
 using CryptoPay.TestSupport.Postgres;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
 using Npgsql;
 
 // Merchant API figures against raw PostgreSQL in one run (docs/BENCHMARKS.md, "Merchant API (issue 3)").
@@ -80,25 +75,12 @@ if (select is not null)
     Report("raw primary-key SELECT", select);
 }
 
-const string adminKey = "bench-admin-key-0123456789abcdef";
-var builder = WebApplication.CreateBuilder();
-builder.WebHost.UseUrls("http://127.0.0.1:0");
-builder.Logging.ClearProviders();
-builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-{
-    ["ConnectionStrings:Postgres"] = database,
-    ["Admin:ApiKey"] = adminKey,
-    ["Api:RateLimitPerMinute"] = int.MaxValue.ToString(CultureInfo.InvariantCulture),
-});
-builder.AddCryptoPayGateway();
-await using var gateway = builder.Build();
-gateway.MapCryptoPayGateway();
-await gateway.StartAsync(ct);
+await using var gateway = await BenchGateway.StartAsync(database, ct);
 var baseAddress = new Uri(gateway.Urls.First());
 Console.WriteLine($"gateway: real Kestrel at {baseAddress} on PostgreSQL (same server)");
 
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = workers, PooledConnectionLifetime = Timeout.InfiniteTimeSpan }) { BaseAddress = baseAddress };
-var testKey = await CreateMerchantAsync(http, adminKey, ct);
+var testKey = await BenchGateway.CreateMerchantAsync(http, """{"name":"Bench shop"}""", ct);
 var invoiceIds = new System.Collections.Concurrent.ConcurrentBag<string>();
 const string invoiceBody = """{"amount":"25.50","currency":"USD","payment_methods":["usdt_sandbox"]}""";
 async Task CreateInvoiceAsync(int _, CancellationToken token)
@@ -208,15 +190,6 @@ static string TopLevelString(byte[] json, string name)
     }
 
     throw new InvalidOperationException($"The answer has no '{name}'.");
-}
-
-static async Task<string> CreateMerchantAsync(HttpClient http, string adminKey, CancellationToken ct)
-{
-    using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/merchants") { Content = new StringContent("""{"name":"Bench shop"}""", Encoding.UTF8, "application/json") };
-    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
-    using var response = await http.SendAsync(request, ct);
-    var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement;
-    return json.GetProperty("api_keys").EnumerateArray().First(k => k.GetProperty("mode").GetString() == "test").GetProperty("key").GetString()!;
 }
 
 void Report(string what, LoadResult result)

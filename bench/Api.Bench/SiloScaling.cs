@@ -16,7 +16,6 @@ namespace CryptoPay.Api.Bench;
 /// </summary>
 internal static class SiloScaling
 {
-    private const string AdminKey = "bench-admin-key-0123456789abcdef";
     private const string InvoiceBody = """{"amount":"25.50","currency":"USD","payment_methods":["usdt_sandbox"]}""";
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromMinutes(3);
 
@@ -36,7 +35,7 @@ internal static class SiloScaling
             var environment = new Dictionary<string, string?>
             {
                 ["ConnectionStrings__Postgres"] = database,
-                ["Admin__ApiKey"] = AdminKey,
+                ["Admin__ApiKey"] = BenchGateway.AdminKey,
                 ["Api__RateLimitPerMinute"] = int.MaxValue.ToString(CultureInfo.InvariantCulture),
                 ["Logging__LogLevel__Default"] = "Warning",
             };
@@ -62,7 +61,7 @@ internal static class SiloScaling
                 }).ToList();
                 try
                 {
-                    var testKey = await CreateMerchantAsync(clients[0], ct);
+                    var testKey = await BenchGateway.CreateMerchantAsync(clients[0], """{"name":"Bench shop","rate_limit_per_minute":1000000}""", ct);
                     // Load.RunAsync numbers operations worker * 1,000,000 + i: worker w sends to silo w mod count.
                     async Task CreateAsync(int operation, CancellationToken token)
                     {
@@ -107,19 +106,5 @@ internal static class SiloScaling
         }
 
         return rates;
-    }
-
-    private static async Task<string> CreateMerchantAsync(HttpClient http, CancellationToken ct)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/merchants") { Content = new StringContent("""{"name":"Bench shop","rate_limit_per_minute":1000000}""", Encoding.UTF8, "application/json") };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
-        using var response = await http.SendAsync(request, ct);
-        var text = await response.Content.ReadAsStringAsync(ct);
-        if ((int)response.StatusCode != 201)
-        {
-            throw new InvalidOperationException($"POST /v1/merchants answered {(int)response.StatusCode}: {text}");
-        }
-
-        return JsonDocument.Parse(text).RootElement.GetProperty("api_keys").EnumerateArray().First(k => k.GetProperty("mode").GetString() == "test").GetProperty("key").GetString()!;
     }
 }

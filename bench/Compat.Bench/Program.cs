@@ -3,12 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using CryptoPay.Api.Bench;
-using CryptoPay.Silo.Gateway;
 using CryptoPay.TestSupport.Postgres;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
 
 // Per-request overhead of each compatibility profile against the same operation on /v1 (docs/BENCHMARKS.md,
 // "Compatibility profiles"; target >= 0.9x): creations/s and reads/s through the profile and through /v1, each pair
@@ -25,20 +20,7 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
 
 await using var postgres = await PostgresServer.StartAsync(ct);
 var database = await postgres.CreateDatabaseAsync("compat_bench", ct);
-const string adminKey = "bench-admin-key-0123456789abcdef";
-var builder = WebApplication.CreateBuilder();
-builder.WebHost.UseUrls("http://127.0.0.1:0");
-builder.Logging.ClearProviders();
-builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-{
-    ["ConnectionStrings:Postgres"] = database,
-    ["Admin:ApiKey"] = adminKey,
-    ["Api:RateLimitPerMinute"] = int.MaxValue.ToString(CultureInfo.InvariantCulture),
-});
-builder.AddCryptoPayGateway();
-await using var gateway = builder.Build();
-gateway.MapCryptoPayGateway();
-await gateway.StartAsync(ct);
+await using var gateway = await BenchGateway.StartAsync(database, ct);
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = workers, PooledConnectionLifetime = Timeout.InfiniteTimeSpan }) { BaseAddress = new Uri(gateway.Urls.First()) };
 
 // Each profile's creation and read, and the /v1 request asking for the same thing; ids are read from the answers.
@@ -115,14 +97,8 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load average aft
 await gateway.StopAsync(CancellationToken.None);
 return 0;
 
-async Task<string> TestKeyAsync(string format)
-{
-    using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/merchants") { Content = new StringContent($$"""{"name":"Bench shop","key_format":"{{format}}"}""", Encoding.UTF8, "application/json") };
-    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
-    using var response = await http.SendAsync(request, ct);
-    var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement;
-    return json.GetProperty("api_keys").EnumerateArray().First(k => k.GetProperty("mode").GetString() == "test").GetProperty("key").GetString()!;
-}
+Task<string> TestKeyAsync(string format) =>
+    BenchGateway.CreateMerchantAsync(http, $$"""{"name":"Bench shop","key_format":"{{format}}"}""", ct);
 
 static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
@@ -159,7 +135,8 @@ internal sealed record Operation(string Key, string Header, string CreatePath, s
             throw new InvalidOperationException($"POST {CreatePath} answered {(int)response.StatusCode}: {text}");
         }
 
-        ids.Enqueue(IdOf(JsonDocument.Parse(text).RootElement));
+        using var created = JsonDocument.Parse(text);
+        ids.Enqueue(IdOf(created.RootElement));
     }
 
     public async Task ReadAsync(HttpClient http, int i, CancellationToken ct)

@@ -4,19 +4,15 @@ using System.Net.Http.Headers;
 using System.Numerics;
 using System.Text;
 using System.Text.Json;
+using CryptoPay.Api.Bench;
 using CryptoPay.Chains.Hd;
 using CryptoPay.Chains.Networks;
 using CryptoPay.Grains.Effects;
 using CryptoPay.Grains.Ledger;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Silo.Gateway;
 using CryptoPay.TestSupport.Litecoin;
 using CryptoPay.TestSupport.Postgres;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Npgsql;
 using Orleans;
 
@@ -70,16 +66,9 @@ var inserts = await ClosedLoopAsync(workers, TimeSpan.FromSeconds(seconds), asyn
 }, ct);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"raw INSERT (one-row transactions): {inserts:F0}/s"));
 
-const string adminKey = "bench-admin-key-0123456789abcdef";
 var (user, password) = node.RpcLogin;
-var builder = WebApplication.CreateBuilder();
-builder.WebHost.UseUrls("http://127.0.0.1:0");
-builder.Logging.ClearProviders();
-builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+await using var gateway = await BenchGateway.StartAsync(database, ct, new Dictionary<string, string?>
 {
-    ["ConnectionStrings:Postgres"] = database,
-    ["Admin:ApiKey"] = adminKey,
-    ["Api:RateLimitPerMinute"] = int.MaxValue.ToString(CultureInfo.InvariantCulture),
     ["Chains:Networks:ltc:Chain"] = "regtest",
     ["Chains:Networks:ltc:RpcUrl"] = node.Rpc.Endpoint.ToString(),
     ["Chains:Networks:ltc:RpcUser"] = user,
@@ -89,10 +78,6 @@ builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
     ["Chains:Networks:ltc:Confirmations"] = "1",
     ["Withdrawals:MaxPayoutsPerBatch"] = payouts.ToString(CultureInfo.InvariantCulture),
 });
-builder.AddCryptoPayGateway();
-await using var gateway = builder.Build();
-gateway.MapCryptoPayGateway();
-await gateway.StartAsync(ct);
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = workers + 2 }) { BaseAddress = new Uri(gateway.Urls.First()), Timeout = TimeSpan.FromMinutes(5) };
 
 // One merchant per caller (withdrawals of one balance serialise on it, as they must), each credited 1,000 LTC.
@@ -100,9 +85,9 @@ var grains = gateway.Services.GetRequiredService<IGrainFactory>();
 var keys = new List<string>();
 for (var i = 0; i < workers; i++)
 {
-    var merchant = await SendAsync(HttpMethod.Post, "/v1/merchants", adminKey, """{"name":"Bench shop"}""", 201);
+    var merchant = await SendAsync(HttpMethod.Post, "/v1/merchants", BenchGateway.AdminKey, """{"name":"Bench shop"}""", 201);
     var merchantId = merchant.GetProperty("id").GetString()!;
-    var key = await SendAsync(HttpMethod.Post, $"/v1/merchants/{merchantId}/api-keys", adminKey, """{"mode":"live","scopes":["withdrawals:write","balances:read"]}""", 201);
+    var key = await SendAsync(HttpMethod.Post, $"/v1/merchants/{merchantId}/api-keys", BenchGateway.AdminKey, """{"mode":"live","scopes":["withdrawals:write","balances:read"]}""", 201);
     keys.Add(key.GetProperty("key").GetString()!);
     var credit = new DepositCredit(Guid.Parse(merchantId), Mode.Live, "ltc", "LTC", Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + new string('0', 32), 0, 100_000_000_000, Guid.NewGuid());
     await grains.GetGrain<ILedgerOutputGrain>(credit.OutputKey).Credit(new CreditOutput(credit) { Sender = "bench/deposits", Sequence = 1 });
@@ -143,7 +128,7 @@ for (var round = 0; round <= rounds; round++)
     sendmany.Stop();
 
     var close = Stopwatch.StartNew();
-    var batch = await SendAsync(HttpMethod.Post, "/v1/admin/settlements/run?network=ltc", adminKey, null, 201);
+    var batch = await SendAsync(HttpMethod.Post, "/v1/admin/settlements/run?network=ltc", BenchGateway.AdminKey, null, 201);
     close.Stop();
     var entries = batch.GetProperty("entries").GetArrayLength();
     var txid = batch.GetProperty("txid").GetString()!;
