@@ -42,6 +42,7 @@ public static class GrainRegistration
     {
         services.AddProjectedGrainStorage(dataSource, Projections);
         services.AddGeneratedCopiers(typeof(GrainRegistration).Assembly);
+        services.AddCachedGrainInterfaceTypes();
         services.AddSingleton<IIncomingGrainCallFilter, StoreFailures>();
         StoreFailures.AllowNpgsqlExceptions(services);
         services.AddMetrics();
