@@ -63,8 +63,7 @@ public sealed class EffectOutbox<TEffect> where TEffect : IGrainEffect
         ArgumentNullException.ThrowIfNull(deliver);
         ArgumentNullException.ThrowIfNull(receiverOf);
         var delivered = new HashSet<object>(ReferenceEqualityComparer.Instance);
-        var groups = Pending.ToList().GroupBy(receiverOf, StringComparer.Ordinal).ToList();
-        await Parallel.ForEachAsync(groups, new ParallelOptions { MaxDegreeOfParallelism = MaxConcurrentReceivers, TaskScheduler = TaskScheduler.Current }, async (lane, _) =>
+        async Task DeliverLaneAsync(IEnumerable<TEffect> lane)
         {
             foreach (var effect in lane)
             {
@@ -83,7 +82,20 @@ public sealed class EffectOutbox<TEffect> where TEffect : IGrainEffect
                     delivered.Add(effect);
                 }
             }
-        });
+        }
+
+        var groups = Pending.ToList().GroupBy(receiverOf, StringComparer.Ordinal).ToList();
+        if (groups.Count == 1)
+        {
+            // One receiver (an invoice's creation: its webhook events): nothing to run side by side.
+            await DeliverLaneAsync(groups[0]);
+        }
+        else
+        {
+            await Parallel.ForEachAsync(groups, new ParallelOptions { MaxDegreeOfParallelism = MaxConcurrentReceivers, TaskScheduler = TaskScheduler.Current },
+                async (lane, _) => await DeliverLaneAsync(lane));
+        }
+
         Pending.RemoveAll(e => delivered.Contains(e));
         return delivered.Count;
     }
