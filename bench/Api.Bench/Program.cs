@@ -8,7 +8,7 @@ using CryptoPay.TestSupport.Postgres;
 using Npgsql;
 
 // Merchant API figures against raw PostgreSQL in one run (docs/BENCHMARKS.md, "Merchant API (issue 3)").
-// dotnet run -c Release --project bench/Api.Bench [-- --workers 32 --seconds 10 --warmup 2 --gateway-warmup 30 --silos 2 --silos-only --creations-only]
+// dotnet run -c Release --project bench/Api.Bench [-- --workers 32 --seconds 10 --warmup 2 --gateway-warmup 30 --silos 2 --silos-only --creations-only --allocations]
 // --silos 2: afterwards, creations/s against 1 and against 2 real silo processes (src/Silo's build output) on the same
 // PostgreSQL, the callers split across both (SiloScaling.cs); --silos-only skips the in-process figures before it.
 var workers = Option("--workers", 32);
@@ -24,6 +24,8 @@ var silos = Option("--silos", 1);
 var silosOnly = args.Contains("--silos-only");
 // Only the raw INSERT and the creations, for comparing changes to the creation path quickly (no read or latency figures).
 var creationsOnly = args.Contains("--creations-only");
+// Prints the most allocated types of each figure, from the runtime's allocation samples, which cost the gateway CPU.
+var sampleAllocations = args.Contains("--allocations");
 var measure = TimeSpan.FromSeconds(seconds);
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
@@ -34,7 +36,7 @@ Console.CancelKeyPress += (_, e) =>
 var ct = stop.Token;
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Api.Bench: {Environment.ProcessorCount} cores, load average {LoadAverage()}, {workers} concurrent callers, {seconds} s per measurement after {warmUp.TotalSeconds:0} s warm-up; gateway warmed up {gatewayWarmUp.TotalSeconds:0} s first"));
-using var gc = new GcWindow();
+using var gc = new GcWindow(sampleAllocations);
 await using var postgres = await PostgresServer.StartAsync(ct);
 if (silosOnly)
 {
