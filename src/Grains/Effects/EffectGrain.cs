@@ -135,6 +135,12 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        var pending = record.State.Outbox.Pending;
+        for (var i = 0; i < pending.Count; i++)
+        {
+            pending[i] = Restored(pending[i]);
+        }
+
         if (!record.State.Outbox.IsEmpty)
         {
             // Delivered in a turn of its own after the activation, so an activation caused by a receiver's call can't wait on that receiver.
@@ -142,6 +148,17 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
         }
 
         return base.OnActivateAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// A pending effect as read from the stored record, made whole again: for effects whose stored form leaves out what
+    /// the record holds beside them (an invoice's webhook events, <see cref="Webhooks.WebhookEventBatch.InvoiceIsRecordState"/>).
+    /// </summary>
+    protected virtual GrainEffect Restored(GrainEffect effect) => effect;
+
+    /// <summary>After each write of the record, for every effect still pending: the state written beside it is history now.</summary>
+    protected virtual void Written(GrainEffect effect)
+    {
     }
 
     /// <summary>Queues an effect to be written with the next <see cref="SaveAsync"/> and delivered after it.</summary>
@@ -255,7 +272,7 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
                 {
                     StampWake();
                     await record.WriteStateAsync();
-                    storedOutboxStale = false;
+                    AfterWrite();
                     batch.SetResult();
                 }
                 catch (Exception error)
@@ -355,12 +372,21 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
         {
             StampWake();
             await record.WriteStateAsync();
-            storedOutboxStale = false;
+            AfterWrite();
         }
         catch
         {
             Reload();
             throw;
+        }
+    }
+
+    private void AfterWrite()
+    {
+        storedOutboxStale = false;
+        foreach (var effect in record.State.Outbox.Pending)
+        {
+            Written(effect);
         }
     }
 

@@ -185,8 +185,8 @@ public sealed class InvoiceGrain(
         }
 
         Touch();
-        PublishEventsSince(before);
         CreditOutputsSince(credited);
+        PublishEventsSince(before);
         await SaveAsync();
         return State;
     }
@@ -341,7 +341,9 @@ public sealed class InvoiceGrain(
 
     /// <summary>
     /// Emits the webhook events of this call's change as one effect, written with the change, so they exist if and only
-    /// if the change was written; the effect's id gives the events their ids.
+    /// if the change was written; the effect's id gives the events their ids. The last change of every call before its
+    /// save: the events' invoice is the state that save writes, so the record stores it once
+    /// (<see cref="WebhookEventBatch.InvoiceIsRecordState"/>).
     /// </summary>
     private void PublishEventsSince(WebhookEventTypes.InvoiceMark before)
     {
@@ -349,11 +351,25 @@ public sealed class InvoiceGrain(
         if (types.Count > 0)
         {
             var key = WebhookEndpointsGrain.KeyFor(State.Spec.MerchantId, State.Spec.Mode);
-            // A snapshot a later change must not reach: Orleans' generated copier, not a round trip through JSON.
-            var snapshot = (copier ??= ServiceProvider.GetRequiredService<DeepCopier<InvoiceState>>()).Copy(State);
-            Send(new PublishInvoiceEvents(key, new WebhookEventBatch(types, Now.ToUnixTimeSeconds(), snapshot)));
+            Send(new PublishInvoiceEvents(key, new WebhookEventBatch(types, Now.ToUnixTimeSeconds(), Snapshot()) { InvoiceIsRecordState = true }));
         }
     }
+
+    protected override GrainEffect Restored(GrainEffect effect) =>
+        effect is PublishInvoiceEvents { Batch.InvoiceIsRecordState: true } publish
+            ? publish with { Batch = publish.Batch.WithInvoice(Snapshot()) }
+            : effect;
+
+    protected override void Written(GrainEffect effect)
+    {
+        if (effect is PublishInvoiceEvents publish)
+        {
+            publish.Batch.InvoiceIsRecordState = false;
+        }
+    }
+
+    /// <summary>A copy of the state a later change must not reach: Orleans' generated copier, not a round trip through JSON.</summary>
+    private InvoiceState Snapshot() => (copier ??= ServiceProvider.GetRequiredService<DeepCopier<InvoiceState>>()).Copy(State);
 
     /// <summary>
     /// Brings the merchant's balance in line with this call, as effects of its write: credits for outputs it made count,

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.Effects;
@@ -82,7 +83,99 @@ public sealed record WebhookEventDraft([property: Id(0)] string Type, [property:
 [GenerateSerializer]
 [Immutable]
 [Alias("cryptopay.webhook-event-batch")]
-public sealed record WebhookEventBatch([property: Id(0)] IReadOnlyList<string> Types, [property: Id(1)] long Created, [property: Id(2)] InvoiceState Invoice);
+[JsonConverter(typeof(StoredForm))]
+public sealed record WebhookEventBatch([property: Id(0)] IReadOnlyList<string> Types, [property: Id(1)] long Created, [property: Id(2)] InvoiceState Invoice)
+{
+    /// <summary>
+    /// True while <see cref="Invoice"/> equals the invoice state about to be written in the same record as this batch
+    /// (from the turn that publishes it to that turn's write): the stored form then leaves the invoice out, which would
+    /// otherwise double a new invoice's row, and says it is the record's own state. The invoice grain sets it back to
+    /// false once written, so that a write while the batch is still pending stores it whole; reading a record with such
+    /// a batch, it puts its state back in (<see cref="WithInvoice"/>). It is false whenever the batch is delivered.
+    /// </summary>
+    [Id(3)]
+    public bool InvoiceIsRecordState { get; set; }
+
+    /// <summary>The batch read from a record that left its invoice out, with that record's state.</summary>
+    public WebhookEventBatch WithInvoice(InvoiceState invoice) => this with { Invoice = invoice, InvoiceIsRecordState = false };
+
+    /// <summary>
+    /// The JSON of a stored batch: <c>types</c>, <c>created</c>, and <c>invoice</c> or <c>invoice_is_record_state: true</c>
+    /// (rows written before the flag existed hold the invoice, and read as they are).
+    /// </summary>
+    private sealed class StoredForm : JsonConverter<WebhookEventBatch>
+    {
+        private static readonly JsonEncodedText TypesName = JsonEncodedText.Encode("types");
+        private static readonly JsonEncodedText CreatedName = JsonEncodedText.Encode("created");
+        private static readonly JsonEncodedText InvoiceName = JsonEncodedText.Encode("invoice");
+        private static readonly JsonEncodedText RecordStateName = JsonEncodedText.Encode("invoice_is_record_state");
+
+        public override WebhookEventBatch Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw new JsonException("A webhook event batch is a JSON object.");
+            }
+
+            IReadOnlyList<string>? types = null;
+            long? created = null;
+            InvoiceState? invoice = null;
+            var recordState = false;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+            {
+                var property = reader;
+                reader.Read();
+                if (property.ValueTextEquals(TypesName.EncodedUtf8Bytes))
+                {
+                    types = JsonSerializer.Deserialize<List<string>>(ref reader, options);
+                }
+                else if (property.ValueTextEquals(CreatedName.EncodedUtf8Bytes))
+                {
+                    created = reader.GetInt64();
+                }
+                else if (property.ValueTextEquals(InvoiceName.EncodedUtf8Bytes))
+                {
+                    invoice = JsonSerializer.Deserialize<InvoiceState>(ref reader, options);
+                }
+                else if (property.ValueTextEquals(RecordStateName.EncodedUtf8Bytes))
+                {
+                    recordState = reader.GetBoolean();
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+
+            if (types is null || created is not { } at || (invoice is null && !recordState))
+            {
+                throw new JsonException("A stored webhook event batch needs its types, its time and its invoice (or the record's state).");
+            }
+
+            // The invoice of a batch stored beside it is the record's state, which its grain puts back in when it reads the record.
+            return new WebhookEventBatch(types, at, invoice!) { InvoiceIsRecordState = invoice is null };
+        }
+
+        public override void Write(Utf8JsonWriter writer, WebhookEventBatch value, JsonSerializerOptions options)
+        {
+            writer.WriteStartObject();
+            writer.WritePropertyName(TypesName);
+            JsonSerializer.Serialize(writer, value.Types, options);
+            writer.WriteNumber(CreatedName, value.Created);
+            if (value.InvoiceIsRecordState)
+            {
+                writer.WriteBoolean(RecordStateName, true);
+            }
+            else
+            {
+                writer.WritePropertyName(InvoiceName);
+                JsonSerializer.Serialize(writer, value.Invoice, options);
+            }
+
+            writer.WriteEndObject();
+        }
+    }
+}
 
 /// <summary>Where and how the sender posts one attempt: the live signing secrets at that moment.</summary>
 [GenerateSerializer]
