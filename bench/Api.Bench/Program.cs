@@ -8,18 +8,19 @@ using CryptoPay.TestSupport.Postgres;
 using Npgsql;
 
 // Merchant API figures against raw PostgreSQL in one run (docs/BENCHMARKS.md, "Merchant API (issue 3)").
-// dotnet run -c Release --project bench/Api.Bench [-- --workers 32 --seconds 10 --warmup 2 --gateway-warmup 30 --silos 2 --silos-only --creations-only --allocations]
+// dotnet run -c Release --project bench/Api.Bench [-- --workers 32 --seconds 10 --warmup 2 --gateway-warmup 60 --silos 2 --silos-only --creations-only --allocations]
 // --silos 2: afterwards, creations/s against 1 and against 2 real silo processes (src/Silo's build output) on the same
 // PostgreSQL, the callers split across both (SiloScaling.cs); --silos-only skips the in-process figures before it.
 var workers = Option("--workers", 32);
 var seconds = Option("--seconds", 10);
 // Before each measured window.
 var warmUp = TimeSpan.FromSeconds(Option("--warmup", 2));
-// Once, before the gateway's first measured window: the silo is a long-running server, and .NET's tiered JIT
-// (with dynamic PGO) recompiles its hot paths for tens of seconds after start. Measured on this machine, the
-// creation path still spent ~40% of the gateway's CPU in the JIT 20 s after start, and its steady-state CPU per
-// creation is about half of that early figure (docs/BENCHMARKS.md). 0 measures a cold silo.
-var gatewayWarmUp = TimeSpan.FromSeconds(Option("--gateway-warmup", 30));
+// Once, before the gateway's first measured window: the silo is a long-running server, and .NET's tiered JIT (with
+// dynamic PGO) recompiles its hot paths for tens of seconds after start. Measured on this machine, the creation path
+// still spent ~40% of the gateway's CPU in the JIT 20 s after start, and on another day the tiered-compilation thread
+// still took 28% of the samples 38 s after start, so that creations measured after 30 s of warm-up cost 458-790 µs of
+// gateway CPU each and after 60 s 395-476 µs (docs/BENCHMARKS.md). 0 measures a cold silo.
+var gatewayWarmUp = TimeSpan.FromSeconds(Option("--gateway-warmup", 60));
 var silos = Option("--silos", 1);
 var silosOnly = args.Contains("--silos-only");
 // Only the raw INSERT and the creations, for comparing changes to the creation path quickly (no read or latency figures).
@@ -112,15 +113,22 @@ async Task ReadStatusAsync(int i, CancellationToken token)
 
 if (gatewayWarmUp > TimeSpan.Zero)
 {
-    // Both measured operations, half the time each, so the JIT has settled on both paths.
-    await Load.ClosedAsync(workers, TimeSpan.Zero, gatewayWarmUp / 2, CreateInvoiceAsync, ct);
-    invoices = [.. invoiceIds];
-    if (!creationsOnly)
+    // Both measured operations in turns, so the JIT settles on both paths (also with --creations-only, so that its
+    // creations meet the same gateway, tables and heap as the full run's). The last turn's JIT time shows whether it has.
+    var turn = TimeSpan.FromSeconds(5);
+    var jitted = System.Runtime.JitInfo.GetCompilationTime();
+    var lastTurnJit = TimeSpan.Zero;
+    for (var warmed = TimeSpan.Zero; warmed < gatewayWarmUp; warmed += turn * 2)
     {
-        await Load.ClosedAsync(workers, TimeSpan.Zero, gatewayWarmUp / 2, ReadStatusAsync, ct);
+        var before = System.Runtime.JitInfo.GetCompilationTime();
+        await Load.ClosedAsync(workers, TimeSpan.Zero, turn, CreateInvoiceAsync, ct);
+        invoices = [.. invoiceIds];
+        await Load.ClosedAsync(workers, TimeSpan.Zero, turn, ReadStatusAsync, ct);
+        lastTurnJit = System.Runtime.JitInfo.GetCompilationTime() - before;
     }
 
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"gateway warm-up: {gatewayWarmUp.TotalSeconds:0} s of creations and status reads (not counted), {invoiceIds.Count:N0} invoices"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"gateway warm-up: {gatewayWarmUp.TotalSeconds:0} s of creations and status reads in turns (not counted), {invoiceIds.Count:N0} invoices; the JIT compiled for {(System.Runtime.JitInfo.GetCompilationTime() - jitted).TotalSeconds:F1} s, {lastTurnJit.TotalMilliseconds:0} ms of it in the last {(turn * 2).TotalSeconds:0} s"));
 }
 
 // The GC figures of the creations start here, not at the gateway's start.
