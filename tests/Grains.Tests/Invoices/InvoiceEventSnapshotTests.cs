@@ -3,7 +3,6 @@ using System.Text.RegularExpressions;
 using CryptoPay.Grains.Effects;
 using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
-using CryptoPay.Grains.Sandbox;
 using CryptoPay.Grains.Storage;
 using CryptoPay.Grains.Tests.Ledger;
 using CryptoPay.Grains.Webhooks;
@@ -36,7 +35,7 @@ public abstract class InvoiceEventSnapshotTests : LedgerClusterTests
         Failures.Watch(endpoints);
         // The endpoints grain refuses the invoice.created events, and then again when the cancellation delivers them first.
         Failures.FailNext(endpoints, 2, afterApplying: false);
-        var invoice = await CreateAsync(merchant);
+        var invoice = await CreateInvoiceAsync(merchant);
         var grain = Cluster.Grains.GetGrain<IInvoiceGrain>(invoice.Id);
 
         // Stored with the invoice it was written beside: the invoice is in the row once.
@@ -66,30 +65,6 @@ public abstract class InvoiceEventSnapshotTests : LedgerClusterTests
         var settled = await StoredJsonAsync(invoice.Id);
         Assert.Equal(1, Count(settled, "\"merchant_id\""));
         Assert.Equal(0, Count(settled, "\"invoice_is_record_state\""));
-    }
-
-    private async Task<InvoiceState> CreateAsync(Guid merchant)
-    {
-        var now = Cluster.Clock.GetUtcNow();
-        var id = Guid.NewGuid();
-        return await Cluster.Grains.GetGrain<IInvoiceGrain>(id).Create(new InvoiceSpec
-        {
-            MerchantId = merchant,
-            Mode = Mode.Test,
-            Amount = 100m,
-            Currency = "USD",
-            CreatedAt = now,
-            ExpiresAt = now.AddMinutes(30),
-            AmountReporting = 100m,
-            PaymentMethods =
-            [
-                new InvoicePaymentMethod
-                {
-                    Method = "usdt_sandbox", Network = "sandbox", Asset = "USDT", Decimals = 6, Amount = 100m, AmountUnits = 100_000_000,
-                    Rate = 1m, RequiredConfirmations = 1, Address = SandboxChainGrain.AddressFor(id, "usdt_sandbox"),
-                },
-            ],
-        });
     }
 
     /// <summary>The invoice's stored record as the store holds it, without white space.</summary>

@@ -20,30 +20,6 @@ public sealed class PostgresInvoiceCreditTests(PostgresFixture postgres) : Invoi
 /// <summary>Invoices credit their merchant's balance from the turn that confirms them, once per counted output.</summary>
 public abstract class InvoiceCreditTests : LedgerClusterTests
 {
-    private async Task<InvoiceState> CreateAsync(Guid merchant)
-    {
-        var now = Cluster.Clock.GetUtcNow();
-        var id = Guid.NewGuid();
-        return await Cluster.Grains.GetGrain<IInvoiceGrain>(id).Create(new InvoiceSpec
-        {
-            MerchantId = merchant,
-            Mode = Mode.Test,
-            Amount = 100m,
-            Currency = "USD",
-            CreatedAt = now,
-            ExpiresAt = now.AddMinutes(30),
-            AmountReporting = 100m,
-            PaymentMethods =
-            [
-                new InvoicePaymentMethod
-                {
-                    Method = "usdt_sandbox", Network = "sandbox", Asset = "USDT", Decimals = 6, Amount = 100m, AmountUnits = 100_000_000,
-                    Rate = 1m, RequiredConfirmations = 1, Address = SandboxChainGrain.AddressFor(id, "usdt_sandbox"),
-                },
-            ],
-        });
-    }
-
     private Task<MerchantBalanceState> BalanceAsync(Guid merchant) =>
         Cluster.Grains.GetGrain<IMerchantBalanceGrain>(LedgerKeys.Balance(merchant, Mode.Test, "USDT-SANDBOX")).Get();
 
@@ -54,7 +30,7 @@ public abstract class InvoiceCreditTests : LedgerClusterTests
     public async Task A_confirmed_invoice_credits_each_output_once_and_a_late_payment_once_it_confirms()
     {
         var merchant = Guid.NewGuid();
-        var invoice = await CreateAsync(merchant);
+        var invoice = await CreateInvoiceAsync(merchant);
         await PayAsync(invoice, 40_000_000);
         await PayAsync(invoice, 60_000_000);
         await Cluster.RunDueWorkAsync();
@@ -77,7 +53,7 @@ public abstract class InvoiceCreditTests : LedgerClusterTests
         await Cluster.RunDueWorkAsync();
         Assert.Equal(2L, (await BalanceAsync(merchant)).MovementCount);
 
-        var late = await CreateAsync(merchant);
+        var late = await CreateInvoiceAsync(merchant);
         await Cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(31));
         await PayAsync(late, 100_000_000);
         await Cluster.AdvanceTimeAsync(Block);
@@ -90,7 +66,7 @@ public abstract class InvoiceCreditTests : LedgerClusterTests
     public async Task An_underpayment_is_credited_when_the_invoice_expires_and_a_late_partial_payment_when_it_confirms()
     {
         var merchant = Guid.NewGuid();
-        var invoice = await CreateAsync(merchant);
+        var invoice = await CreateInvoiceAsync(merchant);
         await PayAsync(invoice, 40_000_000);
         await Cluster.AdvanceTimeAsync(Block);
         // Confirmed on chain, but the invoice still waits for the rest: held back, shown as pending.
@@ -104,7 +80,7 @@ public abstract class InvoiceCreditTests : LedgerClusterTests
         Assert.Equal((new BigInteger(39_000_000), BigInteger.Zero), (afterExpiry.Available, afterExpiry.Pending));
 
         // An unpaid invoice that expired and then receives too little becomes paid_partial, and that money is credited too.
-        var expired = await CreateAsync(merchant);
+        var expired = await CreateInvoiceAsync(merchant);
         await Cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(31));
         Assert.Equal(InvoiceStatus.Expired, (await Cluster.Grains.GetGrain<IInvoiceGrain>(expired.Id).Get())!.Status);
         await PayAsync(expired, 10_000_000);

@@ -1,6 +1,8 @@
 using CryptoPay.Grains.Effects;
 using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Ledger;
+using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.Sandbox;
 using CryptoPay.Grains.Storage;
 using CryptoPay.Grains.Tests.Hosting;
@@ -121,6 +123,31 @@ public abstract class LedgerClusterTests : IAsyncLifetime
         var source = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
         await PostgresMigrator.ApplyAsync(source, GrainRegistration.Migrations, CancellationToken.None);
         return source;
+    }
+
+    /// <summary>A pending test-mode invoice of 100 USD, paid in sandbox USDT to its one address.</summary>
+    protected async Task<InvoiceState> CreateInvoiceAsync(Guid merchant)
+    {
+        var now = Cluster.Clock.GetUtcNow();
+        var id = Guid.NewGuid();
+        return await Cluster.Grains.GetGrain<IInvoiceGrain>(id).Create(new InvoiceSpec
+        {
+            MerchantId = merchant,
+            Mode = Mode.Test,
+            Amount = 100m,
+            Currency = "USD",
+            CreatedAt = now,
+            ExpiresAt = now.AddMinutes(30),
+            AmountReporting = 100m,
+            PaymentMethods =
+            [
+                new InvoicePaymentMethod
+                {
+                    Method = "usdt_sandbox", Network = "sandbox", Asset = "USDT", Decimals = 6, Amount = 100m, AmountUnits = 100_000_000,
+                    Rate = 1m, RequiredConfirmations = 1, Address = SandboxChainGrain.AddressFor(id, "usdt_sandbox"),
+                },
+            ],
+        });
     }
 
     /// <summary>Stamps an effect as the test's own (sender "test/direct"), numbered after every one before it: deliver it again to redeliver it.</summary>
