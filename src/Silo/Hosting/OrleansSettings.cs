@@ -28,8 +28,9 @@ public sealed class OrleansSettings
     public string ServiceId { get; set; } = "cryptopay";
 
     /// <summary>
-    /// How often the Orleans Dashboard samples the silo's counters (Orleans:DashboardCounterIntervalSeconds). Each sample
-    /// counts the silo's activations one by one, so its cost grows with them; Orleans samples every second by default.
+    /// How often the Orleans Dashboard's timers collect the silo's runtime and grain statistics
+    /// (Orleans:DashboardCounterIntervalSeconds; Orleans' default is every second). The dashboard's own reading of Orleans'
+    /// meters stays at once a second whatever this says (docs/ORLEANS.md).
     /// </summary>
     public int DashboardCounterIntervalSeconds { get; set; } = 5;
 
