@@ -4,6 +4,14 @@ using CryptoPay.TestSupport.Processes;
 
 namespace CryptoPay.TestSupport.Tests.Processes;
 
+/// <summary>
+/// Run alone: the test binds every port it is given, and a test beside it starting a server on a port it picked a
+/// moment earlier could take one of them in between ("Address already in use" once in a full run).
+/// </summary>
+[CollectionDefinition(nameof(LoopbackPortTests), DisableParallelization = true)]
+public sealed class LoopbackPortCollection;
+
+[Collection(nameof(LoopbackPortTests))]
 public sealed class LoopbackPortTests
 {
     [Fact]
