@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Text.Json.Serialization;
 using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Merchants;
 using Orleans;
@@ -100,14 +99,10 @@ public sealed record InvoicePaymentMethod
     [Id(9)]
     public List<Payment> Payments { get; set; } = [];
 
-    // Derived from the payments: not stored (StateJson writes every property it is not told to leave out).
-    [JsonIgnore]
     public BigInteger PaidUnits => Payments.Aggregate(BigInteger.Zero, (sum, p) => sum + p.AmountUnits);
 
-    [JsonIgnore]
     public decimal PaidAmount => Amounts.FromUnits(PaidUnits, Decimals);
 
-    [JsonIgnore]
     public int ReceivedConfirmations => Payments.Count == 0 ? 0 : Payments.Min(p => p.Confirmations);
 }
 
@@ -222,11 +217,8 @@ public sealed record InvoiceState
     [Id(9)]
     public long Revision { get; set; }
 
-    // Derived from the stored properties: not stored.
-    [JsonIgnore]
     public bool Exists => Id != Guid.Empty;
 
-    [JsonIgnore]
     public bool HasPayments => PaymentMethods.Exists(m => m.Payments.Count > 0);
 
     /// <summary>
@@ -258,12 +250,10 @@ public sealed record InvoiceState
     }
 
     /// <summary>What was paid, in the invoice currency at the locked rates.</summary>
-    [JsonIgnore]
     public decimal PaidAmountInCurrency =>
         PaymentMethods.Sum(m => m.PaidAmount * m.Rate);
 
     /// <summary>What was paid, in the reporting currency at the creation rate, rounded as <see cref="InvoiceSpec.AmountReporting"/> is.</summary>
-    [JsonIgnore]
     public decimal PaidAmountReporting => Spec.Amount == 0
         ? 0
         : decimal.Round(PaidAmountInCurrency * Spec.AmountReporting / Spec.Amount, Assets.ReportingDecimals(Spec.ReportingCurrency), MidpointRounding.ToEven);

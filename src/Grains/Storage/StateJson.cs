@@ -2,13 +2,15 @@ using System.Globalization;
 using System.Numerics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace CryptoPay.Grains.Storage;
 
 /// <summary>
 /// How grain state is written as JSON: exact numbers (on-chain amounts as integer strings, never floating point),
 /// enums by name, snake_case property names and no type names, so a renamed class still reads its stored state.
-/// Properties are always written, defaults included: a 0 written over a non-zero initialiser reads back as 0.
+/// Properties are always written, defaults included: a 0 written over a non-zero initialiser reads back as 0. Properties
+/// computed from the others (a getter alone, no constructor parameter) are not written: nothing could read them back.
 /// </summary>
 public static class StateJson
 {
@@ -33,8 +35,20 @@ public static class StateJson
         };
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
         options.Converters.Add(new BigIntegerConverter());
-        options.MakeReadOnly(populateMissingResolver: true);
+        options.TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { LeaveOutComputed } };
+        options.MakeReadOnly();
         return options;
+    }
+
+    private static void LeaveOutComputed(JsonTypeInfo type)
+    {
+        foreach (var property in type.Properties)
+        {
+            if (property.Set is null && property.AssociatedParameter is null)
+            {
+                property.ShouldSerialize = static (_, _) => false;
+            }
+        }
     }
 
     private sealed class BigIntegerConverter : JsonConverter<BigInteger>
