@@ -1,4 +1,6 @@
+using System.Text.Json.Serialization;
 using CryptoPay.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans;
 using Orleans.Runtime;
@@ -13,7 +15,7 @@ namespace CryptoPay.Grains.Effects;
 /// </summary>
 [GenerateSerializer]
 [Alias("cryptopay.grain-record")]
-public sealed class GrainRecord<TState> where TState : class, new()
+public sealed class GrainRecord<TState> : IPendingEffectsRecord where TState : class, new()
 {
     [Id(0)]
     public TState State { get; set; } = new();
@@ -28,11 +30,29 @@ public sealed class GrainRecord<TState> where TState : class, new()
     public Dictionary<string, long> Received { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// When the grain next has work (its due time, or a retry of effects left pending), for grains woken by a sweep of
-    /// this time instead of a reminder each (<see cref="EffectGrain{TState}.WokenBySweep"/>); null otherwise or when none.
+    /// When the grain next has time-driven work (its due time), for grains woken by a sweep of this time instead of a
+    /// reminder each (<see cref="EffectGrain{TState}.WokenBySweep"/>); null otherwise or when none.
     /// </summary>
     [Id(4)]
     public DateTimeOffset? WakeAt { get; set; }
+
+    /// <summary>
+    /// For swept grains: when the effects left in <see cref="Outbox"/> are retried (null: none pending). Kept in the
+    /// projection's pending-effects table beside the record, not in it (<see cref="IPendingEffectsRecord"/>).
+    /// </summary>
+    [Id(5)]
+    [JsonIgnore]
+    public DateTimeOffset? RetryAt { get; set; }
+
+    /// <summary>Read back with no pending-effects row of its version: the effects stored in it were delivered since.</summary>
+    public void Restore(DateTimeOffset? retryAt)
+    {
+        RetryAt = retryAt;
+        if (retryAt is null)
+        {
+            Outbox.Pending.Clear();
+        }
+    }
 }
 
 /// <summary>Implemented by every grain that keeps time-driven work or effects: does what is due now.</summary>
@@ -55,13 +75,15 @@ public sealed class EffectsPendingException(string message) : Exception(message)
 /// Base of grains that change other grains (ARCHITECTURE.md, guarantee 3, on Orleans). A call changes
 /// <see cref="State"/>, queues effects with <see cref="Send"/> and ends with <see cref="SaveAsync"/>: one write of the
 /// state together with its effects, then delivery. An effect leaves the outbox once its receiver answered; the written
-/// outbox is brought up to date by the grain's next write.
+/// outbox is brought up to date by the grain's next write, or for a swept grain (<see cref="WokenBySweep"/>), once all
+/// are delivered, by deleting the row that says they are pending.
 /// <para>
 /// Who brings a pending effect to its receiver after a crash: when the call is itself the delivery of an effect
 /// (<see cref="AcceptAsync"/>), the sender upstream, which keeps its effect until this call returns, so the call fails
 /// unless its own effects were delivered, and the next attempt finds them in this grain's outbox and delivers them
-/// first. Otherwise the grain's <see cref="WakeReminder"/>, registered before the write. The same reminder wakes the
-/// grain when <see cref="DueAt"/> comes (an expiry, a retry); it removes itself when nothing is pending or due.
+/// first. Otherwise the grain's <see cref="WakeReminder"/>, registered before the write (for a swept grain, its
+/// pending-effects row, written with it). The same reminder wakes the grain when <see cref="DueAt"/> comes (an expiry,
+/// a retry); it removes itself when nothing is pending or due.
 /// </para>
 /// </summary>
 public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IIncomingGrainCallFilter where TState : class, new()
@@ -80,6 +102,8 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
     private TaskCompletionSource? nextWrite;
     private bool writing;
     private bool broken;
+    private ProjectedGrainStorage? pendingEffects;
+    private (string? ETag, Task Stored) deliveredRecorded = (null, Task.CompletedTask);
 
     protected EffectGrain(IPersistentState<GrainRecord<TState>> record, TimeProvider clock, ILogger logger)
     {
@@ -114,10 +138,12 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
     protected virtual Task OnWakeAsync() => Task.CompletedTask;
 
     /// <summary>
-    /// True for a grain type that registers no wake reminder: every write stores its next wake time in the record
-    /// (<see cref="GrainRecord{TState}.WakeAt"/>, projected to a column), in the same statement as the change that needs
-    /// it, and a sweep of that column calls <see cref="Wake"/> once it has passed. A reminder row per grain would cost a
-    /// round trip and a transaction of its own before every write that needs one (an invoice's creation).
+    /// True for a grain type that registers no wake reminder: every write stores its next due time in the record
+    /// (<see cref="GrainRecord{TState}.WakeAt"/>, projected to a column) and, while it holds effects, their retry time in
+    /// its projection's pending-effects table (<see cref="IPendingEffectsRecord"/>), in the same statement as the change
+    /// that needs them; a sweep of both calls <see cref="Wake"/> once they have passed. A reminder row per grain would
+    /// cost a round trip and a transaction of its own before every write that needs one (an invoice's creation). Once
+    /// the effects are delivered their row is deleted, and the record is not written again for it.
     /// </summary>
     protected virtual bool WokenBySweep => false;
 
@@ -135,6 +161,16 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        if (WokenBySweep)
+        {
+            pendingEffects = ServiceProvider.GetRequiredService<ProjectedGrainStorage>();
+            if (!pendingEffects.TracksPendingEffects<GrainRecord<TState>>())
+            {
+                // Its record would read back with its effects, pending or not, and the sweep would never retry them.
+                throw new BadProviderConfigException($"{GetType().Name} is woken by a sweep, so its projection needs a pending-effects table.");
+            }
+        }
+
         var pending = record.State.Outbox.Pending;
         for (var i = 0; i < pending.Count; i++)
         {
@@ -300,6 +336,12 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
             storedOutboxStale = true;
         }
 
+        if (WokenBySweep)
+        {
+            await SettleSweptAsync();
+            return;
+        }
+
         if (storedOutboxStale && Stored)
         {
             await WriteAsync();
@@ -343,6 +385,12 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
         if (await record.State.Outbox.DeliverAsync(e => e.DeliverAsync(GrainFactory), e => e.Receiver, logger) > 0)
         {
             storedOutboxStale = true;
+        }
+
+        if (record.State.Outbox.IsEmpty && WokenBySweep)
+        {
+            // Not awaited: the call is answered without another round trip; a deletion lost is only a retry.
+            _ = RecordDeliveredAsync();
         }
 
         if (!record.State.Outbox.IsEmpty)
@@ -402,15 +450,61 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
 
     /// <summary>When this grain next has work: its due time, or a retry of effects nobody upstream will send again.</summary>
     private DateTimeOffset? NextWake() =>
-        Earliest(DueAt, !deliveringEffect && !record.State.Outbox.IsEmpty ? Now + RetryPeriod : null);
+        Earliest(DueAt, !deliveringEffect ? RetryAt() : null);
 
-    /// <summary>Swept grains: the next wake time goes into the record about to be written.</summary>
+    /// <summary>When the effects about to be written are retried if they are not delivered by then; null when there are none.</summary>
+    private DateTimeOffset? RetryAt() => record.State.Outbox.IsEmpty ? null : Now + RetryPeriod;
+
+    /// <summary>
+    /// Swept grains: the due time and the retry time of the effects go with the record about to be written. The retry
+    /// time is stored even for effects a sender upstream will send again: it also says that they may still be pending.
+    /// </summary>
     private void StampWake()
     {
         if (WokenBySweep)
         {
-            record.State.WakeAt = NextWake();
+            record.State.WakeAt = DueAt;
+            record.State.RetryAt = RetryAt();
         }
+    }
+
+    /// <summary>
+    /// Swept grains, once the effects written with the record were all delivered: their pending-effects row is deleted
+    /// instead of the record written again. Asked again for the same version while the first deletion is under way, it
+    /// waits for that one; once that one completed, it deletes again (it may have failed).
+    /// </summary>
+    private Task RecordDeliveredAsync()
+    {
+        storedOutboxStale = false;
+        record.State.RetryAt = null;
+        if (deliveredRecorded.ETag != record.Etag || deliveredRecorded.Stored.IsCompleted)
+        {
+            deliveredRecorded = (record.Etag, pendingEffects!.EffectsDeliveredAsync<GrainRecord<TState>>(this.GetGrainId(), record.Etag));
+        }
+
+        return deliveredRecorded.Stored;
+    }
+
+    /// <summary>
+    /// Swept grains, after a wake: effects still pending are written back with a new retry time (and without those
+    /// delivered); when none are, whatever the sweep found pending (delivered since, or a deletion that failed) is
+    /// deleted. A stored wake time that has passed and is not this grain's (written before the pending-effects table held
+    /// retries, or its work done without a write) would be swept again and again: it is brought up to date.
+    /// </summary>
+    private async Task SettleSweptAsync()
+    {
+        if (!Stored)
+        {
+            return;
+        }
+
+        if (!record.State.Outbox.IsEmpty || (record.State.WakeAt is { } stored && stored <= Now && stored != DueAt))
+        {
+            await WriteAsync();
+            return;
+        }
+
+        await RecordDeliveredAsync();
     }
 
     /// <summary>Makes sure the wake reminder fires by <paramref name="due"/> (no-op when null or already so).</summary>
@@ -418,8 +512,8 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
     {
         if (WokenBySweep)
         {
-            // The stored wake time is what the sweep reads: written now if it is later than asked (effects left pending).
-            if (due is { } by && Stored && (record.State.WakeAt is not { } stored || stored > by))
+            // The stored retry time is what the sweep reads: written now if it is later than asked (effects left pending).
+            if (due is { } by && Stored && (record.State.RetryAt is not { } stored || stored > by))
             {
                 await WriteAsync();
             }
@@ -441,18 +535,6 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
     /// <summary>After a wake: removes the reminder when nothing is pending or due, or moves it to the next due time.</summary>
     private async Task SettleWakeAsync()
     {
-        if (WokenBySweep)
-        {
-            // A stored wake time that has passed and is not this grain's any more (written before the column existed,
-            // or the work was done without a write) would be swept again and again: it is brought up to date.
-            if (Stored && record.State.WakeAt is { } stored && stored <= Now && NextWake() != stored)
-            {
-                await WriteAsync();
-            }
-
-            return;
-        }
-
         if (!record.State.Outbox.IsEmpty)
         {
             return;

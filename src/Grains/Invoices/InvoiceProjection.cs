@@ -12,6 +12,9 @@ public static class InvoiceProjection
 {
     public const string Table = "invoices";
 
+    /// <summary>The invoices whose stored webhook events and ledger changes may not be delivered yet, and when to retry them.</summary>
+    public const string PendingEffectsTable = "invoice_pending_effects";
+
     /// <summary>The Orleans grain type of invoices.</summary>
     public const string GrainType = "invoice";
 
@@ -20,6 +23,7 @@ public static class InvoiceProjection
 
     public static TableProjection<GrainRecord<InvoiceState>> Projection { get; } = new TableProjection<GrainRecord<InvoiceState>>(StateName, Table)
         .StateAsJson()
+        .PendingEffectsIn(PendingEffectsTable)
         .Column("merchant_id", ColumnType.Uuid, r => r.State.Spec.MerchantId)
         .Column("mode", ColumnType.Text, r => Name(r.State.Spec.Mode))
         .Column("status", ColumnType.Text, r => Name(r.State.Status))

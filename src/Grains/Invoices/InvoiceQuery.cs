@@ -69,8 +69,8 @@ public interface IInvoiceQuery
     Task<InvoiceTotals> TotalsAsync(Guid merchantId, Mode mode, string reportingCurrency, CancellationToken ct);
 
     /// <summary>
-    /// Invoices whose stored wake time (<c>wake_at</c>) is at or before <paramref name="dueBy"/> (null: any wake time),
-    /// earliest first, at most <paramref name="limit"/>.
+    /// Invoices whose stored wake time (<c>wake_at</c>) or retry time of pending effects (<c>invoice_pending_effects</c>)
+    /// is at or before <paramref name="dueBy"/> (null: any such time), earliest first, at most <paramref name="limit"/>.
     /// </summary>
     Task<IReadOnlyList<Guid>> DueAsync(DateTimeOffset? dueBy, int limit, CancellationToken ct);
 }
@@ -128,7 +128,9 @@ public sealed class MemoryInvoiceQuery(MemoryProjectedGrainStorage storage) : II
     {
         var due = storage.Rows(InvoiceProjection.Table)
             .Select(row => (row.Key, At: row.Columns[WakeColumn] as DateTimeOffset?))
+            .Concat(storage.PendingEffects(InvoiceProjection.PendingEffectsTable).Select(p => (p.Key, At: (DateTimeOffset?)p.RetryAt)))
             .Where(row => row.At is { } at && (dueBy is null || at <= dueBy))
+            .GroupBy(row => row.Key, (key, times) => (Key: key, At: times.Min(t => t.At)))
             .OrderBy(row => row.At)
             .Take(limit)
             .Select(row => Guid.Parse(row.Key))
@@ -242,10 +244,17 @@ public sealed class PostgresInvoiceQuery(NpgsqlDataSource dataSource) : IInvoice
 
     public async Task<IReadOnlyList<Guid>> DueAsync(DateTimeOffset? dueBy, int limit, CancellationToken ct)
     {
-        // Served by the partial index invoices_by_wake (final invoices have no wake time).
-        await using var command = dataSource.CreateCommand(dueBy is null
-            ? "SELECT grain_key FROM invoices WHERE wake_at IS NOT NULL ORDER BY wake_at LIMIT $1"
-            : "SELECT grain_key FROM invoices WHERE wake_at <= $2 ORDER BY wake_at LIMIT $1");
+        // Due times are served by the partial index invoices_by_wake (final invoices have none), retries of pending
+        // effects by invoice_pending_effects_by_retry; an invoice due for both is woken once.
+        var (wakes, retries) = dueBy is null ? ("wake_at IS NOT NULL", "true") : ("wake_at <= $2", "retry_at <= $2");
+        await using var command = dataSource.CreateCommand($"""
+            SELECT grain_key FROM (
+                (SELECT grain_key, wake_at AS at FROM invoices WHERE {wakes} ORDER BY wake_at LIMIT $1)
+                UNION ALL
+                (SELECT grain_key, retry_at FROM {InvoiceProjection.PendingEffectsTable} WHERE {retries} ORDER BY retry_at LIMIT $1)
+            ) due
+            GROUP BY grain_key ORDER BY min(at) LIMIT $1
+            """);
         command.Parameters.Add(new NpgsqlParameter { Value = limit, NpgsqlDbType = NpgsqlDbType.Integer });
         if (dueBy is { } by)
         {

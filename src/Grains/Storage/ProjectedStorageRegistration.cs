@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Orleans.Runtime.Hosting;
 
@@ -19,7 +20,7 @@ public static class ProjectedStorageRegistration
     public static IServiceCollection AddProjectedGrainStorage(this IServiceCollection services, Func<IServiceProvider, NpgsqlDataSource?> dataSource, IReadOnlyList<TableProjection> projections)
     {
         services.TryAddSingleton<ProjectedGrainStorage>(sp => dataSource(sp) is { } postgres
-            ? new PostgresProjectedGrainStorage(postgres, projections)
+            ? new PostgresProjectedGrainStorage(postgres, projections, sp.GetService<ILoggerFactory>()?.CreateLogger<PostgresProjectedGrainStorage>())
             : new MemoryProjectedGrainStorage(projections));
         services.AddGrainStorage(ProjectedGrainStorage.Name, (sp, _) => sp.GetRequiredService<ProjectedGrainStorage>());
         return services;

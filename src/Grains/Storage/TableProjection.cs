@@ -57,6 +57,13 @@ public abstract partial class TableProjection
 
     public abstract IReadOnlyList<ProjectedColumn> Columns { get; }
 
+    /// <summary>
+    /// The table recording which stored states still hold effects not known delivered (<see cref="IPendingEffectsRecord"/>),
+    /// keyed like the projection's own (<c>grain_key</c> text primary key, <c>version</c> bigint, <c>retry_at</c>
+    /// timestamptz); null when the projection keeps none.
+    /// </summary>
+    public string? PendingEffectsTable { get; protected set; }
+
     public abstract object?[] Project(object state);
 
     internal static void EnsureIdentifier(string name)
@@ -85,6 +92,23 @@ public sealed class TableProjection<TState>(string stateName, string table) : Ta
     public TableProjection<TState> StateAsJson()
     {
         StateColumn = StateColumnType.Json;
+        return this;
+    }
+
+    /// <summary>
+    /// Keeps the pending effects of the states in <paramref name="table"/> (<see cref="PendingEffectsTable"/>): for a grain
+    /// type whose effects are delivered right after its writes, so the write that would only record their delivery is a
+    /// small row deleted instead of the state written again.
+    /// </summary>
+    public TableProjection<TState> PendingEffectsIn(string table)
+    {
+        EnsureIdentifier(table);
+        if (!typeof(IPendingEffectsRecord).IsAssignableFrom(typeof(TState)))
+        {
+            throw new ArgumentException($"{typeof(TState).Name} is not an {nameof(IPendingEffectsRecord)}: it has no pending effects to track.", nameof(table));
+        }
+
+        PendingEffectsTable = table;
         return this;
     }
 

@@ -1,4 +1,5 @@
 using System.Reflection;
+using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Storage;
 using CryptoPay.TestSupport.Postgres;
 using Npgsql;
@@ -73,6 +74,39 @@ public sealed class PostgresMigratorTests(PostgresFixture postgres)
         Assert.Equal([(1, "test_counters")], migrations.Select(m => (m.Version, m.Name)));
         var misnamed = new EmbeddedMigrations(Assembly.GetExecutingAssembly(), "misnamed", "CryptoPay.Grains.Tests.Storage.");
         Assert.Contains("must be named NNNN_description.sql", Assert.Throws<InvalidOperationException>(misnamed.GetMigrations).Message);
+    }
+
+    /// <summary>
+    /// Invoices stored before the pending-effects table held their pending effects in their state only: the migration
+    /// that creates it gives each of those a row (retried at its stored wake time), and none to an invoice with nothing pending.
+    /// </summary>
+    [Fact]
+    public async Task Invoices_stored_with_effects_pending_before_their_table_existed_are_pending_after_it()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
+        var grains = InvoiceProjection.Migrations.GetMigrations();
+        var before = grains.Where(m => m.Version < 11).ToArray();
+        await PostgresMigrator.ApplyAsync(dataSource, [new FixedMigrations("grains", before)], CancellationToken.None);
+        await using (var insert = dataSource.CreateCommand(
+            """
+            INSERT INTO invoices (grain_key, version, state, merchant_id, mode, status, currency, networks, amount, reporting_currency,
+                amount_reporting, created_at, updated_at, expires_at, wake_at)
+            SELECT key, version, state::json, gen_random_uuid(), 'test', 'pending', 'USD', '[]', 1, 'USD', 1, now(), now(), now(), wake_at
+            FROM (VALUES
+                ('sent', 3, '{"outbox":{"pending":[{"kind":"publish_invoice_events"}]}}', timestamptz '2026-12-05 05:00:00+00'),
+                ('quiet', 2, '{"outbox":{"pending":[]}}', timestamptz '2026-12-05 06:00:00+00')) AS r (key, version, state, wake_at)
+            """))
+        {
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        Assert.Single(await PostgresMigrator.ApplyAsync(dataSource, [InvoiceProjection.Migrations], CancellationToken.None));
+
+        await using var command = dataSource.CreateCommand($"SELECT grain_key, version, retry_at FROM {InvoiceProjection.PendingEffectsTable}");
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal(("sent", 3L, new DateTimeOffset(2026, 12, 5, 5, 0, 0, TimeSpan.Zero)), (reader.GetString(0), reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2)));
+        Assert.False(await reader.ReadAsync());
     }
 
     private static async Task<List<(string, int, long)>> HistoryAsync(NpgsqlDataSource dataSource)

@@ -20,6 +20,24 @@ public sealed record SampleState
     public DateTimeOffset UpdatedAt { get; set; }
 }
 
+/// <summary>A state with effects it may still have to deliver (as a grain's outbox), for a projection with a pending-effects table.</summary>
+public sealed record OutboxState : IPendingEffectsRecord
+{
+    public List<string> Effects { get; set; } = [];
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public DateTimeOffset? RetryAt { get; set; }
+
+    public void Restore(DateTimeOffset? retryAt)
+    {
+        RetryAt = retryAt;
+        if (retryAt is null)
+        {
+            Effects.Clear();
+        }
+    }
+}
+
 /// <summary>The projected storage on both backends: conditional writes, typed columns written with the state, keys kept as text.</summary>
 [Collection("postgres")]
 public sealed class ProjectedGrainStorageTests(PostgresFixture postgres)
@@ -29,9 +47,16 @@ public sealed class ProjectedGrainStorageTests(PostgresFixture postgres)
         .Column("units", ColumnType.Numeric, s => s.Units)
         .Column("updated_at", ColumnType.TimestampTz, s => s.UpdatedAt);
 
+    public static readonly TableProjection<OutboxState> OutboxProjection = new TableProjection<OutboxState>("outbox", "outbox_states")
+        .PendingEffectsIn("outbox_pending");
+
     public const string CreateTable =
         "CREATE TABLE sample_states (grain_key text PRIMARY KEY, version bigint NOT NULL, state jsonb NOT NULL, " +
-        "label text NOT NULL, units numeric NOT NULL, updated_at timestamptz NOT NULL)";
+        "label text NOT NULL, units numeric NOT NULL, updated_at timestamptz NOT NULL); " +
+        "CREATE TABLE outbox_states (grain_key text PRIMARY KEY, version bigint NOT NULL, state jsonb NOT NULL); " +
+        "CREATE TABLE outbox_pending (grain_key text PRIMARY KEY, version bigint NOT NULL, retry_at timestamptz NOT NULL)";
+
+    private static readonly DateTimeOffset RetryAt = new(2026, 12, 5, 4, 0, 0, TimeSpan.Zero);
 
     public static TheoryData<string> Backends => new() { "memory", "postgres" };
 
@@ -252,11 +277,107 @@ public sealed class ProjectedGrainStorageTests(PostgresFixture postgres)
         Assert.False(storage.NewKeys.Claim("other", id.Key.ToString()!));
     }
 
+    /// <summary>
+    /// Effects written with a state are pending, with their retry time, until the delivery of that version is recorded;
+    /// then the state reads back without them, though its row was not written again.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task Effects_written_with_a_state_read_back_pending_until_their_delivery_is_recorded(string backend)
+    {
+        var (storage, _) = await CreateAsync(backend);
+        var id = GrainId.Create("outbox", "a");
+        var state = new GrainState<OutboxState>(new OutboxState { Effects = ["e1"], RetryAt = RetryAt });
+        await storage.WriteStateAsync("outbox", id, state);
+
+        var pending = await ReadOutboxAsync(storage, id);
+        Assert.Equal(("e1", RetryAt, "1"), (string.Join(",", pending.State!.Effects), pending.State.RetryAt, pending.ETag));
+
+        await storage.EffectsDeliveredAsync<OutboxState>(id, state.ETag);
+        var delivered = await ReadOutboxAsync(storage, id);
+        Assert.Equal(("", (DateTimeOffset?)null, "1"), (string.Join(",", delivered.State!.Effects), delivered.State.RetryAt, delivered.ETag));
+    }
+
+    /// <summary>A delivery recorded late, for a version written over since, leaves the effects of the newer version pending.</summary>
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task A_delivery_recorded_for_an_older_version_leaves_the_newer_versions_effects_pending(string backend)
+    {
+        var (storage, _) = await CreateAsync(backend);
+        var id = GrainId.Create("outbox", "b");
+        var state = new GrainState<OutboxState>(new OutboxState { Effects = ["e1"], RetryAt = RetryAt });
+        await storage.WriteStateAsync("outbox", id, state);
+        var first = state.ETag;
+        state.State!.Effects.Add("e2");
+        await storage.WriteStateAsync("outbox", id, state);
+
+        await storage.EffectsDeliveredAsync<OutboxState>(id, first);
+
+        var read = await ReadOutboxAsync(storage, id);
+        Assert.Equal(("e1,e2", RetryAt, "2"), (string.Join(",", read.State!.Effects), read.State.RetryAt, read.ETag));
+    }
+
+    /// <summary>A write without effects, or the state's deletion, leaves no pending row; a stale write changes none.</summary>
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task A_write_without_effects_or_a_deletion_leaves_no_pending_row_and_a_stale_write_touches_none(string backend)
+    {
+        var (storage, connection) = await CreateAsync(backend);
+        var id = GrainId.Create("outbox", "c");
+        var state = new GrainState<OutboxState>(new OutboxState { Effects = ["e1"], RetryAt = RetryAt });
+        await storage.WriteStateAsync("outbox", id, state);
+        var stale = new GrainState<OutboxState>(new OutboxState()) { ETag = state.ETag };
+        state.State = new OutboxState { Effects = ["e2"], RetryAt = RetryAt.AddMinutes(1) };
+        await storage.WriteStateAsync("outbox", id, state);
+
+        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync("outbox", id, stale));
+        Assert.Equal(RetryAt.AddMinutes(1), (await ReadOutboxAsync(storage, id)).State!.RetryAt);
+
+        state.State = new OutboxState();
+        await storage.WriteStateAsync("outbox", id, state);
+        Assert.Equal(0, await PendingRowsAsync(storage, connection));
+
+        state.State = new OutboxState { Effects = ["e3"], RetryAt = RetryAt };
+        await storage.WriteStateAsync("outbox", id, state);
+        Assert.Equal(1, await PendingRowsAsync(storage, connection));
+        await storage.ClearStateAsync("outbox", id, state);
+        Assert.Equal(0, await PendingRowsAsync(storage, connection));
+    }
+
+    [Fact]
+    public async Task Recording_deliveries_for_a_projection_without_a_pending_effects_table_is_a_configuration_error()
+    {
+        var (storage, _) = await CreateAsync("memory");
+
+        Assert.False(storage.TracksPendingEffects<SampleState>());
+        Assert.True(storage.TracksPendingEffects<OutboxState>());
+        Assert.Throws<BadProviderConfigException>(() => { _ = storage.EffectsDeliveredAsync<SampleState>(GrainId.Create("sample", "x"), "1"); });
+    }
+
+    private static async Task<long> PendingRowsAsync(ProjectedGrainStorage storage, string? connection)
+    {
+        if (storage is MemoryProjectedGrainStorage memory)
+        {
+            return memory.PendingEffects("outbox_pending").Count();
+        }
+
+        await using var dataSource = NpgsqlDataSource.Create(connection!);
+        await using var command = dataSource.CreateCommand("SELECT count(*) FROM outbox_pending");
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task<GrainState<OutboxState>> ReadOutboxAsync(ProjectedGrainStorage storage, GrainId id)
+    {
+        var read = new GrainState<OutboxState>();
+        await storage.ReadStateAsync("outbox", id, read);
+        return read;
+    }
+
     private async Task<(ProjectedGrainStorage Storage, string? Connection)> CreateAsync(string backend, string? connection = null)
     {
         if (backend == "memory")
         {
-            return (new MemoryProjectedGrainStorage([Projection]), null);
+            return (new MemoryProjectedGrainStorage([Projection, OutboxProjection]), null);
         }
 
         connection ??= await postgres.CreateDatabaseAsync();
@@ -266,7 +387,7 @@ public sealed class ProjectedGrainStorageTests(PostgresFixture postgres)
             await command.ExecuteNonQueryAsync();
         }
 
-        return (new PostgresProjectedGrainStorage(dataSource, [Projection]), connection);
+        return (new PostgresProjectedGrainStorage(dataSource, [Projection, OutboxProjection]), connection);
     }
 
     private static async Task<(string, BigInteger)> ReadColumnsAsync(string connection, string key)
