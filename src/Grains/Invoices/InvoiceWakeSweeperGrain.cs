@@ -10,7 +10,8 @@ namespace CryptoPay.Grains.Invoices;
 /// <summary>
 /// The one grain of the cluster (key <see cref="InvoiceWakeSweeperGrain.Key"/>) that gives invoices the turns their own
 /// wake reminders used to: every <see cref="InvoiceWakeSweeperGrain.Period"/> it asks the invoices table for those whose
-/// wake time (<c>wake_at</c>: the expiry of a pending invoice, or a retry of its events) has passed and wakes each.
+/// wake time (<c>wake_at</c>: the expiry of a pending invoice) or retry time of effects not yet delivered
+/// (<c>invoice_pending_effects</c>) has passed and wakes each.
 /// </summary>
 [Alias("cryptopay.invoice-wake-sweeper")]
 public interface IInvoiceWakeSweeperGrain : ISweeperGrain
@@ -46,11 +47,10 @@ public sealed class InvoiceWakeSweeperGrain(
     public const int MaxPages = 20;
 
     /// <summary>
-    /// Invoices woken at the same time. Every new invoice is due once a retry period after its creation (written with its
-    /// invoice.created event pending, see <see cref="EffectGrain{TState}.RetryPeriod"/>), so at a steady creation rate
-    /// each sweep wakes thousands; 256 at a time (as effects are delivered) made each sweep a burst that held the
-    /// requests of the same moment, status reads included (Api.Bench on 2 cores: p99 at half of peak 462-599 ms for
-    /// status reads, 238-552 ms for creations; with 32, 97 and 50 ms), and still expires 10,000 invoices due in one
+    /// Invoices woken at the same time. When every new invoice was due again a retry period after its creation (its
+    /// invoice.created event's retry time, before invoice_pending_effects), each sweep woke thousands, and 256 at a time
+    /// made each a burst that held the requests of the same moment (Api.Bench on 2 cores: p99 at half of peak 462-599 ms
+    /// for status reads, 238-552 ms for creations; with 32, 97 and 50 ms). 32 still expires 10,000 invoices due in one
     /// second within 7 s (Grains.Bench; docs/BENCHMARKS.md).
     /// </summary>
     public const int MaxConcurrentWakes = 32;
