@@ -336,8 +336,11 @@ public sealed class PostgresProjectedGrainStorage(NpgsqlDataSource dataSource, I
             }
 
             Read = $"SELECT s.version, s.state, e.retry_at FROM {p.Table} s LEFT JOIN {pending} e ON e.grain_key = s.grain_key AND e.version = s.version WHERE s.grain_key = $1";
+            // A new state's key has no pending row (a deletion of the state deletes it): a plain insert, not the
+            // speculative insertion of an upsert (~10 % of PostgreSQL's work per invoice creation, pgbench).
             InsertPending = $"WITH s AS ({insert}), e AS ({PutPending(pending, names.Count + 3)}) SELECT version FROM s";
-            UpdatePending = $"WITH s AS ({update}), e AS ({PutPending(pending, names.Count + 4)}) SELECT version FROM s";
+            UpdatePending = $"WITH s AS ({update}), e AS ({PutPending(pending, names.Count + 4)} " +
+                "ON CONFLICT (grain_key) DO UPDATE SET version = excluded.version, retry_at = excluded.retry_at) SELECT version FROM s";
             Update = $"WITH s AS ({update}), e AS (DELETE FROM {pending} WHERE grain_key = $1 AND EXISTS (SELECT FROM s)) SELECT version FROM s";
             Delete = $"WITH s AS ({delete}), e AS (DELETE FROM {pending} WHERE grain_key = $1 AND EXISTS (SELECT FROM s)) SELECT version FROM s";
             DeleteDelivered = $"WITH gone AS (DELETE FROM {pending} e USING unnest($1::text[], $2::bigint[]) AS d (grain_key, version) " +
@@ -359,8 +362,7 @@ public sealed class PostgresProjectedGrainStorage(NpgsqlDataSource dataSource, I
         public string DeleteDelivered { get; } = "";
 
         private static string PutPending(string table, int retryParameter) =>
-            $"INSERT INTO {table} (grain_key, version, retry_at) SELECT $1, version, ${retryParameter} FROM s " +
-            "ON CONFLICT (grain_key) DO UPDATE SET version = excluded.version, retry_at = excluded.retry_at";
+            $"INSERT INTO {table} (grain_key, version, retry_at) SELECT $1, version, ${retryParameter} FROM s";
     }
 
     private static NpgsqlParameter ColumnParameter(ColumnType type, object? value) => new()
