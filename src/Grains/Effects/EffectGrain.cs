@@ -161,16 +161,6 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (WokenBySweep)
-        {
-            pendingEffects = ServiceProvider.GetRequiredService<ProjectedGrainStorage>();
-            if (!pendingEffects.TracksPendingEffects<GrainRecord<TState>>())
-            {
-                // Its record would read back with its effects, pending or not, and the sweep would never retry them.
-                throw new BadProviderConfigException($"{GetType().Name} is woken by a sweep, so its projection needs a pending-effects table.");
-            }
-        }
-
         var pending = record.State.Outbox.Pending;
         for (var i = 0; i < pending.Count; i++)
         {
@@ -479,7 +469,9 @@ public abstract class EffectGrain<TState> : Grain, IRemindable, IWakeable, IInco
         record.State.RetryAt = null;
         if (deliveredRecorded.ETag != record.Etag || deliveredRecorded.Stored.IsCompleted)
         {
-            deliveredRecorded = (record.Etag, pendingEffects!.EffectsDeliveredAsync<GrainRecord<TState>>(this.GetGrainId(), record.Etag));
+            // A projection without a pending-effects table fails here, at the first delivery (BadProviderConfigException).
+            pendingEffects ??= ServiceProvider.GetRequiredService<ProjectedGrainStorage>();
+            deliveredRecorded = (record.Etag, pendingEffects.EffectsDeliveredAsync<GrainRecord<TState>>(this.GetGrainId(), record.Etag));
         }
 
         return deliveredRecorded.Stored;

@@ -100,9 +100,6 @@ public abstract class ProjectedGrainStorage : IGrainStorage
         grainState.RecordExists = false;
     }
 
-    /// <summary>True when the state type <typeparamref name="T"/> is projected with a pending-effects table (<see cref="TableProjection.PendingEffectsTable"/>).</summary>
-    public bool TracksPendingEffects<T>() => ProjectionOf<T>().PendingEffectsTable is not null;
-
     /// <summary>
     /// Records that the effects stored with version <paramref name="etag"/> of a grain's state were all delivered: deletes
     /// that version's row in the pending-effects table, so the state reads back without them and no sweep retries them.

@@ -111,35 +111,23 @@ public abstract class InvoicePendingEffectsTests : LedgerClusterTests
     private GrainId EndpointsOf(Guid merchant) =>
         Cluster.Grains.GetGrain<IWebhookEndpointsGrain>(WebhookEndpointsGrain.KeyFor(merchant, Mode.Test)).GetGrainId();
 
-    private static string KeyOf(Guid id) => GrainId.Create(InvoiceProjection.GrainType, id.ToString("N")).Key.ToString()!;
-
     /// <summary>The invoice's pending-effects row (its version and retry time), or null.</summary>
     private async Task<(long Version, DateTimeOffset RetryAt)?> PendingAsync(Guid id)
     {
         if (Cluster.Storage is MemoryProjectedGrainStorage memory)
         {
-            var row = memory.PendingEffects(InvoiceProjection.PendingEffectsTable).Where(p => p.Key == KeyOf(id)).ToList();
-            var version = memory.Row(InvoiceProjection.Table, KeyOf(id))!.Version;
+            var row = memory.PendingEffects(InvoiceProjection.PendingEffectsTable).Where(p => p.Key == InvoiceKey(id)).ToList();
+            var version = memory.Row(InvoiceProjection.Table, InvoiceKey(id))!.Version;
             return row.Count == 0 ? null : (version, row[0].RetryAt);
         }
 
         await using var command = Postgres.CreateCommand($"SELECT version, retry_at FROM {InvoiceProjection.PendingEffectsTable} WHERE grain_key = $1");
-        command.Parameters.AddWithValue(KeyOf(id));
+        command.Parameters.AddWithValue(InvoiceKey(id));
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync() ? (reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1)) : null;
     }
 
-    private async Task<long> StoredVersionAsync(Guid id)
-    {
-        if (Cluster.Storage is MemoryProjectedGrainStorage memory)
-        {
-            return memory.Row(InvoiceProjection.Table, KeyOf(id))!.Version;
-        }
-
-        await using var command = Postgres.CreateCommand($"SELECT version FROM {InvoiceProjection.Table} WHERE grain_key = $1");
-        command.Parameters.AddWithValue(KeyOf(id));
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
+    private async Task<long> StoredVersionAsync(Guid id) => (await StoredInvoiceAsync(id)).Version;
 
     /// <summary>Waits until the invoice's pending row is gone: its deletion is not awaited by the call that delivered the effects.</summary>
     private async Task WhenDeliveryRecordedAsync(Guid id)

@@ -150,6 +150,26 @@ public abstract class LedgerClusterTests : IAsyncLifetime
         });
     }
 
+    /// <summary>The key an invoice's row is stored under.</summary>
+    protected static string InvoiceKey(Guid id) => GrainId.Create(InvoiceProjection.GrainType, id.ToString("N")).Key.ToString()!;
+
+    /// <summary>The invoice's stored row as the store holds it: its version and its state's JSON text.</summary>
+    protected async Task<(long Version, string Json)> StoredInvoiceAsync(Guid id)
+    {
+        if (Cluster.Storage is MemoryProjectedGrainStorage memory)
+        {
+            var row = memory.Row(InvoiceProjection.Table, InvoiceKey(id))!;
+            return (row.Version, System.Text.Encoding.UTF8.GetString(row.State));
+        }
+
+        await using var command = ((PostgresProjectedGrainStorage)Cluster.Storage).DataSource.CreateCommand(
+            $"SELECT version, state::text FROM {InvoiceProjection.Table} WHERE grain_key = $1");
+        command.Parameters.AddWithValue(InvoiceKey(id));
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync(), $"invoice {id} is not stored");
+        return (reader.GetInt64(0), reader.GetString(1));
+    }
+
     /// <summary>Stamps an effect as the test's own (sender "test/direct"), numbered after every one before it: deliver it again to redeliver it.</summary>
     protected static T Direct<T>(T effect) where T : GrainEffect =>
         effect with { Sender = "test/direct", Sequence = Interlocked.Increment(ref directSequence) };
