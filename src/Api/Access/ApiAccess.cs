@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using CryptoPay.Grains.ApiKeys;
+using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Merchants;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -61,6 +62,22 @@ public static class ApiAccessExtensions
 
     /// <summary>The Idempotency-Key this request runs under (the gate started it), or null.</summary>
     public static IdempotentRequest? IdempotentRequest(this HttpContext context) => context.Items[IdempotentItem] as IdempotentRequest;
+
+    /// <summary>
+    /// The id of the <paramref name="kind"/> of object (<c>payment-link</c>, <c>withdrawal</c>, ...) the caller's request
+    /// creates, when the request carries an Idempotency-Key (null without one): derived from the key, so a retry of an
+    /// attempt that died after creating the object reaches that object instead of creating a second one.
+    /// </summary>
+    public static Guid? IdempotentId(this HttpContext context, string kind)
+    {
+        if (context.IdempotentRequest() is not { } request)
+        {
+            return null;
+        }
+
+        var caller = context.Caller();
+        return DerivedIds.ForIdempotencyKey(kind, caller.MerchantId, caller.Mode, request.Key, request.Generation);
+    }
 
     /// <summary>The merchant key that authenticated this request (the gate guarantees one on merchant endpoints).</summary>
     public static MerchantCaller Caller(this HttpContext context) =>

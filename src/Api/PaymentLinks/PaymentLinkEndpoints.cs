@@ -130,7 +130,7 @@ public static class PaymentLinkEndpoints
         }
 
         var spec = new PaymentLinkSpec(caller.MerchantId, caller.Mode, amount!.Value, currency!.Code, description, reusable, reusable ? maxUses : 1, expiresAt);
-        return (await grains.GetGrain<IPaymentLinkGrain>(Guid.NewGuid()).Create(spec), null);
+        return (await grains.GetGrain<IPaymentLinkGrain>(context.IdempotentId("payment-link") ?? Guid.NewGuid()).Create(spec), null);
     }
 
     /// <summary>The caller's link, or null: another merchant's or another mode's link does not exist for it.</summary>

@@ -113,7 +113,9 @@ public static class WebhookEndpointsApi
             return body.Problem();
         }
 
-        var id = "we_" + RandomNumberGenerator.GetHexString(24, lowercase: true);
+        var id = "we_" + (context.IdempotentId("webhook-endpoint") is { } derived
+            ? derived.ToString("N")[..24]
+            : RandomNumberGenerator.GetHexString(24, lowercase: true));
         var created = await Registry(grains, context.Caller()).Create(
             new WebhookEndpointDraft(id, url!, events ?? [], description, WebhookSignature.GenerateSecret()) { Format = format });
         return created is null

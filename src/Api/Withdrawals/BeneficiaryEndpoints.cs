@@ -90,9 +90,7 @@ public static class BeneficiaryEndpoints
             return (null, ApiProblem.Invalid("address", invalid!, ErrorCodes.InvalidAddress));
         }
 
-        var id = context.IdempotentRequest() is { } idempotent
-            ? WithdrawalIds.ForIdempotencyKey("beneficiary", caller.MerchantId, caller.Mode, idempotent.Key, idempotent.Generation)
-            : Guid.NewGuid();
+        var id = context.IdempotentId("beneficiary") ?? Guid.NewGuid();
         var saved = await Registry(grains, caller).Create(new Beneficiary { Id = id, Network = network!, Address = normalized, Label = label, CreatedAt = time.GetUtcNow() });
         return saved is null
             ? (null, ApiProblem.Invalid("network", $"at most {BeneficiariesGrain.MaxBeneficiaries} beneficiaries per mode; delete one first."))

@@ -141,9 +141,8 @@ public static class WithdrawalEndpoints
     internal static async Task<(WithdrawalState? Withdrawal, ProblemHttpResult? Problem)> RequestAsync(HttpContext context, WithdrawalRequests requests, WithdrawalOrder order)
     {
         var caller = context.Caller();
-        var (id, fingerprint) = context.IdempotentRequest() is { } idempotent
-            ? (WithdrawalIds.ForIdempotencyKey("withdrawal", caller.MerchantId, caller.Mode, idempotent.Key, idempotent.Generation), idempotent.Fingerprint)
-            : (Guid.NewGuid(), null);
+        var id = context.IdempotentId("withdrawal") ?? Guid.NewGuid();
+        var fingerprint = context.IdempotentRequest()?.Fingerprint;
         var result = await requests.RequestAsync(order, caller.MerchantId, caller.Mode, id, fingerprint, context.RequestAborted);
         if (result.Withdrawal is { } withdrawal)
         {

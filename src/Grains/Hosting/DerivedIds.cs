@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
+using CryptoPay.Grains.Invoices;
+using CryptoPay.Grains.Merchants;
 
 namespace CryptoPay.Grains.Hosting;
 
@@ -15,5 +17,17 @@ public static class DerivedIds
         hash[6] = (byte)((hash[6] & 0x0F) | 0x80);
         hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
         return new Guid(hash[..16], bigEndian: true);
+    }
+
+    /// <summary>
+    /// The id of a <paramref name="kind"/> of object (<c>invoice</c>, <c>payment-link</c>, ...) created by a request with an
+    /// Idempotency-Key: derived from (merchant, mode, key, the key's generation), so a retry of an attempt that died after
+    /// creating it (a killed silo) reaches the same grain instead of creating a second object.
+    /// </summary>
+    public static Guid ForIdempotencyKey(string kind, Guid merchantId, Mode mode, string idempotencyKey, int generation)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(kind);
+        ArgumentException.ThrowIfNullOrEmpty(idempotencyKey);
+        return Uuid($"{kind}\n{merchantId:N}\n{InvoiceProjection.Name(mode)}\n{generation}\n{idempotencyKey}");
     }
 }

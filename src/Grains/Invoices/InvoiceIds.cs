@@ -14,9 +14,6 @@ public static class InvoiceIds
     /// <summary>A random id, registered with this silo's <paramref name="storage"/> so the new invoice's first activation here reads nothing (<see cref="NewGrainKeys"/>).</summary>
     public static Guid Random(ProjectedGrainStorage? storage) => storage?.NewKeys.NewGuid(InvoiceProjection.StateName) ?? Guid.NewGuid();
 
-    public static Guid ForIdempotencyKey(Guid merchantId, Mode mode, string idempotencyKey, int generation)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(idempotencyKey);
-        return DerivedIds.Uuid($"invoice\n{merchantId:N}\n{InvoiceProjection.Name(mode)}\n{generation}\n{idempotencyKey}");
-    }
+    public static Guid ForIdempotencyKey(Guid merchantId, Mode mode, string idempotencyKey, int generation) =>
+        DerivedIds.ForIdempotencyKey("invoice", merchantId, mode, idempotencyKey, generation);
 }

@@ -141,18 +141,9 @@ public sealed record WithdrawalState
     public bool HoldsReservation => Status is WithdrawalStatus.Review or WithdrawalStatus.Queued or WithdrawalStatus.Processing;
 }
 
-/// <summary>
-/// Ids of withdrawals and beneficiaries created on request: with an Idempotency-Key derived from (merchant, mode, key,
-/// generation), like <see cref="InvoiceIds"/>, so a retry reaches the same grain; without one, random.
-/// </summary>
+/// <summary>How ledger movements name a withdrawal (its id, random or <see cref="DerivedIds.ForIdempotencyKey"/>).</summary>
 public static class WithdrawalIds
 {
-    public static Guid ForIdempotencyKey(string kind, Guid merchantId, Mode mode, string idempotencyKey, int generation)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(idempotencyKey);
-        return DerivedIds.Uuid($"{kind}\n{merchantId:N}\n{InvoiceProjection.Name(mode)}\n{generation}\n{idempotencyKey}");
-    }
-
     /// <summary>The withdrawal in ledger movements: <c>withdrawal:{id}</c>.</summary>
     public static string Key(Guid id) => $"withdrawal:{id:N}";
 }

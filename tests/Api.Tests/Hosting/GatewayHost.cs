@@ -158,6 +158,17 @@ public sealed class GatewayHost : IAsyncDisposable
         return client;
     }
 
+    /// <summary>
+    /// Leaves what a silo killed in the middle of a test-mode <c>POST <paramref name="path"/></c> with <paramref name="body"/>
+    /// under <paramref name="idempotencyKey"/> leaves behind: the key's record started by that request, never completed.
+    /// </summary>
+    public async Task LeaveDiedAttemptAsync(string merchantId, string path, string body, string idempotencyKey)
+    {
+        var fingerprint = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes($"POST {path}\n{body}")));
+        var record = Grains.GetGrain<CryptoPay.Grains.Idempotency.IIdempotencyGrain>($"{Guid.Parse(merchantId):N}/test/{idempotencyKey}");
+        Assert.Equal(CryptoPay.Grains.Idempotency.IdempotencyOutcome.Started, (await record.Begin(fingerprint, null)).Outcome);
+    }
+
     /// <summary>Creates a merchant through the admin API and returns its id with its live and test keys.</summary>
     public async Task<(string Id, string LiveKey, string TestKey)> CreateMerchantAsync(string body = """{"name":"Shop"}""")
     {

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using CryptoPay.Api.Tests.Hosting;
+using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Merchants;
+using CryptoPay.Grains.PaymentLinks;
 using CryptoPay.TestSupport.Postgres;
 
 namespace CryptoPay.Api.Tests.PaymentLinks;
@@ -64,6 +67,25 @@ public abstract partial class PaymentLinkTests : IAsyncLifetime
         using var refused = await visitor.GetAsync($"/pay/l/{id}");
         Assert.Equal(HttpStatusCode.Gone, refused.StatusCode);
         Assert.Contains("deactivated", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_link_created_by_an_attempt_whose_silo_died_is_the_one_its_retry_gets()
+    {
+        var (merchantId, _, key) = await host.CreateMerchantAsync();
+        using var merchant = host.ClientWith(key);
+        const string body = """{"amount":"12.5","currency":"USD","description":"T-shirt"}""";
+        // The attempt got as far as creating its link, under the id its key derives, before its silo died.
+        var id = DerivedIds.ForIdempotencyKey("payment-link", Guid.Parse(merchantId), Mode.Test, "link-died", 0);
+        await host.LeaveDiedAttemptAsync(merchantId, "/v1/payment-links", body, "link-died");
+        await host.Grains.GetGrain<IPaymentLinkGrain>(id).Create(new PaymentLinkSpec(Guid.Parse(merchantId), Mode.Test, 12.5m, "USD", "T-shirt", false, 1, null));
+        await host.AdvanceAsync(CryptoPay.Grains.Idempotency.IdempotencyGrain.InProgressLease);
+
+        var retried = await merchant.PostJsonAsync("/v1/payment-links", body, r => r.Headers.Add("Idempotency-Key", "link-died"));
+
+        Assert.True(retried.Status == 201, retried.Body.ToString());
+        Assert.Equal(id, Guid.Parse(retried.Body.Str("id")));
+        Assert.Equal(1, (await merchant.GetJsonAsync("/v1/payment-links")).Body.GetProperty("items").GetArrayLength());
     }
 
     [Theory]

@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using CryptoPay.Api.Tests.Hosting;
 using CryptoPay.Api.Tests.Invoices;
+using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Merchants;
 using CryptoPay.Grains.Webhooks;
 using CryptoPay.TestSupport.Postgres;
 using Microsoft.AspNetCore.Http;
@@ -27,6 +29,7 @@ public abstract class WebhookDeliveryTests : IAsyncLifetime
     private GatewayHost host = null!;
     private WebhookReceiver receiver = null!;
     private HttpClient merchant = null!;
+    private string merchantId = null!;
 
     protected abstract Task<string?> CreateDatabaseAsync();
 
@@ -40,7 +43,7 @@ public abstract class WebhookDeliveryTests : IAsyncLifetime
             // Short enough to keep the hanging-receiver test quick, long enough that a loaded CI machine answers a plain 302 in time.
             ["Webhooks:Timeout"] = "00:00:03",
         });
-        var (_, _, test) = await host.CreateMerchantAsync();
+        (merchantId, _, var test) = await host.CreateMerchantAsync();
         merchant = host.ClientWith(test);
     }
 
@@ -420,6 +423,25 @@ public abstract class WebhookDeliveryTests : IAsyncLifetime
         var sample = JsonDocument.Parse(hook.Body).RootElement.GetProperty("data").GetProperty("object");
         Assert.Equal((invoiceId, status, exception), (sample.Str("id"), sample.Str("status"), sample.GetProperty("exception").GetString()));
         Assert.Equal("pending", (await merchant.GetJsonAsync($"/v1/invoices/{invoiceId}")).Body.Str("status"));
+    }
+
+    [Fact]
+    public async Task An_endpoint_created_by_an_attempt_whose_silo_died_is_the_one_its_retry_gets_with_its_first_secret()
+    {
+        var body = $$"""{"url":"{{receiver.Url("/hook")}}","events":[],"description":"shop"}""";
+        // The attempt got as far as creating its endpoint, under the id its key derives, before its silo died.
+        var id = "we_" + DerivedIds.ForIdempotencyKey("webhook-endpoint", Guid.Parse(merchantId), Mode.Test, "endpoint-died", 0).ToString("N")[..24];
+        var secret = WebhookSignature.GenerateSecret();
+        await host.LeaveDiedAttemptAsync(merchantId, "/v1/webhook-endpoints", body, "endpoint-died");
+        await host.Grains.GetGrain<IWebhookEndpointsGrain>(WebhookEndpointsGrain.KeyFor(Guid.Parse(merchantId), Mode.Test))
+            .Create(new WebhookEndpointDraft(id, receiver.Url("/hook"), [], "shop", secret));
+        await host.AdvanceAsync(CryptoPay.Grains.Idempotency.IdempotencyGrain.InProgressLease);
+
+        var retried = await merchant.PostJsonAsync("/v1/webhook-endpoints", body, r => r.Headers.Add("Idempotency-Key", "endpoint-died"));
+
+        Assert.True(retried.Status == 201, retried.Body.ToString());
+        Assert.Equal((id, secret), (retried.Body.Str("id"), retried.Body.Str("secret")));
+        Assert.Equal(1, (await merchant.GetJsonAsync("/v1/webhook-endpoints")).Body.GetProperty("data").GetArrayLength());
     }
 
     [Fact]
