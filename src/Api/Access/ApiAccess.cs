@@ -35,7 +35,8 @@ public sealed class AdminOptions
 }
 
 /// <summary>A request running under an Idempotency-Key: the key, the key's generation and the request's fingerprint.</summary>
-public sealed record IdempotentRequest(string Key, int Generation, string Fingerprint);
+/// <summary>An idempotent request's key, the key's generation, what the request asks (fingerprint), and whose key it is (scope).</summary>
+public sealed record IdempotentRequest(string Key, int Generation, string Fingerprint, string Scope);
 
 public static class ApiAccessExtensions
 {

@@ -206,7 +206,7 @@ internal sealed class ApiGateMiddleware(RequestDelegate next, Orleans.IGrainFact
                 return;
         }
 
-        context.SetIdempotentRequest(new IdempotentRequest(idempotencyKey, decision.Generation, fingerprint));
+        context.SetIdempotentRequest(new IdempotentRequest(idempotencyKey, decision.Generation, fingerprint, scope));
         var original = context.Response.Body;
         using var captured = new MemoryStream();
         context.Response.Body = captured;

@@ -7,6 +7,7 @@ using CryptoPay.Api.Json;
 using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Deposits;
+using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Merchants;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -73,9 +74,9 @@ public static class MerchantEndpoints
         return endpoints;
     }
 
-    private static async Task<Results<Created<CreatedMerchantResponse>, ProblemHttpResult>> CreateAsync(HttpRequest request, MerchantOnboarding onboarding)
+    private static async Task<Results<Created<CreatedMerchantResponse>, ProblemHttpResult>> CreateAsync(HttpContext context, MerchantOnboarding onboarding)
     {
-        var (body, problem) = await JsonBody.ReadAsync(request);
+        var (body, problem) = await JsonBody.ReadAsync(context.Request);
         if (body is null)
         {
             return problem!;
@@ -107,7 +108,8 @@ public static class MerchantEndpoints
 
         var created = await onboarding.CreateAsync(
             name!, Assets.FindCurrency(currency)!.Code, limit, methods?.Select(m => Assets.FindMethod(m)!.Id).ToList(),
-            confirmations?.ToDictionary(c => c.Key, c => c.Value!.Value, StringComparer.Ordinal), keyFormat);
+            confirmations?.ToDictionary(c => c.Key, c => c.Value!.Value, StringComparer.Ordinal), keyFormat,
+            context.IdempotentRequest() is { } idempotent ? DerivedIds.ForIdempotencyKey("merchant", idempotent.Scope, idempotent.Key, idempotent.Generation) : null);
         var m = created.Merchant;
         return TypedResults.Created($"/v1/merchants/{m.Id}", new CreatedMerchantResponse(m.Id, m.Name, "active", m.ReportingCurrency, m.RateLimitPerMinute, m.EnabledPaymentMethods, m.Confirmations, m.CreatedAt, created.Keys));
     }

@@ -17,11 +17,15 @@ public sealed record NewMerchant(MerchantState Merchant, IReadOnlyList<IssuedKey
 public sealed class MerchantOnboarding(IGrainFactory grains)
 {
     /// <param name="keyFormat">The format of the first live and test keys (<see cref="KeyFormats"/>): a merchant coming from one of the profiled APIs gets keys it can use at once.</param>
+    /// <param name="merchantId">
+    /// The id derived from the request's Idempotency-Key, if it had one (else random): the retry of an attempt that died
+    /// reaches the merchant it created, and gets a new pair of keys (the first pair's secrets were never shown).
+    /// </param>
     public async Task<NewMerchant> CreateAsync(
         string name, string reportingCurrency, int? rateLimitPerMinute, IReadOnlyList<string>? paymentMethods, IReadOnlyDictionary<string, int>? confirmations = null,
-        string keyFormat = KeyFormats.CryptoPay)
+        string keyFormat = KeyFormats.CryptoPay, Guid? merchantId = null)
     {
-        var id = Guid.NewGuid();
+        var id = merchantId ?? Guid.NewGuid();
         var merchant = await grains.GetGrain<IMerchantGrain>(id).Create(new MerchantSettings(name, reportingCurrency, rateLimitPerMinute, paymentMethods) { Confirmations = confirmations });
         var live = (await IssueKeyAsync(id, new KeyRequest(Mode.Live, keyFormat, ApiKeyScopes.Default, [])))!;
         var test = (await IssueKeyAsync(id, new KeyRequest(Mode.Test, keyFormat, ApiKeyScopes.Default, [])))!;

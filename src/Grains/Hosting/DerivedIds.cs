@@ -30,4 +30,16 @@ public static class DerivedIds
         ArgumentException.ThrowIfNullOrEmpty(idempotencyKey);
         return Uuid($"{kind}\n{merchantId:N}\n{InvoiceProjection.Name(mode)}\n{generation}\n{idempotencyKey}");
     }
+
+    /// <summary>
+    /// The same for an object created on an operator's request (a merchant): <paramref name="scope"/> is whose Idempotency-Key
+    /// it is (the admin key's scope), so the same key sent with another admin key creates another object.
+    /// </summary>
+    public static Guid ForIdempotencyKey(string kind, string scope, string idempotencyKey, int generation)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(kind);
+        ArgumentException.ThrowIfNullOrEmpty(scope);
+        ArgumentException.ThrowIfNullOrEmpty(idempotencyKey);
+        return Uuid($"{kind}\n{scope}\n{generation}\n{idempotencyKey}");
+    }
 }

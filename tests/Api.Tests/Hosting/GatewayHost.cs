@@ -158,14 +158,21 @@ public sealed class GatewayHost : IAsyncDisposable
         return client;
     }
 
+    /// <summary>Whose Idempotency-Keys requests made with <see cref="AdminKey"/> send.</summary>
+    public static string AdminScope => $"admin/{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(AdminKey)))[..16]}";
+
+    /// <summary>Whose Idempotency-Keys a merchant's test-mode requests send.</summary>
+    public static string TestScope(string merchantId) => $"{Guid.Parse(merchantId):N}/test";
+
     /// <summary>
-    /// Leaves what a silo killed in the middle of a test-mode <c>POST <paramref name="path"/></c> with <paramref name="body"/>
-    /// under <paramref name="idempotencyKey"/> leaves behind: the key's record started by that request, never completed.
+    /// Leaves what a silo killed in the middle of a <c>POST <paramref name="path"/></c> with <paramref name="body"/> under
+    /// <paramref name="idempotencyKey"/> of <paramref name="scope"/> leaves behind: the key's record started by that request,
+    /// never completed.
     /// </summary>
-    public async Task LeaveDiedAttemptAsync(string merchantId, string path, string body, string idempotencyKey)
+    public async Task LeaveDiedAttemptAsync(string scope, string path, string body, string idempotencyKey)
     {
         var fingerprint = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes($"POST {path}\n{body}")));
-        var record = Grains.GetGrain<CryptoPay.Grains.Idempotency.IIdempotencyGrain>($"{Guid.Parse(merchantId):N}/test/{idempotencyKey}");
+        var record = Grains.GetGrain<CryptoPay.Grains.Idempotency.IIdempotencyGrain>($"{scope}/{idempotencyKey}");
         Assert.Equal(CryptoPay.Grains.Idempotency.IdempotencyOutcome.Started, (await record.Begin(fingerprint, null)).Outcome);
     }
 

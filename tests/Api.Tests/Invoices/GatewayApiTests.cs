@@ -229,7 +229,7 @@ public abstract class GatewayApiTests : IAsyncLifetime
     public async Task An_attempt_whose_silo_died_is_answered_409_with_retry_after_and_its_retry_gets_the_id_derived_from_the_key()
     {
         var (test, _, merchantId) = await MerchantAsync();
-        await Host.LeaveDiedAttemptAsync(merchantId, "/v1/invoices", Invoice, "died-1");
+        await Host.LeaveDiedAttemptAsync(GatewayHost.TestScope(merchantId), "/v1/invoices", Invoice, "died-1");
 
         var busy = await test.PostJsonAsync("/v1/invoices", Invoice, r => r.Headers.Add("Idempotency-Key", "died-1"));
         AssertProblem(busy, 409, "IDEMPOTENCY_IN_PROGRESS");
@@ -242,6 +242,27 @@ public abstract class GatewayApiTests : IAsyncLifetime
         var expected = CryptoPay.Grains.Invoices.InvoiceIds.ForIdempotencyKey(Guid.Parse(merchantId), CryptoPay.Grains.Merchants.Mode.Test, "died-1", 0);
         Assert.Equal(expected.ToString(), retried.Body.Str("id"));
         Assert.Equal(1, (await test.GetJsonAsync("/v1/invoices")).Body.GetProperty("pagination").GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_merchant_created_by_an_attempt_whose_silo_died_is_the_one_its_retry_gets_with_keys_that_work()
+    {
+        const string body = """{"name":"Died shop"}""";
+        // The operator's attempt got as far as creating the merchant, under the id its key derives, before its silo died.
+        var id = CryptoPay.Grains.Hosting.DerivedIds.ForIdempotencyKey("merchant", GatewayHost.AdminScope, "merchant-died", 0);
+        await Host.LeaveDiedAttemptAsync(GatewayHost.AdminScope, "/v1/merchants", body, "merchant-died");
+        await Host.Grains.GetGrain<CryptoPay.Grains.Merchants.IMerchantGrain>(id).Create(new CryptoPay.Grains.Merchants.MerchantSettings("Died shop", "USD", null, null));
+        await Host.AdvanceAsync(CryptoPay.Grains.Idempotency.IdempotencyGrain.InProgressLease);
+
+        using var admin = Host.ClientWith(GatewayHost.AdminKey);
+        var retried = await admin.PostJsonAsync("/v1/merchants", body, r => r.Headers.Add("Idempotency-Key", "merchant-died"));
+
+        Assert.True(retried.Status == 201, retried.Body.ToString());
+        Assert.Equal(id, Guid.Parse(retried.Body.Str("id")));
+        var testKey = retried.Body.GetProperty("api_keys").EnumerateArray().Single(k => k.Str("mode") == "test").Str("key");
+        using var merchant = Host.ClientWith(testKey);
+        var invoice = await merchant.PostJsonAsync("/v1/invoices", Invoice);
+        Assert.True(invoice.Status == 201, invoice.Body.ToString());
     }
 
     [Fact]

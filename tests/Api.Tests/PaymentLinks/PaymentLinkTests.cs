@@ -77,7 +77,7 @@ public abstract partial class PaymentLinkTests : IAsyncLifetime
         const string body = """{"amount":"12.5","currency":"USD","description":"T-shirt"}""";
         // The attempt got as far as creating its link, under the id its key derives, before its silo died.
         var id = DerivedIds.ForIdempotencyKey("payment-link", Guid.Parse(merchantId), Mode.Test, "link-died", 0);
-        await host.LeaveDiedAttemptAsync(merchantId, "/v1/payment-links", body, "link-died");
+        await host.LeaveDiedAttemptAsync(GatewayHost.TestScope(merchantId), "/v1/payment-links", body, "link-died");
         await host.Grains.GetGrain<IPaymentLinkGrain>(id).Create(new PaymentLinkSpec(Guid.Parse(merchantId), Mode.Test, 12.5m, "USD", "T-shirt", false, 1, null));
         await host.AdvanceAsync(CryptoPay.Grains.Idempotency.IdempotencyGrain.InProgressLease);
 

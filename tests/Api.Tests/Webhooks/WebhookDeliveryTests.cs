@@ -432,7 +432,7 @@ public abstract class WebhookDeliveryTests : IAsyncLifetime
         // The attempt got as far as creating its endpoint, under the id its key derives, before its silo died.
         var id = "we_" + DerivedIds.ForIdempotencyKey("webhook-endpoint", Guid.Parse(merchantId), Mode.Test, "endpoint-died", 0).ToString("N")[..24];
         var secret = WebhookSignature.GenerateSecret();
-        await host.LeaveDiedAttemptAsync(merchantId, "/v1/webhook-endpoints", body, "endpoint-died");
+        await host.LeaveDiedAttemptAsync(GatewayHost.TestScope(merchantId), "/v1/webhook-endpoints", body, "endpoint-died");
         await host.Grains.GetGrain<IWebhookEndpointsGrain>(WebhookEndpointsGrain.KeyFor(Guid.Parse(merchantId), Mode.Test))
             .Create(new WebhookEndpointDraft(id, receiver.Url("/hook"), [], "shop", secret));
         await host.AdvanceAsync(CryptoPay.Grains.Idempotency.IdempotencyGrain.InProgressLease);
