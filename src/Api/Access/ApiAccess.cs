@@ -34,8 +34,10 @@ public sealed class AdminOptions
         CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(ApiKey)), SHA256.HashData(Encoding.UTF8.GetBytes(presented)));
 }
 
-/// <summary>A request running under an Idempotency-Key: the key, the key's generation and the request's fingerprint.</summary>
-/// <summary>An idempotent request's key, the key's generation, what the request asks (fingerprint), and whose key it is (scope).</summary>
+/// <summary>
+/// A request running under an Idempotency-Key: the key, the key's generation, the request's fingerprint, and whose key it
+/// is (its scope: the merchant and mode, or the admin key).
+/// </summary>
 public sealed record IdempotentRequest(string Key, int Generation, string Fingerprint, string Scope);
 
 public static class ApiAccessExtensions

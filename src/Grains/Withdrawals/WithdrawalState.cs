@@ -141,7 +141,7 @@ public sealed record WithdrawalState
     public bool HoldsReservation => Status is WithdrawalStatus.Review or WithdrawalStatus.Queued or WithdrawalStatus.Processing;
 }
 
-/// <summary>How ledger movements name a withdrawal (its id, random or <see cref="DerivedIds.ForIdempotencyKey"/>).</summary>
+/// <summary>How ledger movements name a withdrawal.</summary>
 public static class WithdrawalIds
 {
     /// <summary>The withdrawal in ledger movements: <c>withdrawal:{id}</c>.</summary>
