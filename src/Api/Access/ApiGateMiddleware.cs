@@ -5,7 +5,6 @@ using CryptoPay.Api.Errors;
 using CryptoPay.Api.Routing;
 using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Idempotency;
-using CryptoPay.Grains.Invoices;
 using CryptoPay.Grains.Merchants;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -68,7 +67,7 @@ internal sealed class ApiGateMiddleware(RequestDelegate next, Orleans.IGrainFact
                 return;
             }
 
-            await RunIdempotentAsync(context, access, $"admin/{Sha256(presented)[..16]}");
+            await RunIdempotentAsync(context, access, IdempotencyScopes.Admin(presented));
             return;
         }
 
@@ -112,7 +111,7 @@ internal sealed class ApiGateMiddleware(RequestDelegate next, Orleans.IGrainFact
         }
 
         context.SetCaller(new MerchantCaller(key.MerchantId, key.Mode, key.Id, merchant));
-        await RunIdempotentAsync(context, access, $"{key.MerchantId:N}/{InvoiceProjection.Name(key.Mode)}");
+        await RunIdempotentAsync(context, access, IdempotencyScopes.Merchant(key.MerchantId, key.Mode));
     }
 
     private async Task NextIfJsonAsync(HttpContext context)
@@ -177,7 +176,7 @@ internal sealed class ApiGateMiddleware(RequestDelegate next, Orleans.IGrainFact
             return;
         }
 
-        var grain = grains.GetGrain<IIdempotencyGrain>($"{scope}/{idempotencyKey}");
+        var grain = grains.GetGrain<IIdempotencyGrain>(IdempotencyScopes.GrainKey(scope, idempotencyKey));
         // A token of this request: if the silo hosting the key's grain dies after Begin ran, the retried call
         // (TransientCallRetry) finds its own claim and goes on, instead of answering 409 until the lease runs out.
         var decision = await grain.Begin(fingerprint, context.RequestServices.GetService<Orleans.Runtime.ILocalSiloDetails>()?.SiloAddress.ToParsableString(), Guid.NewGuid().ToString("N"));
@@ -259,8 +258,6 @@ internal sealed class ApiGateMiddleware(RequestDelegate next, Orleans.IGrainFact
         captured.Position = 0;
         await captured.CopyToAsync(original, context.RequestAborted);
     }
-
-    private static string Sha256(string text) => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
 
     private static Task Deny(HttpContext context, int status, string code, string detail) =>
         ApiProblem.Create(status, code, detail).ExecuteAsync(context);

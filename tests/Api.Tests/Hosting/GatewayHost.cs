@@ -159,10 +159,10 @@ public sealed class GatewayHost : IAsyncDisposable
     }
 
     /// <summary>Whose Idempotency-Keys requests made with <see cref="AdminKey"/> send.</summary>
-    public static string AdminScope => $"admin/{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(AdminKey)))[..16]}";
+    public static string AdminScope => CryptoPay.Api.Access.IdempotencyScopes.Admin(AdminKey);
 
     /// <summary>Whose Idempotency-Keys a merchant's test-mode requests send.</summary>
-    public static string TestScope(string merchantId) => $"{Guid.Parse(merchantId):N}/test";
+    public static string TestScope(string merchantId) => CryptoPay.Api.Access.IdempotencyScopes.Merchant(Guid.Parse(merchantId), CryptoPay.Grains.Merchants.Mode.Test);
 
     /// <summary>
     /// Leaves what a silo killed in the middle of a <c>POST <paramref name="path"/></c> with <paramref name="body"/> under
@@ -172,7 +172,7 @@ public sealed class GatewayHost : IAsyncDisposable
     public async Task LeaveDiedAttemptAsync(string scope, string path, string body, string idempotencyKey)
     {
         var fingerprint = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes($"POST {path}\n{body}")));
-        var record = Grains.GetGrain<CryptoPay.Grains.Idempotency.IIdempotencyGrain>($"{scope}/{idempotencyKey}");
+        var record = Grains.GetGrain<CryptoPay.Grains.Idempotency.IIdempotencyGrain>(CryptoPay.Api.Access.IdempotencyScopes.GrainKey(scope, idempotencyKey));
         Assert.Equal(CryptoPay.Grains.Idempotency.IdempotencyOutcome.Started, (await record.Begin(fingerprint, null)).Outcome);
     }
 
