@@ -142,16 +142,10 @@ public static class InvoiceEndpoints
     }
 
     /// <summary>The id a created invoice gets: derived from the request's Idempotency-Key when it has one, so a retry finds it.</summary>
-    public static (Guid Id, string? Fingerprint) NewInvoiceId(HttpContext context)
-    {
-        if (context.IdempotentRequest() is not { } request)
-        {
-            return (InvoiceIds.Random(context.RequestServices.GetService<ProjectedGrainStorage>()), null);
-        }
-
-        var caller = context.Caller();
-        return (InvoiceIds.ForIdempotencyKey(caller.MerchantId, caller.Mode, request.Key, request.Generation), request.Fingerprint);
-    }
+    public static (Guid Id, string? Fingerprint) NewInvoiceId(HttpContext context) =>
+        context.IdempotentId(InvoiceIds.Kind) is { } id
+            ? (id, context.IdempotentRequest()!.Fingerprint)
+            : (InvoiceIds.Random(context.RequestServices.GetService<ProjectedGrainStorage>()), null);
 
     /// <summary>Creates an invoice for <paramref name="caller"/> from a request body (the API's, or one a payment link composed).</summary>
     public static async Task<Results<Created<InvoiceResponse>, ProblemHttpResult>> CreateForAsync(

@@ -14,6 +14,9 @@ public static class InvoiceIds
     /// <summary>A random id, registered with this silo's <paramref name="storage"/> so the new invoice's first activation here reads nothing (<see cref="NewGrainKeys"/>).</summary>
     public static Guid Random(ProjectedGrainStorage? storage) => storage?.NewKeys.NewGuid(InvoiceProjection.StateName) ?? Guid.NewGuid();
 
-    public static Guid ForIdempotencyKey(Guid merchantId, Mode mode, string idempotencyKey, int generation) =>
-        DerivedIds.ForIdempotencyKey("invoice", merchantId, mode, idempotencyKey, generation);
+    /// <summary>
+    /// The kind of object an invoice is: with an Idempotency-Key its id is
+    /// <see cref="DerivedIds.ForIdempotencyKey(string, Guid, Mode, string, int)"/> of this kind.
+    /// </summary>
+    public const string Kind = "invoice";
 }

@@ -239,7 +239,7 @@ public abstract class GatewayApiTests : IAsyncLifetime
         var retried = await test.PostJsonAsync("/v1/invoices", Invoice, r => r.Headers.Add("Idempotency-Key", "died-1"));
 
         Assert.Equal(201, retried.Status);
-        var expected = CryptoPay.Grains.Invoices.InvoiceIds.ForIdempotencyKey(Guid.Parse(merchantId), CryptoPay.Grains.Merchants.Mode.Test, "died-1", 0);
+        var expected = CryptoPay.Grains.Hosting.DerivedIds.ForIdempotencyKey(CryptoPay.Grains.Invoices.InvoiceIds.Kind, Guid.Parse(merchantId), CryptoPay.Grains.Merchants.Mode.Test, "died-1", 0);
         Assert.Equal(expected.ToString(), retried.Body.Str("id"));
         Assert.Equal(1, (await test.GetJsonAsync("/v1/invoices")).Body.GetProperty("pagination").GetProperty("total").GetInt32());
     }

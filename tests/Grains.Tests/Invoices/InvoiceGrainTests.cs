@@ -188,7 +188,7 @@ public sealed class InvoiceGrainTests : IAsyncLifetime
     [Fact]
     public async Task Creating_an_invoice_again_returns_it_for_the_same_request_and_refuses_another_request()
     {
-        var id = InvoiceIds.ForIdempotencyKey(Guid.NewGuid(), Mode.Test, "k", 0);
+        var id = CryptoPay.Grains.Hosting.DerivedIds.ForIdempotencyKey(InvoiceIds.Kind, Guid.NewGuid(), Mode.Test, "k", 0);
         var spec = Spec(Guid.NewGuid()) with { RequestFingerprint = "fp-1" };
         var invoice = cluster.Grains.GetGrain<IInvoiceGrain>(id);
 
