@@ -78,6 +78,9 @@ public interface ILedgerOutputGrain : IGrainWithStringKey, IWakeable
     Task Reverse(ReverseOutput effect);
 
     Task<LedgerOutputState> Get();
+
+    /// <summary>Whether the journal as written holds the movement, so that this output never posts it again.</summary>
+    Task<bool> Holds(string movementId);
 }
 
 [GrainType("ledger-output")]
@@ -162,17 +165,22 @@ public sealed class LedgerOutputGrain(
 
     public Task<LedgerOutputState> Get() => Task.FromResult(State);
 
+    // Calls are not interleaved: a movement appended by a call under way is written (or dropped with a reload) before this runs.
+    public Task<bool> Holds(string movementId) => Task.FromResult(Stored && State.Movements.Exists(m => m.Id == movementId));
+
     /// <summary>
     /// Appends the movement, posts it to the merchant's balance, then writes the journal once
     /// (<see cref="EffectGrain{TState}.DeliverThenSaveAsync"/>). The movement's id is deterministic (output and credit
     /// number), so if this activation dies or its write fails after posting, the invoice's resent credit makes the same
-    /// movement and the balance recognises its id.
+    /// movement and the balance recognises its id, which it keeps until the journal is written and this output settles it.
     /// </summary>
-    private Task PostAsync(LedgerMovement movement)
+    private async Task PostAsync(LedgerMovement movement)
     {
         movement.EnsureBalanced();
         State.Movements.Add(movement);
-        return DeliverThenSaveAsync(new PostMovement(LedgerKeys.Balance(State.MerchantId, State.Mode, State.Asset),
+        var balance = GrainFactory.GetGrain<IMerchantBalanceGrain>(LedgerKeys.Balance(State.MerchantId, State.Mode, State.Asset));
+        await DeliverThenSaveAsync(new PostMovement(balance.GetPrimaryKeyString(),
             new BalancePosting(State.MerchantId, State.Mode, State.Network, State.AssetCode, movement)));
+        await balance.Settle(movement.Id);
     }
 }

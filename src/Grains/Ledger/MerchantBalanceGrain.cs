@@ -68,6 +68,15 @@ public sealed record MerchantBalanceState
     [Id(13)]
     public Dictionary<string, BigInteger> Reservations { get; set; } = [];
 
+    /// <summary>
+    /// The ids of the outputs' postings applied here that their output may still post again: it posts first and writes
+    /// its journal after, so until it says its journal holds the movement (<see cref="IMerchantBalanceGrain.Settle"/>)
+    /// a dead activation's posting comes again, however many movements reach this balance meanwhile. Bounded by the
+    /// postings under way, not by history; ids only, since every shared write carries them.
+    /// </summary>
+    [Id(14)]
+    public HashSet<string> UnsettledMovementIds { get; set; } = [];
+
     public BigInteger Pending => PendingOutputs.Values.Aggregate(BigInteger.Zero, (s, v) => s + v);
 
     public bool Exists => Asset.Length > 0;
@@ -94,6 +103,14 @@ public interface IMerchantBalanceGrain : IGrainWithStringKey
     Task Apply(PostMovement effect);
 
     /// <summary>
+    /// The output that posted <paramref name="movementId"/> has written it in its journal, so it never posts it again:
+    /// the balance stops keeping the id for that (<see cref="MerchantBalanceState.UnsettledMovementIds"/>).
+    /// </summary>
+    [AlwaysInterleave]
+    [OneWay]
+    Task Settle(string movementId);
+
+    /// <summary>
     /// Moves a withdrawal's amount and fee from available to reserved (<see cref="WithdrawalMovements.Reserve"/>), unless
     /// available is short (nothing changes) or the withdrawal reserved already (nothing changes; answered Reserved).
     /// Check and change happen in one step of this activation, so concurrent requests never overdraw.
@@ -114,8 +131,10 @@ public interface IMerchantBalanceGrain : IGrainWithStringKey
 
 /// <summary>
 /// The balances of one merchant, mode and asset. Its senders are countless (every output's journal, every invoice), so
-/// it recognises a repeated posting by the movement's id among its <see cref="RecentMovementWindow"/> latest, and a
-/// repeated pending change by what it would change. Its changes interleave and share writes
+/// instead of a number per sender it recognises a repeated posting by the movement's id: among those whose output has
+/// not yet written them (<see cref="MerchantBalanceState.UnsettledMovementIds"/>), which are the only ones an output can
+/// post again, and among its <see cref="RecentMovementWindow"/> latest; and a repeated pending change by what it
+/// would change. Its changes interleave and share writes
 /// (<see cref="EffectGrain{TState}.SaveTogetherAsync"/>): each change is made at once, in memory, and answered once the
 /// write that carries it has succeeded.
 /// </summary>
@@ -162,7 +181,7 @@ public sealed class MerchantBalanceGrain(
         var posting = effect.Posting;
         var movement = posting.Movement;
         Initialize(posting.MerchantId, posting.Mode, posting.Network, posting.AssetCode);
-        if (State.RecentMovementIds.Contains(movement.Id))
+        if (State.UnsettledMovementIds.Contains(movement.Id) || State.RecentMovementIds.Contains(movement.Id))
         {
             // Applied before; perhaps in a write still under way, which must succeed before the sender may forget it.
             return WhenWrittenAsync();
@@ -185,19 +204,53 @@ public sealed class MerchantBalanceGrain(
         State.Available += available;
         State.Deposited += deposited;
         State.Fees += fee;
-        State.MovementCount++;
         if (movement.Kind == LedgerMovementKind.DepositCredit)
         {
             State.PendingOutputs.Remove(movement.OutputKey);
         }
 
-        State.RecentMovementIds.Add(movement.Id);
-        if (State.RecentMovementIds.Count > RecentMovementWindow)
+        State.UnsettledMovementIds.Add(movement.Id);
+        Remember(movement);
+        return SaveTogetherAsync();
+    }
+
+    public Task Settle(string movementId)
+    {
+        // Carried by the next write; an id whose removal is never written is checked with its output on a later activation.
+        State.UnsettledMovementIds.Remove(movementId);
+        return Task.CompletedTask;
+    }
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (State.UnsettledMovementIds.Count > 0)
         {
-            State.RecentMovementIds.RemoveRange(0, State.RecentMovementIds.Count - RecentMovementWindow);
+            // In a turn of its own: the outputs asked may be waiting on this balance.
+            this.RegisterGrainTimer(SettleLeftoversAsync, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = true });
         }
 
-        return SaveTogetherAsync();
+        return base.OnActivateAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The ids an earlier activation kept (a settlement lost with it, or an output that died before writing its
+    /// journal): those whose output's journal holds the movement are settled; the others stay, to be recognised when
+    /// their output posts them again.
+    /// </summary>
+    private async Task SettleLeftoversAsync()
+    {
+        var held = await Task.WhenAll(State.UnsettledMovementIds.ToList().Select(async id =>
+            (Id: id, Held: await GrainFactory.GetGrain<ILedgerOutputGrain>(PostingOutput(id)).Holds(id))));
+        var settled = false;
+        foreach (var (id, isHeld) in held)
+        {
+            settled |= isHeld && State.UnsettledMovementIds.Remove(id);
+        }
+
+        if (settled)
+        {
+            await SaveTogetherAsync();
+        }
     }
 
     public Task<MerchantBalanceState> Get() => Task.FromResult(State);
@@ -321,6 +374,9 @@ public sealed class MerchantBalanceGrain(
             State.RecentMovementIds.RemoveRange(0, State.RecentMovementIds.Count - RecentMovementWindow);
         }
     }
+
+    /// <summary>The output that posted a movement: its id is <c>{credit|reversal}:{output key}:{number}</c> (<see cref="LedgerOutputGrain"/>).</summary>
+    private static string PostingOutput(string movementId) => movementId[(movementId.IndexOf(':') + 1)..movementId.LastIndexOf(':')];
 
     private bool RecentlyCredited(string outputKey)
     {

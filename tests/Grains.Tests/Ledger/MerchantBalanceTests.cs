@@ -148,11 +148,68 @@ public abstract class MerchantBalanceTests : LedgerClusterTests
         Assert.Equal("1", await OutputVersionAsync(credit));
     }
 
-    private async Task<string?> OutputVersionAsync(DepositCredit credit)
+    [Fact]
+    public async Task A_posting_whose_acknowledgement_was_lost_is_recognised_however_many_postings_reach_the_balance_before_it_comes_again()
     {
-        var state = new GrainState<GrainRecord<LedgerOutputState>>();
-        await Cluster.Storage.ReadStateAsync(LedgerProjections.OutputStateName, Cluster.Grains.GetGrain<ILedgerOutputGrain>(credit.OutputKey).GetGrainId(), state);
-        return state.ETag;
+        // As above, but before the sender resends, more postings reach the same balance than its window of recent
+        // movement ids holds. The resent posting must still be recognised (the guarantee is "each id once", not "each
+        // id once among the latest 1,024"), and once every output has written its journal the balance keeps no id for
+        // redeliveries that can no longer come.
+        var merchant = Guid.NewGuid();
+        var credit = Deposit(merchant, 8_000_000);
+        Failures.FailNext(Cluster.Grains.GetGrain<IMerchantBalanceGrain>(credit.BalanceKey).GetGrainId(), 1, afterApplying: true);
+        await Cluster.Grains.GetGrain<ILedgerSenderGrain>("sender").SendCredit(credit, 1);
+        Assert.Empty((await OutputAsync(credit)).Movements);
+
+        var others = Enumerable.Range(0, MerchantBalanceGrain.RecentMovementWindow + 16).Select(_ => Deposit(merchant, 1_000)).ToList();
+        foreach (var chunk in others.Chunk(64))
+        {
+            await Task.WhenAll(chunk.Select(c => Cluster.Grains.GetGrain<ILedgerOutputGrain>(c.OutputKey).Credit(Direct(new CreditOutput(c)))));
+        }
+
+        await Cluster.AdvanceTimeAsync(TimeSpan.FromMinutes(1));
+
+        var balance = await BalanceAsync(credit);
+        Assert.Equal(others.Count + 1, balance.MovementCount);
+        Assert.Equal(new BigInteger(7_800_000) + (others.Count * new BigInteger(975)), balance.Available);
+        Assert.Single((await OutputAsync(credit)).Movements);
+        Assert.Empty(balance.UnsettledMovementIds);
+    }
+
+    [Fact]
+    public async Task A_settlement_lost_with_the_balance_activation_is_made_by_its_next_activation_from_the_output_journal()
+    {
+        var credit = Deposit(Guid.NewGuid(), 3_000_000);
+        await Cluster.Grains.GetGrain<ILedgerSenderGrain>("sender").SendCredit(credit, 1);
+        await Cluster.RunDueWorkAsync();
+        // The output's settlement is carried by the balance's next write, and none comes before the balance is deactivated.
+        var posted = Assert.Single((await OutputAsync(credit)).Movements).Id;
+        Assert.Equal(posted, Assert.Single((await StoredBalanceAsync(credit)).UnsettledMovementIds));
+        await Cluster.DeactivateAllAsync();
+
+        Assert.Equal(1, (await BalanceAsync(credit)).MovementCount);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await StoredBalanceAsync(credit)).UnsettledMovementIds.Count > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Empty((await StoredBalanceAsync(credit)).UnsettledMovementIds);
+        Assert.Equal(new BigInteger(2_925_000), (await BalanceAsync(credit)).Available);
+    }
+
+    private async Task<string?> OutputVersionAsync(DepositCredit credit) =>
+        (await StoredAsync<LedgerOutputState>(LedgerProjections.OutputStateName, Cluster.Grains.GetGrain<ILedgerOutputGrain>(credit.OutputKey).GetGrainId())).ETag;
+
+    /// <summary>The balance as stored, not as its activation holds it.</summary>
+    private async Task<MerchantBalanceState> StoredBalanceAsync(DepositCredit credit) =>
+        (await StoredAsync<MerchantBalanceState>(LedgerProjections.BalanceStateName, Cluster.Grains.GetGrain<IMerchantBalanceGrain>(credit.BalanceKey).GetGrainId())).State!.State;
+
+    private async Task<GrainState<GrainRecord<TState>>> StoredAsync<TState>(string stateName, GrainId grain) where TState : class, new()
+    {
+        var state = new GrainState<GrainRecord<TState>>();
+        await Cluster.Storage.ReadStateAsync(stateName, grain, state);
+        return state;
     }
 
     [Fact]
