@@ -61,6 +61,9 @@ public sealed record StatusTotal(InvoiceStatus Status, long Count, decimal Amoun
 /// </summary>
 public sealed record InvoiceTotals(string ReportingCurrency, IReadOnlyList<StatusTotal> ByStatus);
 
+/// <summary>An invoice with time-driven work: its id and the earlier of its wake time and its pending effects' retry time.</summary>
+public readonly record struct DueInvoice(Guid Id, DateTimeOffset DueAt);
+
 /// <summary>Lists and totals of invoices, served from the invoices projection, never by loading grains.</summary>
 public interface IInvoiceQuery
 {
@@ -72,7 +75,7 @@ public interface IInvoiceQuery
     /// Invoices whose stored wake time (<c>wake_at</c>) or retry time of pending effects (<c>invoice_pending_effects</c>)
     /// is at or before <paramref name="dueBy"/> (null: any such time), earliest first, at most <paramref name="limit"/>.
     /// </summary>
-    Task<IReadOnlyList<Guid>> DueAsync(DateTimeOffset? dueBy, int limit, CancellationToken ct);
+    Task<IReadOnlyList<DueInvoice>> DueAsync(DateTimeOffset? dueBy, int limit, CancellationToken ct);
 }
 
 public static class InvoiceQueries
@@ -124,18 +127,17 @@ public sealed class MemoryInvoiceQuery(MemoryProjectedGrainStorage storage) : II
         return Task.FromResult(new InvoiceTotals(reportingCurrency, totals));
     }
 
-    public Task<IReadOnlyList<Guid>> DueAsync(DateTimeOffset? dueBy, int limit, CancellationToken ct)
+    public Task<IReadOnlyList<DueInvoice>> DueAsync(DateTimeOffset? dueBy, int limit, CancellationToken ct)
     {
         var due = storage.Rows(InvoiceProjection.Table)
             .Select(row => (row.Key, At: row.Columns[WakeColumn] as DateTimeOffset?))
             .Concat(storage.PendingEffects(InvoiceProjection.PendingEffectsTable).Select(p => (p.Key, At: (DateTimeOffset?)p.RetryAt)))
             .Where(row => row.At is { } at && (dueBy is null || at <= dueBy))
-            .GroupBy(row => row.Key, (key, times) => (Key: key, At: times.Min(t => t.At)))
-            .OrderBy(row => row.At)
+            .GroupBy(row => row.Key, (key, times) => new DueInvoice(Guid.Parse(key), times.Min(t => t.At)!.Value))
+            .OrderBy(row => row.DueAt)
             .Take(limit)
-            .Select(row => Guid.Parse(row.Key))
             .ToList();
-        return Task.FromResult<IReadOnlyList<Guid>>(due);
+        return Task.FromResult<IReadOnlyList<DueInvoice>>(due);
     }
 
     private static readonly int WakeColumn = Column("wake_at");
@@ -242,13 +244,13 @@ public sealed class PostgresInvoiceQuery(NpgsqlDataSource dataSource) : IInvoice
         return new InvoiceTotals(reportingCurrency, [.. totals.OrderBy(t => t.Status)]);
     }
 
-    public async Task<IReadOnlyList<Guid>> DueAsync(DateTimeOffset? dueBy, int limit, CancellationToken ct)
+    public async Task<IReadOnlyList<DueInvoice>> DueAsync(DateTimeOffset? dueBy, int limit, CancellationToken ct)
     {
         // Due times are served by the partial index invoices_by_wake (final invoices have none), retries of pending
         // effects by invoice_pending_effects_by_retry; an invoice due for both is woken once.
         var (wakes, retries) = dueBy is null ? ("wake_at IS NOT NULL", "true") : ("wake_at <= $2", "retry_at <= $2");
         await using var command = dataSource.CreateCommand($"""
-            SELECT grain_key FROM (
+            SELECT grain_key, min(at) FROM (
                 (SELECT grain_key, wake_at AS at FROM invoices WHERE {wakes} ORDER BY wake_at LIMIT $1)
                 UNION ALL
                 (SELECT grain_key, retry_at FROM {InvoiceProjection.PendingEffectsTable} WHERE {retries} ORDER BY retry_at LIMIT $1)
@@ -261,11 +263,11 @@ public sealed class PostgresInvoiceQuery(NpgsqlDataSource dataSource) : IInvoice
             command.Parameters.Add(new NpgsqlParameter { Value = by.ToUniversalTime(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
         }
 
-        var due = new List<Guid>();
+        var due = new List<DueInvoice>();
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            due.Add(Guid.Parse(reader.GetString(0)));
+            due.Add(new DueInvoice(Guid.Parse(reader.GetString(0)), reader.GetFieldValue<DateTimeOffset>(1)));
         }
 
         return due;

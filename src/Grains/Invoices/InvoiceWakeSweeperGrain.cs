@@ -1,5 +1,6 @@
 using CryptoPay.Grains.Effects;
 using CryptoPay.Grains.Hosting;
+using CryptoPay.Grains.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans;
@@ -57,6 +58,7 @@ public sealed class InvoiceWakeSweeperGrain(
 
     // Null on silos without the gateway's grain services (test clusters of other grains): nothing to sweep.
     private readonly IInvoiceQuery? query = services.GetService<IInvoiceQuery>();
+    private readonly GatewayMetrics? metrics = services.GetService<GatewayMetrics>();
 
     protected override TimeSpan SweepPeriod => Period;
 
@@ -78,17 +80,21 @@ public sealed class InvoiceWakeSweeperGrain(
         {
             var limit = anyWakeTime ? PageSize * MaxPages : PageSize;
             var due = await query.DueAsync(anyWakeTime ? null : clock.GetUtcNow(), limit, CancellationToken.None);
-            await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = MaxConcurrentWakes, TaskScheduler = TaskScheduler.Current }, async (id, _) =>
+            await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = MaxConcurrentWakes, TaskScheduler = TaskScheduler.Current }, async (invoice, _) =>
             {
                 try
                 {
-                    await GrainFactory.GetGrain<IInvoiceGrain>(id).Wake();
+                    await GrainFactory.GetGrain<IInvoiceGrain>(invoice.Id).Wake();
                     Interlocked.Increment(ref woken);
+                    if (!anyWakeTime)
+                    {
+                        metrics?.InvoiceWoken(clock.GetUtcNow() - invoice.DueAt);
+                    }
                 }
                 catch (Exception error) when (error is not OperationCanceledException)
                 {
                     // Its row stays due: the next sweep tries again.
-                    logger.LogWarning(error, "Invoice {Invoice} could not be woken", id);
+                    logger.LogWarning(error, "Invoice {Invoice} could not be woken", invoice.Id);
                 }
             });
             if (due.Count < limit)

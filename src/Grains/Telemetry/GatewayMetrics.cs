@@ -10,6 +10,7 @@ public sealed class GatewayMetrics
     public const string MeterName = "CryptoPay";
 
     private readonly Counter<long> invoicesCreated;
+    private readonly Histogram<double> invoiceWakeLateness;
     private readonly Counter<long> depositsCredited;
     private ChainWatchMetrics? chains;
     private (long Count, double OldestAgeSeconds, long ReportedAt)? webhookBacklog;
@@ -26,6 +27,9 @@ public sealed class GatewayMetrics
             "Webhook deliveries under way (pending or being sent) in the whole cluster; reported by the silo running the lease sweeper.");
         meter.CreateObservableGauge("cryptopay.webhooks.oldest_pending_age", () => FreshBacklog() is { } b ? [new Measurement<double>(b.OldestAgeSeconds)] : Array.Empty<Measurement<double>>(), "s",
             "Age of the oldest webhook delivery under way (0 when none); reported with cryptopay.webhooks.backlog.");
+        invoiceWakeLateness = meter.CreateHistogram<double>("cryptopay.invoices.wake_lateness", "s",
+            "How long after its wake time (a pending invoice's expiry, a retry of its undelivered effects) the sweep woke each invoice.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600] });
         meter.CreateObservableCounter("cryptopay.chain.poll_failures", () => chains?.PollFailures ?? 0, "{poll}", "Chain polls of this silo that failed (node unreachable, read race).");
     }
 
@@ -44,6 +48,9 @@ public sealed class GatewayMetrics
 
     private IEnumerable<Measurement<long>> ChainLag() =>
         chains?.BlocksBehind.Select(n => new Measurement<long>(n.Value, new KeyValuePair<string, object?>("network", n.Key))) ?? [];
+
+    /// <summary>An invoice the wake sweep woke, <paramref name="lateness"/> after its wake time (Orleans' reminder tardiness, for the grains that keep no reminder).</summary>
+    public void InvoiceWoken(TimeSpan lateness) => invoiceWakeLateness.Record(Math.Max(0, lateness.TotalSeconds));
 
     public void InvoiceCreated(Mode mode) => invoicesCreated.Add(1, new KeyValuePair<string, object?>("mode", ModeName(mode)));
 
