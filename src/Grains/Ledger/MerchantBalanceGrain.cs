@@ -235,18 +235,26 @@ public sealed class MerchantBalanceGrain(
     /// <summary>
     /// The ids an earlier activation kept (a settlement lost with it, or an output that died before writing its
     /// journal): those whose output's journal holds the movement are settled; the others stay, to be recognised when
-    /// their output posts them again.
+    /// their output posts them again, as do those whose output could not be asked (checked again at the next activation).
     /// </summary>
     private async Task SettleLeftoversAsync()
     {
-        var held = await Task.WhenAll(State.UnsettledMovementIds.ToList().Select(async id =>
-            (Id: id, Held: await GrainFactory.GetGrain<ILedgerOutputGrain>(PostingOutput(id)).Holds(id))));
         var settled = false;
-        foreach (var (id, isHeld) in held)
+        // On this activation's scheduler: the loop's continuations are turns of this grain, one at a time.
+        await Parallel.ForEachAsync(State.UnsettledMovementIds.ToList(), new ParallelOptions { MaxDegreeOfParallelism = EffectOutbox<GrainEffect>.MaxConcurrentReceivers, TaskScheduler = TaskScheduler.Current }, async (id, _) =>
         {
-            settled |= isHeld && State.UnsettledMovementIds.Remove(id);
-        }
-
+            try
+            {
+                if (await GrainFactory.GetGrain<ILedgerOutputGrain>(PostingOutput(id)).Holds(id))
+                {
+                    settled |= State.UnsettledMovementIds.Remove(id);
+                }
+            }
+            catch (Exception error) when (error is not OperationCanceledException)
+            {
+                logger.LogWarning(error, "Balance {Balance} could not ask the output of movement {Movement} whether it holds it; it keeps the id", this.GetPrimaryKeyString(), id);
+            }
+        });
         if (settled)
         {
             await SaveTogetherAsync();
