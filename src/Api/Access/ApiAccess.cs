@@ -67,20 +67,16 @@ public static class ApiAccessExtensions
     public static IdempotentRequest? IdempotentRequest(this HttpContext context) => context.Items[IdempotentItem] as IdempotentRequest;
 
     /// <summary>
-    /// The id of the <paramref name="kind"/> of object (<c>payment-link</c>, <c>withdrawal</c>, ...) the caller's request
-    /// creates, when the request carries an Idempotency-Key (null without one): derived from the key, so a retry of an
-    /// attempt that died after creating the object reaches that object instead of creating a second one.
+    /// The id of the <paramref name="kind"/> of object (<c>payment-link</c>, <c>withdrawal</c>, <c>merchant</c>, ...) the
+    /// request creates, when it carries an Idempotency-Key (null without one): derived from the key and whose key it is
+    /// (the merchant and mode, or the operator's scope), so a retry of an attempt that died after creating the object
+    /// reaches that object instead of creating a second one.
     /// </summary>
-    public static Guid? IdempotentId(this HttpContext context, string kind)
-    {
-        if (context.IdempotentRequest() is not { } request)
-        {
-            return null;
-        }
-
-        var caller = context.Caller();
-        return DerivedIds.ForIdempotencyKey(kind, caller.MerchantId, caller.Mode, request.Key, request.Generation);
-    }
+    public static Guid? IdempotentId(this HttpContext context, string kind) =>
+        context.IdempotentRequest() is not { } request ? null
+            : context.Items[CallerItem] is MerchantCaller caller
+                ? DerivedIds.ForIdempotencyKey(kind, caller.MerchantId, caller.Mode, request.Key, request.Generation)
+                : DerivedIds.ForIdempotencyKey(kind, request.Scope, request.Key, request.Generation);
 
     /// <summary>The merchant key that authenticated this request (the gate guarantees one on merchant endpoints).</summary>
     public static MerchantCaller Caller(this HttpContext context) =>

@@ -7,7 +7,6 @@ using CryptoPay.Api.Json;
 using CryptoPay.Grains.ApiKeys;
 using CryptoPay.Grains.Catalog;
 using CryptoPay.Grains.Deposits;
-using CryptoPay.Grains.Hosting;
 using CryptoPay.Grains.Merchants;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -109,7 +108,7 @@ public static class MerchantEndpoints
         var created = await onboarding.CreateAsync(
             name!, Assets.FindCurrency(currency)!.Code, limit, methods?.Select(m => Assets.FindMethod(m)!.Id).ToList(),
             confirmations?.ToDictionary(c => c.Key, c => c.Value!.Value, StringComparer.Ordinal), keyFormat,
-            context.IdempotentRequest() is { } idempotent ? DerivedIds.ForIdempotencyKey("merchant", idempotent.Scope, idempotent.Key, idempotent.Generation) : null);
+            context.IdempotentId("merchant"));
         var m = created.Merchant;
         return TypedResults.Created($"/v1/merchants/{m.Id}", new CreatedMerchantResponse(m.Id, m.Name, "active", m.ReportingCurrency, m.RateLimitPerMinute, m.EnabledPaymentMethods, m.Confirmations, m.CreatedAt, created.Keys));
     }

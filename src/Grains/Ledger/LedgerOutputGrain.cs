@@ -178,9 +178,8 @@ public sealed class LedgerOutputGrain(
     {
         movement.EnsureBalanced();
         State.Movements.Add(movement);
-        var balance = GrainFactory.GetGrain<IMerchantBalanceGrain>(LedgerKeys.Balance(State.MerchantId, State.Mode, State.Asset));
-        await DeliverThenSaveAsync(new PostMovement(balance.GetPrimaryKeyString(),
-            new BalancePosting(State.MerchantId, State.Mode, State.Network, State.AssetCode, movement)));
-        await balance.Settle(movement.Id);
+        var balance = LedgerKeys.Balance(State.MerchantId, State.Mode, State.Asset);
+        await DeliverThenSaveAsync(new PostMovement(balance, new BalancePosting(State.MerchantId, State.Mode, State.Network, State.AssetCode, movement)));
+        await GrainFactory.GetGrain<IMerchantBalanceGrain>(balance).Settle(movement.Id);
     }
 }
